@@ -1,0 +1,45 @@
+"""dataload: load data from APIs, databases and files into DuckDB, PostgreSQL and more.
+
+>>> import dataload
+>>> pipe = dataload.pipeline("demo", destination="duckdb", dataset_name="crm")  # doctest: +SKIP
+>>> pipe.run([{"id": 1}], table_name="users")  # doctest: +SKIP
+"""
+
+from dataload._version import __version__
+from dataload.config import config, secrets
+from dataload.decorators import resource, source, transformer
+from dataload.exceptions import (
+    DataContractViolation,
+    DataloadError,
+    PipelineLockedError,
+    ResourceError,
+    SchemaError,
+)
+from dataload.pipeline import Pipeline, attach, pipeline
+from dataload.resource import Resource, with_table_name
+from dataload.schema.model import Schema
+from dataload.source import Source
+from dataload.state import resource_state, state
+
+__all__ = [
+    "DataContractViolation",
+    "DataloadError",
+    "Pipeline",
+    "PipelineLockedError",
+    "Resource",
+    "ResourceError",
+    "Schema",
+    "SchemaError",
+    "Source",
+    "__version__",
+    "attach",
+    "config",
+    "pipeline",
+    "resource",
+    "resource_state",
+    "secrets",
+    "source",
+    "state",
+    "transformer",
+    "with_table_name",
+]

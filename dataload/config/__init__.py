@@ -1,0 +1,22 @@
+"""Configuration: explicit arguments > environment > ``secrets.toml`` > ``config.toml``.
+
+>>> import dataload.config as cfg
+>>> def github(api_key: str = cfg.secrets.value, start: str = cfg.config.value): ...
+>>> bound = cfg.resolve_arguments(github, (), {}, sections=("sources", "github"))  # doctest: +SKIP
+"""
+
+from dataload.config.markers import config, secrets
+from dataload.config.providers import NOT_FOUND
+from dataload.config.resolve import lookup, resolve_arguments
+from dataload.config.secret import Secret, redact, redact_url
+
+__all__ = [
+    "NOT_FOUND",
+    "Secret",
+    "config",
+    "lookup",
+    "redact",
+    "redact_url",
+    "resolve_arguments",
+    "secrets",
+]

@@ -1,0 +1,103 @@
+"""The destination contract: what a destination declares and the few things it must do.
+
+A destination is an object with a ``name``, frozen :class:`Capabilities` and a ``client()``
+method. The client loads whole packages (schema changes, data, ``_dl_loads``, ``_dl_version`` and
+state in one transaction where the destination has them), reads back the stored schema and state,
+and answers queries for ``pipe.dataset()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import pyarrow as pa
+
+from dataload.schema.model import Schema
+
+ENGINE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a destination supports; declared once, never changed.
+
+    >>> Capabilities(max_identifier_length=63).max_identifier_length
+    63
+    """
+
+    max_identifier_length: int | None = None
+    file_formats: tuple[str, ...] = ("parquet",)
+    merge_strategies: tuple[str, ...] = ("delete-insert",)
+    transactional_ddl: bool = True
+    case_sensitive: bool = True
+    timestamp_precision: int = 6
+    max_query_size: int | None = None
+
+
+@dataclass
+class PackageFile:
+    """One normalized load file of a package."""
+
+    table: str
+    chunk: int
+    path: Path
+    rows: int
+    columns: list[str]
+
+
+@dataclass
+class LoadPackage:
+    """Everything a destination needs to load one package.
+
+    ``tables`` lists the root tables the package writes, in load order.
+    """
+
+    load_id: str
+    pipeline_name: str
+    schema: Schema
+    files: list[PackageFile]
+    state: dict[str, Any] | None
+    tables: list[str] = field(default_factory=list)
+
+    def files_of(self, table: str) -> list[PackageFile]:
+        """The load files of ``table``, in chunk order."""
+        return [f for f in self.files if f.table == table]
+
+
+@runtime_checkable
+class DestinationClient(Protocol):
+    """An open connection to one dataset of a destination."""
+
+    def close(self) -> None:
+        """Release the connection."""
+
+    def load_package(self, package: LoadPackage) -> bool:
+        """Load a whole package; False when it was loaded before (the load is idempotent)."""
+
+    def stored_schema(self, schema_name: str) -> dict[str, Any] | None:
+        """The newest schema stored in ``_dl_version``, or None."""
+
+    def stored_state(self, pipeline_name: str) -> dict[str, Any] | None:
+        """The newest pipeline state stored in ``_dl_pipeline_state``, or None."""
+
+    def query(self, sql: str, parameters: list[Any] | None = None) -> pa.Table:
+        """Run a read query and return the result as Arrow."""
+
+    def read_table(self, table: str) -> pa.Table:
+        """All rows of a table of the dataset as Arrow."""
+
+    def drop_tables(self, tables: list[str]) -> None:
+        """Drop tables of the dataset (they may not exist)."""
+
+
+@runtime_checkable
+class Destination(Protocol):
+    """A place data is loaded into: a name, capabilities and a way to open a client."""
+
+    name: str
+    capabilities: Capabilities
+
+    def client(self, *, dataset_name: str, pipeline_name: str, local_dir: Path) -> DestinationClient:
+        """Open a client for ``dataset_name``; ``local_dir`` is where local database files go by default."""

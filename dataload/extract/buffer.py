@@ -1,0 +1,113 @@
+"""Per-table item buffers written to extracted files, bounded by rows and by estimated bytes."""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class BufferLimits:
+    """When a table's buffer is written out: after ``segment_rows`` rows or ``segment_bytes`` bytes.
+
+    >>> BufferLimits().segment_rows
+    50000
+    """
+
+    segment_rows: int = 50_000
+    segment_bytes: int = 64 * 1024 * 1024
+
+
+class TableBuffer:
+    """Collects the items of one table and writes them as extracted segment files."""
+
+    def __init__(self, table: str, folder: Path, limits: BufferLimits) -> None:
+        self.table = table
+        self.folder = folder
+        self.limits = limits
+        self.rows: list[Any] = []
+        self.arrow: list[pa.Table] = []
+        self.buffered_rows = 0
+        self.buffered_bytes = 0
+        self.files = 0
+        self.items = 0
+        self._sampled = 0
+
+    def add_records(self, records: list[Any]) -> None:
+        """Buffer a page of records (dicts; other values are stored under ``value``)."""
+        if self.arrow:
+            self.flush()
+        if records and type(records[0]) is not dict:
+            records = [r if isinstance(r, dict) else {"value": r} for r in records]
+        self.rows.extend(records)
+        self.items += len(records)
+        self.buffered_rows += len(records)
+        self._sampled += len(records)
+        if self._sampled >= 64 or len(records) > 1:
+            self.buffered_bytes += approximate_size(records[0]) * self._sampled
+            self._sampled = 0
+        self._flush_if_full()
+
+    def add_table(self, table: pa.Table) -> None:
+        """Buffer an Arrow table (its columns are kept as they are)."""
+        if self.rows:
+            self.flush()
+        self.arrow.append(table)
+        self.items += table.num_rows
+        self.buffered_rows += table.num_rows
+        self.buffered_bytes += table.nbytes
+        self._flush_if_full()
+
+    def _flush_if_full(self) -> None:
+        if self.buffered_rows >= self.limits.segment_rows or self.buffered_bytes >= self.limits.segment_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what is buffered as one extracted file."""
+        if self.rows:
+            self._write(*_records_segment(self.rows))
+        elif self.arrow:
+            self._write("table", pa.concat_tables(self.arrow, promote_options="permissive"))
+        self.rows, self.arrow = [], []
+        self.buffered_rows = self.buffered_bytes = self._sampled = 0
+
+    def _write(self, kind: str, payload: Any) -> None:
+        path = self.folder / f"{self.table}.{self.files:06d}.pkl"
+        with open(path, "wb") as handle:
+            pickle.dump((kind, payload), handle, protocol=5)
+        self.files += 1
+
+
+def _records_segment(rows: list[Any]) -> tuple[str, Any]:
+    try:
+        records = pa.array(rows)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError, TypeError,
+            ValueError, RecursionError):
+        return "rows", rows
+    if not pa.types.is_struct(records.type):
+        return "rows", rows
+    return "records", records
+
+
+def approximate_size(value: Any, depth: int = 0) -> int:
+    """A cheap estimate of the bytes a record takes (strings and bytes by length, others 8)."""
+    if isinstance(value, (str, bytes)):
+        return len(value) + 8
+    if depth > 4:
+        return 64
+    if isinstance(value, dict):
+        return sum(approximate_size(v, depth + 1) + 8 for v in value.values())
+    if isinstance(value, (list, tuple)):
+        head = value[:8]
+        return 8 + (sum(approximate_size(v, depth + 1) for v in head) * len(value)) // max(len(head), 1)
+    return 8
+
+
+def read_extracted(path: Path) -> tuple[str, Any]:
+    """Read one extracted file: ``(kind, payload)``."""
+    with open(path, "rb") as handle:
+        return pickle.load(handle)  # type: ignore[no-any-return]

@@ -1,0 +1,151 @@
+"""Extract step: evaluate resources (transformers fed by their parents) into a new load package."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from dataload.extract.buffer import BufferLimits, TableBuffer
+from dataload.hints import TableHints
+from dataload.resource import Resource, TableItem
+from dataload.schema.naming import table_name as normalize_table_name
+from dataload.source import Source
+from dataload.state import extracting
+
+
+@dataclass
+class ExtractResult:
+    """What one extraction wrote: items per table and the hints of every table."""
+
+    items: dict[str, int] = field(default_factory=dict)
+    table_hints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class _Extraction:
+    def __init__(self, folder: Path, source: Source, max_identifier_length: int | None, limits: BufferLimits) -> None:
+        self.folder = folder
+        self.source = source
+        self.max_length = max_identifier_length
+        self.limits = limits
+        self.buffers: dict[str, TableBuffer] = {}
+        self.result = ExtractResult()
+
+    def run(self, document: dict[str, Any]) -> ExtractResult:
+        started = time.perf_counter()
+        selected = self.source.selected_resources
+        for resource in self._roots(selected):
+            self._evaluate(resource, None, selected, document)
+        for buffer in self.buffers.values():
+            buffer.flush()
+            self.result.items[buffer.table] = buffer.items
+        self.result.seconds = time.perf_counter() - started
+        return self.result
+
+    def _roots(self, selected: dict[str, Resource]) -> list[Resource]:
+        names = set(selected)
+        return [r for r in selected.values() if r.data_from is None or r.data_from.name not in names]
+
+    def _evaluate(self, resource: Resource, parent_item: Any, selected: dict[str, Resource],
+                  document: dict[str, Any]) -> None:
+        children = [r for r in selected.values() if r.data_from is not None and r.data_from.name == resource.name]
+        pages = resource.pages(parent_item) if resource.data_from is not None and parent_item is not None \
+            else _standalone_pages(resource)
+        for page in _with_context(pages, document, self.source.name, resource.name):
+            self._dispatch(resource, page)
+            for child in children:
+                for item in _items_of(page):
+                    self._evaluate(child, item, selected, document)
+
+    def _dispatch(self, resource: Resource, page: Any) -> None:
+        if isinstance(page, TableItem):
+            self._write(resource, page.item, page.table_name)
+        elif callable(resource.table_name) and isinstance(page, (list, dict)):
+            for item in page if isinstance(page, list) else [page]:
+                self._write(resource, item, resource.table_name(item))
+        else:
+            self._write(resource, page, resource.table_name)
+
+    def _write(self, resource: Resource, page: Any, table: str) -> None:
+        name = normalize_table_name(table, self.max_length)
+        buffer = self.buffers.get(name)
+        if buffer is None:
+            buffer = self.buffers[name] = TableBuffer(name, self.folder, self.limits)
+            self.result.table_hints[name] = _hints_record(resource, self.source)
+        columnar = _as_arrow(page)
+        if columnar is not None:
+            buffer.add_table(columnar)
+        else:
+            buffer.add_records(page if isinstance(page, list) else [page])
+
+
+def _standalone_pages(resource: Resource) -> Iterable[Any]:
+    if resource.data_from is None:
+        return resource.pages()
+    return (page for parent in resource.data_from for page in resource.pages(parent))
+
+
+def _with_context(pages: Iterable[Any], document: dict[str, Any], source: str, resource: str) -> Iterable[Any]:
+    iterator = iter(pages)
+    while True:
+        with extracting(document, source, resource):
+            try:
+                page = next(iterator)
+            except StopIteration:
+                return
+        yield page
+
+
+def _items_of(page: Any) -> list[Any]:
+    if isinstance(page, TableItem):
+        page = page.item
+    if isinstance(page, list):
+        return page
+    arrow = _as_arrow(page)
+    return arrow.to_pylist() if arrow is not None else [page]
+
+
+def _as_arrow(item: Any) -> pa.Table | None:
+    if isinstance(item, pa.Table):
+        return item
+    if isinstance(item, pa.RecordBatch):
+        return pa.Table.from_batches([item])
+    if type(item).__module__.startswith("pandas") and hasattr(item, "columns"):
+        return pa.Table.from_pandas(item, preserve_index=False)
+    return None
+
+
+def _hints_record(resource: Resource, source: Source) -> dict[str, Any]:
+    hints: TableHints = resource.hints
+    return {
+        "resource": resource.name,
+        "write_disposition": hints.write_disposition.name,
+        "merge_strategy": hints.write_disposition.strategy,
+        "primary_key": list(hints.primary_key),
+        "merge_key": list(hints.merge_key),
+        "columns": [c.to_dict() for c in hints.columns.values()],
+        "schema_contract": hints.schema_contract or source.schema_contract,
+        "max_table_nesting": hints.max_table_nesting if hints.max_table_nesting is not None
+        else source.max_table_nesting,
+    }
+
+
+def extract_source(
+    source: Source,
+    folder: Path,
+    document: dict[str, Any],
+    *,
+    max_identifier_length: int | None,
+    limits: BufferLimits | None = None,
+) -> ExtractResult:
+    """Run every selected resource of ``source`` and write its items into ``folder``.
+
+    ``document`` is the pipeline state; resources change it through ``dataload.state()``.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    return _Extraction(folder, source, max_identifier_length, limits or BufferLimits()).run(document)

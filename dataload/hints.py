@@ -1,0 +1,139 @@
+"""Table hints: the loose arguments users pass, converted once into one internal form."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Union
+
+from dataload.exceptions import InvalidConfig
+from dataload.schema.model import DATA_TYPES, MERGE_STRATEGIES, WRITE_DISPOSITIONS, Column
+
+WriteDispositionArg = Union[str, Mapping[str, str]]
+ColumnsArg = Union[Mapping[str, Mapping[str, Any]], Sequence[Mapping[str, Any]], None]
+KeyArg = Union[str, Sequence[str], None]
+TableNameArg = Union[str, Callable[[Any], str], None]
+ContractArg = Union[str, Mapping[str, str], None]
+
+CONTRACT_MODES = ("evolve", "freeze", "discard_row", "discard_value")
+CONTRACT_ENTITIES = ("tables", "columns", "data_type")
+_COLUMN_HINTS = {"data_type", "nullable", "primary_key", "merge_key", "unique", "precision", "scale"}
+
+
+@dataclass(frozen=True)
+class WriteDisposition:
+    """How a table is written: ``append``, ``replace`` or ``merge`` (with a merge strategy)."""
+
+    name: str = "append"
+    strategy: str = "delete-insert"
+
+    @classmethod
+    def parse(cls, value: WriteDispositionArg) -> WriteDisposition:
+        """Accept ``"merge"`` or ``{"disposition": "merge", "strategy": "upsert"}``.
+
+        >>> WriteDisposition.parse({"disposition": "merge", "strategy": "upsert"}).strategy
+        'upsert'
+        """
+        if isinstance(value, Mapping):
+            name, strategy = value.get("disposition", "append"), value.get("strategy", "delete-insert")
+        else:
+            name, strategy = value, "delete-insert"
+        if name not in WRITE_DISPOSITIONS:
+            raise InvalidConfig(f"write_disposition {name!r} is not one of {', '.join(WRITE_DISPOSITIONS)}")
+        if strategy not in MERGE_STRATEGIES:
+            raise InvalidConfig(f"merge strategy {strategy!r} is not one of {', '.join(MERGE_STRATEGIES)}")
+        return cls(str(name), str(strategy))
+
+
+@dataclass(frozen=True)
+class TableHints:
+    """Everything a resource says about the table(s) it fills.
+
+    >>> TableHints.build(primary_key="id").primary_key
+    ('id',)
+    """
+
+    table_name: TableNameArg = None
+    write_disposition: WriteDisposition = field(default_factory=WriteDisposition)
+    primary_key: tuple[str, ...] = ()
+    merge_key: tuple[str, ...] = ()
+    columns: dict[str, Column] = field(default_factory=dict)
+    schema_contract: dict[str, str] | None = None
+    max_table_nesting: int | None = None
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        table_name: TableNameArg = None,
+        write_disposition: WriteDispositionArg = "append",
+        primary_key: KeyArg = None,
+        merge_key: KeyArg = None,
+        columns: ColumnsArg = None,
+        schema_contract: ContractArg = None,
+        max_table_nesting: int | None = None,
+    ) -> TableHints:
+        """Validate and convert user hint arguments."""
+        if max_table_nesting is not None and (not isinstance(max_table_nesting, int) or max_table_nesting < 0):
+            raise InvalidConfig(f"max_table_nesting must be a whole number >= 0, not {max_table_nesting!r}")
+        return cls(
+            table_name=table_name,
+            write_disposition=WriteDisposition.parse(write_disposition),
+            primary_key=as_key(primary_key),
+            merge_key=as_key(merge_key),
+            columns=parse_columns(columns),
+            schema_contract=parse_contract(schema_contract),
+            max_table_nesting=max_table_nesting,
+        )
+
+    def merged(self, **changes: Any) -> TableHints:
+        """A copy with the given (loose) hint arguments applied over these."""
+        converters = {"write_disposition": WriteDisposition.parse, "primary_key": as_key,
+                      "merge_key": as_key, "columns": parse_columns, "schema_contract": parse_contract}
+        converted = {k: converters.get(k, lambda v: v)(v) for k, v in changes.items()}
+        if "columns" in converted:
+            converted["columns"] = {**self.columns, **converted["columns"]}
+        return replace(self, **converted)
+
+
+def as_key(value: KeyArg) -> tuple[str, ...]:
+    """``"id"`` or ``["a", "b"]`` as a tuple of column names."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+def parse_columns(value: ColumnsArg) -> dict[str, Column]:
+    """Column hints from a dict ``{name: hints}`` or a list of dicts with a ``name`` each.
+
+    >>> parse_columns({"amount": {"data_type": "decimal", "scale": 2}})["amount"].scale
+    2
+    """
+    if value is None:
+        return {}
+    items = value.items() if isinstance(value, Mapping) else [(c["name"], c) for c in value]
+    columns: dict[str, Column] = {}
+    for name, hints in items:
+        unknown = set(hints) - _COLUMN_HINTS - {"name"}
+        if unknown:
+            raise InvalidConfig(f"column {name!r}: unknown hint(s) {sorted(unknown)}; known: {sorted(_COLUMN_HINTS)}")
+        data_type = hints.get("data_type")
+        if data_type is not None and data_type not in DATA_TYPES:
+            raise InvalidConfig(f"column {name!r}: data_type {data_type!r} is not one of {', '.join(DATA_TYPES)}")
+        columns[name] = Column(name, **{k: v for k, v in hints.items() if k != "name"})
+    return columns
+
+
+def parse_contract(value: ContractArg) -> dict[str, str] | None:
+    """One mode for every entity, or a dict over ``tables``/``columns``/``data_type``."""
+    if value is None:
+        return None
+    modes = {e: value for e in CONTRACT_ENTITIES} if isinstance(value, str) else dict(value)
+    for entity, mode in modes.items():
+        if entity not in CONTRACT_ENTITIES:
+            raise InvalidConfig(f"schema_contract entity {entity!r} is not one of {', '.join(CONTRACT_ENTITIES)}")
+        if mode not in CONTRACT_MODES:
+            raise InvalidConfig(f"schema_contract mode {mode!r} is not one of {', '.join(CONTRACT_MODES)}")
+    return modes

@@ -1,0 +1,1 @@
+"""Load: hand normalized packages to the destination, retrying transient failures."""

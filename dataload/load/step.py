@@ -1,0 +1,48 @@
+"""Load step: load one normalized package, retrying transient errors with backoff."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from dataload.destination import DestinationClient, LoadPackage
+from dataload.exceptions import TransientLoadError
+
+logger = logging.getLogger("dataload")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a transient load failure is retried.
+
+    >>> RetryPolicy().attempts
+    4
+    """
+
+    attempts: int = 4
+    first_wait: float = 0.5
+    max_wait: float = 8.0
+
+
+def load_with_retries(open_client: Callable[[], DestinationClient], package: LoadPackage,
+                      policy: RetryPolicy) -> bool:
+    """Load ``package`` with a fresh client per attempt; False if the destination already had it."""
+    retrying = Retrying(
+        stop=stop_after_attempt(policy.attempts),
+        wait=wait_exponential(multiplier=policy.first_wait, max=policy.max_wait),
+        retry=retry_if_exception_type(TransientLoadError),
+        before_sleep=lambda state: logger.warning(
+            "load of package %s failed (%s); retrying", package.load_id, state.outcome.exception() if state.outcome else ""),
+        reraise=True,
+    )
+    for attempt in retrying:
+        with attempt:
+            client = open_client()
+            try:
+                return client.load_package(package)
+            finally:
+                client.close()
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,1 @@
+"""Normalize: turn extracted items into typed tables and write load files."""

@@ -1,0 +1,104 @@
+"""Fit the raw columns of a batch to the schema: infer new columns, coerce, create variants.
+
+This is the one place where a batch meets the schema, so both the columnar and the row-by-row
+path end here and behave the same. The schema's table is updated in place.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from dataload.normalize.rows import TableRows
+from dataload.schema.infer import coerce, infer_column
+from dataload.schema.model import LOAD_ID, VARIANT_MARK, Column, Schema, Table
+from dataload.schema.naming import shorten
+
+
+def fit_rows(rows: TableRows, schema: Schema, load_id: str, max_identifier_length: int | None) -> pa.Table:
+    """The final Arrow table for ``rows``: every column typed as the schema says.
+
+    New columns are added to ``schema``; values that do not fit their column go into a variant
+    column ``<name>__v_<type>``, never dropped.
+    """
+    table = _table_for(rows, schema)
+    arrays: dict[str, pa.Array] = {}
+    for name, array in rows.columns.items():
+        if name.startswith("_dl_"):
+            continue
+        for piece in [array, *rows.alternatives.get(name, [])]:
+            _fit_column(table, arrays, name, piece, name in rows.json_columns, max_identifier_length)
+    for system in _system_columns(rows):
+        if system not in table.columns:
+            table.columns[system] = Column(system, "bigint" if system.endswith("list_idx") else "text",
+                                           nullable=False)
+        if system != LOAD_ID:
+            arrays[system] = rows.columns[system]
+    arrays[LOAD_ID] = pa.repeat(pa.scalar(load_id, pa.string()), rows.length)
+    ordered = [n for n in table.columns if n in arrays]
+    return pa.table({n: arrays[n] for n in ordered})
+
+
+def _table_for(rows: TableRows, schema: Schema) -> Table:
+    table = schema.tables.get(rows.table)
+    if table is None:
+        parent = schema.tables[rows.parent] if rows.parent else None
+        table = Table(rows.table, parent=rows.parent,
+                      write_disposition=parent.write_disposition if parent else "append")
+        schema.tables[rows.table] = table
+    return table
+
+
+def _system_columns(rows: TableRows) -> list[str]:
+    return [LOAD_ID] + [n for n in rows.columns if n.startswith("_dl_")]
+
+
+def _fit_column(table: Table, out: dict[str, pa.Array], name: str, array: pa.Array,
+                is_json: bool, max_length: int | None) -> None:
+    column = table.columns.get(name)
+    if column is None or column.data_type is None:
+        inferred = infer_column(name, array)
+        if inferred is None:
+            return  # only nulls: the column waits for its first value
+        if is_json:
+            inferred.data_type = "json"
+        column = _merge_declared(column, inferred)
+        table.columns[name] = column
+    fitted, leftovers = coerce(array, column)
+    out[name] = _combine(out.get(name), fitted)
+    if leftovers is not None:
+        _fit_variant(table, out, name, leftovers, max_length)
+
+
+def _fit_variant(table: Table, out: dict[str, pa.Array], name: str, values: pa.Array,
+                 max_length: int | None) -> None:
+    inferred = infer_column(name, values)
+    assert inferred is not None
+    variant_name = shorten(f"{name}{VARIANT_MARK}{inferred.data_type}", max_length)
+    variant = table.columns.get(variant_name)
+    if variant is None:
+        variant = Column(variant_name, inferred.data_type, precision=inferred.precision,
+                         scale=inferred.scale, variant_of=name)
+        table.columns[variant_name] = variant
+    fitted, rest = coerce(values, variant)
+    if rest is not None:  # a decimal wider than the variant's, for example: keep it as text
+        fitted_text, _ = coerce(pa.array([None if v is None else str(v) for v in rest.to_pylist()]),
+                                Column("", "text"))
+        _fit_column(table, out, f"{name}{VARIANT_MARK}text", fitted_text, False, max_length)
+    out[variant_name] = _combine(out.get(variant_name), fitted)
+
+
+def _merge_declared(declared: Column | None, inferred: Column) -> Column:
+    if declared is None:
+        return inferred
+    declared.data_type = inferred.data_type
+    if declared.precision is None:
+        declared.precision, declared.scale = inferred.precision, inferred.scale
+    return declared
+
+
+def _combine(existing: pa.Array | None, new: pa.Array) -> pa.Array:
+    if existing is None:
+        return new
+    import pyarrow.compute as pc
+
+    return pc.coalesce(existing, new)

@@ -1,0 +1,135 @@
+"""TableRows: the columns one batch contributes to one table, before they meet the schema."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import base64
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dataload.exceptions import SchemaError
+from dataload.schema.model import LIST_INDEX, PARENT_ID, ROOT_ID, ROW_ID
+
+# Dict nesting below this depth is flattened into columns; deeper data lands as one JSON column.
+MAX_NESTING_DEPTH = 32
+
+
+@dataclass
+class TableRows:
+    """Raw columns of one table from one batch, linked to the parent table's rows by position."""
+
+    table: str
+    parent: str | None
+    length: int
+    columns: dict[str, pa.Array] = field(default_factory=dict)
+    alternatives: dict[str, list[pa.Array]] = field(default_factory=dict)
+    json_columns: set[str] = field(default_factory=set)
+    sources: dict[str, str] = field(default_factory=dict)
+    parent_index: pa.Array | None = None
+    list_index: pa.Array | None = None
+
+    def add(self, name: str, array: pa.Array, source_key: str, *, is_json: bool = False) -> None:
+        """Add a column; two keys that normalize to one name are merged unless a row has both."""
+        if name not in self.columns:
+            self.columns[name] = array
+            self.sources[name] = source_key
+            if is_json:
+                self.json_columns.add(name)
+            return
+        existing = self.columns[name]
+        both = pc.and_(pc.is_valid(existing), pc.is_valid(array))
+        if pc.any(both).as_py() or existing.type != array.type:
+            raise SchemaError(
+                f"table {self.table!r}: keys {self.sources[name]!r} and {source_key!r} both normalize to "
+                f"column {name!r}; rename one of them (for example with add_map)",
+                table=self.table,
+                column=name,
+            )
+        self.columns[name] = pc.coalesce(existing, array)
+
+
+def list_positions(lists: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """For a list array: (flattened values, index of the owning row, position inside the list)."""
+    values = lists.flatten()
+    parents = pc.list_parent_indices(lists)
+    lengths = pc.list_value_length(lists).fill_null(0).to_numpy(zero_copy_only=False)
+    starts = np.cumsum(lengths) - lengths
+    parent_np = parents.to_numpy(zero_copy_only=False)
+    positions = np.arange(len(parent_np), dtype=np.int64) - starts[parent_np]
+    return values, parents, pa.array(positions, type=pa.int64())
+
+
+def unique_ids(count: int) -> pa.Array:
+    """``count`` new row ids, unique across loads (random batch prefix + row number)."""
+    prefix = base64.b32encode(os.urandom(10)).decode().lower()
+    numbers = pc.cast(pa.array(np.arange(count, dtype=np.int64)), pa.string())
+    return pc.binary_join_element_wise(prefix, numbers, "_")
+
+
+def key_ids(key_columns: list[pa.Array]) -> pa.Array:
+    """Deterministic row ids derived from primary key values (same key, same id)."""
+    texts = [pc.cast(col, pa.string()).fill_null("\x00null") for col in key_columns]
+    joined = texts[0] if len(texts) == 1 else pc.binary_join_element_wise(*texts, "\x1f")
+    return pa.array([hashlib.blake2b(v.encode(), digest_size=10).hexdigest() for v in joined.to_pylist()],
+                    type=pa.string())
+
+
+def link_child(rows: TableRows, parent_ids: pa.Array, parent_roots: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Fill the linkage columns of a child table from its parent's ids; returns (ids, root ids)."""
+    assert rows.parent_index is not None and rows.list_index is not None
+    parent_of_row = pc.take(parent_ids, rows.parent_index)
+    root_of_row = pc.take(parent_roots, rows.parent_index)
+    ids = pc.binary_join_element_wise(parent_of_row, pc.cast(rows.list_index, pa.string()), ".")
+    rows.columns[PARENT_ID] = parent_of_row
+    rows.columns[LIST_INDEX] = rows.list_index
+    rows.columns[ROOT_ID] = root_of_row
+    rows.columns[ROW_ID] = ids
+    return ids, root_of_row
+
+
+def assign_ids(batch: list[TableRows], root_ids: pa.Array) -> None:
+    """Give every row of a batch its ``_dl_id`` and link child rows to their parents.
+
+    ``batch[0]`` is the root table; parents always come before their children.
+    """
+    batch[0].columns[ROW_ID] = root_ids
+    known = {batch[0].table: (root_ids, root_ids)}
+    for rows in batch[1:]:
+        parent_ids, parent_roots = known[rows.parent]  # type: ignore[index]
+        known[rows.table] = link_child(rows, parent_ids, parent_roots)
+
+
+def keep_rows(batch: list[TableRows], keep: pa.Array) -> list[TableRows]:
+    """Drop root rows where ``keep`` is false, together with all their child rows."""
+    masks: dict[str, np.ndarray] = {batch[0].table: keep.to_numpy(zero_copy_only=False)}
+    for rows in batch:
+        mask = masks[rows.table] if rows.parent is None else None
+        if rows.parent is not None:
+            parent_mask = masks[rows.parent]
+            index = rows.parent_index.to_numpy(zero_copy_only=False)  # type: ignore[union-attr]
+            mask = parent_mask[index]
+            remap = np.cumsum(parent_mask) - 1
+            rows.parent_index = pa.array(remap[index][mask], type=pa.int64())
+            rows.list_index = rows.list_index.filter(pa.array(mask))  # type: ignore[union-attr]
+            masks[rows.table] = mask
+        assert mask is not None
+        selector = pa.array(mask)
+        rows.columns = {n: a.filter(selector) for n, a in rows.columns.items()}
+        rows.alternatives = {n: [a.filter(selector) for a in arrays] for n, arrays in rows.alternatives.items()}
+        rows.length = int(mask.sum())
+    return batch
+
+
+def last_of_each_key(key_ids_array: pa.Array) -> pa.Array:
+    """A mask keeping only the last row of each key (``merge``: the latest row wins)."""
+    last: dict[Any, int] = {}
+    for position, key in enumerate(key_ids_array.to_pylist()):
+        last[key] = position
+    mask = np.zeros(len(key_ids_array), dtype=bool)
+    mask[list(last.values())] = True
+    return pa.array(mask)

@@ -1,0 +1,158 @@
+"""Normalize step: an extracted package becomes typed Parquet load files plus the updated schema.
+
+Each extracted file is one *chunk*: its rows for every table (root and children) are written to
+``files/<chunk>/<table>.parquet``. Rows of one root record and its children always share a
+chunk, which the load step uses to keep the children of the latest row of a merge key.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dataload.exceptions import SchemaError
+from dataload.extract.buffer import read_extracted
+from dataload.normalize.fit import fit_rows
+from dataload.normalize.flatten import flatten_records
+from dataload.normalize.rows import TableRows, assign_ids, keep_rows, key_ids, last_of_each_key, unique_ids
+from dataload.normalize.unnest import unnest
+from dataload.schema.model import Column, Schema, Table
+from dataload.schema.naming import normalize_identifier, shorten
+
+
+@dataclass
+class NormalizeResult:
+    """Rows written per table, the load files and what changed in the schema."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    files: list[dict[str, Any]] = field(default_factory=list)
+    schema_changes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def normalize_package(
+    extracted: Path,
+    output: Path,
+    schema: Schema,
+    table_hints: dict[str, dict[str, Any]],
+    load_id: str,
+    *,
+    max_identifier_length: int | None,
+) -> NormalizeResult:
+    """Normalize every extracted file of a package; ``schema`` is updated in place."""
+    import pyarrow.parquet as pq
+
+    started = time.perf_counter()
+    before = _columns_of(schema)
+    result = NormalizeResult()
+    files = sorted(extracted.glob("*.pkl"))
+    for chunk, path in enumerate(files):
+        table = path.name.split(".")[0]
+        hints = table_hints[table]
+        root = apply_table_hints(schema, table, hints, max_identifier_length)
+        kind, payload = read_extracted(path)
+        batch = _unnest(kind, payload, table, hints, max_identifier_length)
+        batch = _assign_ids(batch, root)
+        folder = output / "files" / f"{chunk:06d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for rows in batch:
+            if rows.length == 0:
+                continue
+            arrow = fit_rows(rows, schema, load_id, max_identifier_length)
+            target = folder / f"{rows.table}.parquet"
+            pq.write_table(arrow, target, compression="zstd", compression_level=1)
+            result.files.append({"table": rows.table, "chunk": chunk, "path": str(target.relative_to(output)),
+                                 "rows": arrow.num_rows, "columns": arrow.column_names})
+            result.rows[rows.table] = result.rows.get(rows.table, 0) + arrow.num_rows
+    result.schema_changes = describe_changes(before, schema)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _unnest(kind: str, payload: Any, table: str, hints: dict[str, Any], max_length: int | None) -> list[TableRows]:
+    nesting = hints.get("max_table_nesting")
+    if kind == "rows":
+        return flatten_records(table, payload, max_table_nesting=nesting, max_identifier_length=max_length)
+    records = payload.to_struct_array() if kind == "table" else payload
+    if isinstance(records, pa.ChunkedArray):
+        records = records.combine_chunks()
+    return unnest(table, records, max_table_nesting=nesting, max_identifier_length=max_length)
+
+
+def _assign_ids(batch: list[TableRows], root: Table) -> list[TableRows]:
+    keys = root.key_columns("primary_key")
+    if root.write_disposition == "merge" and keys:
+        missing = [k for k in keys if k not in batch[0].columns]
+        if missing:
+            raise SchemaError(f"table {root.name!r}: primary key column {missing[0]!r} is missing from the data",
+                              table=root.name, column=missing[0])
+        ids = key_ids([batch[0].columns[k] for k in keys])
+        keep = last_of_each_key(ids)
+        if not pc.all(keep).as_py():
+            batch = keep_rows(batch, keep)
+            ids = ids.filter(keep)
+        assign_ids(batch, ids)
+    else:
+        assign_ids(batch, unique_ids(batch[0].length))
+    return batch
+
+
+def apply_table_hints(schema: Schema, table: str, hints: dict[str, Any], max_length: int | None) -> Table:
+    """Create or update a root table from a resource's hints; returns the table."""
+    existing = schema.tables.get(table)
+    target = existing or Table(table)
+    target.write_disposition = hints["write_disposition"]
+    target.merge_strategy = hints["merge_strategy"]
+    target.resource = hints["resource"]
+    target.schema_contract = hints.get("schema_contract")
+    for declared in hints["columns"]:
+        _declare(target, Column(**{**declared, "name": shorten(normalize_identifier(declared["name"]), max_length)}))
+    for hint in ("primary_key", "merge_key"):
+        for key in hints[hint]:
+            name = shorten(normalize_identifier(key), max_length)
+            column = target.columns.setdefault(name, Column(name))
+            setattr(column, hint, True)
+            if hint == "primary_key":
+                column.nullable = False
+    schema.tables[table] = target
+    return target
+
+
+def _declare(table: Table, declared: Column) -> None:
+    current = table.columns.get(declared.name)
+    if current is None:
+        table.columns[declared.name] = declared
+        return
+    if declared.data_type and current.data_type and declared.data_type != current.data_type:
+        raise SchemaError(
+            f"table {table.name!r}, column {declared.name!r}: the hint data_type {declared.data_type!r} conflicts "
+            f"with the existing type {current.data_type!r}; drop the column first or load into a new column",
+            table=table.name, column=declared.name)
+    for name, value in declared.to_dict().items():
+        setattr(current, name, value)
+
+
+def _columns_of(schema: Schema) -> dict[str, dict[str, str | None]]:
+    return {t.name: {c.name: c.data_type for c in t.columns.values()} for t in schema.tables.values()}
+
+
+def describe_changes(before: dict[str, dict[str, str | None]], schema: Schema) -> list[str]:
+    """Readable lines for tables and columns added since ``before`` (variants named as such)."""
+    changes: list[str] = []
+    for table in schema.tables.values():
+        old = before.get(table.name)
+        typed = [c for c in table.columns.values() if c.data_type and not c.name.startswith("_dl_")]
+        if old is None or not any(old.values()):
+            if typed:
+                changes.append(f"added table {table.name}")
+            continue
+        for column in typed:
+            if old.get(column.name) is None:
+                what = f"variant column (values of column {column.variant_of})" if column.variant_of else "column"
+                changes.append(f"added {what} {table.name}.{column.name} {column.data_type}")
+    return changes

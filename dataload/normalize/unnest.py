@@ -1,0 +1,84 @@
+"""Columnar unnesting: a struct array (records) becomes parent and child tables, no per-row Python.
+
+Nested structs are flattened into ``parent__child`` columns; lists become child tables linked by
+position. Used for Arrow input and for pages of dicts that Arrow could convert in one go.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from dataload.normalize.rows import MAX_NESTING_DEPTH, TableRows, list_positions
+from dataload.schema.infer import to_json_text
+from dataload.schema.model import VALUE_COLUMN
+from dataload.schema.naming import join_path, normalize_identifier, shorten
+
+
+def unnest(
+    table: str,
+    records: pa.StructArray,
+    *,
+    max_table_nesting: int | None,
+    max_identifier_length: int | None,
+) -> list[TableRows]:
+    """Split ``records`` into the rows of ``table`` and of its child tables (parents first).
+
+    >>> [t.table for t in unnest("u", pa.array([{"tags": ["a"]}]), max_table_nesting=None,
+    ...                                         max_identifier_length=None)]
+    ['u', 'u__tags']
+    """
+    out: list[TableRows] = []
+    limits = _Limits(max_table_nesting, max_identifier_length)
+    _unnest_into(out, TableRows(table, None, len(records)), table, records, 0, limits)
+    return out
+
+
+class _Limits:
+    def __init__(self, max_table_nesting: int | None, max_identifier_length: int | None) -> None:
+        self.tables = max_table_nesting
+        self.length = max_identifier_length
+
+
+def _unnest_into(
+    out: list[TableRows], rows: TableRows, path: str, records: pa.StructArray, level: int, limits: _Limits
+) -> None:
+    out.append(rows)
+    _flatten(out, rows, path, "", records, level, 0, limits)
+
+
+def _flatten(
+    out: list[TableRows], rows: TableRows, table_path: str, prefix: str,
+    struct: pa.StructArray, level: int, depth: int, limits: _Limits,
+) -> None:
+    for field, child in zip(struct.type, struct.flatten()):
+        path = join_path(prefix, normalize_identifier(field.name))
+        column = shorten(path, limits.length)
+        kind = child.type
+        too_deep = depth + 1 >= MAX_NESTING_DEPTH
+        if pa.types.is_struct(kind) and not too_deep:
+            _flatten(out, rows, table_path, path, child, level, depth + 1, limits)
+        elif _is_list(kind) and not too_deep and (limits.tables is None or level < limits.tables):
+            _child_table(out, rows, join_path(table_path, path), child, level + 1, limits)
+        elif pa.types.is_struct(kind) or _is_list(kind) or pa.types.is_map(kind):
+            rows.add(column, _as_json(child), field.name, is_json=True)
+        else:
+            rows.add(column, child, field.name)
+
+
+def _child_table(
+    out: list[TableRows], parent: TableRows, table_path: str, lists: pa.Array, level: int, limits: _Limits
+) -> None:
+    values, parent_index, list_index = list_positions(lists)
+    child = TableRows(shorten(table_path, limits.length), parent.table, len(values),
+                      parent_index=parent_index, list_index=list_index)
+    if not pa.types.is_struct(values.type):
+        values = pa.StructArray.from_arrays([values], [VALUE_COLUMN])
+    _unnest_into(out, child, table_path, values, level, limits)
+
+
+def _is_list(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind))
+
+
+def _as_json(array: pa.Array) -> pa.Array:
+    return pa.array([None if v is None else to_json_text(v) for v in array.to_pylist()], type=pa.string())

@@ -1,0 +1,1 @@
+"""Load packages on disk: one folder per load id, moved between stages by atomic renames."""

@@ -1,0 +1,118 @@
+"""Load package folders and their stages.
+
+A package lives under ``<working_dir>/packages/<stage>/<load_id>/``. It is written in a stage
+ending in ``.tmp`` and renamed into the next stage only when complete, so a crash at any point
+leaves either the previous complete stage or nothing to redo:
+
+``extracting.tmp`` → ``extracted`` → ``normalizing.tmp`` → ``normalized`` → (loaded: removed)
+and ``failed`` for packages a terminal load error stopped, kept for inspection.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+STAGES = ("extracting.tmp", "extracted", "normalizing.tmp", "normalized", "failed")
+
+
+def new_load_id() -> str:
+    """A sortable load id (seconds since the epoch with microseconds)."""
+    return f"{time.time():.6f}"
+
+
+class PackageStorage:
+    """The packages of one pipeline working directory.
+
+    >>> import tempfile; s = PackageStorage(Path(tempfile.mkdtemp())); s.list("extracted")
+    []
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, stage: str, load_id: str) -> Path:
+        """Folder of package ``load_id`` in ``stage``."""
+        return self.root / stage / load_id
+
+    def create(self, stage: str, load_id: str) -> Path:
+        """Create an empty package folder in ``stage`` (a temporary stage)."""
+        path = self.path(stage, load_id)
+        if path.exists():
+            shutil.rmtree(path)
+        path.mkdir(parents=True)
+        return path
+
+    def list(self, stage: str) -> list[str]:
+        """Load ids in ``stage``, oldest first."""
+        folder = self.root / stage
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if p.is_dir())
+
+    def move(self, load_id: str, source: str, target: str) -> Path:
+        """Atomically move a package from stage ``source`` to ``target``."""
+        destination = self.path(target, load_id)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        _fsync_tree(self.path(source, load_id))
+        os.replace(self.path(source, load_id), destination)
+        _fsync_dir(destination.parent)
+        return destination
+
+    def remove(self, stage: str, load_id: str) -> None:
+        """Delete a package folder."""
+        shutil.rmtree(self.path(stage, load_id), ignore_errors=True)
+
+    def discard_incomplete(self) -> list[str]:
+        """Remove packages a crash left in a temporary stage; returns their ids."""
+        removed = []
+        for stage in ("extracting.tmp", "normalizing.tmp"):
+            for load_id in self.list(stage):
+                self.remove(stage, load_id)
+                removed.append(load_id)
+        return removed
+
+    def pending(self) -> list[tuple[str, str]]:
+        """(stage, load_id) of every package that still has to be normalized or loaded."""
+        found = [("extracted", i) for i in self.list("extracted")]
+        found += [("normalized", i) for i in self.list("normalized")]
+        return sorted(found, key=lambda pair: pair[1])
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically (temporary file + rename)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, default=str)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file written by :func:`write_json`."""
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _fsync_tree(path: Path) -> None:
+    for folder, _, files in os.walk(path):
+        for name in files:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(folder))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,301 @@
+"""Pipeline: a working directory plus a destination; ``run()`` = finish pending, extract, normalize, load."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from dataload.dataset import Dataset
+from dataload.destination import DestinationClient, LoadPackage, PackageFile
+from dataload.exceptions import InvalidConfig, PipelineError, TerminalLoadError
+from dataload.extract.buffer import BufferLimits
+from dataload.extract.step import extract_source
+from dataload.info import LoadInfo, StepInfo, Trace
+from dataload.load.step import RetryPolicy, load_with_retries
+from dataload.lock import pipeline_lock
+from dataload.normalize.step import normalize_package
+from dataload.package.storage import PackageStorage, new_load_id, read_json, write_json
+from dataload.registry import DestinationArg, resolve_destination
+from dataload.run_input import as_source
+from dataload.schema.model import Schema
+from dataload.sql_client import SqlClient
+from dataload.state import bump_version, new_state
+
+logger = logging.getLogger("dataload")
+
+
+class Pipeline:
+    """Moves data from sources into one dataset of one destination, remembering where it stopped.
+
+    Create it with :func:`dataload.pipeline`.
+    """
+
+    def __init__(self, pipeline_name: str, *, destination: DestinationArg, dataset_name: str,
+                 pipelines_dir: Path, local_dir: Path, retry_policy: RetryPolicy | None = None,
+                 buffer_limits: BufferLimits | None = None) -> None:
+        self.pipeline_name = pipeline_name
+        self.destination = resolve_destination(destination)
+        self.dataset_name = dataset_name
+        self.working_dir = pipelines_dir / pipeline_name
+        self.local_dir = local_dir
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.buffer_limits = buffer_limits or BufferLimits()
+        self.last_trace = Trace()
+        self._packages = PackageStorage(self.working_dir / "packages")
+
+    # -- stored documents ---------------------------------------------------------------------
+    @property
+    def state(self) -> dict[str, Any]:
+        """The committed pipeline state (a copy): what the last loaded package recorded."""
+        path = self.working_dir / "state.json"
+        return read_json(path) if path.exists() else new_state()
+
+    @property
+    def default_schema(self) -> Schema:
+        """The pipeline's schema as the last normalize left it."""
+        path = self.working_dir / "schema.json"
+        return Schema.from_dict(read_json(path)) if path.exists() else Schema(self.pipeline_name)
+
+    @property
+    def _max_identifier_length(self) -> int | None:
+        return self.destination.capabilities.max_identifier_length
+
+    # -- the steps ----------------------------------------------------------------------------
+    def run(self, data: Any = None, **hints: Any) -> LoadInfo:
+        """Load pending packages, then extract, normalize and load ``data`` (if given).
+
+        ``hints`` (``table_name``, ``write_disposition``, ``primary_key``, ``merge_key``,
+        ``columns``, ``schema_contract``) apply to plain data or a single resource.
+        """
+        started = time.perf_counter()
+        self.last_trace = Trace()
+        with self._lock():
+            self._restore_if_fresh()
+            info = self._finish_pending()
+            if data is not None:
+                self._extract(data, hints)
+                self._normalize_all()
+                self._load_all(info)
+        info.seconds = time.perf_counter() - started
+        return info
+
+    def extract(self, data: Any, **hints: Any) -> str:
+        """Extract ``data`` into a new package; returns its load id."""
+        with self._lock():
+            self._restore_if_fresh()
+            return self._extract(data, hints)
+
+    def normalize(self) -> list[str]:
+        """Normalize every extracted package; returns their load ids."""
+        with self._lock():
+            return self._normalize_all()
+
+    def load(self) -> LoadInfo:
+        """Load every normalized package."""
+        with self._lock():
+            info = self._new_info()
+            self._load_all(info)
+            return info
+
+    def _finish_pending(self) -> LoadInfo:
+        info = self._new_info()
+        self._packages.discard_incomplete()
+        pending = [load_id for _, load_id in self._packages.pending()]
+        if pending:
+            logger.warning("pipeline %s: finishing %d package(s) left pending by an earlier run: %s",
+                           self.pipeline_name, len(pending), ", ".join(pending))
+            info.resumed = pending
+            self._normalize_all()
+            self._load_all(info)
+        info.failed = self._packages.list("failed")
+        if info.failed:
+            logger.warning("pipeline %s has failed package(s) %s kept in %s; fix the cause and call "
+                           "pipe.retry_failed(), or pipe.drop_failed() to discard them", self.pipeline_name,
+                           ", ".join(info.failed), self._packages.root / "failed")
+        return info
+
+    def _extract(self, data: Any, hints: dict[str, Any]) -> str:
+        source = as_source(data, default_name=self.pipeline_name, **hints)
+        load_id = new_load_id()
+        folder = self._packages.create("extracting.tmp", load_id)
+        document = copy.deepcopy(self._newest_state())
+        result = extract_source(source, folder / "extracted", document,
+                                max_identifier_length=self._max_identifier_length, limits=self.buffer_limits)
+        bump_version(document)
+        write_json(folder / "package.json", {"load_id": load_id, "table_hints": result.table_hints,
+                                             "state": document, "items": result.items})
+        self._packages.move(load_id, "extracting.tmp", "extracted")
+        self.last_trace.steps.append(StepInfo("extract", load_id, result.seconds, result.items))
+        return load_id
+
+    def _newest_state(self) -> dict[str, Any]:
+        for stage, load_id in reversed(self._packages.pending()):
+            return read_json(self._packages.path(stage, load_id) / "package.json")["state"]  # type: ignore[no-any-return]
+        return self.state
+
+    def _normalize_all(self) -> list[str]:
+        done = []
+        for load_id in self._packages.list("extracted"):
+            source = self._packages.path("extracted", load_id)
+            meta = read_json(source / "package.json")
+            target = self._packages.create("normalizing.tmp", load_id)
+            schema = self.default_schema
+            result = normalize_package(source / "extracted", target, schema, meta["table_hints"], load_id,
+                                       max_identifier_length=self._max_identifier_length)
+            schema.bump_version()
+            meta.update(files=result.files, rows=result.rows, schema_changes=result.schema_changes)
+            write_json(target / "package.json", meta)
+            write_json(target / "schema.json", schema.to_dict())
+            write_json(self.working_dir / "schema.json", schema.to_dict())
+            self._packages.move(load_id, "normalizing.tmp", "normalized")
+            self._packages.remove("extracted", load_id)
+            self.last_trace.steps.append(StepInfo("normalize", load_id, result.seconds, result.rows))
+            done.append(load_id)
+        return done
+
+    def _load_all(self, info: LoadInfo) -> None:
+        for load_id in self._packages.list("normalized"):
+            started = time.perf_counter()
+            package, meta = self._read_package(load_id)
+            try:
+                load_with_retries(self._new_client, package, self.retry_policy)
+            except TerminalLoadError:
+                self._packages.move(load_id, "normalized", "failed")
+                info.failed.append(load_id)
+                raise
+            write_json(self.working_dir / "state.json", package.state)
+            self._packages.remove("normalized", load_id)
+            info.load_ids.append(load_id)
+            info.add_rows(meta["rows"])
+            info.schema_changes.extend(meta["schema_changes"])
+            self.last_trace.steps.append(StepInfo("load", load_id, time.perf_counter() - started, meta["rows"]))
+
+    def _read_package(self, load_id: str) -> tuple[LoadPackage, dict[str, Any]]:
+        folder = self._packages.path("normalized", load_id)
+        meta = read_json(folder / "package.json")
+        files = [PackageFile(f["table"], f["chunk"], folder / f["path"], f["rows"], f["columns"])
+                 for f in meta["files"]]
+        schema = Schema.from_dict(read_json(folder / "schema.json"))
+        roots = [t for t in meta["table_hints"] if t in schema.tables]
+        return LoadPackage(load_id, self.pipeline_name, schema, files, meta["state"], roots), meta
+
+    # -- failed packages ------------------------------------------------------------------------
+    def failed_packages(self) -> list[str]:
+        """Load ids of packages a terminal load error stopped (kept on disk for inspection)."""
+        return self._packages.list("failed")
+
+    def retry_failed(self) -> LoadInfo:
+        """Move failed packages back to the load queue and load them."""
+        with self._lock():
+            for load_id in self._packages.list("failed"):
+                self._packages.move(load_id, "failed", "normalized")
+            info = self._new_info()
+            self._load_all(info)
+            return info
+
+    def drop_failed(self) -> list[str]:
+        """Delete failed packages; their data is not loaded."""
+        with self._lock():
+            dropped = self._packages.list("failed")
+            for load_id in dropped:
+                self._packages.remove("failed", load_id)
+            return dropped
+
+    # -- destination ----------------------------------------------------------------------------
+    def _new_client(self) -> DestinationClient:
+        return self.destination.client(dataset_name=self.dataset_name, pipeline_name=self.pipeline_name,
+                                       local_dir=self.local_dir)
+
+    @contextmanager
+    def _client(self) -> Iterator[DestinationClient]:
+        client = self._new_client()
+        try:
+            yield client
+        finally:
+            client.close()
+
+    def sync_destination(self) -> bool:
+        """Take state and schema from the destination when they are newer than the local ones."""
+        with self._client() as client:
+            state = client.stored_state(self.pipeline_name)
+            stored_schema = client.stored_schema(self.pipeline_name)
+        changed = False
+        if state is not None and state.get("_state_version", 0) > self.state.get("_state_version", 0):
+            write_json(self.working_dir / "state.json", state)
+            changed = True
+        if stored_schema is not None and stored_schema.get("version", 0) > self.default_schema.version:
+            write_json(self.working_dir / "schema.json", stored_schema)
+            changed = True
+        return changed
+
+    def _restore_if_fresh(self) -> None:
+        fresh = not (self.working_dir / "state.json").exists() and not (self.working_dir / "schema.json").exists()
+        if fresh and self.sync_destination():
+            logger.info("pipeline %s: restored state and schema from the destination", self.pipeline_name)
+
+    def dataset(self) -> Dataset:
+        """The loaded tables, read back through the destination."""
+        tables = [t.name for t in self.default_schema.data_tables()]
+        return Dataset(self._client, tables)
+
+    def sql_client(self) -> SqlClient:
+        """A context manager running SQL on the destination: ``with pipe.sql_client() as sql: ...``."""
+        return SqlClient(self._client)
+
+    def drop(self) -> None:
+        """Delete the local working directory (packages, state, schema); the destination is untouched."""
+        with self._lock():
+            pass
+        shutil.rmtree(self.working_dir, ignore_errors=True)
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _lock(self) -> Any:
+        self.working_dir.mkdir(parents=True, exist_ok=True)
+        return pipeline_lock(self.working_dir, self.pipeline_name)
+
+    def _new_info(self) -> LoadInfo:
+        return LoadInfo(self.pipeline_name, self.destination.name, self.dataset_name)
+
+    def __repr__(self) -> str:
+        return (f"Pipeline({self.pipeline_name!r}, destination={self.destination.name!r}, "
+                f"dataset_name={self.dataset_name!r})")
+
+
+def pipeline(
+    pipeline_name: str | None = None,
+    *,
+    destination: DestinationArg = "duckdb",
+    dataset_name: str | None = None,
+    pipelines_dir: str | os.PathLike[str] | None = None,
+) -> Pipeline:
+    """Create (or reopen) a pipeline.
+
+    The working directory is ``<pipelines_dir>/<pipeline_name>``; ``pipelines_dir`` defaults to
+    ``$DATALOAD_PIPELINES_DIR`` or ``~/.dataload/pipelines``. A DuckDB destination without
+    credentials writes ``<pipeline_name>.duckdb`` in the current directory.
+
+    >>> pipe = pipeline("demo", destination="duckdb", dataset_name="crm")  # doctest: +SKIP
+    """
+    name = pipeline_name or Path(sys.argv[0] or "dataload").stem or "dataload"
+    if not name or any(c in name for c in "/\\\x00"):
+        raise InvalidConfig(f"pipeline_name {name!r} must be a plain name (no slashes)")
+    base = Path(pipelines_dir or os.environ.get("DATALOAD_PIPELINES_DIR") or Path.home() / ".dataload" / "pipelines")
+    return Pipeline(name, destination=destination, dataset_name=dataset_name or f"{name}_dataset",
+                    pipelines_dir=base, local_dir=Path.cwd())
+
+
+def attach(pipeline_name: str, *, destination: DestinationArg = "duckdb", dataset_name: str | None = None,
+           pipelines_dir: str | os.PathLike[str] | None = None) -> Pipeline:
+    """Reopen an existing pipeline by name; raises if its working directory does not exist."""
+    pipe = pipeline(pipeline_name, destination=destination, dataset_name=dataset_name, pipelines_dir=pipelines_dir)
+    if not pipe.working_dir.exists():
+        raise PipelineError(f"no pipeline {pipeline_name!r} in {pipe.working_dir.parent}")
+    return pipe

@@ -1,0 +1,219 @@
+"""Resource: a named, iterable producer of items plus the hints for the table(s) it fills."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from dataload.exceptions import InvalidConfig, ResourceError
+from dataload.hints import TableHints
+
+Step = tuple[str, Any]
+
+
+class TableItem:
+    """An item marked for a table other than the resource's own (see :func:`with_table_name`)."""
+
+    __slots__ = ("item", "table_name")
+
+    def __init__(self, item: Any, table_name: str) -> None:
+        self.item = item
+        self.table_name = table_name
+
+
+def with_table_name(item: Any, table_name: str) -> TableItem:
+    """Mark one yielded item (a dict, a page or an Arrow table) for table ``table_name``.
+
+    >>> with_table_name({"id": 1}, "archived").table_name
+    'archived'
+    """
+    return TableItem(item, table_name)
+
+
+class Resource:
+    """A named source of items with table hints; iterate it to get its items.
+
+    >>> r = Resource([{"a": 1}, {"a": 2}], name="numbers")
+    >>> [row["a"] for row in r.add_map(lambda row: {"a": row["a"] * 10})]
+    [10, 20]
+    """
+
+    def __init__(
+        self,
+        data: Any,
+        *,
+        name: str,
+        hints: TableHints | None = None,
+        selected: bool = True,
+        data_from: Resource | None = None,
+        section: tuple[str, ...] = ("sources",),
+        parallelized: bool = False,
+    ) -> None:
+        self.name = name
+        self.hints = hints or TableHints()
+        self.selected = selected
+        self.data_from = data_from
+        self.section = section
+        self.parallelized = parallelized
+        self._data = data
+        self._bound = not callable(data) or isinstance(data, Resource)
+        self._steps: list[Step] = []
+
+    # -- building -------------------------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Resource:
+        """Bind arguments to the resource function (config/secrets fill the ones not given)."""
+        if self._bound:
+            raise InvalidConfig(f"resource {self.name!r} is already bound to its data; it cannot be called")
+        func = self._data
+        clone = self._copy()
+        clone._data = _Call(func, args, kwargs, (*self.section, self.name))
+        clone._bound = True
+        return clone
+
+    def _copy(self) -> Resource:
+        clone = Resource.__new__(Resource)
+        clone.__dict__.update(self.__dict__)
+        clone._steps = list(self._steps)
+        return clone
+
+    def with_name(self, name: str) -> Resource:
+        """A copy under another name (and table name, unless a table name was given)."""
+        clone = self._copy()
+        clone.name = name
+        return clone
+
+    def add_map(self, func: Callable[[Any], Any]) -> Resource:
+        """Transform every item with ``func`` (each record of a page; an Arrow table as a whole)."""
+        self._steps.append(("map", func))
+        return self
+
+    def add_filter(self, func: Callable[[Any], bool]) -> Resource:
+        """Keep only the items for which ``func`` returns true."""
+        self._steps.append(("filter", func))
+        return self
+
+    def add_limit(self, max_items: int) -> Resource:
+        """Stop the resource after ``max_items`` yields (the generator is closed, not drained)."""
+        if max_items < 0:
+            raise InvalidConfig(f"add_limit of resource {self.name!r} needs a number >= 0, not {max_items}")
+        self._steps.append(("limit", max_items))
+        return self
+
+    def apply_hints(self, **hints: Any) -> Resource:
+        """Change table hints: table_name, write_disposition, primary_key, merge_key, columns, ...
+
+        >>> Resource([], name="r").apply_hints(primary_key="id").hints.primary_key
+        ('id',)
+        """
+        self.hints = self.hints.merged(**hints)
+        return self
+
+    @property
+    def table_name(self) -> Any:
+        """The table this resource fills (a name, or a callable that picks one per item)."""
+        return self.hints.table_name or self.name
+
+    # -- evaluating ------------------------------------------------------------------------
+    def pages(self, parent_item: Any = None) -> Iterator[Any]:
+        """Yield what the resource produces, pages kept whole, with map/filter/limit applied."""
+        try:
+            yield from self._apply_steps(self._produce(parent_item))
+        except ResourceError:
+            raise
+        except Exception as exc:  # every failure is wrapped so the resource is named
+            raise ResourceError(self.name, f"{type(exc).__name__}: {exc}") from exc
+
+    def _produce(self, parent_item: Any) -> Iterator[Any]:
+        data = self._data
+        if self.data_from is not None:
+            call = data if isinstance(data, _Call) else _Call(data, (), {}, (*self.section, self.name))
+            produced = call.invoke(parent_item)
+        elif isinstance(data, _Call):
+            produced = data.invoke()
+        elif isinstance(data, Resource):
+            produced = data.pages()
+        elif callable(data):
+            produced = _Call(data, (), {}, (*self.section, self.name)).invoke()
+        else:
+            produced = data
+        yield from _as_iterator(produced)
+
+    def _apply_steps(self, items: Iterator[Any]) -> Iterator[Any]:
+        limit = next((n for kind, n in self._steps if kind == "limit"), None)
+        count = 0
+        try:
+            for item in items:
+                if limit is not None and count >= limit:
+                    break
+                count += 1
+                for kind, func in self._steps:
+                    if kind == "limit" or item is None:
+                        continue
+                    item = _apply_step(kind, func, item)
+                if item is not None and not (isinstance(item, list) and not item):
+                    yield item
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    def __iter__(self) -> Iterator[Any]:
+        """Iterate single items: pages are unpacked, Arrow tables are yielded as they are."""
+        if self.data_from is not None:
+            for parent in self.data_from:
+                yield from _unpack(self.pages(parent))
+        else:
+            yield from _unpack(self.pages())
+
+    def __repr__(self) -> str:
+        return f"<Resource {self.name!r} table={self.table_name!r}>"
+
+
+class _Call:
+    """A resource function with its bound arguments; config is resolved when it is invoked."""
+
+    def __init__(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+                 section: tuple[str, ...]) -> None:
+        self.func, self.args, self.kwargs, self.section = func, args, kwargs, section
+
+    def invoke(self, *leading: Any) -> Any:
+        from dataload.config import resolve_arguments
+
+        bound = resolve_arguments(self.func, (*leading, *self.args), self.kwargs, sections=self.section)
+        return self.func(*bound.args, **bound.kwargs)
+
+
+def _as_iterator(produced: Any) -> Iterator[Any]:
+    if produced is None:
+        return iter(())
+    if isinstance(produced, (dict, TableItem)) or _is_columnar(produced):
+        return iter((produced,))
+    if isinstance(produced, list):
+        return iter((produced,)) if produced and isinstance(produced[0], dict) else iter(produced)
+    if isinstance(produced, Iterable) and not isinstance(produced, (str, bytes)):
+        return iter(produced)
+    return iter(({"value": produced},))
+
+
+def _is_columnar(item: Any) -> bool:
+    module = type(item).__module__
+    return module.startswith("pyarrow") or module.startswith("pandas")
+
+
+def _apply_step(kind: str, func: Callable[[Any], Any], item: Any) -> Any:
+    if isinstance(item, list):
+        if kind == "map":
+            return [func(i) for i in item]
+        return [i for i in item if func(i)]
+    if kind == "map":
+        return func(item)
+    return item if func(item) else None
+
+
+def _unpack(pages: Iterator[Any]) -> Iterator[Any]:
+    for page in pages:
+        if isinstance(page, list):
+            yield from page
+        else:
+            yield page
+

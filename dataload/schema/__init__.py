@@ -1,0 +1,1 @@
+"""Schema: tables, columns and their types; naming and type inference."""

@@ -1,0 +1,91 @@
+"""Pipeline state: a JSON document that persists between runs (incremental cursors live here).
+
+Shape::
+
+    {"_state_version": 3, "_state_hash": "...", "sources": {"<source>": {..., "resources": {"<res>": {...}}}}}
+
+During extraction :func:`state` and :func:`resource_state` give the part of the document that
+belongs to the source and resource being extracted. The document is stored in each load package
+and committed to ``_dl_pipeline_state`` in the same transaction as the data it describes.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from dataload.exceptions import PipelineError
+
+
+@dataclass
+class _ExtractContext:
+    document: dict[str, Any]
+    source: str
+    resource: str | None = None
+
+
+_CURRENT: contextvars.ContextVar[_ExtractContext | None] = contextvars.ContextVar("dataload_state", default=None)
+
+
+def new_state() -> dict[str, Any]:
+    """An empty state document."""
+    return {"_state_version": 0, "_state_hash": "", "sources": {}}
+
+
+def state() -> dict[str, Any]:
+    """The persistent state dict of the source being extracted (call it inside a source/resource).
+
+    >>> import dataload
+    >>> @dataload.resource
+    ... def numbers():
+    ...     seen = dataload.state().setdefault("runs", 0)
+    ...     yield {"run": seen}
+    """
+    context = _require()
+    return context.document.setdefault("sources", {}).setdefault(context.source, {})  # type: ignore[no-any-return]
+
+
+def resource_state() -> dict[str, Any]:
+    """The persistent state dict of the resource being extracted (call it inside a resource)."""
+    context = _require()
+    if context.resource is None:
+        raise PipelineError("resource_state() is only available while a resource is being extracted")
+    return state().setdefault("resources", {}).setdefault(context.resource, {})  # type: ignore[no-any-return]
+
+
+def _require() -> _ExtractContext:
+    context = _CURRENT.get()
+    if context is None:
+        raise PipelineError("state() and resource_state() can only be used while a pipeline extracts data")
+    return context
+
+
+@contextmanager
+def extracting(document: dict[str, Any], source: str, resource: str | None = None) -> Iterator[None]:
+    """Make ``document`` the state that :func:`state` / :func:`resource_state` return."""
+    token = _CURRENT.set(_ExtractContext(document, source, resource))
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
+def content_hash(document: dict[str, Any]) -> str:
+    """Hash of the document without its version fields."""
+    body = {k: v for k, v in document.items() if not k.startswith("_state_")}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def bump_version(document: dict[str, Any]) -> bool:
+    """Increase the version when the content changed; True when it did."""
+    current = content_hash(document)
+    if current == document.get("_state_hash"):
+        return False
+    document["_state_version"] = int(document.get("_state_version", 0)) + 1
+    document["_state_hash"] = current
+    return True

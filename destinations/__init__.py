@@ -1,0 +1,20 @@
+"""dataload's own destinations, as factories: ``duckdb()``, and more as they are added.
+
+>>> from destinations import duckdb
+>>> duckdb(":memory:").name
+'duckdb'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def duckdb(credentials: Any = None) -> Any:
+    """The DuckDB destination: a database file path, ``":memory:"``, or None for ``<pipeline>.duckdb``."""
+    from destinations.duckdb import DuckDB
+
+    return DuckDB(credentials)
+
+
+__all__ = ["duckdb"]
