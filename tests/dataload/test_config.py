@@ -7,6 +7,7 @@ has string annotations, as in user code with ``from __future__ import annotation
 from __future__ import annotations
 
 import copy
+import importlib
 import os
 import pickle
 import typing
@@ -15,7 +16,7 @@ from typing import Any, Optional
 
 import pytest
 
-import dataload.config as cfg
+cfg = importlib.import_module("dataload.config")  # the package: dataload.config is the marker namespace
 from dataload.config import NOT_FOUND, Secret, config, lookup, redact, redact_url, resolve_arguments, secrets
 from dataload.config.resolve import candidate_keys, coerce_value
 from dataload.exceptions import InvalidConfig, MissingConfig
