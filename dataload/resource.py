@@ -142,9 +142,7 @@ class Resource:
         limit = next((n for kind, n in self._steps if kind == "limit"), None)
         count = 0
         try:
-            for item in items:
-                if limit is not None and count >= limit:
-                    break
+            for item in items if limit != 0 else ():
                 count += 1
                 for kind, func in self._steps:
                     if kind == "limit" or item is None:
@@ -152,6 +150,8 @@ class Resource:
                     item = _apply_step(kind, func, item)
                 if item is not None and not (isinstance(item, list) and not item):
                     yield item
+                if limit is not None and count >= limit:
+                    break
         finally:
             close = getattr(items, "close", None)
             if close is not None:

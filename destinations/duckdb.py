@@ -195,11 +195,11 @@ class DuckDBClient:
     def query(self, sql: str, parameters: list[Any] | None = None) -> pa.Table:
         """Run SQL (the dataset is the default schema) and return Arrow."""
         self._use_dataset()
-        return _arrow(self.connection.execute(sql, parameters or []))
+        return _arrow(self.connection.sql(sql, params=parameters or None))
 
     def read_table(self, table: str) -> pa.Table:
         """All rows of ``table``."""
-        return _arrow(self.connection.execute(f"SELECT * FROM {qualified(self.dataset, table)}"))
+        return _arrow(self.connection.sql(f"SELECT * FROM {qualified(self.dataset, table)}"))
 
     def drop_tables(self, tables: list[str]) -> None:
         """Drop tables of the dataset."""

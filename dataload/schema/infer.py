@@ -138,7 +138,7 @@ def _vectorized_cast(array: pa.Array, column: Column, target: pa.DataType) -> pa
     try:
         if source_kind == "text" and column.data_type == "timestamp":
             return _parse_timestamps(array)
-        if source_kind == "text" and column.data_type in ("date", "time"):
+        if source_kind == "text" and column.data_type in _TEXT_PATTERNS:
             if not pc.all(pc.match_substring_regex(array.drop_null(), _TEXT_PATTERNS[column.data_type])).as_py():
                 return None
         if source_kind == "timestamp" and array.type.tz is None:
@@ -150,13 +150,14 @@ def _vectorized_cast(array: pa.Array, column: Column, target: pa.DataType) -> pa
 
 _ALLOWED_CASTS: dict[str, tuple[str, ...]] = {
     "double": ("bigint", "decimal"),
-    "decimal": ("bigint",),
+    "decimal": ("bigint", "text"),
     "timestamp": ("text",),
     "date": ("text",),
     "time": ("text",),
     "json": ("text",),
 }
-_TEXT_PATTERNS = {"date": _ISO_DATE, "time": r"^\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$"}
+_TEXT_PATTERNS = {"date": _ISO_DATE, "time": r"^\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$",
+                  "decimal": r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"}
 
 
 def _parse_timestamps(array: pa.Array) -> pa.Array | None:
@@ -224,6 +225,7 @@ _FROM_TEXT = {
     "date": datetime.date.fromisoformat,
     "time": datetime.time.fromisoformat,
     "json": lambda s: s,
+    "decimal": decimal.Decimal,
 }
 
 

@@ -1,0 +1,38 @@
+"""Shared fixtures: a fresh pipeline per test on a private DuckDB file, nothing global."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import dataload
+from destinations import duckdb
+
+
+@pytest.fixture
+def make_pipeline(tmp_path: Path) -> Callable[..., dataload.Pipeline]:
+    """Build pipelines whose working dir and DuckDB file live in ``tmp_path``.
+
+    Calling it again with the same ``name`` reopens the same pipeline (same working dir and db).
+    """
+
+    def make(name: str | None = None, **options: Any) -> dataload.Pipeline:
+        name = name or f"p_{uuid.uuid4().hex[:8]}"
+        options.setdefault("destination", duckdb(str(tmp_path / f"{name}.duckdb")))
+        options.setdefault("dataset_name", "ds")
+        options.setdefault("pipelines_dir", tmp_path / "pipelines")
+        return dataload.pipeline(name, **options)
+
+    return make
+
+
+def service_unavailable(what: str) -> None:
+    """Skip a test whose server is not running, or fail when ``CI`` is set."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is not reachable and CI is set: start it (see .ci/run)")
+    pytest.skip(f"{what} is not reachable")
