@@ -150,7 +150,7 @@ def _vectorized_cast(array: pa.Array, column: Column, target: pa.DataType) -> pa
 
 _ALLOWED_CASTS: dict[str, tuple[str, ...]] = {
     "double": ("bigint", "decimal"),
-    "decimal": ("bigint", "text"),
+    "decimal": ("bigint", "double", "text"),
     "timestamp": ("text",),
     "date": ("text",),
     "time": ("text",),
@@ -205,8 +205,8 @@ def coerce_value(value: Any, data_type: str) -> Any:
     try:
         if data_type == "double" and kind in ("bigint", "decimal"):
             return float(value)
-        if data_type == "decimal" and kind == "bigint":
-            return decimal.Decimal(value)
+        if data_type == "decimal" and kind in ("bigint", "double"):
+            return decimal.Decimal(str(value))
         if kind == "text" and data_type in _FROM_TEXT:
             return _FROM_TEXT[data_type](value)
     except (ValueError, decimal.InvalidOperation, OverflowError):

@@ -1,0 +1,82 @@
+"""Workload registry for the benchmark suite.
+
+A workload is a :class:`Workload` entry in :data:`REGISTRY`. Adding W2..W8 means
+writing one small module with four functions and one registry line:
+
+* ``build_input(rows, seed)`` -> any picklable object; deterministic for a seed.
+  Called once per (workload, rows, seed, input_version); the result is cached
+  on disk under ``benchmarks/.cache/`` and loaded by every measurement process.
+* ``run_ours(inp, workdir)`` -> handle: the timed work done with dataload.
+* ``run_reference(inp, workdir)`` -> handle: the same work done by the engine
+  with no library in between (timed the same way, in the same run).
+* ``verify(mode, inp, workdir, handle)`` -> rows found in the destination;
+  raises :class:`VerificationError` when they are not what the input holds.
+  Runs after the timed region.
+
+Optional: ``setup(mode, inp, workdir)`` for untimed preparation (e.g. the first
+merge load of W6) and ``unavailable()`` returning a reason string when the
+workload cannot run here (e.g. no PostgreSQL server), so it is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, NamedTuple, Optional
+
+BENCH_DIR = Path(__file__).resolve().parent.parent
+CACHE_DIR = BENCH_DIR / ".cache"
+SEED = 20240501
+
+
+class VerificationError(AssertionError):
+    """Raised when a destination does not hold what the workload loaded."""
+
+
+def _no_setup(mode: str, inp: Any, workdir: Path) -> None:
+    return None
+
+
+def _always_available() -> Optional[str]:
+    return None
+
+
+class Workload(NamedTuple):
+    """One benchmark workload: how to build its input, run it both ways and verify it."""
+
+    name: str
+    title: str
+    default_rows: int
+    quick_rows: int
+    build_input: Callable[[int, int], Any]
+    run_ours: Callable[[Any, Path], Any]
+    run_reference: Callable[[Any, Path], Any]
+    verify: Callable[[str, Any, Path, Any], int]
+    input_version: int = 1
+    setup: Callable[[str, Any, Path], None] = _no_setup
+    unavailable: Callable[[], Optional[str]] = _always_available
+
+    @property
+    def env_var(self) -> str:
+        """Environment variable that overrides the row count, e.g. ``DATALOAD_BENCH_W1_ROWS``."""
+        return f"DATALOAD_BENCH_{self.name}_ROWS"
+
+    def rows(self, quick: bool) -> int:
+        """Row count to use: the env var wins, then ``--quick``, then the default."""
+        value = os.environ.get(self.env_var)
+        if value:
+            return int(value.replace("_", ""))
+        return self.quick_rows if quick else self.default_rows
+
+    def cache_path(self, rows: int, seed: int = SEED) -> Path:
+        """Where the generated input for ``rows`` is cached."""
+        return CACHE_DIR / "inputs" / f"{self.name}-{rows}-seed{seed}-v{self.input_version}.pickle"
+
+
+def _registry() -> dict[str, Workload]:
+    from . import w1
+
+    return {w.name: w for w in (w1.WORKLOAD,)}
+
+
+REGISTRY: dict[str, Workload] = _registry()
