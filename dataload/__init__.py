@@ -8,6 +8,7 @@
 from dataload._version import __version__
 from dataload.config import config, secrets
 from dataload.decorators import resource, source, transformer
+from dataload.incremental import Incremental, incremental
 from dataload.exceptions import (
     DataContractViolation,
     DataloadError,
@@ -24,6 +25,7 @@ from dataload.state import resource_state, state
 __all__ = [
     "DataContractViolation",
     "DataloadError",
+    "Incremental",
     "Pipeline",
     "PipelineLockedError",
     "Resource",
@@ -34,6 +36,7 @@ __all__ = [
     "__version__",
     "attach",
     "config",
+    "incremental",
     "pipeline",
     "resource",
     "resource_state",

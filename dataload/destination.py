@@ -51,7 +51,8 @@ class PackageFile:
 class LoadPackage:
     """Everything a destination needs to load one package.
 
-    ``tables`` lists the root tables the package writes, in load order.
+    ``tables`` lists the root tables the package writes, in load order; ``dropped_tables`` are
+    dropped in the same transaction (``pipe.drop(resources=...)``).
     """
 
     load_id: str
@@ -60,6 +61,7 @@ class LoadPackage:
     files: list[PackageFile]
     state: dict[str, Any] | None
     tables: list[str] = field(default_factory=list)
+    dropped_tables: list[str] = field(default_factory=list)
 
     def files_of(self, table: str) -> list[PackageFile]:
         """The load files of ``table``, in chunk order."""

@@ -27,7 +27,7 @@ from dataload.registry import DestinationArg, resolve_destination
 from dataload.run_input import as_source
 from dataload.schema.model import Schema
 from dataload.sql_client import SqlClient
-from dataload.state import bump_version, new_state
+from dataload.state import bump_version, decode, encode, new_state
 
 logger = logging.getLogger("dataload")
 
@@ -56,7 +56,7 @@ class Pipeline:
     def state(self) -> dict[str, Any]:
         """The committed pipeline state (a copy): what the last loaded package recorded."""
         path = self.working_dir / "state.json"
-        return read_json(path) if path.exists() else new_state()
+        return decode(read_json(path)) if path.exists() else new_state()  # type: ignore[no-any-return]
 
     @property
     def default_schema(self) -> Schema:
@@ -131,14 +131,14 @@ class Pipeline:
                                 max_identifier_length=self._max_identifier_length, limits=self.buffer_limits)
         bump_version(document)
         write_json(folder / "package.json", {"load_id": load_id, "table_hints": result.table_hints,
-                                             "state": document, "items": result.items})
+                                             "state": encode(document), "items": result.items})
         self._packages.move(load_id, "extracting.tmp", "extracted")
         self.last_trace.steps.append(StepInfo("extract", load_id, result.seconds, result.items))
         return load_id
 
     def _newest_state(self) -> dict[str, Any]:
         for stage, load_id in reversed(self._packages.pending()):
-            return read_json(self._packages.path(stage, load_id) / "package.json")["state"]  # type: ignore[no-any-return]
+            return decode(read_json(self._packages.path(stage, load_id) / "package.json")["state"])  # type: ignore[no-any-return]
         return self.state
 
     def _normalize_all(self) -> list[str]:
@@ -228,7 +228,7 @@ class Pipeline:
             state = client.stored_state(self.pipeline_name)
             stored_schema = client.stored_schema(self.pipeline_name)
         changed = False
-        if state is not None and state.get("_state_version", 0) > self.state.get("_state_version", 0):
+        if state is not None and state.get("_state_version", 0) > self.state.get("_state_version", 0):  # encoded
             write_json(self.working_dir / "state.json", state)
             changed = True
         if stored_schema is not None and stored_schema.get("version", 0) > self.default_schema.version:
@@ -250,11 +250,42 @@ class Pipeline:
         """A context manager running SQL on the destination: ``with pipe.sql_client() as sql: ...``."""
         return SqlClient(self._client)
 
-    def drop(self) -> None:
-        """Delete the local working directory (packages, state, schema); the destination is untouched."""
+    def drop(self, resources: list[str] | None = None) -> list[str]:
+        """Drop what the pipeline loaded.
+
+        With ``resources``: drop their tables (and child tables) from the destination and the
+        schema, and reset their state, so the next run loads them from scratch; returns the
+        dropped tables. Without: delete the local working directory only (packages, state,
+        schema); the destination keeps its data and the next run restores from it.
+        """
+        if resources is None:
+            with self._lock():
+                shutil.rmtree(self.working_dir / "packages", ignore_errors=True)
+            shutil.rmtree(self.working_dir, ignore_errors=True)
+            return []
         with self._lock():
-            pass
-        shutil.rmtree(self.working_dir, ignore_errors=True)
+            self._restore_if_fresh()
+            return self._drop_resources(set(resources))
+
+    def _drop_resources(self, resources: set[str]) -> list[str]:
+        schema = self.default_schema
+        roots = [t.name for t in schema.tables.values() if t.is_root and t.resource in resources]
+        tables = [name for root in roots for name in [root, *schema.children_of(root)]]
+        for name in tables:
+            del schema.tables[name]
+        schema.bump_version()
+        document = copy.deepcopy(self._newest_state())
+        for source_state in document.get("sources", {}).values():
+            for name in resources:
+                source_state.get("resources", {}).pop(name, None)
+        bump_version(document)
+        document = encode(document)
+        package = LoadPackage(new_load_id(), self.pipeline_name, schema, [], document, [],
+                              dropped_tables=list(reversed(tables)))
+        load_with_retries(self._new_client, package, self.retry_policy)
+        write_json(self.working_dir / "schema.json", schema.to_dict())
+        write_json(self.working_dir / "state.json", document)
+        return tables
 
     # -- helpers -----------------------------------------------------------------------------
     def _lock(self) -> Any:

@@ -7,6 +7,7 @@ from typing import Any
 
 from dataload.exceptions import InvalidConfig, ResourceError
 from dataload.hints import TableHints
+from dataload.incremental import Incremental
 
 Step = tuple[str, Any]
 
@@ -125,18 +126,19 @@ class Resource:
 
     def _produce(self, parent_item: Any) -> Iterator[Any]:
         data = self._data
-        if self.data_from is not None:
+        cursors: list[Incremental] = []
+        if isinstance(data, Resource):
+            produced: Any = data.pages()
+        elif isinstance(data, _Call) or callable(data):
             call = data if isinstance(data, _Call) else _Call(data, (), {}, (*self.section, self.name))
-            produced = call.invoke(parent_item)
-        elif isinstance(data, _Call):
-            produced = data.invoke()
-        elif isinstance(data, Resource):
-            produced = data.pages()
-        elif callable(data):
-            produced = _Call(data, (), {}, (*self.section, self.name)).invoke()
+            leading = (parent_item,) if self.data_from is not None else ()
+            produced, cursors = call.invoke(leading, self.name, self.hints.primary_key)
         else:
             produced = data
-        yield from _as_iterator(produced)
+        items = _as_iterator(produced)
+        for cursor in cursors:
+            items = cursor.apply(items)
+        yield from items
 
     def _apply_steps(self, items: Iterator[Any]) -> Iterator[Any]:
         limit = next((n for kind, n in self._steps if kind == "limit"), None)
@@ -176,11 +178,18 @@ class _Call:
                  section: tuple[str, ...]) -> None:
         self.func, self.args, self.kwargs, self.section = func, args, kwargs, section
 
-    def invoke(self, *leading: Any) -> Any:
-        from dataload.config import resolve_arguments
+    def invoke(self, leading: tuple[Any, ...], resource: str,
+               primary_key: tuple[str, ...]) -> tuple[Any, list[Incremental]]:
+        """Call the function; incremental cursors among its arguments are bound to their state."""
+        from dataload.config.resolve import resolve_arguments
 
         bound = resolve_arguments(self.func, (*leading, *self.args), self.kwargs, sections=self.section)
-        return self.func(*bound.args, **bound.kwargs)
+        cursors = []
+        for name, value in bound.arguments.items():
+            if isinstance(value, Incremental):
+                bound.arguments[name] = value.bind(resource, primary_key)
+                cursors.append(bound.arguments[name])
+        return self.func(*bound.args, **bound.kwargs), cursors
 
 
 def _as_iterator(produced: Any) -> Iterator[Any]:

@@ -12,6 +12,8 @@ and committed to ``_dl_pipeline_state`` in the same transaction as the data it d
 from __future__ import annotations
 
 import contextvars
+import datetime
+import decimal
 import hashlib
 import json
 from collections.abc import Iterator
@@ -89,3 +91,39 @@ def bump_version(document: dict[str, Any]) -> bool:
     document["_state_version"] = int(document.get("_state_version", 0)) + 1
     document["_state_hash"] = current
     return True
+
+
+_TAG = "__dl_type"
+
+
+def encode(document: Any) -> Any:
+    """The state as JSON-safe data; datetimes, dates, times and decimals are tagged to come back typed.
+
+    >>> encode({"at": datetime.date(2024, 1, 2)})
+    {'at': {'__dl_type': 'date', 'value': '2024-01-02'}}
+    """
+    if isinstance(document, dict):
+        return {k: encode(v) for k, v in document.items()}
+    if isinstance(document, (list, tuple)):
+        return [encode(v) for v in document]
+    for kind, cls in _TYPED:
+        if isinstance(document, cls):
+            return {_TAG: kind, "value": str(document) if kind == "decimal" else document.isoformat()}
+    return document
+
+
+def decode(document: Any) -> Any:
+    """Reverse :func:`encode`."""
+    if isinstance(document, dict):
+        if _TAG in document and len(document) == 2:
+            return _PARSERS[document[_TAG]](document["value"])
+        return {k: decode(v) for k, v in document.items()}
+    if isinstance(document, list):
+        return [decode(v) for v in document]
+    return document
+
+
+_TYPED: tuple[tuple[str, type], ...] = (
+    ("datetime", datetime.datetime), ("date", datetime.date), ("time", datetime.time), ("decimal", decimal.Decimal))
+_PARSERS = {"datetime": datetime.datetime.fromisoformat, "date": datetime.date.fromisoformat,
+            "time": datetime.time.fromisoformat, "decimal": decimal.Decimal}

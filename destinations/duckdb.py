@@ -103,6 +103,7 @@ class DuckDBClient:
             if self._already_loaded(package.load_id):
                 con.execute("ROLLBACK")
                 return False
+            self.drop_tables(package.dropped_tables)
             self._apply_schema(package)
             for root in package.tables:
                 try:

@@ -85,6 +85,7 @@ class PackageStorage:
 
 def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically (temporary file + rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(data, handle, default=str)

@@ -1,0 +1,188 @@
+"""The snake_case naming convention (docs/normalization.md, "Names") as truth tables."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dataload.schema.naming import join_path, normalize_identifier, shorten, table_name
+
+HASH_SUFFIX = re.compile(r"_[0-9a-zA-Z]{8}$")
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        # the table of docs/normalization.md
+        ("Signed Up", "signed_up"),
+        ("2fa", "_2fa"),
+        ("a-b.c", "a_b_c"),
+        ("", "_empty"),
+        ("!!!", "_"),
+        ("Ünïcode", "ünïcode"),
+        # lowercase, nothing else changes for plain identifiers
+        ("id", "id"),
+        ("already_snake", "already_snake"),
+        ("CamelCase", "camelcase"),
+        ("UPPER", "upper"),
+        ("_private", "_private"),
+        ("a1", "a1"),
+        # every run of non-word characters becomes exactly one "_"
+        ("a  b", "a_b"),
+        ("a - b", "a_b"),
+        ("a\tb\nc", "a_b_c"),
+        ("price ($)", "price_"),
+        ("  padded  ", "_padded_"),
+        ("x.y", "x_y"),
+        ("a/b\\c", "a_b_c"),
+        ("e-mail@host", "e_mail_host"),
+        ("a😀b", "a_b"),
+        ("-", "_"),
+        ("...", "_"),
+        # underscores are word characters and are kept as they are
+        ("_", "_"),
+        ("a_b", "a_b"),
+        ("A b", "a_b"),
+        # a leading digit gets "_"
+        ("1", "_1"),
+        ("123abc", "_123abc"),
+        ("3 Little Pigs", "_3_little_pigs"),
+        ("a1b2", "a1b2"),
+        # letters of every script are kept (lowercased where the script has case)
+        ("名前", "名前"),
+        ("Ωmega", "ωmega"),
+        ("ÀB", "àb"),
+        ("Straße", "straße"),
+        ("привет мир", "привет_мир"),
+    ],
+)
+def test_normalize_identifier(name: str, expected: str) -> None:
+    assert normalize_identifier(name) == expected
+
+
+@pytest.mark.parametrize("name", ["Signed Up", "2fa", "", "!!!", "Ünïcode", "a-b.c", "名前"])
+def test_normalize_identifier_is_idempotent(name: str) -> None:
+    once = normalize_identifier(name)
+    assert normalize_identifier(once) == once
+
+
+@pytest.mark.parametrize(
+    "parts, expected",
+    [
+        (("address", "geo", "lat"), "address__geo__lat"),
+        (("address", "city"), "address__city"),
+        (("a",), "a"),
+        (("", "a"), "a"),  # an empty prefix (the top level of a record) adds nothing
+        (("a", "", "b"), "a__b"),
+        (("users", "orders", "items"), "users__orders__items"),
+        (("_empty", "_"), "_empty___"),
+    ],
+)
+def test_join_path(parts: tuple[str, ...], expected: str) -> None:
+    assert join_path(*parts) == expected
+
+
+@pytest.mark.parametrize(
+    "name, limit",
+    [
+        ("id", None),
+        ("x" * 500, None),
+        ("id", 63),
+        ("a" * 63, 63),  # exactly at the limit
+        ("é" * 31, 63),  # 62 bytes
+        ("😀" * 15, 63),  # 60 bytes
+        ("address__geo__lat", 17),
+    ],
+)
+def test_shorten_leaves_names_within_the_limit_untouched(name: str, limit: int | None) -> None:
+    assert shorten(name, limit) == name
+
+
+@pytest.mark.parametrize(
+    "name, limit",
+    [
+        ("a" * 64, 63),  # one byte over
+        ("a" * 70, 63),
+        ("a" * 1000, 63),
+        ("x" * 200, 127),
+        ("x" * 20, 9),  # the smallest limit that fits "_" + 8 hash characters
+        ("x" * 20, 10),
+        ("é" * 40, 63),  # 2-byte characters: 80 bytes
+        ("é" * 32, 63),  # 64 bytes, only 32 characters
+        ("日本語" * 20, 63),  # 3-byte characters
+        ("😀" * 20, 63),  # 4-byte characters
+        ("😀" * 20, 20),
+        ("a" + "😀" * 20, 20),  # multibyte characters straddling the cut at every offset
+        ("ab" + "😀" * 20, 20),
+        ("abc" + "😀" * 20, 20),
+        ("mixed_ü_日_😀_" * 10, 30),
+        ("users__" + "orders__" * 20 + "value", 63),
+    ],
+)
+def test_shorten_fits_long_names_into_the_byte_limit(name: str, limit: int) -> None:
+    short = shorten(name, limit)
+    assert len(short.encode("utf-8")) <= limit
+    assert short != name
+    assert HASH_SUFFIX.search(short), short  # "_" plus 8 characters of a hash
+    prefix = short[:-9]
+    assert name.startswith(prefix)  # a prefix of the name is kept, never a broken character
+    short.encode("utf-8").decode("utf-8")  # valid UTF-8 (no half characters)
+
+
+@pytest.mark.parametrize(
+    "name, limit",
+    [("a" * 70, 63), ("é" * 40, 63), ("😀" * 20, 20), ("x" * 20, 9), ("users__" + "orders__" * 20, 63)],
+)
+def test_shorten_is_deterministic(name: str, limit: int) -> None:
+    assert shorten(name, limit) == shorten(name, limit)
+    assert shorten(name, limit) == shorten(str(name), limit)  # independent of object identity
+
+
+@pytest.mark.parametrize(
+    "first, second, limit",
+    [
+        ("a" * 70 + "x", "a" * 70 + "y", 63),
+        ("a" * 63 + "1", "a" * 63 + "2", 63),  # differ only in the byte just past the limit
+        ("prefix_" * 20 + "one", "prefix_" * 20 + "two", 63),
+        ("é" * 40 + "a", "é" * 40 + "b", 63),
+        ("😀" * 20 + "a", "😀" * 20 + "b", 20),
+        ("x" * 100, "x" * 101, 63),  # one is a prefix of the other
+    ],
+)
+def test_shorten_keeps_distinct_long_names_distinct(first: str, second: str, limit: int) -> None:
+    assert shorten(first, limit) != shorten(second, limit)
+
+
+def test_shortened_names_of_many_similar_long_names_are_all_distinct() -> None:
+    names = [f"{'column_with_a_long_common_prefix_' * 3}{i}" for i in range(1000)]
+    shortened = {shorten(n, 63) for n in names}
+    assert len(shortened) == len(names)
+    assert all(len(s.encode("utf-8")) <= 63 for s in shortened)
+
+
+@pytest.mark.parametrize(
+    "name, limit, expected",
+    [
+        ("items", None, "items"),
+        ("Users", None, "users"),
+        ("Users/Active", None, "users_active"),
+        ("my.table", None, "my_table"),  # dots and slashes are not nesting in a table name
+        ("2024 sales", None, "_2024_sales"),
+        ("", None, "_empty"),
+        ("!!!", None, "_"),
+        ("Ünïcode Table", None, "ünïcode_table"),
+        ("already__nested", None, "already__nested"),
+        ("short", 63, "short"),
+    ],
+)
+def test_table_name(name: str, limit: int | None, expected: str) -> None:
+    assert table_name(name, limit) == expected
+
+
+@pytest.mark.parametrize("name, limit", [("Very Long Table " * 10, 63), ("Ünïcode" * 20, 30), ("x" * 64, 63)])
+def test_table_name_is_normalized_then_shortened(name: str, limit: int) -> None:
+    result = table_name(name, limit)
+    assert len(result.encode("utf-8")) <= limit
+    assert result == shorten(normalize_identifier(name), limit)
+    assert result == table_name(name, limit)
