@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -17,10 +18,13 @@ class StepInfo:
     load_id: str
     seconds: float
     rows: dict[str, int] = field(default_factory=dict)
+    discarded: dict[str, int] = field(default_factory=dict)
 
     def __str__(self) -> str:
         counts = ", ".join(f"{t}: {n}" for t, n in self.rows.items())
-        return f"{self.step} {self.load_id}: {self.seconds:.2f} s" + (f", {counts}" if counts else "")
+        dropped = ", ".join(f"{t}: {n}" for t, n in self.discarded.items())
+        return (f"{self.step} {self.load_id}: {self.seconds:.2f} s" + (f", {counts}" if counts else "")
+                + (f"; discarded by contract {dropped}" if dropped else ""))
 
 
 @dataclass
@@ -38,6 +42,8 @@ class LoadInfo:
     schema_changes: list[str] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    discarded_rows: dict[str, int] = field(default_factory=dict)
+    discarded_values: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
@@ -45,10 +51,13 @@ class LoadInfo:
         """True when at least one row was loaded."""
         return any(self.rows.values())
 
-    def add_rows(self, rows: dict[str, int]) -> None:
-        """Count rows of one more package."""
-        for table, count in rows.items():
-            self.rows[table] = self.rows.get(table, 0) + count
+    def add_package(self, meta: dict[str, Any]) -> None:
+        """Count the rows, schema changes and contract discards of one more loaded package."""
+        for target, counts in ((self.rows, meta["rows"]), (self.discarded_rows, meta.get("discarded_rows", {})),
+                               (self.discarded_values, meta.get("discarded_values", {}))):
+            for table, count in counts.items():
+                target[table] = target.get(table, 0) + count
+        self.schema_changes.extend(meta["schema_changes"])
 
     def __str__(self) -> str:
         lines = [f"Pipeline {self.pipeline_name} loaded {len(self.load_ids)} package(s) into "
@@ -62,6 +71,10 @@ class LoadInfo:
             lines.append(f"  {table}: {count} row(s)")
         for change in self.schema_changes:
             lines.append(f"  schema: {change}")
+        for table, count in sorted(self.discarded_rows.items()):
+            lines.append(f"  contract: discarded {count} row(s) of {table}")
+        for table, count in sorted(self.discarded_values.items()):
+            lines.append(f"  contract: discarded {count} value(s) in {table}")
         for load_id in self.failed:
             lines.append(f"  FAILED package {load_id} is kept on disk; see pipe.failed_packages()")
         return "\n".join(lines)

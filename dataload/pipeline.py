@@ -15,7 +15,7 @@ from typing import Any
 
 from dataload.dataset import Dataset
 from dataload.destination import DestinationClient, LoadPackage, PackageFile
-from dataload.exceptions import InvalidConfig, PipelineError, TerminalLoadError
+from dataload.exceptions import DataloadError, InvalidConfig, PipelineError, TerminalLoadError
 from dataload.extract.buffer import BufferLimits
 from dataload.extract.step import extract_source
 from dataload.info import LoadInfo, StepInfo, Trace
@@ -148,16 +148,23 @@ class Pipeline:
             meta = read_json(source / "package.json")
             target = self._packages.create("normalizing.tmp", load_id)
             schema = self.default_schema
-            result = normalize_package(source / "extracted", target, schema, meta["table_hints"], load_id,
-                                       max_identifier_length=self._max_identifier_length)
+            try:
+                result = normalize_package(source / "extracted", target, schema, meta["table_hints"], load_id,
+                                           max_identifier_length=self._max_identifier_length)
+            except DataloadError:
+                self._packages.remove("normalizing.tmp", load_id)
+                self._packages.move(load_id, "extracted", "failed")
+                raise
             schema.bump_version()
-            meta.update(files=result.files, rows=result.rows, schema_changes=result.schema_changes)
+            meta.update(files=result.files, rows=result.rows, schema_changes=result.schema_changes,
+                        discarded_rows=dict(result.discards.rows), discarded_values=dict(result.discards.values))
             write_json(target / "package.json", meta)
             write_json(target / "schema.json", schema.to_dict())
             write_json(self.working_dir / "schema.json", schema.to_dict())
             self._packages.move(load_id, "normalizing.tmp", "normalized")
             self._packages.remove("extracted", load_id)
-            self.last_trace.steps.append(StepInfo("normalize", load_id, result.seconds, result.rows))
+            discarded = dict(result.discards.rows + result.discards.values)
+            self.last_trace.steps.append(StepInfo("normalize", load_id, result.seconds, result.rows, discarded))
             done.append(load_id)
         return done
 
@@ -174,8 +181,7 @@ class Pipeline:
             write_json(self.working_dir / "state.json", package.state)
             self._packages.remove("normalized", load_id)
             info.load_ids.append(load_id)
-            info.add_rows(meta["rows"])
-            info.schema_changes.extend(meta["schema_changes"])
+            info.add_package(meta)
             self.last_trace.steps.append(StepInfo("load", load_id, time.perf_counter() - started, meta["rows"]))
 
     def _read_package(self, load_id: str) -> tuple[LoadPackage, dict[str, Any]]:
@@ -196,8 +202,10 @@ class Pipeline:
         """Move failed packages back to the load queue and load them."""
         with self._lock():
             for load_id in self._packages.list("failed"):
-                self._packages.move(load_id, "failed", "normalized")
+                normalized = (self._packages.path("failed", load_id) / "files").exists()
+                self._packages.move(load_id, "failed", "normalized" if normalized else "extracted")
             info = self._new_info()
+            self._normalize_all()
             self._load_all(info)
             return info
 

@@ -56,6 +56,8 @@ def _fit_column(table: Table, out: dict[str, pa.Array], name: str, array: pa.Arr
                 is_json: bool, max_length: int | None) -> None:
     column = table.columns.get(name)
     if column is None or column.data_type is None:
+        if array.null_count == len(array):
+            return  # only nulls: the column waits for its first value
         inferred = infer_column(name, array)
         if inferred is None:
             return  # only nulls: the column waits for its first value

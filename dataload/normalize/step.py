@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from dataload.exceptions import SchemaError
 from dataload.extract.buffer import read_extracted
+from dataload.normalize.contract import Discards, enforce
 from dataload.normalize.fit import fit_rows
 from dataload.normalize.flatten import flatten_records
 from dataload.normalize.rows import TableRows, assign_ids, keep_rows, key_ids, last_of_each_key, unique_ids
@@ -32,6 +33,7 @@ class NormalizeResult:
     rows: dict[str, int] = field(default_factory=dict)
     files: list[dict[str, Any]] = field(default_factory=list)
     schema_changes: list[str] = field(default_factory=list)
+    discards: Discards = field(default_factory=Discards)
     seconds: float = 0.0
 
 
@@ -57,6 +59,9 @@ def normalize_package(
         root = apply_table_hints(schema, table, hints, max_identifier_length)
         kind, payload = read_extracted(path)
         batch = _unnest(kind, payload, table, hints, max_identifier_length)
+        batch = enforce(batch, schema, root.schema_contract, result.discards)
+        if not batch or batch[0].length == 0:
+            continue
         batch = _assign_ids(batch, root)
         folder = output / "files" / f"{chunk:06d}"
         folder.mkdir(parents=True, exist_ok=True)
