@@ -10,7 +10,7 @@ from dataload.exceptions import InvalidConfig
 from dataload.schema.model import DATA_TYPES, MERGE_STRATEGIES, WRITE_DISPOSITIONS, Column
 
 WriteDispositionArg = Union[str, Mapping[str, str]]
-ColumnsArg = Union[Mapping[str, Mapping[str, Any]], Sequence[Mapping[str, Any]], None]
+ColumnsArg = Union[Mapping[str, Mapping[str, Any]], Sequence[Mapping[str, Any]], Mapping[str, Any], type, None]
 KeyArg = Union[str, Sequence[str], None]
 TableNameArg = Union[str, Callable[[Any], str], None]
 ContractArg = Union[str, Mapping[str, str], None]
@@ -60,6 +60,7 @@ class TableHints:
     columns: dict[str, Column] = field(default_factory=dict)
     schema_contract: dict[str, str] | None = None
     max_table_nesting: int | None = None
+    json_schema: dict[str, Any] | None = None
 
     @classmethod
     def build(
@@ -84,6 +85,7 @@ class TableHints:
             columns=parse_columns(columns),
             schema_contract=parse_contract(schema_contract),
             max_table_nesting=max_table_nesting,
+            json_schema=json_schema_of(columns),
         )
 
     def merged(self, **changes: Any) -> TableHints:
@@ -93,6 +95,7 @@ class TableHints:
         converted = {k: converters.get(k, lambda v: v)(v) for k, v in changes.items()}
         if "columns" in converted:
             converted["columns"] = {**self.columns, **converted["columns"]}
+            converted["json_schema"] = json_schema_of(changes["columns"]) or self.json_schema
         return replace(self, **converted)
 
 
@@ -105,14 +108,29 @@ def as_key(value: KeyArg) -> tuple[str, ...]:
     return tuple(value)
 
 
+def json_schema_of(value: Any) -> dict[str, Any] | None:
+    """The JSON Schema document behind a ``columns=`` value (a JSON Schema or a pydantic model)."""
+    from dataload.schema.jsonschema import is_json_schema
+
+    if isinstance(value, type) and hasattr(value, "model_json_schema"):
+        return value.model_json_schema()  # type: ignore[no-any-return]
+    return dict(value) if is_json_schema(value) else None
+
+
 def parse_columns(value: ColumnsArg) -> dict[str, Column]:
-    """Column hints from a dict ``{name: hints}`` or a list of dicts with a ``name`` each.
+    """Column hints from a dict ``{name: hints}``, a list of dicts with a ``name`` each, a JSON
+    Schema document, or a pydantic model class.
 
     >>> parse_columns({"amount": {"data_type": "decimal", "scale": 2}})["amount"].scale
     2
     """
     if value is None:
         return {}
+    document = json_schema_of(value)
+    if document is not None:
+        from dataload.schema.jsonschema import columns_from_json_schema
+
+        return columns_from_json_schema(document)
     items = value.items() if isinstance(value, Mapping) else [(c["name"], c) for c in value]
     columns: dict[str, Column] = {}
     for name, hints in items:

@@ -131,7 +131,8 @@ class Pipeline:
                                 max_identifier_length=self._max_identifier_length, limits=self.buffer_limits)
         bump_version(document)
         write_json(folder / "package.json", {"load_id": load_id, "table_hints": result.table_hints,
-                                             "state": encode(document), "items": result.items})
+                                             "extracted_files": result.files, "state": encode(document),
+                                             "items": result.items})
         self._packages.move(load_id, "extracting.tmp", "extracted")
         self.last_trace.steps.append(StepInfo("extract", load_id, result.seconds, result.items))
         return load_id
@@ -149,7 +150,8 @@ class Pipeline:
             target = self._packages.create("normalizing.tmp", load_id)
             schema = self.default_schema
             try:
-                result = normalize_package(source / "extracted", target, schema, meta["table_hints"], load_id,
+                result = normalize_package(source / "extracted", meta["extracted_files"], target, schema,
+                                           meta["table_hints"], load_id,
                                            max_identifier_length=self._max_identifier_length)
             except DataloadError:
                 self._packages.remove("normalizing.tmp", load_id)
@@ -173,13 +175,20 @@ class Pipeline:
             started = time.perf_counter()
             package, meta = self._read_package(load_id)
             try:
-                load_with_retries(self._new_client, package, self.retry_policy)
-            except TerminalLoadError:
-                self._packages.move(load_id, "normalized", "failed")
+                loaded = load_with_retries(self._new_client, package, self.retry_policy)
+            except TerminalLoadError as error:
+                kept = self._packages.move(load_id, "normalized", "failed")
                 info.failed.append(load_id)
-                raise
+                moved = str(self._packages.path("normalized", load_id))
+                raise TerminalLoadError(
+                    f"{str(error).replace(moved, str(kept))}\nThe package is kept in {kept}: fix the cause and call "
+                    "pipe.retry_failed(), or pipe.drop_failed() to discard it.",
+                    table=error.table, file=(error.file or "").replace(moved, str(kept)) or None) from error
             write_json(self.working_dir / "state.json", package.state)
             self._packages.remove("normalized", load_id)
+            if not loaded:
+                logger.info("package %s was already in the destination (an earlier run loaded it)", load_id)
+                continue
             info.load_ids.append(load_id)
             info.add_package(meta)
             self.last_trace.steps.append(StepInfo("load", load_id, time.perf_counter() - started, meta["rows"]))

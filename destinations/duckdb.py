@@ -61,7 +61,11 @@ class DuckDB:
                     self._shared = duckdb.connect(":memory:")
             return DuckDBClient(self._shared.cursor(), dataset_name, owned=True)
         Path(credentials).parent.mkdir(parents=True, exist_ok=True)
-        return DuckDBClient(duckdb.connect(str(credentials)), dataset_name, owned=True)
+        try:
+            connection = duckdb.connect(str(credentials))
+        except duckdb.IOException as exc:  # another process holds the file: worth waiting for
+            raise TransientLoadError(f"cannot open DuckDB file {credentials}: {exc}") from exc
+        return DuckDBClient(connection, dataset_name, owned=True)
 
     def __repr__(self) -> str:
         return f"DuckDB({self.credentials!r})"
@@ -209,8 +213,8 @@ class DuckDBClient:
 
     def _use_dataset(self) -> None:
         found = self.connection.execute(
-            "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", [self.dataset]).fetchone()
-        if found and found[0]:
+            "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", [self.dataset]).fetchall()
+        if found[0][0]:
             self.connection.execute(f"USE {quote(self.dataset)}")
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+
+from dataload.normalize.rows import MAX_NESTING_DEPTH, JsonText
+from dataload.schema.infer import to_json_text
 
 
 @dataclass(frozen=True)
@@ -25,9 +29,9 @@ class BufferLimits:
 class TableBuffer:
     """Collects the items of one table and writes them as extracted segment files."""
 
-    def __init__(self, table: str, folder: Path, limits: BufferLimits) -> None:
+    def __init__(self, table: str, new_file: Callable[[str], Path], limits: BufferLimits) -> None:
         self.table = table
-        self.folder = folder
+        self.new_file = new_file
         self.limits = limits
         self.rows: list[Any] = []
         self.arrow: list[pa.Table] = []
@@ -76,9 +80,12 @@ class TableBuffer:
         self.buffered_rows = self.buffered_bytes = self._sampled = 0
 
     def _write(self, kind: str, payload: Any) -> None:
-        path = self.folder / f"{self.table}.{self.files:06d}.pkl"
-        with open(path, "wb") as handle:
-            pickle.dump((kind, payload), handle, protocol=5)
+        try:
+            data = pickle.dumps((kind, payload), protocol=5)
+        except RecursionError:  # nested deeper than pickle goes: keep the deep parts as JSON text
+            rows = payload if kind == "rows" else payload.to_pylist()
+            data = pickle.dumps(("rows", [cap_depth(row, MAX_NESTING_DEPTH + 1) for row in rows]), protocol=5)
+        self.new_file(self.table).write_bytes(data)
         self.files += 1
 
 
@@ -105,6 +112,17 @@ def approximate_size(value: Any, depth: int = 0) -> int:
         head = value[:8]
         return 8 + (sum(approximate_size(v, depth + 1) for v in head) * len(value)) // max(len(head), 1)
     return 8
+
+
+def cap_depth(value: Any, levels: int) -> Any:
+    """``value`` with everything nested more than ``levels`` deep replaced by its JSON text."""
+    if not isinstance(value, (dict, list, tuple, set, frozenset)):
+        return value
+    if levels <= 1:
+        return JsonText(to_json_text(value))
+    if isinstance(value, dict):
+        return {k: cap_depth(v, levels - 1) for k, v in value.items()}
+    return [cap_depth(v, levels - 1) for v in value]
 
 
 def read_extracted(path: Path) -> tuple[str, Any]:

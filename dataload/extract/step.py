@@ -24,6 +24,7 @@ class ExtractResult:
 
     items: dict[str, int] = field(default_factory=dict)
     table_hints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -46,6 +47,11 @@ class _Extraction:
             self.result.items[buffer.table] = buffer.items
         self.result.seconds = time.perf_counter() - started
         return self.result
+
+    def _new_file(self, table: str) -> Path:
+        name = f"{len(self.result.files):06d}.pkl"
+        self.result.files.append((name, table))
+        return self.folder / name
 
     def _roots(self, selected: dict[str, Resource]) -> list[Resource]:
         names = set(selected)
@@ -75,7 +81,7 @@ class _Extraction:
         name = normalize_table_name(table, self.max_length)
         buffer = self.buffers.get(name)
         if buffer is None:
-            buffer = self.buffers[name] = TableBuffer(name, self.folder, self.limits)
+            buffer = self.buffers[name] = TableBuffer(name, self._new_file, self.limits)
             self.result.table_hints[name] = _hints_record(resource, self.source)
         columnar = _as_arrow(page)
         if columnar is not None:
@@ -132,6 +138,7 @@ def _hints_record(resource: Resource, source: Source) -> dict[str, Any]:
         "schema_contract": hints.schema_contract or source.schema_contract,
         "max_table_nesting": hints.max_table_nesting if hints.max_table_nesting is not None
         else source.max_table_nesting,
+        "json_schema": hints.json_schema,
     }
 
 

@@ -29,7 +29,7 @@ class RetryPolicy:
 
 def load_with_retries(open_client: Callable[[], DestinationClient], package: LoadPackage,
                       policy: RetryPolicy) -> bool:
-    """Load ``package`` with a fresh client per attempt; False if the destination already had it."""
+    """Load ``package`` with a fresh client per attempt; False if an earlier run had loaded it."""
     retrying = Retrying(
         stop=stop_after_attempt(policy.attempts),
         wait=wait_exponential(multiplier=policy.first_wait, max=policy.max_wait),
@@ -42,7 +42,9 @@ def load_with_retries(open_client: Callable[[], DestinationClient], package: Loa
         with attempt:
             client = open_client()
             try:
-                return client.load_package(package)
+                loaded = client.load_package(package)
             finally:
                 client.close()
+            # already there on a retry: our own earlier attempt committed before its error
+            return loaded or attempt.retry_state.attempt_number > 1
     raise AssertionError("unreachable")  # pragma: no cover

@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from dataload.exceptions import NormalizeError
-from dataload.normalize.rows import MAX_NESTING_DEPTH, TableRows
+from dataload.normalize.rows import MAX_NESTING_DEPTH, JsonText, TableRows
 from dataload.schema.infer import python_data_type, to_json_text
 from dataload.schema.model import VALUE_COLUMN
 from dataload.schema.naming import join_path, normalize_identifier, shorten
@@ -47,13 +47,13 @@ class _Flattener:
             self.builders[table] = _TableBuilder(table, parent)
         return self.builders[table]
 
-    def add_record(self, builder: _TableBuilder, record: Any, path: str, level: int) -> int:
+    def add_record(self, builder: _TableBuilder, record: Any, path: str, level: int, depth: int = 0) -> int:
         row: dict[str, Any] = {}
         builder.rows.append(row)
         index = len(builder.rows) - 1
         if not isinstance(record, Mapping):
             record = {VALUE_COLUMN: record}
-        self.flatten(builder, row, index, path, "", record, level, 0)
+        self.flatten(builder, row, index, path, "", record, level, depth)
         return index
 
     def flatten(self, builder: _TableBuilder, row: dict[str, Any], index: int, table_path: str,
@@ -66,7 +66,10 @@ class _Flattener:
             if isinstance(value, Mapping) and not too_deep:
                 self.flatten(builder, row, index, table_path, path, value, level, depth + 1)
             elif isinstance(value, _LISTS) and not too_deep and (self.max_tables is None or level < self.max_tables):
-                self.child_rows(builder, index, join_path(table_path, path), value, level + 1)
+                self.child_rows(builder, index, join_path(table_path, path), value, level + 1, depth + 1)
+            elif isinstance(value, JsonText):
+                self.put(builder, row, column, str(value), key)
+                builder.json_columns.add(column)
             elif isinstance(value, (Mapping,) + _LISTS):
                 self.put(builder, row, column, to_json_text(_jsonable(value, builder.table, column)), key)
                 builder.json_columns.add(column)
@@ -82,12 +85,13 @@ class _Flattener:
         if value is not None or column not in row:
             row[column] = value
 
-    def child_rows(self, parent: _TableBuilder, parent_row: int, table_path: str, items: Any, level: int) -> None:
+    def child_rows(self, parent: _TableBuilder, parent_row: int, table_path: str, items: Any, level: int,
+                   depth: int) -> None:
         child = self.builder(shorten(table_path, self.max_length), parent.table)
         for position, item in enumerate(items):
             child.parent_index.append(parent_row)
             child.list_index.append(position)
-            self.add_record(child, plain_value(item, child.table, VALUE_COLUMN), table_path, level)
+            self.add_record(child, plain_value(item, child.table, VALUE_COLUMN), table_path, level, depth)
 
 
 def flatten_records(

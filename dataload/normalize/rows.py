@@ -15,8 +15,12 @@ import pyarrow.compute as pc
 from dataload.exceptions import SchemaError
 from dataload.schema.model import LIST_INDEX, PARENT_ID, ROOT_ID, ROW_ID
 
-# Dict nesting below this depth is flattened into columns; deeper data lands as one JSON column.
+# Nesting (dicts and lists) below this depth is unnested; deeper data lands as one JSON column.
 MAX_NESTING_DEPTH = 32
+
+
+class JsonText(str):
+    """Nested data already serialized to JSON (too deep to keep as Python objects)."""
 
 
 @dataclass
@@ -43,14 +47,21 @@ class TableRows:
             return
         existing = self.columns[name]
         both = pc.and_(pc.is_valid(existing), pc.is_valid(array))
-        if pc.any(both).as_py() or existing.type != array.type:
+        if pc.any(both).as_py():
             raise SchemaError(
                 f"table {self.table!r}: keys {self.sources[name]!r} and {source_key!r} both normalize to "
                 f"column {name!r}; rename one of them (for example with add_map)",
                 table=self.table,
                 column=name,
             )
-        self.columns[name] = pc.coalesce(existing, array)
+        if array.null_count == len(array):
+            return
+        if existing.null_count == len(existing):
+            self.columns[name] = array
+        elif existing.type == array.type:
+            self.columns[name] = pc.coalesce(existing, array)
+        else:  # the same column with another type in other records: a variant, as for any column
+            self.alternatives.setdefault(name, []).append(array)
 
 
 def list_positions(lists: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:

@@ -22,6 +22,7 @@ from dataload.normalize.fit import fit_rows
 from dataload.normalize.flatten import flatten_records
 from dataload.normalize.rows import TableRows, assign_ids, keep_rows, key_ids, last_of_each_key, unique_ids
 from dataload.normalize.unnest import unnest
+from dataload.normalize.validate import validate_rows
 from dataload.schema.model import Column, Schema, Table
 from dataload.schema.naming import normalize_identifier, shorten
 
@@ -39,6 +40,7 @@ class NormalizeResult:
 
 def normalize_package(
     extracted: Path,
+    extracted_files: list[tuple[str, str]],
     output: Path,
     schema: Schema,
     table_hints: dict[str, dict[str, Any]],
@@ -52,12 +54,18 @@ def normalize_package(
     started = time.perf_counter()
     before = _columns_of(schema)
     result = NormalizeResult()
-    files = sorted(extracted.glob("*.pkl"))
-    for chunk, path in enumerate(files):
-        table = path.name.split(".")[0]
+    validated: dict[str, int] = {}
+    for chunk, (file_name, table) in enumerate(extracted_files):
+        path = extracted / file_name
         hints = table_hints[table]
         root = apply_table_hints(schema, table, hints, max_identifier_length)
         kind, payload = read_extracted(path)
+        if hints.get("json_schema"):
+            kind, payload = "rows", _to_rows(kind, payload)
+            validated[table] = validated.get(table, 0) + len(payload)
+            payload = validate_rows(payload, hints["json_schema"], table=table, schema_name=schema.name,
+                                    contract=root.schema_contract, discards=result.discards,
+                                    first_position=validated[table] - len(payload))
         batch = _unnest(kind, payload, table, hints, max_identifier_length)
         batch = enforce(batch, schema, root.schema_contract, result.discards)
         if not batch or batch[0].length == 0:
@@ -65,11 +73,11 @@ def normalize_package(
         batch = _assign_ids(batch, root)
         folder = output / "files" / f"{chunk:06d}"
         folder.mkdir(parents=True, exist_ok=True)
-        for rows in batch:
+        for position, rows in enumerate(batch):
             if rows.length == 0:
                 continue
             arrow = fit_rows(rows, schema, load_id, max_identifier_length)
-            target = folder / f"{rows.table}.parquet"
+            target = folder / f"{position:03d}.parquet"
             pq.write_table(arrow, target, compression="zstd", compression_level=1)
             result.files.append({"table": rows.table, "chunk": chunk, "path": str(target.relative_to(output)),
                                  "rows": arrow.num_rows, "columns": arrow.column_names})
@@ -87,6 +95,10 @@ def _unnest(kind: str, payload: Any, table: str, hints: dict[str, Any], max_leng
     if isinstance(records, pa.ChunkedArray):
         records = records.combine_chunks()
     return unnest(table, records, max_table_nesting=nesting, max_identifier_length=max_length)
+
+
+def _to_rows(kind: str, payload: Any) -> list[Any]:
+    return payload if kind == "rows" else payload.to_pylist()  # type: ignore[no-any-return]
 
 
 def _assign_ids(batch: list[TableRows], root: Table) -> list[TableRows]:

@@ -29,7 +29,7 @@ def unnest(
     """
     out: list[TableRows] = []
     limits = _Limits(max_table_nesting, max_identifier_length)
-    _unnest_into(out, TableRows(table, None, len(records)), table, records, 0, limits)
+    _unnest_into(out, TableRows(table, None, len(records)), table, records, 0, 0, limits)
     return out
 
 
@@ -39,11 +39,10 @@ class _Limits:
         self.length = max_identifier_length
 
 
-def _unnest_into(
-    out: list[TableRows], rows: TableRows, path: str, records: pa.StructArray, level: int, limits: _Limits
-) -> None:
+def _unnest_into(out: list[TableRows], rows: TableRows, path: str, records: pa.StructArray, level: int,
+                 depth: int, limits: _Limits) -> None:
     out.append(rows)
-    _flatten(out, rows, path, "", records, level, 0, limits)
+    _flatten(out, rows, path, "", records, level, depth, limits)
 
 
 def _flatten(
@@ -58,22 +57,21 @@ def _flatten(
         if pa.types.is_struct(kind) and not too_deep:
             _flatten(out, rows, table_path, path, child, level, depth + 1, limits)
         elif _is_list(kind) and not too_deep and (limits.tables is None or level < limits.tables):
-            _child_table(out, rows, join_path(table_path, path), child, level + 1, limits)
+            _child_table(out, rows, join_path(table_path, path), child, level + 1, depth + 1, limits)
         elif pa.types.is_struct(kind) or _is_list(kind) or pa.types.is_map(kind):
             rows.add(column, _as_json(child), field.name, is_json=True)
         else:
             rows.add(column, child, field.name)
 
 
-def _child_table(
-    out: list[TableRows], parent: TableRows, table_path: str, lists: pa.Array, level: int, limits: _Limits
-) -> None:
+def _child_table(out: list[TableRows], parent: TableRows, table_path: str, lists: pa.Array, level: int,
+                 depth: int, limits: _Limits) -> None:
     values, parent_index, list_index = list_positions(lists)
     child = TableRows(shorten(table_path, limits.length), parent.table, len(values),
                       parent_index=parent_index, list_index=list_index)
     if not pa.types.is_struct(values.type):
         values = pa.StructArray.from_arrays([values], [VALUE_COLUMN])
-    _unnest_into(out, child, table_path, values, level, limits)
+    _unnest_into(out, child, table_path, values, level, depth, limits)
 
 
 def _is_list(kind: pa.DataType) -> bool:

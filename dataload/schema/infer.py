@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import json
+import re
 from typing import Any
 
 import pyarrow as pa
@@ -89,6 +90,7 @@ def infer_column(name: str, array: pa.Array) -> Column | None:
     >>> infer_column("when", pa.array(["2024-03-01T10:00:00Z"])).data_type
     'timestamp'
     """
+    array = plain_array(array)
     kind = data_type_of_arrow(array.type)
     if kind is None:
         return None
@@ -99,15 +101,32 @@ def infer_column(name: str, array: pa.Array) -> Column | None:
     return Column(name, kind)
 
 
+def plain_array(array: pa.Array) -> pa.Array:
+    """Dictionary-encoded arrays (pandas categoricals) decoded; others unchanged."""
+    if pa.types.is_dictionary(array.type):
+        return array.dictionary_decode()
+    if pa.types.is_large_string(array.type) or pa.types.is_string_view(array.type):
+        return pc.cast(array, pa.string())
+    return array
+
+
 def _detect_text_type(array: pa.Array) -> str:
     values = array.drop_null()
     if len(values) == 0:
         return "text"
-    if pc.all(pc.match_substring_regex(values, _ISO_DATE)).as_py():
+    if pc.all(pc.match_substring_regex(values, _ISO_DATE)).as_py() and _parses(values, pa.date32()):
         return "date"
-    if pc.all(pc.match_substring_regex(values, _ISO_TIMESTAMP)).as_py():
+    if pc.all(pc.match_substring_regex(values, _ISO_TIMESTAMP)).as_py() and _parse_timestamps(values) is not None:
         return "timestamp"
     return "text"
+
+
+def _parses(values: pa.Array, target: pa.DataType) -> bool:
+    try:
+        pc.cast(values, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
 
 
 def coerce(array: pa.Array, column: Column) -> tuple[pa.Array, pa.Array | None]:
@@ -120,6 +139,7 @@ def coerce(array: pa.Array, column: Column) -> tuple[pa.Array, pa.Array | None]:
     DataType(double)
     """
     target = arrow_type_for(column)
+    array = plain_array(array)
     if array.type == target:
         return array, None
     if data_type_of_arrow(array.type) is None:
@@ -170,7 +190,12 @@ def _parse_timestamps(array: pa.Array) -> pa.Array | None:
     try:  # all naive: they are taken as UTC
         return pc.assume_timezone(pc.cast(array, pa.timestamp("us")), "UTC")
     except pa.ArrowInvalid:
-        return None  # a mix of naive and zoned strings: parsed one by one
+        pass
+    try:  # a mix of naive and zoned strings, lowercase z, nanoseconds: parsed one by one
+        return pa.array([None if v is None else _FROM_TEXT["timestamp"](v) for v in array.to_pylist()],
+                        type=TIMESTAMP_TYPE)
+    except ValueError:
+        return None
 
 
 def _coerce_each(array: pa.Array, column: Column, target: pa.DataType) -> tuple[pa.Array, pa.Array | None]:
@@ -178,6 +203,8 @@ def _coerce_each(array: pa.Array, column: Column, target: pa.DataType) -> tuple[
     rest: list[Any] = []
     for value in array.to_pylist():
         converted = coerce_value(value, column.data_type or "text")
+        if converted is not _NO_FIT and converted is not None and not _fits_arrow(converted, target):
+            converted = _NO_FIT
         if converted is _NO_FIT:
             fitted.append(None)
             rest.append(value)
@@ -189,6 +216,14 @@ def _coerce_each(array: pa.Array, column: Column, target: pa.DataType) -> tuple[
 
 
 _NO_FIT = object()
+
+
+def _fits_arrow(value: Any, target: pa.DataType) -> bool:
+    try:
+        pa.scalar(value, type=target)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, ValueError):
+        return False
+    return True
 
 
 def coerce_value(value: Any, data_type: str) -> Any:
@@ -221,12 +256,17 @@ def _as_utc(value: datetime.datetime) -> datetime.datetime:
 
 
 _FROM_TEXT = {
-    "timestamp": lambda s: _as_utc(datetime.datetime.fromisoformat(s.replace("z", "Z"))),
+    "timestamp": lambda s: _as_utc(datetime.datetime.fromisoformat(_to_micros(s.replace("z", "Z")))),
     "date": datetime.date.fromisoformat,
     "time": datetime.time.fromisoformat,
     "json": lambda s: s,
     "decimal": decimal.Decimal,
 }
+
+
+def _to_micros(text: str) -> str:
+    """ISO text with a fraction longer than microseconds cut to six digits (Python parses no more)."""
+    return re.sub(r"(\.\d{6})\d+", r"\1", text)
 
 
 def python_data_type(value: Any) -> str | None:

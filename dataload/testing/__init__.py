@@ -1,0 +1,32 @@
+"""Test helpers for people who build on dataload: the destination conformance suite.
+
+>>> from dataload.testing import ALL_CHECKS
+>>> [check.__name__ for check in ALL_CHECKS][:2]
+['check_append', 'check_replace_with_children']
+"""
+
+from dataload.testing.destination_suite import (
+    ALL_CHECKS,
+    MakePipeline,
+    check_append,
+    check_fresh_working_dir_restore,
+    check_hostile_identifiers,
+    check_merge_upsert_and_children,
+    check_replace_with_children,
+    check_schema_evolution_added_column_and_variant,
+    check_state_committed_with_data,
+    check_types_round_trip,
+)
+
+__all__ = [
+    "ALL_CHECKS",
+    "MakePipeline",
+    "check_append",
+    "check_fresh_working_dir_restore",
+    "check_hostile_identifiers",
+    "check_merge_upsert_and_children",
+    "check_replace_with_children",
+    "check_schema_evolution_added_column_and_variant",
+    "check_state_committed_with_data",
+    "check_types_round_trip",
+]

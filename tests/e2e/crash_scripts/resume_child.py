@@ -1,0 +1,124 @@
+"""Child process for tests/e2e/test_resume.py: runs one pipeline and, on request, SIGKILLs itself.
+
+``python resume_child.py <pipelines_dir> <db_path> <rows> <mode>``; ``mode`` is one of
+
+- ``none``: run to the end; prints ``{"load_ids": ..., "resumed": ...}`` as JSON;
+- ``extract``: kill inside the resource generator after ``KILL_AFTER_PAGES`` pages;
+- ``normalize``: kill on the 3rd call of ``dataload.normalize.step.fit_rows``;
+- ``load``: kill inside the load transaction, after the first table was written, before COMMIT;
+- ``before_commit``: kill inside the load transaction after the ``_dl_loads`` row and the state were
+  written, just before COMMIT;
+- ``after_commit``: kill after COMMIT, when the loaded package is removed from ``normalized``;
+- ``slow``: the resource writes ``<pipelines_dir>/started.marker`` and sleeps 3 s before yielding.
+
+The parent imports this file too (``items()``, ``build()``), so both run the very same pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import dataload
+from dataload.extract.buffer import BufferLimits
+from destinations import duckdb
+
+PIPELINE = "resume"
+PAGE = 250
+KILL_AFTER_PAGES = 8
+
+
+def die() -> None:
+    sys.stdout.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def build(pipelines_dir: str | Path, db_path: str | Path) -> dataload.Pipeline:
+    pipe = dataload.pipeline(PIPELINE, destination=duckdb(str(db_path)), dataset_name="ds",
+                             pipelines_dir=pipelines_dir)
+    pipe.buffer_limits = BufferLimits(segment_rows=500)
+    return pipe
+
+
+def items(rows: int, kill_after_pages: int | None = None, before: object = None) -> dataload.Resource:
+    """``rows`` rows with ids 0..rows-1, yielded in pages of ``PAGE``; incremental on ``id``."""
+    data = [{"id": i, "payload": f"row {i}"} for i in range(rows)]
+
+    @dataload.resource(name="items")
+    def items_resource(cursor=dataload.incremental("id", initial_value=-1)):
+        if callable(before):
+            before()
+        for number, start in enumerate(range(0, rows, PAGE)):
+            if kill_after_pages is not None and number == kill_after_pages:
+                die()
+            yield data[start:start + PAGE]
+
+    return items_resource()
+
+
+def main() -> None:
+    pipelines_dir, db_path, rows, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    pipe = build(pipelines_dir, db_path)
+    kill_after_pages = None
+    before = None
+    if mode == "extract":
+        kill_after_pages = KILL_AFTER_PAGES
+    elif mode == "normalize":
+        import dataload.normalize.step as normalize_step
+
+        original_fit, calls = normalize_step.fit_rows, []
+
+        def fit_rows(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 3:
+                die()
+            return original_fit(*args, **kwargs)
+
+        normalize_step.fit_rows = fit_rows
+    elif mode == "load":
+        from destinations.duckdb import DuckDBClient
+
+        original_write = DuckDBClient._write_table
+
+        def _write_table(self, package, root):
+            original_write(self, package, root)
+            die()
+
+        DuckDBClient._write_table = _write_table
+    elif mode == "before_commit":
+        from destinations.duckdb import DuckDBClient
+
+        original_records = DuckDBClient._commit_records
+
+        def _commit_records(self, package):
+            original_records(self, package)
+            die()
+
+        DuckDBClient._commit_records = _commit_records
+    elif mode == "after_commit":
+        from dataload.package.storage import PackageStorage
+
+        original_remove = PackageStorage.remove
+
+        def remove(self, stage, load_id):
+            if stage == "normalized":
+                die()
+            return original_remove(self, stage, load_id)
+
+        PackageStorage.remove = remove
+    elif mode == "slow":
+        def before():
+            Path(pipelines_dir, "started.marker").write_text(str(os.getpid()))
+            time.sleep(3)
+    elif mode != "none":
+        raise SystemExit(f"unknown mode {mode!r}")
+    info = pipe.run(items(rows, kill_after_pages, before))
+    print(json.dumps({"load_ids": info.load_ids, "resumed": info.resumed}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,427 @@
+"""Resume and failure (issue 5): SIGKILL at every stage, pending packages, transient and terminal
+load errors, two processes on one pipeline. Every value is read back from DuckDB.
+
+The child process is ``crash_scripts/resume_child.py``; the parent imports the same file so both
+run the very same pipeline (same working dir, same DuckDB file, same resource).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb as duckdb_driver
+import pytest
+
+import dataload
+from dataload.exceptions import TerminalLoadError, TransientLoadError
+from dataload.load.step import RetryPolicy
+from destinations import duckdb
+
+REPO = Path(__file__).resolve().parents[2]
+CHILD = Path(__file__).resolve().parent / "crash_scripts" / "resume_child.py"
+_spec = importlib.util.spec_from_file_location("resume_child", CHILD)
+assert _spec and _spec.loader
+child = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(child)
+
+ROWS = 5_000  # rows the killed run reads: ids 0..4999
+EARLIER = 1_000  # rows an earlier, successful run loaded first: ids 0..999
+MORE = 500  # rows that appeared at the source before the run after the crash
+TEMP_STAGES = ("extracting.tmp", "normalizing.tmp")
+FAST_RETRY = RetryPolicy(attempts=3, first_wait=0.01, max_wait=0.02)
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def run_child(tmp_path: Path, rows: int, mode: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(child_command(tmp_path, rows, mode), env=child_env(), cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+
+
+def child_command(tmp_path: Path, rows: int, mode: str) -> list[str]:
+    return [sys.executable, str(CHILD), str(tmp_path / "pipelines"), str(tmp_path / "resume.duckdb"), str(rows), mode]
+
+
+def child_env() -> dict[str, str]:
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path}
+
+
+def db_ids(db: Path, table: str = "items", dataset: str = "ds") -> list[int]:
+    """Ids in ``table`` read with a connection of our own (sorted, duplicates kept)."""
+    con = duckdb_driver.connect(str(db))
+    try:
+        return sorted(r[0] for r in con.execute(f'SELECT id FROM "{dataset}"."{table}"').fetchall())
+    except duckdb_driver.CatalogException:
+        return []
+    finally:
+        con.close()
+
+
+def db_load_ids(db: Path, dataset: str = "ds") -> list[str]:
+    con = duckdb_driver.connect(str(db))
+    try:
+        return [r[0] for r in con.execute(f'SELECT load_id FROM "{dataset}"."_dl_loads" ORDER BY load_id').fetchall()]
+    except duckdb_driver.CatalogException:
+        return []
+    finally:
+        con.close()
+
+
+def cursor(pipe: dataload.Pipeline, resource: str = "items", path: str = "id") -> object:
+    """The committed ``last_value`` of the incremental cursor (None when no state yet)."""
+    for source in pipe.state.get("sources", {}).values():
+        found = source.get("resources", {}).get(resource, {}).get("incremental", {}).get(path)
+        if found is not None:
+            return found["last_value"]
+    return None
+
+
+def stage_ids(pipe: dataload.Pipeline, stage: str) -> list[str]:
+    folder = pipe.working_dir / "packages" / stage
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def assert_clean(pipe: dataload.Pipeline) -> None:
+    """Nothing left in a temporary stage and nothing pending."""
+    for stage in (*TEMP_STAGES, "extracted", "normalized", "failed"):
+        assert stage_ids(pipe, stage) == [], f"leftover package(s) in {stage}"
+
+
+# -- 1. SIGKILL at each stage --------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["extract", "normalize", "load", "before_commit", "after_commit"])
+def test_sigkill_at_each_stage_then_rerun_loads_every_row_exactly_once(tmp_path, mode):
+    pipe = child.build(tmp_path / "pipelines", tmp_path / "resume.duckdb")
+    db = tmp_path / "resume.duckdb"
+    pipe.run(child.items(EARLIER))  # an earlier run: the table and the cursor exist
+    assert db_ids(db) == list(range(EARLIER)) and cursor(pipe) == EARLIER - 1
+
+    killed = run_child(tmp_path, ROWS, mode)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+    # what the crash left on disk
+    if mode == "extract":
+        assert len(stage_ids(pipe, "extracting.tmp")) == 1
+        assert any(p.is_file() for p in (pipe.working_dir / "packages" / "extracting.tmp").rglob("*")), "no segments"
+        pending: list[str] = []
+    elif mode == "normalize":
+        pending = stage_ids(pipe, "extracted")
+        assert len(pending) == 1 and stage_ids(pipe, "normalizing.tmp") == pending
+    else:
+        pending = stage_ids(pipe, "normalized")
+        assert len(pending) == 1
+
+    # the crash never leaves a state that claims data which did not land, nor half a package
+    landed = db_ids(db)
+    assert landed == list(range(ROWS if mode == "after_commit" else EARLIER))
+    assert cursor(pipe) == max(landed)
+
+    info = pipe.run(child.items(ROWS + MORE))  # the scheduled run after the crash, with new rows
+    assert info.resumed == pending
+    ids = db_ids(db)
+    assert ids == list(range(ROWS + MORE)), f"missing or duplicated rows: {len(ids)} rows, {len(set(ids))} distinct"
+    assert cursor(pipe) == max(ids) == ROWS + MORE - 1
+    loads = db_load_ids(db)
+    assert len(loads) == len(set(loads))
+    assert set(pending) <= set(loads)
+    assert_clean(pipe)
+
+
+def test_sigkill_then_rerun_in_a_new_process(tmp_path):
+    """Both runs are separate processes (the scheduled-job case); nothing shared in memory."""
+    killed = run_child(tmp_path, ROWS, "load")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    pipe = child.build(tmp_path / "pipelines", tmp_path / "resume.duckdb")
+    pending = stage_ids(pipe, "normalized")
+    assert len(pending) == 1 and db_ids(tmp_path / "resume.duckdb") == [] and cursor(pipe) is None
+
+    rerun = run_child(tmp_path, ROWS + MORE, "none")
+    assert rerun.returncode == 0, rerun.stderr
+    report = json.loads(rerun.stdout.strip().splitlines()[-1])
+    assert report["resumed"] == pending
+    assert "left pending by an earlier run" in rerun.stderr
+    assert db_ids(tmp_path / "resume.duckdb") == list(range(ROWS + MORE))
+    assert cursor(pipe) == ROWS + MORE - 1
+    assert_clean(pipe)
+
+
+# -- 2. pending package + new data in one call --------------------------------------------------------
+def test_run_finishes_a_pending_package_and_still_loads_the_new_data(make_pipeline, caplog):
+    pipe = make_pipeline()
+    a = pipe.extract([{"id": 1, "src": "A"}, {"id": 2, "src": "A"}], table_name="t")
+    assert stage_ids(pipe, "extracted") == [a]
+    with caplog.at_level(logging.WARNING, logger="dataload"):
+        info = pipe.run([{"id": 3, "src": "B"}], table_name="t")
+    assert info.resumed == [a]
+    assert a in info.load_ids and len(info.load_ids) == 2
+    rows = sorted((r["id"], r["src"]) for r in pipe.dataset().table("t").rows())
+    assert rows == [(1, "A"), (2, "A"), (3, "B")]
+    warnings = [r for r in caplog.records if r.name == "dataload" and r.levelno == logging.WARNING]
+    assert any(a in r.getMessage() and "pending" in r.getMessage() for r in warnings), warnings
+    assert a in str(info) and "pending" in str(info)
+    assert_clean(pipe)
+
+
+def test_several_pending_packages_are_finished_in_order_and_the_cursor_follows(make_pipeline, tmp_path):
+    pipe = make_pipeline("several")
+    first = pipe.extract(child.items(1_000))
+    second = pipe.extract(child.items(1_500))  # continues from the cursor of the pending package
+    assert stage_ids(pipe, "extracted") == [first, second] and cursor(pipe) is None
+    info = pipe.run(child.items(2_000))
+    assert info.resumed == [first, second]
+    assert info.load_ids[:2] == [first, second] and len(info.load_ids) == 3
+    assert info.rows == {"items": 2_000}
+    assert db_ids(tmp_path / "several.duckdb") == list(range(2_000))
+    assert cursor(pipe) == 1_999
+    assert_clean(pipe)
+
+
+def test_a_package_extracted_but_not_loaded_is_not_visible_until_the_next_run(make_pipeline):
+    pipe = make_pipeline()
+    pipe.run([{"id": 0}], table_name="t")
+    pipe.extract([{"id": 1}], table_name="t")
+    pipe.normalize()
+    assert sorted(r["id"] for r in pipe.dataset().table("t").rows()) == [0]
+    info = pipe.run()  # no new data: only the pending package
+    assert len(info.resumed) == 1 and info.load_ids == info.resumed
+    assert sorted(r["id"] for r in pipe.dataset().table("t").rows()) == [0, 1]
+
+
+# -- 3. transient failures are retried -----------------------------------------------------------------
+class FlakyDestination:
+    """A destination of our own around DuckDB whose first ``failures`` package loads fail transiently."""
+
+    def __init__(self, inner, failures: int) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.capabilities = inner.capabilities
+        self.failures_left = failures
+        self.load_calls = 0
+        self.after_commit = False
+
+    def client(self, **kwargs):
+        return FlakyClient(self, self.inner.client(**kwargs))
+
+
+class FlakyClient:
+    def __init__(self, owner: FlakyDestination, inner) -> None:
+        self.owner = owner
+        self.inner = inner
+
+    def load_package(self, package):
+        self.owner.load_calls += 1
+        if self.owner.failures_left > 0:
+            self.owner.failures_left -= 1
+            if self.owner.after_commit:  # the load went through but its acknowledgement was lost
+                self.inner.load_package(package)
+            raise TransientLoadError("connection lost (simulated)")
+        return self.inner.load_package(package)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_transient_errors_are_retried_and_the_rows_land_once(make_pipeline, tmp_path, caplog):
+    flaky = FlakyDestination(duckdb(str(tmp_path / "flaky.duckdb")), failures=2)
+    pipe = make_pipeline("flaky", destination=flaky)
+    pipe.retry_policy = FAST_RETRY
+    with caplog.at_level(logging.WARNING, logger="dataload"):
+        info = pipe.run(child.items(1_200))
+    assert flaky.load_calls == 3
+    assert len(info.load_ids) == 1
+    assert db_ids(tmp_path / "flaky.duckdb") == list(range(1_200))
+    assert db_load_ids(tmp_path / "flaky.duckdb") == info.load_ids
+    assert cursor(pipe) == 1_199
+    assert sum("retrying" in r.getMessage() for r in caplog.records if r.name == "dataload") == 2
+    assert_clean(pipe)
+
+
+def test_a_transient_error_after_the_commit_is_retried_without_duplicating(make_pipeline, tmp_path):
+    db = tmp_path / "flaky.duckdb"
+    flaky = FlakyDestination(duckdb(str(db)), failures=1)
+    flaky.after_commit = True
+    pipe = make_pipeline("flaky", destination=flaky)
+    pipe.retry_policy = FAST_RETRY
+    info = pipe.run(child.items(1_000))
+    assert flaky.load_calls == 2
+    assert db_ids(db) == list(range(1_000))
+    assert db_load_ids(db) == info.load_ids
+    assert cursor(pipe) == 999
+    assert_clean(pipe)
+
+
+def test_a_transient_error_mid_transaction_rolls_back_and_the_retry_loads_once(make_pipeline, tmp_path,
+                                                                               monkeypatch):
+    from destinations.duckdb import DuckDBClient
+
+    original, raised = DuckDBClient._write_table, []
+
+    def write_then_fail_once(self, package, root):
+        original(self, package, root)
+        if not raised:
+            raised.append(root)
+            raise TransientLoadError("lock timeout (simulated) after writing the table")
+
+    monkeypatch.setattr(DuckDBClient, "_write_table", write_then_fail_once)
+    db = tmp_path / "mid.duckdb"
+    pipe = make_pipeline("mid", destination=duckdb(str(db)))
+    pipe.retry_policy = FAST_RETRY
+    pipe.run([{"id": 0}], table_name="items")
+    raised.clear()
+    info = pipe.run(child.items(1_000))
+    assert raised == ["items"]
+    assert db_ids(db) == [0] + list(range(1_000))
+    assert db_load_ids(db)[-1] == info.load_ids[0] and len(db_load_ids(db)) == 2
+    assert_clean(pipe)
+
+
+HOLD_DB = """
+import sys, time, pathlib, duckdb
+con = duckdb.connect(sys.argv[1])
+pathlib.Path(sys.argv[1] + ".held").touch()
+time.sleep(float(sys.argv[2]))
+con.close()
+"""
+
+
+def test_a_destination_file_locked_by_another_process_is_retried(make_pipeline, tmp_path):
+    db = tmp_path / "locked.duckdb"
+    pipe = make_pipeline("locked", destination=duckdb(str(db)))
+    pipe.run([{"id": 1}], table_name="t")
+    script = tmp_path / "hold_db.py"
+    script.write_text(HOLD_DB)
+    holder = subprocess.Popen([sys.executable, str(script), str(db), "1.0"], env=child_env())
+    try:
+        deadline = time.monotonic() + 30
+        while not Path(str(db) + ".held").exists():
+            assert holder.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        pipe.retry_policy = RetryPolicy(attempts=8, first_wait=0.2, max_wait=1.0)
+        pipe.run([{"id": 2}], table_name="t")  # a lock held for 1 s is a transient error
+    finally:
+        holder.wait(timeout=30)
+    assert db_ids(db, "t") == [1, 2]
+    assert_clean(pipe)
+
+
+def test_transient_errors_past_the_attempts_propagate_and_keep_the_package(make_pipeline, tmp_path):
+    db = tmp_path / "flaky.duckdb"
+    flaky = FlakyDestination(duckdb(str(db)), failures=99)
+    pipe = make_pipeline("flaky", destination=flaky)
+    pipe.retry_policy = RetryPolicy(attempts=2, first_wait=0.01, max_wait=0.02)
+    with pytest.raises(TransientLoadError, match="connection lost"):
+        pipe.run(child.items(1_000))
+    assert flaky.load_calls == 2
+    pending = stage_ids(pipe, "normalized")
+    assert len(pending) == 1 and pipe.failed_packages() == []
+    assert db_ids(db) == [] and cursor(pipe) is None  # the state does not claim what did not land
+
+    healthy = make_pipeline("flaky", destination=duckdb(str(db)))  # a later, normal run
+    info = healthy.run(child.items(1_300))
+    assert info.resumed == pending
+    assert db_ids(db) == list(range(1_300))
+    assert cursor(healthy) == 1_299
+    assert_clean(healthy)
+
+
+# -- 4. terminal failures fail the package ---------------------------------------------------------------
+MUST = {"must": {"nullable": False, "data_type": "text"}}
+
+
+def test_terminal_error_fails_the_package_names_table_and_file_and_can_be_dropped(make_pipeline, tmp_path, caplog):
+    pipe = make_pipeline("strict")
+    pipe.run([{"id": 1, "must": "a"}], table_name="t", columns=MUST)
+    with pytest.raises(TerminalLoadError) as raised:
+        pipe.run([{"id": 2, "must": "b"}, {"id": 3, "must": None}], table_name="t", columns=MUST)
+    error = raised.value
+    failed = pipe.failed_packages()
+    assert len(failed) == 1
+    assert error.table == "t" and "'t'" in str(error)
+    assert error.file and ".parquet" in error.file and error.file in str(error)
+    assert failed[0] in str(error) and "NOT NULL" in str(error)
+    assert stage_ids(pipe, "normalized") == []
+    assert sorted(r["id"] for r in pipe.dataset().table("t").rows()) == [1]  # nothing of the failed package
+    assert failed[0] not in [r["load_id"] for r in pipe.dataset().table("_dl_loads").rows()]
+
+    with caplog.at_level(logging.WARNING, logger="dataload"):
+        info = pipe.run([{"id": 4, "must": "c"}], table_name="t", columns=MUST)
+    message = " ".join(r.getMessage() for r in caplog.records if r.name == "dataload" and r.levelno == logging.WARNING)
+    assert failed[0] in message and "retry_failed" in message and "drop_failed" in message
+    assert "FAILED" in str(info) and failed[0] in str(info)
+    assert info.failed == failed
+    assert sorted(r["id"] for r in pipe.dataset().table("t").rows()) == [1, 4]
+
+    assert pipe.drop_failed() == failed
+    assert pipe.failed_packages() == [] and stage_ids(pipe, "failed") == []
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="dataload"):
+        info = pipe.run([{"id": 5, "must": "d"}], table_name="t", columns=MUST)
+    assert info.failed == [] and "FAILED" not in str(info)
+    assert not [r for r in caplog.records if r.name == "dataload" and r.levelno >= logging.WARNING]
+    assert sorted(r["id"] for r in pipe.dataset().table("t").rows()) == [1, 4, 5]
+
+
+def test_retry_failed_after_the_cause_is_fixed_loads_the_package_once(make_pipeline):
+    pipe = make_pipeline("strict")
+    pipe.run([{"id": 1, "must": "a"}], table_name="t", columns=MUST)
+    with pytest.raises(TerminalLoadError):
+        pipe.run([{"id": 2, "must": None}], table_name="t", columns=MUST)
+    with pytest.raises(TerminalLoadError):  # cause not fixed: fails again and stays failed
+        pipe.retry_failed()
+    assert len(pipe.failed_packages()) == 1
+    with pipe.sql_client() as sql:  # the fix: relax the constraint in the destination
+        sql.execute('ALTER TABLE "ds"."t" ALTER COLUMN "must" DROP NOT NULL')
+    info = pipe.retry_failed()
+    assert len(info.load_ids) == 1 and pipe.failed_packages() == []
+    assert sorted(r["id"] for r in pipe.dataset().table("t").rows()) == [1, 2]
+    assert_clean(pipe)
+
+
+def test_terminal_error_names_a_file_that_is_kept_for_inspection(make_pipeline):
+    pipe = make_pipeline("strict")
+    with pytest.raises(TerminalLoadError) as raised:
+        pipe.run([{"id": 2, "must": None}], table_name="t", columns=MUST)
+    kept = Path(raised.value.file)
+    assert kept.is_file(), kept  # the file named by the error is where the failed package is kept
+    assert kept.is_relative_to(pipe.working_dir / "packages" / "failed" / pipe.failed_packages()[0])
+
+
+# -- 5. two processes on one pipeline -------------------------------------------------------------------
+def test_a_second_process_is_refused_while_the_first_runs_and_nothing_is_corrupted(tmp_path):
+    marker = tmp_path / "pipelines" / "started.marker"
+    first = subprocess.Popen(child_command(tmp_path, 1_000, "slow"), env=child_env(), cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists():
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline, "the child never started extracting"
+            time.sleep(0.02)
+        pipe = child.build(tmp_path / "pipelines", tmp_path / "resume.duckdb")
+        with pytest.raises(dataload.PipelineLockedError, match="'resume'") as raised:
+            pipe.run(child.items(1_500))
+        assert str(first.pid) in str(raised.value)
+        assert first.poll() is None, "the refusal came while the child was still running"
+        out, err = first.communicate(timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert first.returncode == 0, err
+
+    db = tmp_path / "resume.duckdb"
+    assert db_ids(db) == list(range(1_000))
+    info = pipe.run(child.items(1_500))
+    assert info.resumed == [] and len(info.load_ids) == 1
+    assert db_ids(db) == list(range(1_500))
+    assert cursor(pipe) == 1_499
+    loads = db_load_ids(db)
+    assert len(loads) == 2 and len(set(loads)) == 2
+    assert_clean(pipe)
