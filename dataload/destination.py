@@ -51,8 +51,9 @@ class PackageFile:
 class LoadPackage:
     """Everything a destination needs to load one package.
 
-    ``tables`` lists the root tables the package writes, in load order; ``dropped_tables`` are
-    dropped in the same transaction (``pipe.drop(resources=...)``).
+    ``tables`` lists the root tables the package writes, in load order; ``dropped_tables`` and
+    ``dropped_columns`` are dropped in the same transaction (``pipe.drop(resources=...)``,
+    ``pipe.drop_columns(...)``).
     """
 
     load_id: str
@@ -62,6 +63,7 @@ class LoadPackage:
     state: dict[str, Any] | None
     tables: list[str] = field(default_factory=list)
     dropped_tables: list[str] = field(default_factory=list)
+    dropped_columns: dict[str, list[str]] = field(default_factory=dict)
 
     def files_of(self, table: str) -> list[PackageFile]:
         """The load files of ``table``, in chunk order."""

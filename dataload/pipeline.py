@@ -25,6 +25,7 @@ from dataload.normalize.step import normalize_package
 from dataload.package.storage import PackageStorage, new_load_id, read_json, write_json
 from dataload.registry import DestinationArg, resolve_destination
 from dataload.run_input import as_source
+from dataload.schema.files import SchemaFiles
 from dataload.schema.model import Schema
 from dataload.sql_client import SqlClient
 from dataload.state import bump_version, decode, encode, new_state
@@ -40,7 +41,8 @@ class Pipeline:
 
     def __init__(self, pipeline_name: str, *, destination: DestinationArg, dataset_name: str,
                  pipelines_dir: Path, local_dir: Path, retry_policy: RetryPolicy | None = None,
-                 buffer_limits: BufferLimits | None = None) -> None:
+                 buffer_limits: BufferLimits | None = None, export_schema_path: Path | None = None,
+                 import_schema_path: Path | None = None) -> None:
         self.pipeline_name = pipeline_name
         self.destination = resolve_destination(destination)
         self.dataset_name = dataset_name
@@ -48,6 +50,8 @@ class Pipeline:
         self.local_dir = local_dir
         self.retry_policy = retry_policy or RetryPolicy()
         self.buffer_limits = buffer_limits or BufferLimits()
+        self.schema_files = SchemaFiles(self.pipeline_name, export_schema_path, import_schema_path,
+                                        self.working_dir / "imported_schema.hash")
         self.last_trace = Trace()
         self._packages = PackageStorage(self.working_dir / "packages")
 
@@ -148,7 +152,7 @@ class Pipeline:
             source = self._packages.path("extracted", load_id)
             meta = read_json(source / "package.json")
             target = self._packages.create("normalizing.tmp", load_id)
-            schema = self.default_schema
+            schema = self._with_imported_schema(self.default_schema)
             try:
                 result = normalize_package(source / "extracted", meta["extracted_files"], target, schema,
                                            meta["table_hints"], load_id,
@@ -162,7 +166,7 @@ class Pipeline:
                         discarded_rows=dict(result.discards.rows), discarded_values=dict(result.discards.values))
             write_json(target / "package.json", meta)
             write_json(target / "schema.json", schema.to_dict())
-            write_json(self.working_dir / "schema.json", schema.to_dict())
+            self._save_schema(schema)
             self._packages.move(load_id, "normalizing.tmp", "normalized")
             self._packages.remove("extracted", load_id)
             discarded = dict(result.discards.rows + result.discards.values)
@@ -284,24 +288,65 @@ class Pipeline:
             self._restore_if_fresh()
             return self._drop_resources(set(resources))
 
+    def drop_columns(self, table: str, columns: list[str]) -> None:
+        """Retire columns on purpose: drop them from the schema and the destination in one transaction.
+
+        They come back only if later data brings them again.
+        """
+        with self._lock():
+            self._restore_if_fresh()
+            schema = self.default_schema
+            if table not in schema.tables:
+                raise InvalidConfig(f"table {table!r} is not in schema {schema.name!r}")
+            known = schema.tables[table].columns
+            unknown = [c for c in columns if c not in known or c.startswith("_dl_")]
+            if unknown:
+                raise InvalidConfig(f"table {table!r} has no droppable column {unknown[0]!r}; "
+                                    f"its columns: {[c for c in known if not c.startswith('_dl_')]}")
+            for column in columns:
+                del known[column]
+            self._commit_schema_change(schema, dropped_columns={table: list(columns)})
+
+    def _commit_schema_change(self, schema: Schema, *, dropped_tables: list[str] | None = None,
+                              dropped_columns: dict[str, list[str]] | None = None,
+                              state: dict[str, Any] | None = None) -> None:
+        schema.bump_version()
+        document = state if state is not None else encode(self._newest_state())
+        package = LoadPackage(new_load_id(), self.pipeline_name, schema, [], document, [],
+                              dropped_tables=dropped_tables or [], dropped_columns=dropped_columns or {})
+        load_with_retries(self._new_client, package, self.retry_policy)
+        self._save_schema(schema)
+        write_json(self.working_dir / "state.json", document)
+
+    def _save_schema(self, schema: Schema) -> None:
+        write_json(self.working_dir / "schema.json", schema.to_dict())
+        self.schema_files.export(schema)
+
+    def _with_imported_schema(self, schema: Schema) -> Schema:
+        """Apply a changed import schema file; columns removed from it are dropped at once."""
+        change = self.schema_files.read_import(schema)
+        if change is None:
+            return schema
+        imported, dropped = change
+        if dropped:
+            self._commit_schema_change(imported, dropped_columns=dropped)
+        else:
+            self._save_schema(imported)
+        self.schema_files.mark_imported()
+        return imported
+
     def _drop_resources(self, resources: set[str]) -> list[str]:
         schema = self.default_schema
         roots = [t.name for t in schema.tables.values() if t.is_root and t.resource in resources]
         tables = [name for root in roots for name in [root, *schema.children_of(root)]]
         for name in tables:
             del schema.tables[name]
-        schema.bump_version()
         document = copy.deepcopy(self._newest_state())
         for source_state in document.get("sources", {}).values():
             for name in resources:
                 source_state.get("resources", {}).pop(name, None)
         bump_version(document)
-        document = encode(document)
-        package = LoadPackage(new_load_id(), self.pipeline_name, schema, [], document, [],
-                              dropped_tables=list(reversed(tables)))
-        load_with_retries(self._new_client, package, self.retry_policy)
-        write_json(self.working_dir / "schema.json", schema.to_dict())
-        write_json(self.working_dir / "state.json", document)
+        self._commit_schema_change(schema, dropped_tables=list(reversed(tables)), state=encode(document))
         return tables
 
     # -- helpers -----------------------------------------------------------------------------
@@ -323,12 +368,19 @@ def pipeline(
     destination: DestinationArg = "duckdb",
     dataset_name: str | None = None,
     pipelines_dir: str | os.PathLike[str] | None = None,
+    export_schema_path: str | os.PathLike[str] | None = None,
+    import_schema_path: str | os.PathLike[str] | None = None,
 ) -> Pipeline:
     """Create (or reopen) a pipeline.
 
     The working directory is ``<pipelines_dir>/<pipeline_name>``; ``pipelines_dir`` defaults to
     ``$DATALOAD_PIPELINES_DIR`` or ``~/.dataload/pipelines``. A DuckDB destination without
     credentials writes ``<pipeline_name>.duckdb`` in the current directory.
+
+    ``export_schema_path``: a folder where the live schema is written as
+    ``<pipeline_name>.schema.yaml`` after every change. ``import_schema_path``: a folder with a
+    user-edited copy of that file; when it changes, it wins over inference (pinned types, keys,
+    hints) and columns removed from it are dropped.
 
     >>> pipe = pipeline("demo", destination="duckdb", dataset_name="crm")  # doctest: +SKIP
     """
@@ -337,7 +389,9 @@ def pipeline(
         raise InvalidConfig(f"pipeline_name {name!r} must be a plain name (no slashes)")
     base = Path(pipelines_dir or os.environ.get("DATALOAD_PIPELINES_DIR") or Path.home() / ".dataload" / "pipelines")
     return Pipeline(name, destination=destination, dataset_name=dataset_name or f"{name}_dataset",
-                    pipelines_dir=base, local_dir=Path.cwd())
+                    pipelines_dir=base, local_dir=Path.cwd(),
+                    export_schema_path=Path(export_schema_path) if export_schema_path else None,
+                    import_schema_path=Path(import_schema_path) if import_schema_path else None)
 
 
 def attach(pipeline_name: str, *, destination: DestinationArg = "duckdb", dataset_name: str | None = None,

@@ -17,4 +17,15 @@ def duckdb(credentials: Any = None) -> Any:
     return DuckDB(credentials)
 
 
-__all__ = ["duckdb"]
+def postgres(credentials: Any = None) -> Any:
+    """The PostgreSQL destination: a URL, a dict of parts, or None for ``DESTINATION__POSTGRES__CREDENTIALS``.
+
+    >>> postgres("postgresql://loader:s3cret@localhost/analytics")  # doctest: +SKIP
+    Postgres('postgresql://loader:***@localhost/analytics')
+    """
+    from destinations.postgres import Postgres
+
+    return Postgres(credentials)
+
+
+__all__ = ["duckdb", "postgres"]

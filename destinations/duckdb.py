@@ -17,7 +17,8 @@ import pyarrow as pa
 from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage
 from dataload.exceptions import TerminalLoadError, TransientLoadError
 from dataload.schema.model import Column
-from destinations.sql import (Staged, qualified, quote, schema_changes_sql, system_table, write_sql)
+from destinations.sql import (Staged, drop_column_sql, qualified, quote, schema_changes_sql, system_table,
+                             write_sql)
 
 _TYPES = {"bigint": "BIGINT", "double": "DOUBLE", "bool": "BOOLEAN", "text": "VARCHAR",
           "timestamp": "TIMESTAMPTZ", "date": "DATE", "time": "TIME", "binary": "BLOB", "json": "JSON"}
@@ -108,6 +109,9 @@ class DuckDBClient:
                 con.execute("ROLLBACK")
                 return False
             self.drop_tables(package.dropped_tables)
+            for table, columns in package.dropped_columns.items():
+                for column in columns:
+                    con.execute(drop_column_sql(self.dataset, table, column))
             self._apply_schema(package)
             for root in package.tables:
                 try:
@@ -158,8 +162,8 @@ class DuckDBClient:
         now = datetime.now(timezone.utc)
         schema = package.schema
         con = self.connection
-        stored = con.execute(f"SELECT count(*) FROM {qualified(self.dataset, '_dl_version')} WHERE version_hash = ?",
-                             [schema.version_hash]).fetchone()
+        stored = con.execute(f"SELECT count(*) FROM {qualified(self.dataset, '_dl_version')} "
+                             "WHERE version_hash = ? AND version = ?", [schema.version_hash, schema.version]).fetchone()
         if not (stored and stored[0]):
             con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_version')} VALUES (?, ?, ?, ?, ?, ?)",
                         [schema.version, ENGINE_VERSION, now, schema.name, schema.version_hash, schema.to_json()])

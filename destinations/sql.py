@@ -60,6 +60,11 @@ def add_column_sql(dataset: str, table: str, column: Column, type_of: TypeMapper
     return f"ALTER TABLE {qualified(dataset, table)} ADD COLUMN {quote(column.name)} {type_of(column)}"
 
 
+def drop_column_sql(dataset: str, table: str, column: str) -> str:
+    """``ALTER TABLE ... DROP COLUMN``."""
+    return f"ALTER TABLE {qualified(dataset, table)} DROP COLUMN IF EXISTS {quote(column)}"
+
+
 def schema_changes_sql(dataset: str, tables: list[Table], existing: Mapping[str, set[str]],
                        type_of: TypeMapper) -> list[str]:
     """DDL that brings the destination to ``tables``: new tables and added columns."""

@@ -17,7 +17,8 @@ def validate_rows(rows: list[Any], document: dict[str, Any], *, table: str, sche
     """The rows to keep; raises :class:`DataContractViolation` under ``data_type=freeze``.
 
     ``evolve`` keeps failing rows (their values may land in variant columns) and logs them;
-    ``discard_row`` drops them; ``discard_value`` drops the failing top-level fields.
+    ``discard_row`` drops them; ``discard_value`` drops the failing top-level fields, or the row
+    when a failing field is required.
     """
     mode = (contract or {}).get("data_type", "evolve")
     failing: dict[int, list[tuple[str, str, str]]] = {}
@@ -41,12 +42,14 @@ def validate_rows(rows: list[Any], document: dict[str, Any], *, table: str, sche
     if mode == "discard_row":
         discards.rows[table] += len(failing)
         return [row for position, row in enumerate(rows) if position not in failing]
+    required = set(document.get("required", []))
+    dropped = set()
     for position, problems in failing.items():
-        row = dict(rows[position])
-        for field, _, _ in problems:
-            top = field.split(".")[0]
-            if top in row:
-                del row[top]
-                discards.values[table] += 1
-        rows[position] = row
-    return rows
+        fields = {field.split(".")[0] for field, _, _ in problems}
+        if fields & required:  # a required value cannot be dropped alone: the row goes
+            dropped.add(position)
+            discards.rows[table] += 1
+            continue
+        rows[position] = {k: v for k, v in rows[position].items() if k not in fields}
+        discards.values[table] += len(fields)
+    return [row for position, row in enumerate(rows) if position not in dropped]

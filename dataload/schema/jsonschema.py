@@ -80,12 +80,16 @@ def table_json_schema(table: Table) -> dict[str, Any]:
 
 
 def row_errors(document: Mapping[str, Any], rows: list[Any]) -> Iterator[tuple[int, str, str, str]]:
-    """``(row position, field, rule, message)`` for every row that breaks the schema."""
+    """``(row position, field, rule, message)`` for every row that breaks the schema.
+
+    A top-level ``None`` counts as an absent field (Arrow input cannot tell the two apart).
+    """
     from jsonschema import Draft202012Validator
 
     validator = Draft202012Validator(document, format_checker=Draft202012Validator.FORMAT_CHECKER)
     for position, row in enumerate(rows):
-        for error in validator.iter_errors(row):
+        present = {k: v for k, v in row.items() if v is not None} if isinstance(row, Mapping) else row
+        for error in validator.iter_errors(present):
             field = ".".join(str(p) for p in error.absolute_path) or _missing_field(error)
             yield position, field, str(error.validator), error.message
 

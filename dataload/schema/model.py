@@ -158,6 +158,12 @@ class Schema:
         tables = {t["name"]: Table.from_dict(t) for t in data.get("tables", [])}
         return cls(data["name"], tables, data.get("version", 0), data.get("version_hash", ""))
 
+    def json_schema(self, table: str) -> dict[str, Any]:
+        """A JSON Schema (draft 2020-12) of ``table`` for consumers of the data."""
+        from dataload.schema.jsonschema import table_json_schema
+
+        return table_json_schema(self.tables[table])
+
     def to_json(self) -> str:
         """The schema as indented JSON."""
         return json.dumps(self.to_dict(), indent=2, default=str)

@@ -15,6 +15,7 @@ from dataload.testing.destination_suite import (
     check_replace_with_children,
     check_schema_evolution_added_column_and_variant,
     check_state_committed_with_data,
+    check_transient_failure_is_retried_once,
     check_types_round_trip,
 )
 
@@ -28,5 +29,6 @@ __all__ = [
     "check_replace_with_children",
     "check_schema_evolution_added_column_and_variant",
     "check_state_committed_with_data",
+    "check_transient_failure_is_retried_once",
     "check_types_round_trip",
 ]

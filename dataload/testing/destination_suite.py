@@ -8,15 +8,19 @@ read every value back with ``pipe.dataset().table(t).rows()``.
 
 Run them with pytest like this::
 
+    import uuid
     import pytest
     import dataload
     from dataload.testing import ALL_CHECKS
 
     @pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda check: check.__name__)
     def test_conformance(check, tmp_path):
+        dataset = f"ds_{uuid.uuid4().hex[:8]}"  # drop it afterwards on a server destination
+
         def make_pipeline(name=None):
             return dataload.pipeline(name or f"p_{uuid.uuid4().hex[:8]}", destination=MyDestination(),
-                                     dataset_name="conformance", pipelines_dir=tmp_path)
+                                     dataset_name=dataset, pipelines_dir=tmp_path)
+
         check(make_pipeline)
 """
 
@@ -31,6 +35,9 @@ from collections.abc import Callable
 from typing import Any
 
 import dataload
+from dataload.exceptions import TransientLoadError
+from dataload.extract.buffer import BufferLimits
+from dataload.load.step import RetryPolicy
 from dataload.pipeline import Pipeline
 from dataload.schema.naming import normalize_identifier, shorten
 
@@ -46,10 +53,11 @@ HOSTILE_LIST = 'list; of "things"'
 
 # One row with a value of every type, one row of nulls; ``decimal`` is declared with scale 2.
 TYPED_ROWS: list[dict[str, Any]] = [
-    {"id": 1, "big": 2**62, "neg": -(2**62), "dbl": 0.1 + 0.2, "tiny": -1.5e-300, "amount": decimal.Decimal("1234567.89"),
-     "flag": True, "off": False, "txt": HOSTILE_TEXT, "empty": "",
+    {"id": 1, "big": 2**62, "neg": -(2**62), "dbl": 0.1 + 0.2, "tiny": -1.5e-300,
+     "amount": decimal.Decimal("1234567.89"), "flag": True, "off": False, "txt": HOSTILE_TEXT, "empty": "",
      "ts": datetime.datetime(2024, 3, 1, 12, 30, 15, 123456, tzinfo=CEST), "day": datetime.date(2024, 2, 29),
-     "clock": datetime.time(23, 59, 58, 999999), "blob": b"\x00\x01\xff'\"\\bytes", "doc": [{"a": 1, "b": [True, None], "c": "ü"}]},
+     "clock": datetime.time(23, 59, 58, 999999), "blob": b"\x00\x01\xff'\"\\bytes",
+     "doc": [{"a": 1, "b": [True, None], "c": "ü"}]},
     {"id": 2, "big": None, "neg": None, "dbl": None, "tiny": None, "amount": None, "flag": None, "off": None,
      "txt": None, "empty": None, "ts": None, "day": None, "clock": None, "blob": None, "doc": None},
 ]
@@ -121,12 +129,14 @@ def check_merge_upsert_and_children(make_pipeline: MakePipeline) -> None:
         pipe.run(first, table_name=table, write_disposition=disposition, primary_key="id")
         second = [{"id": 1, "v": "a2", "kids": [7]}, {"id": 3, "v": "c2"}, {"id": 4, "v": "d", "kids": [8, 9]},
                   {"id": 4, "v": "d2", "kids": [10]}]
-        pipe.run(second, table_name=table, write_disposition=disposition, primary_key="id")
+        pipe.buffer_limits = BufferLimits(segment_rows=1)  # one load file per row: key 4 is in two files
+        pipe.run(([row] for row in second), table_name=table, write_disposition=disposition, primary_key="id")
         what = f"merge ({strategy})"
         _expect({r["id"]: r["v"] for r in pipe.dataset().table(table).rows()}, {1: "a2", 2: "b", 3: "c2", 4: "d2"},
                 f"{what}: root rows")
         _expect(len(pipe.dataset().table(table).rows()), 4, f"{what}: number of root rows")
-        _expect(_children_by_root(pipe, table, f"{table}__kids"), {1: [7], 2: [4], 3: [], 4: [10]}, f"{what}: child rows")
+        _expect(_children_by_root(pipe, table, f"{table}__kids"), {1: [7], 2: [4], 3: [], 4: [10]},
+                f"{what}: child rows")
         pipe.run([{"id": 2, "v": "b2", "kids": [11, 12]}], table_name=table, write_disposition=disposition,
                  primary_key="id")
         _expect(_children_by_root(pipe, table, f"{table}__kids"), {1: [7], 2: [11, 12], 3: [], 4: [10]},
@@ -143,7 +153,7 @@ def check_schema_evolution_added_column_and_variant(make_pipeline: MakePipeline)
     _expect([r["name"] for r in rows], ["a", "b", "c"], "names")
     _expect([r["score"] for r in rows], [None, 1.5, None], "the added column")
     variants = [c for c in pipe.default_schema.tables["evo"].columns.values() if c.variant_of == "score"]
-    _expect([(c.data_type) for c in variants], ["text"], "variant columns of score in the schema")
+    _expect([c.data_type for c in variants], ["text"], "variant columns of score in the schema")
     _expect([r.get(variants[0].name) for r in rows], [None, None, "high"], f"variant column {variants[0].name}")
 
 
@@ -256,6 +266,39 @@ def check_fresh_working_dir_restore(make_pipeline: MakePipeline) -> None:
     _expect(sorted(r["value"] for r in again.dataset().table("events__tags").rows()), ["a", "b"], "child rows")
 
 
+class _LostAfterCommit:
+    """Wraps a destination: the first package load commits, then reports a lost connection."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name, self.capabilities, self.calls = inner, inner.name, inner.capabilities, 0
+
+    def client(self, **options: Any) -> Any:
+        client = self.inner.client(**options)
+        original = client.load_package
+
+        def load_package(package: Any) -> bool:
+            self.calls += 1
+            loaded = bool(original(package))
+            if self.calls == 1:
+                raise TransientLoadError("connection lost after the commit (simulated by the conformance suite)")
+            return loaded
+
+        client.load_package = load_package
+        return client
+
+
+def check_transient_failure_is_retried_once(make_pipeline: MakePipeline) -> None:
+    """A package whose load reported a transient error is retried; its rows land exactly once."""
+    pipe = make_pipeline()
+    pipe.destination = flaky = _LostAfterCommit(pipe.destination)
+    pipe.retry_policy = RetryPolicy(attempts=3, first_wait=0.01, max_wait=0.05)
+    info = pipe.run([{"id": i, "l": [i]} for i in range(50)], table_name="retried")
+    _expect(flaky.calls, 2, "package loads (one failed, one retried)")
+    _expect(_values(pipe, "retried", "id"), list(range(50)), "rows after the retry")
+    _expect(len(pipe.dataset().table("retried__l").rows()), 50, "child rows after the retry")
+    _expect([r["load_id"] for r in pipe.dataset().table("_dl_loads").rows()], info.load_ids, "rows in _dl_loads")
+
+
 ALL_CHECKS: list[Callable[[MakePipeline], None]] = [
     check_append,
     check_replace_with_children,
@@ -265,4 +308,5 @@ ALL_CHECKS: list[Callable[[MakePipeline], None]] = [
     check_hostile_identifiers,
     check_state_committed_with_data,
     check_fresh_working_dir_restore,
+    check_transient_failure_is_retried_once,
 ]

@@ -1,0 +1,434 @@
+"""PostgreSQL destination (psycopg 3): one PG schema per dataset, Parquet bulk-loaded with COPY.
+
+A package is loaded in one transaction: schema changes, every table's rows, the ``_dl_loads``
+row, a new ``_dl_version`` row when the schema changed, and the pipeline state. Each load file is
+streamed as CSV (written by pyarrow, batch by batch) through ``COPY ... FROM STDIN`` into a
+temporary staging table that carries ``_dl_chunk``/``_dl_row``, so the shared statements of
+:mod:`destinations.sql` run unchanged; ``merge`` with the ``upsert`` strategy uses
+``INSERT ... ON CONFLICT`` on a unique index over the primary key.
+
+>>> Postgres("postgresql://loader:s3cret@db.internal/analytics")  # doctest: +SKIP
+Postgres('postgresql://loader:***@db.internal/analytics')
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dataload.config import NOT_FOUND, Secret, lookup, redact, redact_url
+from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage
+from dataload.exceptions import (InvalidConfig, MissingConfig, MissingDependencyError, TerminalLoadError,
+                                 TransientLoadError)
+from dataload.schema.model import ROOT_ID, ROW_ID, Column, Schema, Table
+from destinations.sql import Staged, qualified, quote, schema_changes_sql, system_table, write_sql
+
+_TYPES = {"bigint": "bigint", "double": "double precision", "bool": "boolean", "text": "text",
+          "timestamp": "timestamp with time zone", "date": "date", "time": "time without time zone",
+          "binary": "bytea", "json": "jsonb"}
+_MAX_NAME_BYTES = 63
+_COPY_BATCH_ROWS = 50_000
+_POSITION_COLUMNS = ("_dl_chunk", "_dl_row")
+
+
+def postgres_type(column: Column) -> str:
+    """The PostgreSQL type of a column.
+
+    >>> postgres_type(Column("amount", "decimal", precision=18, scale=2))
+    'numeric(18, 2)'
+    """
+    if column.data_type == "decimal":
+        return f"numeric({column.precision or 38}, {9 if column.scale is None else column.scale})"
+    return _TYPES[column.data_type or "text"]
+
+
+class Postgres:
+    """The PostgreSQL destination.
+
+    ``credentials``: a URL (``postgresql://user:password@host:5432/dbname``), a dict of parts
+    (``host``, ``port``, ``user``, ``password``, ``dbname``), or None to read
+    ``DESTINATION__POSTGRES__CREDENTIALS`` or ``[destination.postgres] credentials`` in
+    ``.dataload/secrets.toml``. The password never shows in ``repr`` or error messages.
+    """
+
+    name = "postgres"
+    capabilities = Capabilities(max_identifier_length=_MAX_NAME_BYTES, file_formats=("parquet",),
+                                merge_strategies=("delete-insert", "upsert"))
+
+    def __init__(self, credentials: str | Mapping[str, Any] | None = None, *, connect_timeout: int = 10) -> None:
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise MissingDependencyError("the postgres destination", "postgres", "psycopg") from None
+        if credentials is None:
+            trace: list[str] = []
+            credentials = lookup(("destination", "postgres"), "credentials", secret=True, trace=trace)
+            if credentials is NOT_FOUND:
+                raise MissingConfig("destination.postgres.credentials", trace)
+        self._conninfo, self._secrets = _conninfo(credentials)
+        self.connect_timeout = connect_timeout
+
+    def client(self, *, dataset_name: str, pipeline_name: str, local_dir: Path) -> PostgresClient:
+        """Connect and return a client for the schema ``dataset_name``."""
+        import psycopg
+
+        if len(dataset_name.encode()) > _MAX_NAME_BYTES:
+            raise InvalidConfig(f"dataset_name {dataset_name!r} is longer than PostgreSQL's {_MAX_NAME_BYTES}-byte "
+                                "limit for names")
+        try:
+            connection = psycopg.connect(str(self._conninfo), autocommit=True, connect_timeout=self.connect_timeout,
+                                         prepare_threshold=None)  # no server-side prepares: poolers stay happy
+        except psycopg.Error as exc:
+            message = redact(f"cannot connect to PostgreSQL at {self.display}: {exc}", self._secrets)
+        else:
+            return PostgresClient(connection, dataset_name, self._secrets)
+        raise TransientLoadError(message)  # outside the handler: no chained driver error to leak from
+
+    @property
+    def display(self) -> str:
+        """The connection target with the password hidden."""
+        return redact(redact_url(str(self._conninfo)), self._secrets)
+
+    def __repr__(self) -> str:
+        return f"Postgres({self.display!r})"
+
+
+def _conninfo(credentials: str | Mapping[str, Any]) -> tuple[Secret, list[Secret]]:
+    """A libpq connection string (kept as a Secret) and the secret values to hide in messages."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    aliases = {"database": "dbname", "username": "user"}
+    try:
+        if isinstance(credentials, Mapping):
+            text = make_conninfo(**{aliases.get(k, k): str(v) for k, v in credentials.items() if v is not None})
+        elif isinstance(credentials, str):
+            text = str(credentials)
+        else:
+            raise TypeError
+        password = conninfo_to_dict(text).get("password")
+    except Exception:  # the driver's message may quote the string, password included
+        pass
+    else:
+        return Secret(text), [Secret(password)] if password else []
+    raise InvalidConfig("postgres credentials must be a URL like postgresql://user:password@host:5432/dbname "
+                        "or a dict with host, port, user, password and dbname")
+
+
+class PostgresClient:
+    """A connection to one dataset (a PostgreSQL schema)."""
+
+    def __init__(self, connection: Any, dataset: str, secrets: list[Secret]) -> None:
+        from psycopg.types.string import TextLoader
+
+        self.connection, self.dataset, self._secrets = connection, dataset, secrets
+        for json_type in ("json", "jsonb"):  # read JSON back as text, like the other destinations
+            connection.adapters.register_loader(json_type, TextLoader)
+        connection.execute("SET TimeZone TO 'UTC'")
+        connection.execute(f"SET search_path TO {quote(dataset)}, public")
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.connection.close()
+
+    def existing_columns(self) -> dict[str, set[str]]:
+        """Tables of the dataset with their column names."""
+        found: dict[str, set[str]] = {}
+        for table, column in self.connection.execute("SELECT table_name, column_name FROM information_schema.columns"
+                                                     " WHERE table_schema = %s", [self.dataset]):
+            found.setdefault(table, set()).add(column)
+        return found
+
+    def load_package(self, package: LoadPackage) -> bool:
+        """Load the whole package in one transaction; False if it was loaded before."""
+        import psycopg
+
+        try:
+            with self.connection.transaction():
+                self.connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.dataset)}")
+                for name in ("_dl_loads", "_dl_version", "_dl_pipeline_state"):
+                    self.connection.execute(schema_changes_sql(self.dataset, [system_table(name)], {},
+                                                               postgres_type)[0])
+                if self._exists("_dl_loads", "load_id", package.load_id):
+                    return False
+                self.drop_tables(package.dropped_tables)
+                self._apply_schema(package.schema)
+                names = (f"_dl_stage_{n}" for n in itertools.count())
+                for root in package.tables:
+                    self._write_table(package, root, names)
+                self._commit_records(package)
+            return True
+        except psycopg.Error as exc:
+            raise _load_error(exc, package, None, None, self._secrets) from exc
+
+    def _apply_schema(self, schema: Schema) -> None:
+        for statement in schema_changes_sql(self.dataset, schema.data_tables(), self.existing_columns(),
+                                            postgres_type):
+            self.connection.execute(statement)
+        for table in schema.tables.values():
+            if table.is_root and _is_upsert(table):
+                self._unique_index(table.name, table.key_columns("primary_key"))
+                for child in (c for c in schema.children_of(table.name) if _typed(schema, c)):
+                    self._unique_index(child, [ROW_ID])
+
+    def _unique_index(self, table: str, columns: list[str]) -> None:
+        """The unique index ``ON CONFLICT`` needs; named by a hash of table and columns (< 63 bytes)."""
+        name = "_dl_uq_" + hashlib.sha256("\x1f".join([table, *columns]).encode()).hexdigest()[:20]
+        self.connection.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {quote(name)} ON "
+                                f"{qualified(self.dataset, table)} ({', '.join(quote(c) for c in columns)})")
+
+    def _write_table(self, package: LoadPackage, root: str, names: Iterator[str]) -> None:
+        import psycopg
+
+        family = [root] + package.schema.children_of(root)
+        staged = {t: self._stage(package, t, next(names)) for t in family if package.files_of(t)}
+        if _is_upsert(package.schema.tables[root]):
+            statements = upsert_sql(self.dataset, package.schema, root, staged, next(names))
+        else:
+            statements = write_sql(self.dataset, package, root, staged, next(names))
+        for statement in statements:
+            try:
+                self.connection.execute(statement)
+            except psycopg.Error as exc:
+                raise _load_error(exc, package, root, None, self._secrets) from exc
+
+    def _stage(self, package: LoadPackage, table: str, name: str) -> Staged:
+        """A temporary table with the rows of ``table``'s load files, filled by COPY."""
+        import psycopg
+
+        files, schema_columns = package.files_of(table), package.schema.tables[table].columns
+        columns = sorted({c for f in files for c in f.columns}, key=list(schema_columns).index)
+        definitions = [f"{quote(c)} {postgres_type(schema_columns[c])}" for c in columns]
+        definitions += [f"{c} bigint" for c in _POSITION_COLUMNS]
+        self.connection.execute(f"CREATE TEMP TABLE {quote(name)} ({', '.join(definitions)}) ON COMMIT DROP")
+        for file in files:
+            try:
+                self._copy_file(name, file.path, file.chunk)
+            except psycopg.Error as exc:
+                raise _load_error(exc, package, table, str(file.path), self._secrets) from exc
+        return Staged(f"pg_temp.{quote(name)}", columns)
+
+    def _copy_file(self, stage: str, path: Path, chunk: int) -> None:
+        import pyarrow.parquet as pq
+
+        parquet = pq.ParquetFile(path)
+        names = ", ".join(quote(n) for n in [*parquet.schema_arrow.names, *_POSITION_COLUMNS])
+        with self.connection.cursor() as cursor, \
+                cursor.copy(f"COPY {quote(stage)} ({names}) FROM STDIN (FORMAT csv)") as copy:
+            first_row = 0
+            for batch in parquet.iter_batches(batch_size=_COPY_BATCH_ROWS):
+                copy.write(csv_chunk(batch, chunk, first_row))
+                first_row += batch.num_rows
+
+    def _commit_records(self, package: LoadPackage) -> None:
+        now = datetime.now(timezone.utc)
+        schema, state, con = package.schema, package.state, self.connection
+        if not self._exists("_dl_version", "version_hash", schema.version_hash):
+            con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_version')} VALUES (%s, %s, %s, %s, %s, %s)",
+                        [schema.version, ENGINE_VERSION, now, schema.name, schema.version_hash, schema.to_json()])
+        if state is not None and not self._exists("_dl_pipeline_state", "version_hash", state.get("_state_hash", "")):
+            con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_pipeline_state')} "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                        [state.get("_state_version", 0), ENGINE_VERSION, package.pipeline_name, json.dumps(state),
+                         now, state.get("_state_hash", ""), package.load_id])
+        con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_loads')} VALUES (%s, %s, 0, %s, %s)",
+                    [package.load_id, schema.name, now, schema.version_hash])
+
+    def _exists(self, table: str, column: str, value: str) -> bool:
+        found = self.connection.execute(
+            f"SELECT count(*) FROM {qualified(self.dataset, table)} WHERE {quote(column)} = %s", [value]).fetchone()
+        return bool(found and found[0])
+
+    def stored_schema(self, schema_name: str) -> dict[str, Any] | None:
+        """The newest schema of ``schema_name`` stored in the dataset."""
+        return self._newest("schema", "_dl_version", "schema_name", schema_name, "inserted_at")
+
+    def stored_state(self, pipeline_name: str) -> dict[str, Any] | None:
+        """The newest state of ``pipeline_name`` stored in the dataset."""
+        return self._newest("state", "_dl_pipeline_state", "pipeline_name", pipeline_name, "created_at")
+
+    def _newest(self, document: str, table: str, key: str, value: str, timestamp: str) -> dict[str, Any] | None:
+        import psycopg
+
+        sql = (f"SELECT {quote(document)} FROM {qualified(self.dataset, table)} WHERE {quote(key)} = %s "
+               f"ORDER BY version DESC, {quote(timestamp)} DESC LIMIT 1")
+        try:
+            row = self.connection.execute(sql, [value]).fetchone()
+        except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
+            return None
+        return dict(json.loads(row[0])) if row and row[0] else None
+
+    def query(self, sql: str, parameters: list[Any] | None = None) -> pa.Table:
+        """Run SQL (the dataset first on the search path; ``?`` placeholders) and return Arrow."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(qmark_to_pyformat(sql) if parameters else sql, parameters or None)
+            return result_to_arrow(cursor)
+
+    def read_table(self, table: str) -> pa.Table:
+        """All rows of ``table``."""
+        return self.query(f"SELECT * FROM {qualified(self.dataset, table)}")
+
+    def drop_tables(self, tables: list[str]) -> None:
+        """Drop tables of the dataset."""
+        for table in tables:
+            self.connection.execute(f"DROP TABLE IF EXISTS {qualified(self.dataset, table)}")
+
+
+def _is_upsert(table: Table) -> bool:
+    return table.write_disposition == "merge" and table.merge_strategy == "upsert" and bool(
+        table.key_columns("primary_key"))
+
+
+def _typed(schema: Schema, table: str) -> bool:
+    return any(c.data_type for c in schema.tables[table].columns.values())
+
+
+def upsert_sql(dataset: str, schema: Schema, root: str, staged: Mapping[str, Staged], stage_table: str) -> list[str]:
+    """``merge`` with the ``upsert`` strategy: ``INSERT ... ON CONFLICT`` on the primary key.
+
+    The latest row of each key in the package wins. Child rows are upserted on ``_dl_id`` (derived
+    from the root's key and the list position); children of an upserted root that are not in the
+    package any more are deleted.
+    """
+    if root not in staged:
+        return []
+    keys = schema.tables[root].key_columns("primary_key")
+    part, merged = ", ".join(quote(k) for k in keys), quote(stage_table)
+    statements = [f"CREATE TEMP TABLE {merged} ON COMMIT DROP AS SELECT DISTINCT ON ({part}) * FROM "
+                  f"{staged[root].relation} AS s ORDER BY {part}, _dl_chunk DESC, _dl_row DESC",
+                  _on_conflict(dataset, schema.tables[root], Staged(merged, staged[root].columns), keys)]
+    for child in (c for c in schema.children_of(root) if _typed(schema, c)):
+        orphans = (f"DELETE FROM {qualified(dataset, child)} AS c "
+                   f"WHERE c.{quote(ROOT_ID)} IN (SELECT {quote(ROW_ID)} FROM {merged})")
+        if child in staged:
+            survivors = Staged(f"(SELECT s.* FROM {staged[child].relation} AS s JOIN {merged} AS k ON "
+                               f"k.{quote(ROW_ID)} = s.{quote(ROOT_ID)} AND k._dl_chunk = s._dl_chunk)",
+                               staged[child].columns)
+            statements.append(_on_conflict(dataset, schema.tables[child], survivors, [ROW_ID]))
+            orphans += (f" AND NOT EXISTS (SELECT 1 FROM {survivors.relation} AS n "
+                        f"WHERE n.{quote(ROW_ID)} = c.{quote(ROW_ID)})")
+        statements.append(orphans)
+    return statements
+
+
+def _on_conflict(dataset: str, table: Table, source: Staged, keys: list[str]) -> str:
+    """Insert ``source`` into ``table``; a row whose key exists replaces the stored row (all columns)."""
+    columns = ", ".join(quote(c) for c in source.columns)
+    updates = [f"{quote(c)} = EXCLUDED.{quote(c)}" for c in source.columns if c not in keys]
+    updates += [f"{quote(c.name)} = NULL" for c in table.columns.values()
+                if c.data_type and c.nullable and c.name not in source.columns and c.name not in keys]
+    action = f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING"
+    return (f"INSERT INTO {qualified(dataset, table.name)} ({columns}) SELECT {columns} FROM {source.relation} "
+            f"AS s ON CONFLICT ({', '.join(quote(k) for k in keys)}) {action}")
+
+
+# --- Arrow <-> PostgreSQL text ----------------------------------------------------------------
+
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_ARROW_TYPES = {16: pa.bool_(), 17: pa.binary(), 20: pa.int64(), 21: pa.int16(), 23: pa.int32(), 25: pa.string(),
+                114: pa.string(), 700: pa.float32(), 701: pa.float64(), 1043: pa.string(), 1082: pa.date32(),
+                1083: pa.time64("us"), 1114: pa.timestamp("us"), 1184: pa.timestamp("us", "UTC"), 3802: pa.string()}
+
+
+def csv_chunk(batch: pa.RecordBatch, chunk: int, first_row: int) -> memoryview:
+    """One record batch as COPY CSV, with ``_dl_chunk`` and ``_dl_row`` appended (no header).
+
+    Nulls are unquoted empty fields and strings are always quoted, so ``""`` stays an empty string.
+    """
+    import pyarrow.csv as pacsv
+
+    arrays = [bytea_text(a) if pa.types.is_binary(a.type) or pa.types.is_large_binary(a.type)
+              or pa.types.is_fixed_size_binary(a.type) else a for a in batch.columns]
+    arrays.append(pa.array(np.full(batch.num_rows, chunk, dtype=np.int64)))
+    arrays.append(pa.array(np.arange(first_row, first_row + batch.num_rows, dtype=np.int64)))
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(pa.RecordBatch.from_arrays(arrays, [*batch.schema.names, *_POSITION_COLUMNS]), sink,
+                    pacsv.WriteOptions(include_header=False))
+    return memoryview(sink.getvalue())
+
+
+def bytea_text(array: pa.Array) -> pa.Array:
+    r"""Binary values as PostgreSQL's hex input for ``bytea`` (``\x0aff``), vectorized.
+
+    >>> bytea_text(pa.array([b"\n\xff", None])).to_pylist()
+    ['\\x0aff', None]
+    """
+    array = pc.cast(array, pa.large_binary())
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset:array.offset + len(array) + 1]
+    data = array.buffers()[2]
+    raw = (np.frombuffer(data, dtype=np.uint8) if data is not None else np.empty(0, np.uint8))[offsets[0]:offsets[-1]]
+    lengths = np.diff(offsets)
+    out_offsets = np.concatenate([[0], np.cumsum(2 * lengths + 2)]).astype(np.int64)
+    out, starts = np.empty(int(out_offsets[-1]), dtype=np.uint8), out_offsets[:-1]
+    out[starts], out[starts + 1] = ord("\\"), ord("x")
+    owner = np.repeat(np.arange(len(lengths)), lengths)
+    positions = starts[owner] + 2 + 2 * (np.arange(len(raw)) - (offsets[:-1] - offsets[0])[owner])
+    out[positions], out[positions + 1] = _HEX_DIGITS[raw >> 4], _HEX_DIGITS[raw & 15]
+    text = pa.Array.from_buffers(pa.large_string(), len(array), [None, pa.py_buffer(out_offsets), pa.py_buffer(out)])
+    return pc.if_else(pc.is_valid(array), text, pa.scalar(None, pa.large_string()))
+
+
+def result_to_arrow(cursor: Any) -> pa.Table:
+    """The rows of an executed cursor as an Arrow table typed from the result's column types."""
+    if cursor.description is None:
+        return pa.table({})
+    rows = cursor.fetchall()
+    values = list(zip(*rows)) if rows else [() for _ in cursor.description]
+    arrays = [_array(list(v), _arrow_type(d)) for v, d in zip(values, cursor.description)]
+    return pa.Table.from_arrays(arrays, names=[d.name for d in cursor.description])
+
+
+def _arrow_type(column: Any) -> pa.DataType | None:
+    if column.type_code == 1700 and column.precision:  # numeric(p, s)
+        precision, scale = column.precision, column.scale or 0
+        return pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
+    return _ARROW_TYPES.get(column.type_code)
+
+
+def _array(values: list[Any], arrow_type: pa.DataType | None) -> pa.Array:
+    try:
+        return pa.array(values, type=arrow_type)
+    except (pa.ArrowException, TypeError, ValueError):  # a type Arrow does not know (uuid, interval...)
+        return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+
+
+def qmark_to_pyformat(sql: str) -> str:
+    """Turn ``?`` placeholders outside quotes into psycopg's ``%s`` (and ``%`` into ``%%``).
+
+    >>> qmark_to_pyformat("SELECT '?', a % 2 FROM t WHERE b = ?")
+    "SELECT '?', a %% 2 FROM t WHERE b = %s"
+    """
+    out, quoted_by = [], ""
+    for char in sql:
+        if quoted_by:
+            quoted_by = "" if char == quoted_by else quoted_by
+        elif char in "'\"":
+            quoted_by = char
+        elif char == "?":
+            char = "%s"
+        out.append("%%" if char == "%" else char)
+    return "".join(out)
+
+
+def _load_error(exc: Exception, package: LoadPackage, table: str | None, file: str | None,
+                secrets: list[Secret]) -> Exception:
+    import psycopg
+
+    where = f"package {package.load_id}" + (f", table {table!r}" if table else "")
+    diag = getattr(exc, "diag", None)
+    parts = [getattr(diag, name, None) for name in ("message_primary", "message_detail", "context")]
+    detail = "; ".join(p.strip() for p in parts if p) if parts[0] else str(exc).strip()
+    if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
+        return TransientLoadError(redact(f"{where}: connection or server problem, worth retrying: {detail}", secrets))
+    if table and not file:
+        file = ", ".join(str(f.path) for f in package.files_of(table))
+    message = where + (f" (file {file})" if file else "") + f": {type(exc).__name__}: {detail}"
+    return TerminalLoadError(redact(message, secrets), table=table, file=file)
