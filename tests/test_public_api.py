@@ -1,0 +1,43 @@
+"""The public API is curated: __all__ is exact, every name is documented, importing does nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dataload
+
+PUBLIC = {
+    "DataContractViolation", "DataloadError", "Incremental", "Pipeline", "PipelineLockedError", "Resource",
+    "ResourceError", "Schema", "SchemaError", "Source", "__version__", "attach", "config", "incremental",
+    "pipeline", "resource", "resource_state", "secrets", "source", "state", "transformer", "with_table_name",
+}
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_all_lists_exactly_the_public_names():
+    assert set(dataload.__all__) == PUBLIC
+    assert all(hasattr(dataload, name) for name in PUBLIC)
+
+
+def test_every_public_name_has_a_docstring():
+    missing = [n for n in PUBLIC - {"__version__"} if not (getattr(dataload, n).__doc__ or "").strip()]
+    assert missing == []
+
+
+def test_every_public_name_is_in_the_docs():
+    text = (ROOT / "README.md").read_text() + "".join(p.read_text() for p in (ROOT / "docs").glob("*.md"))
+    undocumented = [n for n in PUBLIC - {"__version__", "Incremental", "Resource", "Source", "Schema", "Pipeline"}
+                    if n not in text]
+    assert undocumented == []
+
+
+def test_import_has_no_side_effects(tmp_path):
+    script = ("import os, sys; before = dict(os.environ); import dataload; "
+              "assert dict(os.environ) == before; "
+              "assert not any(m.startswith(('destinations', 'sources')) for m in sys.modules), 'eager import'")
+    env = {**os.environ, "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, check=True)
+    assert list(tmp_path.iterdir()) == []
