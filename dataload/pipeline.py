@@ -207,6 +207,10 @@ class Pipeline:
         return LoadPackage(load_id, self.pipeline_name, schema, files, meta["state"], roots), meta
 
     # -- failed packages ------------------------------------------------------------------------
+    def pending_packages(self) -> list[str]:
+        """Load ids of packages extracted or normalized but not loaded yet."""
+        return [load_id for _, load_id in self._packages.pending()]
+
     def failed_packages(self) -> list[str]:
         """Load ids of packages a terminal load error stopped (kept on disk for inspection)."""
         return self._packages.list("failed")
@@ -352,7 +356,17 @@ class Pipeline:
     # -- helpers -----------------------------------------------------------------------------
     def _lock(self) -> Any:
         self.working_dir.mkdir(parents=True, exist_ok=True)
+        self._remember_settings()
         return pipeline_lock(self.working_dir, self.pipeline_name)
+
+    def _remember_settings(self) -> None:
+        """Write what :func:`attach` needs to reopen this pipeline (never credentials that are secret)."""
+        path = self.working_dir / "pipeline.json"
+        spec = getattr(self.destination, "attach_spec", lambda: {})()
+        settings = {"destination": self.destination.name, "destination_options": spec,
+                    "dataset_name": self.dataset_name, "local_dir": str(self.local_dir)}
+        if not path.exists() or read_json(path) != settings:
+            write_json(path, settings)
 
     def _new_info(self) -> LoadInfo:
         return LoadInfo(self.pipeline_name, self.destination.name, self.dataset_name)
@@ -394,10 +408,17 @@ def pipeline(
                     import_schema_path=Path(import_schema_path) if import_schema_path else None)
 
 
-def attach(pipeline_name: str, *, destination: DestinationArg = "duckdb", dataset_name: str | None = None,
+def attach(pipeline_name: str, *, destination: DestinationArg | None = None, dataset_name: str | None = None,
            pipelines_dir: str | os.PathLike[str] | None = None) -> Pipeline:
-    """Reopen an existing pipeline by name; raises if its working directory does not exist."""
-    pipe = pipeline(pipeline_name, destination=destination, dataset_name=dataset_name, pipelines_dir=pipelines_dir)
-    if not pipe.working_dir.exists():
-        raise PipelineError(f"no pipeline {pipeline_name!r} in {pipe.working_dir.parent}")
-    return pipe
+    """Reopen an existing pipeline by name, with the destination and dataset it last ran with.
+
+    >>> pipe = attach("github")  # doctest: +SKIP
+    """
+    base = Path(pipelines_dir or os.environ.get("DATALOAD_PIPELINES_DIR") or Path.home() / ".dataload" / "pipelines")
+    settings_path = base / pipeline_name / "pipeline.json"
+    if not settings_path.exists():
+        raise PipelineError(f"no pipeline {pipeline_name!r} in {base}")
+    settings = read_json(settings_path)
+    target = destination or resolve_destination(settings["destination"], **settings["destination_options"])
+    return Pipeline(pipeline_name, destination=target, dataset_name=dataset_name or settings["dataset_name"],
+                    pipelines_dir=base, local_dir=Path(settings["local_dir"]))

@@ -68,6 +68,12 @@ class DuckDB:
             raise TransientLoadError(f"cannot open DuckDB file {credentials}: {exc}") from exc
         return DuckDBClient(connection, dataset_name, owned=True)
 
+    def attach_spec(self) -> dict[str, Any]:
+        """Options that rebuild this destination in ``dataload.attach`` (a file path; nothing secret)."""
+        if isinstance(self.credentials, (str, Path)) and str(self.credentials) != ":memory:":
+            return {"credentials": str(Path(self.credentials).resolve())}
+        return {}
+
     def __repr__(self) -> str:
         return f"DuckDB({self.credentials!r})"
 

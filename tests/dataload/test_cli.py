@@ -1,0 +1,52 @@
+"""The dataload command, run in-process against real pipelines."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from dataload.cli.main import main
+
+
+@pytest.fixture
+def loaded(make_pipeline, tmp_path):
+    pipe = make_pipeline("cli_pipe")
+    pipe.run([{"id": 1, "tags": ["a"]}], table_name="items")
+    return pipe, str(tmp_path / "pipelines")
+
+
+def test_info_shows_tables_and_versions(loaded, capsys):
+    pipe, base = loaded
+    assert main(["pipeline", "cli_pipe", "--pipelines-dir", base, "info"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["tables"] == ["items", "items__tags"] and info["dataset"] == "ds"
+    assert info["schema_version"] == 1 and info["failed_packages"] == []
+
+
+def test_schema_and_loads(loaded, capsys):
+    pipe, base = loaded
+    main(["pipeline", "cli_pipe", "--pipelines-dir", base, "schema"])
+    assert "name: items__tags" in capsys.readouterr().out
+    main(["pipeline", "cli_pipe", "--pipelines-dir", base, "loads"])
+    assert pipe.dataset().table("_dl_loads").rows()[0]["load_id"] in capsys.readouterr().out
+
+
+def test_drop_resources(loaded, capsys):
+    pipe, base = loaded
+    assert main(["pipeline", "cli_pipe", "--pipelines-dir", base, "drop", "--resources", "items"]) == 0
+    assert "items__tags" in capsys.readouterr().out
+    assert pipe.default_schema.data_tables() == []
+
+
+def test_unknown_pipeline_is_a_clear_error(tmp_path, capsys):
+    assert main(["pipeline", "nope", "--pipelines-dir", str(tmp_path), "info"]) == 1
+    assert "no pipeline 'nope'" in capsys.readouterr().err
+
+
+def test_help_runs_as_a_command():
+    result = subprocess.run([sys.executable, "-m", "dataload.cli.main", "--help"], capture_output=True, text=True,
+                            check=True)
+    assert "pipeline" in result.stdout and "version" in result.stdout
