@@ -15,10 +15,10 @@ from dataload.exceptions import InvalidConfig
 
 DestinationArg = Union[str, Destination]
 _BUILT_IN = {
-    "duckdb": "destinations.duckdb:DuckDB",
-    "postgres": "destinations.postgres:Postgres",
-    "filesystem": "destinations.filesystem:Filesystem",
-    "sqlalchemy": "destinations.sqlalchemy:SqlAlchemy",
+    "duckdb": "destinations._duckdb:DuckDB",
+    "postgres": "destinations._postgres:Postgres",
+    "filesystem": "destinations._filesystem:Filesystem",
+    "sqlalchemy": "destinations._sqlalchemy:SqlAlchemy",
 }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 def duckdb(credentials: Any = None) -> Any:
     """The DuckDB destination: a database file path, ``":memory:"``, or None for ``<pipeline>.duckdb``."""
-    from destinations.duckdb import DuckDB
+    from destinations._duckdb import DuckDB
 
     return DuckDB(credentials)
 
@@ -23,7 +23,7 @@ def postgres(credentials: Any = None) -> Any:
     >>> postgres("postgresql://loader:s3cret@localhost/analytics")  # doctest: +SKIP
     Postgres('postgresql://loader:***@localhost/analytics')
     """
-    from destinations.postgres import Postgres
+    from destinations._postgres import Postgres
 
     return Postgres(credentials)
 

@@ -31,6 +31,18 @@ def make_pipeline(tmp_path: Path) -> Callable[..., dataload.Pipeline]:
     return make
 
 
+POSTGRES_URL = os.environ.get("DATALOAD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def postgres_connection() -> Any:
+    """An autocommit psycopg connection to the test server, or a skip (a failure when CI is set)."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        return psycopg.connect(POSTGRES_URL, connect_timeout=3, autocommit=True)
+    except psycopg.OperationalError:
+        service_unavailable("PostgreSQL")
+
+
 def service_unavailable(what: str) -> None:
     """Skip a test whose server is not running, or fail when ``CI`` is set."""
     if os.environ.get("CI"):

@@ -259,7 +259,7 @@ def test_a_transient_error_after_the_commit_is_retried_without_duplicating(make_
 
 def test_a_transient_error_mid_transaction_rolls_back_and_the_retry_loads_once(make_pipeline, tmp_path,
                                                                                monkeypatch):
-    from destinations.duckdb import DuckDBClient
+    from destinations._duckdb import DuckDBClient
 
     original, raised = DuckDBClient._write_table, []
 

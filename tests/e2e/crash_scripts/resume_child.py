@@ -80,7 +80,7 @@ def main() -> None:
 
         normalize_step.fit_rows = fit_rows
     elif mode == "load":
-        from destinations.duckdb import DuckDBClient
+        from destinations._duckdb import DuckDBClient
 
         original_write = DuckDBClient._write_table
 
@@ -90,7 +90,7 @@ def main() -> None:
 
         DuckDBClient._write_table = _write_table
     elif mode == "before_commit":
-        from destinations.duckdb import DuckDBClient
+        from destinations._duckdb import DuckDBClient
 
         original_records = DuckDBClient._commit_records
 

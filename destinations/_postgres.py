@@ -30,7 +30,8 @@ from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage
 from dataload.exceptions import (InvalidConfig, MissingConfig, MissingDependencyError, TerminalLoadError,
                                  TransientLoadError)
 from dataload.schema.model import ROOT_ID, ROW_ID, Column, Schema, Table
-from destinations.sql import Staged, qualified, quote, schema_changes_sql, system_table, write_sql
+from destinations.sql import (Staged, drop_column_sql, qualified, quote, schema_changes_sql, system_table,
+                             write_sql)
 
 _TYPES = {"bigint": "bigint", "double": "double precision", "bool": "boolean", "text": "text",
           "timestamp": "timestamp with time zone", "date": "date", "time": "time without time zone",
@@ -160,6 +161,9 @@ class PostgresClient:
                 if self._exists("_dl_loads", "load_id", package.load_id):
                     return False
                 self.drop_tables(package.dropped_tables)
+                for table, columns in package.dropped_columns.items():
+                    for column in columns:
+                        self.connection.execute(drop_column_sql(self.dataset, table, column))
                 self._apply_schema(package.schema)
                 names = (f"_dl_stage_{n}" for n in itertools.count())
                 for root in package.tables:
@@ -231,7 +235,9 @@ class PostgresClient:
     def _commit_records(self, package: LoadPackage) -> None:
         now = datetime.now(timezone.utc)
         schema, state, con = package.schema, package.state, self.connection
-        if not self._exists("_dl_version", "version_hash", schema.version_hash):
+        stored = con.execute(f"SELECT count(*) FROM {qualified(self.dataset, '_dl_version')} "
+                             "WHERE version_hash = %s AND version = %s", [schema.version_hash, schema.version]).fetchone()
+        if not (stored and stored[0]):
             con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_version')} VALUES (%s, %s, %s, %s, %s, %s)",
                         [schema.version, ENGINE_VERSION, now, schema.name, schema.version_hash, schema.to_json()])
         if state is not None and not self._exists("_dl_pipeline_state", "version_hash", state.get("_state_hash", "")):

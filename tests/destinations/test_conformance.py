@@ -1,0 +1,48 @@
+"""The destination conformance suite (``dataload.testing``) run once per available destination."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import dataload
+from conftest import POSTGRES_URL, postgres_connection
+from dataload.testing import ALL_CHECKS
+from destinations import duckdb, postgres
+from destinations.sql import quote
+
+@pytest.fixture
+def dataset_name() -> str:
+    return f"ds_{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def destination(request: pytest.FixtureRequest, tmp_path: Path, dataset_name: str) -> Iterator[Any]:
+    """Each destination available here, loading into a dataset of its own that is dropped afterwards."""
+    if request.param == "duckdb":
+        yield duckdb(str(tmp_path / "conformance.duckdb"))
+        return
+    admin = postgres_connection()
+    try:
+        yield postgres(POSTGRES_URL)
+    finally:
+        admin.execute(f"DROP SCHEMA IF EXISTS {quote(dataset_name)} CASCADE")
+        admin.close()
+
+
+@pytest.fixture
+def suite_pipeline(make_pipeline: Callable[..., dataload.Pipeline], destination: Any,
+                   dataset_name: str) -> Callable[..., dataload.Pipeline]:
+    def make(name: str | None = None) -> dataload.Pipeline:
+        return make_pipeline(name, destination=destination, dataset_name=dataset_name)
+
+    return make
+
+
+@pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda check: check.__name__.removeprefix("check_"))
+def test_destination_conforms(check: Callable[..., None], suite_pipeline: Callable[..., dataload.Pipeline]) -> None:
+    check(suite_pipeline)
