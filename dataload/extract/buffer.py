@@ -45,6 +45,11 @@ class TableBuffer:
         """Buffer a page of records (dicts; other values are stored under ``value``)."""
         if self.arrow:
             self.flush()
+        room = self.limits.segment_rows - self.buffered_rows
+        while len(records) > room:  # a page larger than a segment is split
+            self.add_records(records[:room])
+            records = records[room:]
+            room = self.limits.segment_rows - self.buffered_rows
         if records and type(records[0]) is not dict:
             records = [r if isinstance(r, dict) else {"value": r} for r in records]
         self.rows.extend(records)

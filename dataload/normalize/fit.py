@@ -9,7 +9,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from dataload.normalize.rows import TableRows
-from dataload.schema.infer import coerce, infer_column
+from dataload.schema.infer import coerce, data_type_of_arrow, infer_column, to_json_text
 from dataload.schema.model import LOAD_ID, VARIANT_MARK, Column, Schema, Table
 from dataload.schema.naming import shorten
 
@@ -65,6 +65,8 @@ def _fit_column(table: Table, out: dict[str, pa.Array], name: str, array: pa.Arr
             inferred.data_type = "json"
         column = _merge_declared(column, inferred)
         table.columns[name] = column
+    if column.data_type == "json" and not is_json and data_type_of_arrow(array.type) is not None:
+        array = pa.array([None if v is None else to_json_text(v) for v in array.to_pylist()], pa.string())
     fitted, leftovers = coerce(array, column)
     out[name] = _combine(out.get(name), fitted)
     if leftovers is not None:

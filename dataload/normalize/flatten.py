@@ -36,8 +36,10 @@ class _TableBuilder:
 
 
 class _Flattener:
-    def __init__(self, table: str, max_table_nesting: int | None, max_identifier_length: int | None) -> None:
+    def __init__(self, table: str, max_table_nesting: int | None, max_identifier_length: int | None,
+                 json_columns: frozenset[str]) -> None:
         self.root = table
+        self.json = json_columns
         self.max_tables = max_table_nesting
         self.max_length = max_identifier_length
         self.builders: dict[str, _TableBuilder] = {table: _TableBuilder(table, None)}
@@ -62,7 +64,7 @@ class _Flattener:
             path = join_path(prefix, normalize_identifier(key))
             column = shorten(path, self.max_length)
             value = plain_value(raw, builder.table, column)
-            too_deep = depth + 1 >= MAX_NESTING_DEPTH
+            too_deep = depth + 1 >= MAX_NESTING_DEPTH or (builder.parent is None and column in self.json)
             if isinstance(value, Mapping) and not too_deep:
                 self.flatten(builder, row, index, table_path, path, value, level, depth + 1)
             elif isinstance(value, _LISTS) and not too_deep and (self.max_tables is None or level < self.max_tables):
@@ -95,7 +97,8 @@ class _Flattener:
 
 
 def flatten_records(
-    table: str, records: list[Any], *, max_table_nesting: int | None, max_identifier_length: int | None
+    table: str, records: list[Any], *, max_table_nesting: int | None, max_identifier_length: int | None,
+    json_columns: frozenset[str] = frozenset(),
 ) -> list[TableRows]:
     """Unnest ``records`` row by row into the rows of ``table`` and its child tables (parents first).
 
@@ -103,7 +106,7 @@ def flatten_records(
     ...                                   max_identifier_length=None)]
     ['t', 't__b']
     """
-    flattener = _Flattener(table, max_table_nesting, max_identifier_length)
+    flattener = _Flattener(table, max_table_nesting, max_identifier_length, json_columns)
     root = flattener.builders[table]
     for record in records:
         flattener.add_record(root, plain_value(record, table, "(record)"), table, 0)

@@ -66,7 +66,8 @@ def normalize_package(
             payload = validate_rows(payload, hints["json_schema"], table=table, schema_name=schema.name,
                                     contract=root.schema_contract, discards=result.discards,
                                     first_position=validated[table] - len(payload))
-        batch = _unnest(kind, payload, table, hints, max_identifier_length)
+        json_columns = frozenset(c.name for c in root.columns.values() if c.data_type == "json")
+        batch = _unnest(kind, payload, table, hints, max_identifier_length, json_columns)
         batch = enforce(batch, schema, root.schema_contract, result.discards)
         if not batch or batch[0].length == 0:
             continue
@@ -87,14 +88,17 @@ def normalize_package(
     return result
 
 
-def _unnest(kind: str, payload: Any, table: str, hints: dict[str, Any], max_length: int | None) -> list[TableRows]:
+def _unnest(kind: str, payload: Any, table: str, hints: dict[str, Any], max_length: int | None,
+            json_columns: frozenset[str]) -> list[TableRows]:
     nesting = hints.get("max_table_nesting")
     if kind == "rows":
-        return flatten_records(table, payload, max_table_nesting=nesting, max_identifier_length=max_length)
+        return flatten_records(table, payload, max_table_nesting=nesting, max_identifier_length=max_length,
+                               json_columns=json_columns)
     records = payload.to_struct_array() if kind == "table" else payload
     if isinstance(records, pa.ChunkedArray):
         records = records.combine_chunks()
-    return unnest(table, records, max_table_nesting=nesting, max_identifier_length=max_length)
+    return unnest(table, records, max_table_nesting=nesting, max_identifier_length=max_length,
+                  json_columns=json_columns)
 
 
 def _to_rows(kind: str, payload: Any) -> list[Any]:

@@ -20,6 +20,7 @@ def unnest(
     *,
     max_table_nesting: int | None,
     max_identifier_length: int | None,
+    json_columns: frozenset[str] = frozenset(),
 ) -> list[TableRows]:
     """Split ``records`` into the rows of ``table`` and of its child tables (parents first).
 
@@ -28,15 +29,17 @@ def unnest(
     ['u', 'u__tags']
     """
     out: list[TableRows] = []
-    limits = _Limits(max_table_nesting, max_identifier_length)
+    limits = _Limits(max_table_nesting, max_identifier_length, json_columns)
     _unnest_into(out, TableRows(table, None, len(records)), table, records, 0, 0, limits)
     return out
 
 
 class _Limits:
-    def __init__(self, max_table_nesting: int | None, max_identifier_length: int | None) -> None:
+    def __init__(self, max_table_nesting: int | None, max_identifier_length: int | None,
+                 json_columns: frozenset[str]) -> None:
         self.tables = max_table_nesting
         self.length = max_identifier_length
+        self.json = json_columns
 
 
 def _unnest_into(out: list[TableRows], rows: TableRows, path: str, records: pa.StructArray, level: int,
@@ -53,7 +56,7 @@ def _flatten(
         path = join_path(prefix, normalize_identifier(field.name))
         column = shorten(path, limits.length)
         kind = child.type
-        too_deep = depth + 1 >= MAX_NESTING_DEPTH
+        too_deep = depth + 1 >= MAX_NESTING_DEPTH or (rows.parent is None and column in limits.json)
         if pa.types.is_struct(kind) and not too_deep:
             _flatten(out, rows, table_path, path, child, level, depth + 1, limits)
         elif _is_list(kind) and not too_deep and (limits.tables is None or level < limits.tables):

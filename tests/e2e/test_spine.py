@@ -272,3 +272,27 @@ def test_loaded_package_is_not_loaded_twice(make_pipeline):
     pipe.run([{"a": 1}], table_name="t")
     loads = pipe.dataset().table("_dl_loads").rows()
     assert len(loads) == 1 and loads[0]["status"] == 0
+
+
+def test_declared_json_column_keeps_dicts_and_lists_whole(make_pipeline):
+    import json
+
+    pipe = make_pipeline()
+    pipe.run([{"id": 1, "payload": {"a": 1, "b": [1, 2]}}, {"id": 2, "payload": "plain text"}], table_name="docs",
+             columns={"payload": {"data_type": "json"}})
+    assert column_types(pipe, "docs")["payload"] == "JSON"
+    assert "docs__payload__b" not in pipe.dataset().tables
+    values = {r["id"]: json.loads(r["payload"]) for r in pipe.dataset().table("docs").rows()}
+    assert values == {1: {"a": 1, "b": [1, 2]}, 2: "plain text"}
+
+
+def test_a_page_larger_than_a_segment_is_split_into_files(make_pipeline):
+    from dataload.extract.buffer import BufferLimits
+
+    pipe = make_pipeline()
+    pipe.buffer_limits = BufferLimits(segment_rows=7)
+    load_id = pipe.extract([{"n": i} for i in range(50)], table_name="t")
+    files = list((pipe.working_dir / "packages" / "extracted" / load_id / "extracted").glob("*.pkl"))
+    assert len(files) == 8
+    pipe.run()
+    assert sorted(r["n"] for r in pipe.dataset().table("t").rows()) == list(range(50))
