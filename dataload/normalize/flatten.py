@@ -64,8 +64,11 @@ class _Flattener:
             path = join_path(prefix, normalize_identifier(key))
             column = shorten(path, self.max_length)
             value = plain_value(raw, builder.table, column)
-            too_deep = depth + 1 >= MAX_NESTING_DEPTH or (builder.parent is None and column in self.json)
-            if isinstance(value, Mapping) and not too_deep:
+            too_deep = depth + 1 >= MAX_NESTING_DEPTH
+            if builder.parent is None and column in self.json and value is not None:  # declared json
+                self.put(builder, row, column, to_json_text(_jsonable(value, builder.table, column)), key)
+                builder.json_columns.add(column)
+            elif isinstance(value, Mapping) and not too_deep:
                 self.flatten(builder, row, index, table_path, path, value, level, depth + 1)
             elif isinstance(value, _LISTS) and not too_deep and (self.max_tables is None or level < self.max_tables):
                 self.child_rows(builder, index, join_path(table_path, path), value, level + 1, depth + 1)

@@ -56,8 +56,10 @@ def _flatten(
         path = join_path(prefix, normalize_identifier(field.name))
         column = shorten(path, limits.length)
         kind = child.type
-        too_deep = depth + 1 >= MAX_NESTING_DEPTH or (rows.parent is None and column in limits.json)
-        if pa.types.is_struct(kind) and not too_deep:
+        too_deep = depth + 1 >= MAX_NESTING_DEPTH
+        if rows.parent is None and column in limits.json:  # declared json: every value as JSON text
+            rows.add(column, _as_json(child), field.name, is_json=True)
+        elif pa.types.is_struct(kind) and not too_deep:
             _flatten(out, rows, table_path, path, child, level, depth + 1, limits)
         elif _is_list(kind) and not too_deep and (limits.tables is None or level < limits.tables):
             _child_table(out, rows, join_path(table_path, path), child, level + 1, depth + 1, limits)
