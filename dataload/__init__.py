@@ -18,6 +18,7 @@ from dataload.exceptions import (
 )
 from dataload.pipeline import Pipeline, attach, pipeline
 from dataload.resource import Resource, with_table_name
+from dataload.sink import destination
 from dataload.schema.model import Schema
 from dataload.source import Source
 from dataload.state import resource_state, state
@@ -36,6 +37,7 @@ __all__ = [
     "__version__",
     "attach",
     "config",
+    "destination",
     "incremental",
     "pipeline",
     "resource",

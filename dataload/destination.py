@@ -53,7 +53,8 @@ class LoadPackage:
 
     ``tables`` lists the root tables the package writes, in load order; ``dropped_tables`` and
     ``dropped_columns`` are dropped in the same transaction (``pipe.drop(resources=...)``,
-    ``pipe.drop_columns(...)``).
+    ``pipe.drop_columns(...)``). ``folder`` is the package folder, for destinations that keep
+    their own progress there.
     """
 
     load_id: str
@@ -64,6 +65,7 @@ class LoadPackage:
     tables: list[str] = field(default_factory=list)
     dropped_tables: list[str] = field(default_factory=list)
     dropped_columns: dict[str, list[str]] = field(default_factory=dict)
+    folder: Path | None = None
 
     def files_of(self, table: str) -> list[PackageFile]:
         """The load files of ``table``, in chunk order."""

@@ -204,7 +204,7 @@ class Pipeline:
                  for f in meta["files"]]
         schema = Schema.from_dict(read_json(folder / "schema.json"))
         roots = [t for t in meta["table_hints"] if t in schema.tables]
-        return LoadPackage(load_id, self.pipeline_name, schema, files, meta["state"], roots), meta
+        return LoadPackage(load_id, self.pipeline_name, schema, files, meta["state"], roots, folder=folder), meta
 
     # -- failed packages ------------------------------------------------------------------------
     def pending_packages(self) -> list[str]:

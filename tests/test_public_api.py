@@ -11,7 +11,8 @@ import dataload
 
 PUBLIC = {
     "DataContractViolation", "DataloadError", "Incremental", "Pipeline", "PipelineLockedError", "Resource",
-    "ResourceError", "Schema", "SchemaError", "Source", "__version__", "attach", "config", "incremental",
+    "ResourceError", "Schema", "SchemaError", "Source", "__version__", "attach", "config", "destination",
+    "incremental",
     "pipeline", "resource", "resource_state", "secrets", "source", "state", "transformer", "with_table_name",
 }
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,3 +42,9 @@ def test_import_has_no_side_effects(tmp_path):
     env = {**os.environ, "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
     subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, check=True)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_destination_decorator_is_not_shadowed_by_the_protocol_module():
+    import dataload.destination as protocol_module  # noqa: F401  (the Protocol lives in this module)
+
+    assert callable(dataload.destination) and dataload.destination.__module__ == "dataload.sink"
