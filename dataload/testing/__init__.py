@@ -5,8 +5,15 @@
 ['check_append', 'check_replace_with_children']
 """
 
+from dataload.testing.contract_suite import (
+    CONTRACT_CHECKS,
+    check_contract_new_column,
+    check_contract_new_data_type,
+    check_contract_new_table,
+    check_frozen_table_accepts_rows_that_fit,
+)
 from dataload.testing.destination_suite import (
-    ALL_CHECKS,
+    DESTINATION_CHECKS,
     MakePipeline,
     check_append,
     check_fresh_working_dir_restore,
@@ -19,8 +26,16 @@ from dataload.testing.destination_suite import (
     check_types_round_trip,
 )
 
+ALL_CHECKS = [*DESTINATION_CHECKS, *CONTRACT_CHECKS]
+
 __all__ = [
     "ALL_CHECKS",
+    "DESTINATION_CHECKS",
+    "CONTRACT_CHECKS",
+    "check_contract_new_column",
+    "check_contract_new_data_type",
+    "check_contract_new_table",
+    "check_frozen_table_accepts_rows_that_fit",
     "MakePipeline",
     "check_append",
     "check_fresh_working_dir_restore",

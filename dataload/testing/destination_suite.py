@@ -11,7 +11,7 @@ Run them with pytest like this::
     import uuid
     import pytest
     import dataload
-    from dataload.testing import ALL_CHECKS
+    from dataload.testing import ALL_CHECKS  # destination checks + schema-contract checks
 
     @pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda check: check.__name__)
     def test_conformance(check, tmp_path):
@@ -299,7 +299,7 @@ def check_transient_failure_is_retried_once(make_pipeline: MakePipeline) -> None
     _expect([r["load_id"] for r in pipe.dataset().table("_dl_loads").rows()], info.load_ids, "rows in _dl_loads")
 
 
-ALL_CHECKS: list[Callable[[MakePipeline], None]] = [
+DESTINATION_CHECKS: list[Callable[[MakePipeline], None]] = [
     check_append,
     check_replace_with_children,
     check_merge_upsert_and_children,
