@@ -9,14 +9,48 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar, overload
+from typing import Any, ParamSpec, overload
 
 from dataload.exceptions import InvalidConfig
 from dataload.hints import ColumnsArg, ContractArg, KeyArg, TableHints, TableNameArg, WriteDispositionArg
 from dataload.resource import Resource
 from dataload.source import Source
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+SourceFunction = Callable[P, Resource | Iterable[Resource]]
+"""What ``@source`` decorates: a function returning a resource or an iterable of resources."""
+
+
+@overload
+def resource(
+    data: None = None,
+    *,
+    name: str | None = None,
+    table_name: TableNameArg = None,
+    write_disposition: WriteDispositionArg = "append",
+    primary_key: KeyArg = None,
+    merge_key: KeyArg = None,
+    columns: ColumnsArg = None,
+    schema_contract: ContractArg = None,
+    max_table_nesting: int | None = None,
+    parallelized: bool = False,
+    selected: bool = True,
+) -> Callable[[Any], Resource]: ...
+@overload
+def resource(
+    data: Any,
+    *,
+    name: str | None = None,
+    table_name: TableNameArg = None,
+    write_disposition: WriteDispositionArg = "append",
+    primary_key: KeyArg = None,
+    merge_key: KeyArg = None,
+    columns: ColumnsArg = None,
+    schema_contract: ContractArg = None,
+    max_table_nesting: int | None = None,
+    parallelized: bool = False,
+    selected: bool = True,
+) -> Resource: ...
 
 
 def resource(
@@ -32,7 +66,7 @@ def resource(
     max_table_nesting: int | None = None,
     parallelized: bool = False,
     selected: bool = True,
-) -> Any:
+) -> Resource | Callable[[Any], Resource]:
     """Make a resource from a generator function (as a decorator) or from data (a list, iterable).
 
     >>> @resource(primary_key="id", write_disposition="merge")
@@ -49,10 +83,42 @@ def resource(
         resource_name = name or _name_of(target, table_name)
         made = Resource(target, name=resource_name, hints=hints, selected=selected, parallelized=parallelized)
         if callable(target):
-            functools.update_wrapper(made, target, updated=())  # type: ignore[arg-type]
+            functools.update_wrapper(made, target, updated=())
         return made
 
     return make if data is None else make(data)
+
+
+@overload
+def transformer(
+    func: None = None,
+    *,
+    data_from: Resource | None = None,
+    name: str | None = None,
+    table_name: TableNameArg = None,
+    write_disposition: WriteDispositionArg = "append",
+    primary_key: KeyArg = None,
+    merge_key: KeyArg = None,
+    columns: ColumnsArg = None,
+    schema_contract: ContractArg = None,
+    max_table_nesting: int | None = None,
+    selected: bool = True,
+) -> Callable[[Callable[..., Any]], Resource]: ...
+@overload
+def transformer(
+    func: Callable[..., Any],
+    *,
+    data_from: Resource | None = None,
+    name: str | None = None,
+    table_name: TableNameArg = None,
+    write_disposition: WriteDispositionArg = "append",
+    primary_key: KeyArg = None,
+    merge_key: KeyArg = None,
+    columns: ColumnsArg = None,
+    schema_contract: ContractArg = None,
+    max_table_nesting: int | None = None,
+    selected: bool = True,
+) -> Resource: ...
 
 
 def transformer(
@@ -68,7 +134,7 @@ def transformer(
     schema_contract: ContractArg = None,
     max_table_nesting: int | None = None,
     selected: bool = True,
-) -> Any:
+) -> Resource | Callable[[Callable[..., Any]], Resource]:
     """Make a resource that receives every item of ``data_from`` and yields new items.
 
     >>> @resource
@@ -93,17 +159,18 @@ def transformer(
         if data_from is not None and not isinstance(data_from, Resource):
             raise InvalidConfig(f"transformer {resource_name!r}: data_from must be a resource, not {data_from!r}")
         made = Resource(target, name=resource_name, hints=hints, selected=selected, data_from=data_from)
-        functools.update_wrapper(made, target, updated=())  # type: ignore[arg-type]
+        functools.update_wrapper(made, target, updated=())
         return made
 
     return make if func is None else make(func)
 
 
 @overload
-def source(func: F) -> Callable[..., Source]: ...
+def source(func: SourceFunction[P], *, name: str | None = None, max_table_nesting: int | None = None,
+           schema_contract: ContractArg = None) -> Callable[P, Source]: ...
 @overload
-def source(*, name: str | None = None, max_table_nesting: int | None = None,
-           schema_contract: ContractArg = None) -> Callable[[F], Callable[..., Source]]: ...
+def source(func: None = None, *, name: str | None = None, max_table_nesting: int | None = None,
+           schema_contract: ContractArg = None) -> Callable[[SourceFunction[P]], Callable[P, Source]]: ...
 
 
 def source(
@@ -112,7 +179,7 @@ def source(
     name: str | None = None,
     max_table_nesting: int | None = None,
     schema_contract: ContractArg = None,
-) -> Any:
+) -> Callable[..., Source] | Callable[[Callable[..., Any]], Callable[..., Source]]:
     """Make a source: a function returning resources; calling it gives a :class:`Source`.
 
     Arguments marked ``dataload.config.value`` / ``dataload.secrets.value`` are filled from
@@ -151,7 +218,8 @@ def _resources_of(source_name: str, returned: Any) -> list[Resource]:
         bad = [i for i in items if not isinstance(i, Resource)]
         if not bad:
             return [r if r._bound or r.data_from is not None else r() for r in items]
-    raise InvalidConfig(f"source {source_name!r} must return resources (or a list of them), got {type(returned).__name__}")
+    raise InvalidConfig(f"source {source_name!r} must return resources (or a list of them), "
+                        f"got {type(returned).__name__}")
 
 
 def _name_of(target: Any, table_name: TableNameArg) -> str:

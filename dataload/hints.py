@@ -90,8 +90,9 @@ class TableHints:
 
     def merged(self, **changes: Any) -> TableHints:
         """A copy with the given (loose) hint arguments applied over these."""
-        converters = {"write_disposition": WriteDisposition.parse, "primary_key": as_key,
-                      "merge_key": as_key, "columns": parse_columns, "schema_contract": parse_contract}
+        converters: dict[str, Callable[[Any], Any]] = {
+            "write_disposition": WriteDisposition.parse, "primary_key": as_key, "merge_key": as_key,
+            "columns": parse_columns, "schema_contract": parse_contract}
         converted = {k: converters.get(k, lambda v: v)(v) for k, v in changes.items()}
         if "columns" in converted:
             converted["columns"] = {**self.columns, **converted["columns"]}
@@ -131,6 +132,8 @@ def parse_columns(value: ColumnsArg) -> dict[str, Column]:
         from dataload.schema.jsonschema import columns_from_json_schema
 
         return columns_from_json_schema(document)
+    if isinstance(value, type):
+        raise InvalidConfig(f"columns: class {value.__name__!r} is not a pydantic model (it has no model_json_schema)")
     items = value.items() if isinstance(value, Mapping) else [(c["name"], c) for c in value]
     columns: dict[str, Column] = {}
     for name, hints in items:

@@ -48,7 +48,8 @@ class Incremental:
         on_cursor_value_missing: str = "raise",
     ) -> None:
         if on_cursor_value_missing not in _MISSING_MODES:
-            raise InvalidConfig(f"on_cursor_value_missing must be one of {_MISSING_MODES}, not {on_cursor_value_missing!r}")
+            raise InvalidConfig(f"on_cursor_value_missing must be one of {_MISSING_MODES}, "
+                                f"not {on_cursor_value_missing!r}")
         if row_order not in _ROW_ORDERS:
             raise InvalidConfig(f"row_order must be 'asc', 'desc' or None, not {row_order!r}")
         if end_value is not None and initial_value is None:
@@ -179,7 +180,7 @@ class Incremental:
 def incremental(cursor_path: str, initial_value: Any = None, end_value: Any = None,
                 last_value_func: Callable[[Any], Any] = max, primary_key: Any = None, row_order: str | None = None,
                 lag: float | int | datetime.timedelta | None = None,
-                on_cursor_value_missing: str = "raise") -> Any:
+                on_cursor_value_missing: str = "raise") -> Incremental:
     """Declare an incremental cursor as a resource argument's default (see :class:`Incremental`).
 
     >>> cursor = incremental("updated_at", initial_value="2024-01-01T00:00:00Z")
@@ -193,7 +194,7 @@ def incremental(cursor_path: str, initial_value: Any = None, end_value: Any = No
 def _cursor_getter(path: str) -> Callable[[Any], Any]:
     if not any(c in path for c in "$.[*"):
         return lambda row: row.get(path) if isinstance(row, dict) else None
-    from jsonpath_ng import parse
+    from jsonpath_ng.parser import parse
 
     expression = parse(path)
 

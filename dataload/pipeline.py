@@ -60,7 +60,7 @@ class Pipeline:
     def state(self) -> dict[str, Any]:
         """The committed pipeline state (a copy): what the last loaded package recorded."""
         path = self.working_dir / "state.json"
-        return decode(read_json(path)) if path.exists() else new_state()  # type: ignore[no-any-return]
+        return decode(read_json(path)) if path.exists() else new_state()
 
     @property
     def default_schema(self) -> Schema:
@@ -119,7 +119,7 @@ class Pipeline:
             info.resumed = pending
             self._normalize_all()
             self._load_all(info)
-        info.failed = self._packages.list("failed")
+        info.failed = self._packages.load_ids("failed")
         if info.failed:
             logger.warning("pipeline %s has failed package(s) %s kept in %s; fix the cause and call "
                            "pipe.retry_failed(), or pipe.drop_failed() to discard them", self.pipeline_name,
@@ -131,8 +131,13 @@ class Pipeline:
         load_id = new_load_id()
         folder = self._packages.create("extracting.tmp", load_id)
         document = copy.deepcopy(self._newest_state())
-        result = extract_source(source, folder / "extracted", document,
-                                max_identifier_length=self._max_identifier_length, limits=self.buffer_limits)
+        try:
+            result = extract_source(source, folder / "extracted", document,
+                                    max_identifier_length=self._max_identifier_length, limits=self.buffer_limits)
+            self._check_merge_support(result.table_hints)
+        except BaseException:
+            self._packages.remove("extracting.tmp", load_id)
+            raise
         bump_version(document)
         write_json(folder / "package.json", {"load_id": load_id, "table_hints": result.table_hints,
                                              "extracted_files": result.files, "state": encode(document),
@@ -141,6 +146,17 @@ class Pipeline:
         self.last_trace.steps.append(StepInfo("extract", load_id, result.seconds, result.items))
         return load_id
 
+    def _check_merge_support(self, table_hints: dict[str, dict[str, Any]]) -> None:
+        supported = self.destination.capabilities.merge_strategies
+        for table, hints in table_hints.items():
+            keyed = hints["primary_key"] or hints["merge_key"]
+            if hints["write_disposition"] == "merge" and keyed and hints["merge_strategy"] not in supported:
+                can = f"it supports {', '.join(supported)}" if supported else "it cannot merge"
+                raise InvalidConfig(
+                    f"table {table!r} asks for merge strategy {hints['merge_strategy']!r} but destination "
+                    f"{self.destination.name!r} does not support it ({can}); use write_disposition 'append' or "
+                    "'replace', or another strategy")
+
     def _newest_state(self) -> dict[str, Any]:
         for stage, load_id in reversed(self._packages.pending()):
             return decode(read_json(self._packages.path(stage, load_id) / "package.json")["state"])  # type: ignore[no-any-return]
@@ -148,7 +164,7 @@ class Pipeline:
 
     def _normalize_all(self) -> list[str]:
         done = []
-        for load_id in self._packages.list("extracted"):
+        for load_id in self._packages.load_ids("extracted"):
             source = self._packages.path("extracted", load_id)
             meta = read_json(source / "package.json")
             target = self._packages.create("normalizing.tmp", load_id)
@@ -175,7 +191,7 @@ class Pipeline:
         return done
 
     def _load_all(self, info: LoadInfo) -> None:
-        for load_id in self._packages.list("normalized"):
+        for load_id in self._packages.load_ids("normalized"):
             started = time.perf_counter()
             package, meta = self._read_package(load_id)
             try:
@@ -213,12 +229,12 @@ class Pipeline:
 
     def failed_packages(self) -> list[str]:
         """Load ids of packages a terminal load error stopped (kept on disk for inspection)."""
-        return self._packages.list("failed")
+        return self._packages.load_ids("failed")
 
     def retry_failed(self) -> LoadInfo:
         """Move failed packages back to the load queue and load them."""
         with self._lock():
-            for load_id in self._packages.list("failed"):
+            for load_id in self._packages.load_ids("failed"):
                 normalized = (self._packages.path("failed", load_id) / "files").exists()
                 self._packages.move(load_id, "failed", "normalized" if normalized else "extracted")
             info = self._new_info()
@@ -229,7 +245,7 @@ class Pipeline:
     def drop_failed(self) -> list[str]:
         """Delete failed packages; their data is not loaded."""
         with self._lock():
-            dropped = self._packages.list("failed")
+            dropped = self._packages.load_ids("failed")
             for load_id in dropped:
                 self._packages.remove("failed", load_id)
             return dropped
@@ -362,7 +378,7 @@ class Pipeline:
     def _remember_settings(self) -> None:
         """Write what :func:`attach` needs to reopen this pipeline (never credentials that are secret)."""
         path = self.working_dir / "pipeline.json"
-        spec = getattr(self.destination, "attach_spec", lambda: {})()
+        spec: dict[str, Any] = getattr(self.destination, "attach_spec", lambda: {})()
         settings = {"destination": self.destination.name, "destination_options": spec,
                     "dataset_name": self.dataset_name, "local_dir": str(self.local_dir)}
         if not path.exists() or read_json(path) != settings:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from tenacity import Retrying, stop_after_attempt, wait_exponential
 
@@ -123,8 +123,20 @@ class FunctionClient:
         """Nothing to drop."""
 
 
+SinkDecorator = Callable[[SinkFunction], FunctionDestination]
+"""What ``@destination(...)`` with options returns: it turns the function into a destination."""
+
+
+@overload
+def destination(func: SinkFunction, *, batch_size: int = 1000, loader_file_format: str = "jsonl",
+                name: str | None = None, attempts: int = 3) -> FunctionDestination: ...
+@overload
+def destination(func: None = None, *, batch_size: int = 1000, loader_file_format: str = "jsonl",
+                name: str | None = None, attempts: int = 3) -> SinkDecorator: ...
+
+
 def destination(func: SinkFunction | None = None, *, batch_size: int = 1000, loader_file_format: str = "jsonl",
-                name: str | None = None, attempts: int = 3) -> Any:
+                name: str | None = None, attempts: int = 3) -> FunctionDestination | SinkDecorator:
     """Turn ``func(items, table) -> None`` into a destination.
 
     >>> @destination(batch_size=2)
@@ -140,6 +152,6 @@ def destination(func: SinkFunction | None = None, *, batch_size: int = 1000, loa
 
     def make(target: SinkFunction) -> FunctionDestination:
         return FunctionDestination(target, batch_size=batch_size, loader_file_format=loader_file_format,
-                                   name=name or getattr(target, "__name__", "function"), attempts=attempts)
+                                   name=name or str(getattr(target, "__name__", "function")), attempts=attempts)
 
     return make if func is None else make(func)

@@ -108,7 +108,8 @@ def encode(document: Any) -> Any:
         return [encode(v) for v in document]
     for kind, cls in _TYPED:
         if isinstance(document, cls):
-            return {_TAG: kind, "value": str(document) if kind == "decimal" else document.isoformat()}
+            value = str(document) if isinstance(document, decimal.Decimal) else document.isoformat()
+            return {_TAG: kind, "value": value}
     return document
 
 
@@ -123,7 +124,7 @@ def decode(document: Any) -> Any:
     return document
 
 
-_TYPED: tuple[tuple[str, type], ...] = (
+_TYPED: tuple[tuple[str, type[datetime.date | datetime.time | decimal.Decimal]], ...] = (
     ("datetime", datetime.datetime), ("date", datetime.date), ("time", datetime.time), ("decimal", decimal.Decimal))
 _PARSERS = {"datetime": datetime.datetime.fromisoformat, "date": datetime.date.fromisoformat,
             "time": datetime.time.fromisoformat, "decimal": decimal.Decimal}

@@ -28,4 +28,33 @@ def postgres(credentials: Any = None) -> Any:
     return Postgres(credentials)
 
 
-__all__ = ["duckdb", "postgres"]
+def filesystem(bucket_url: Any = None, *, layout: str | None = None, format: str = "parquet",
+               storage_options: Any = None) -> Any:
+    """The filesystem destination: tables as folders of parquet, jsonl or csv files.
+
+    ``bucket_url`` is a folder, a ``file://`` URL or (with fsspec installed) any fsspec URL; None reads
+    ``DESTINATION__FILESYSTEM__BUCKET_URL``. ``layout`` defaults to
+    ``"{dataset}/{table}/{load_id}.{file_id}.{ext}"``.
+
+    >>> filesystem("/data/lake", format="csv")
+    Filesystem('/data/lake', format='csv')
+    """
+    from destinations._filesystem import Filesystem
+
+    return Filesystem(bucket_url, layout=layout, format=format, storage_options=storage_options)
+
+
+def sqlalchemy(credentials: Any = None, *, batch_size: int = 10_000) -> Any:
+    """Any SQLAlchemy database: a URL, URL parts, an Engine, or None for ``DESTINATION__SQLALCHEMY__CREDENTIALS``.
+
+    ``batch_size`` is the number of rows per ``executemany``.
+
+    >>> sqlalchemy("mysql+pymysql://loader:s3cret@localhost/analytics")  # doctest: +SKIP
+    SqlAlchemy('mysql+pymysql://loader:***@localhost/analytics')
+    """
+    from destinations._sqlalchemy import SqlAlchemy
+
+    return SqlAlchemy(credentials, batch_size=batch_size)
+
+
+__all__ = ["duckdb", "filesystem", "postgres", "sqlalchemy"]

@@ -20,6 +20,7 @@ from dataload.schema.model import Column
 from destinations.sql import (Staged, drop_column_sql, qualified, quote, schema_changes_sql, system_table,
                              write_sql)
 
+CATALOG = "dataload_db"
 _TYPES = {"bigint": "BIGINT", "double": "DOUBLE", "bool": "BOOLEAN", "text": "VARCHAR",
           "timestamp": "TIMESTAMPTZ", "date": "DATE", "time": "TIME", "binary": "BLOB", "json": "JSON"}
 
@@ -39,8 +40,9 @@ class DuckDB:
     """
 
     name = "duckdb"
+    # "upsert" runs as delete-insert in one transaction: the same rows result (whole rows replaced by key)
     capabilities = Capabilities(max_identifier_length=None, file_formats=("parquet",),
-                                merge_strategies=("delete-insert",))
+                                merge_strategies=("delete-insert", "upsert"))
 
     def __init__(self, credentials: Any = None) -> None:
         self.credentials = credentials
@@ -62,10 +64,13 @@ class DuckDB:
                     self._shared = duckdb.connect(":memory:")
             return DuckDBClient(self._shared.cursor(), dataset_name, owned=True)
         Path(credentials).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            connection = duckdb.connect(str(credentials))
+        connection = duckdb.connect()
+        try:  # attached under a fixed name, so a dataset named like the file stem is not ambiguous
+            connection.execute(f"ATTACH {_literal(str(credentials))} AS {CATALOG}")
         except duckdb.IOException as exc:  # another process holds the file: worth waiting for
+            connection.close()
             raise TransientLoadError(f"cannot open DuckDB file {credentials}: {exc}") from exc
+        connection.execute(f"USE {CATALOG}")
         return DuckDBClient(connection, dataset_name, owned=True)
 
     def attach_spec(self) -> dict[str, Any]:
@@ -95,8 +100,8 @@ class DuckDBClient:
     def existing_columns(self) -> dict[str, set[str]]:
         """Tables of the dataset with their column names."""
         rows = self.connection.execute(
-            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = ?",
-            [self.dataset]).fetchall()
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = ? "
+            "AND table_catalog = current_database()", [self.dataset]).fetchall()
         found: dict[str, set[str]] = {}
         for table, column in rows:
             found.setdefault(table, set()).add(column)
@@ -150,17 +155,26 @@ class DuckDBClient:
 
     def _write_table(self, package: LoadPackage, root: str) -> None:
         family = [root] + package.schema.children_of(root)
-        staged = {t: self._stage(package, t) for t in family if package.files_of(t)}
+        ordered = package.schema.tables[root].write_disposition == "merge"
+        staged = {t: self._stage(package, t, ordered) for t in family if package.files_of(t)}
         for statement in write_sql(self.dataset, package, root, staged, f"_dl_stage_{root}"):
             self.connection.execute(statement)
 
-    def _stage(self, package: LoadPackage, table: str) -> Staged:
+    def _stage(self, package: LoadPackage, table: str, ordered: bool) -> Staged:
+        """The package's rows of ``table`` read straight from its Parquet files.
+
+        ``_dl_chunk`` and ``_dl_row`` (the position in the package) are added only for a merge.
+        """
         files = package.files_of(table)
         paths = "[" + ", ".join(_literal(str(f.path)) for f in files) + "]"
-        columns = sorted({c for f in files for c in f.columns}, key=list(package.schema.tables[table].columns).index)
+        order = list(package.schema.tables[table].columns)
+        columns = sorted({c for f in files for c in f.columns}, key=order.index)
+        union = ", union_by_name = true" if len({tuple(f.columns) for f in files}) > 1 else ""
+        if not ordered:
+            return Staged(f"read_parquet({paths}{union})", columns)
         relation = (f"(SELECT * EXCLUDE (filename, file_row_number), "
                     f"CAST(regexp_extract(filename, '([0-9]+)[/\\\\][^/\\\\]*$', 1) AS BIGINT) AS _dl_chunk, "
-                    f"file_row_number AS _dl_row FROM read_parquet({paths}, union_by_name = true, "
+                    f"file_row_number AS _dl_row FROM read_parquet({paths}{union}, "
                     f"filename = true, file_row_number = true))")
         return Staged(relation, columns)
 
@@ -223,7 +237,8 @@ class DuckDBClient:
 
     def _use_dataset(self) -> None:
         found = self.connection.execute(
-            "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", [self.dataset]).fetchall()
+            "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ? AND catalog_name = current_database()",
+            [self.dataset]).fetchall()
         if found[0][0]:
             self.connection.execute(f"USE {quote(self.dataset)}")
 

@@ -9,7 +9,7 @@ statements read each table's new rows from a *staged* relation that the destinat
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dataload.destination import LoadPackage
 from dataload.schema.model import LOAD_ID, ROOT_ID, ROW_ID, Column, Schema, Table
@@ -40,43 +40,77 @@ def qualified(dataset: str, table: str) -> str:
     return f"{quote(dataset)}.{quote(table)}"
 
 
+@dataclass(frozen=True)
+class SqlDialect:
+    """Where a destination's SQL differs from the default (DuckDB, PostgreSQL).
+
+    ``quote`` quotes one identifier; ``delete_alias`` False writes ``DELETE d FROM t AS d`` (MySQL,
+    MariaDB) instead of ``DELETE FROM t AS d``; ``temp_table`` is the word(s) after ``CREATE`` for a
+    temporary table and ``drop_temp_table`` the statement that drops one (MariaDB needs
+    ``DROP TEMPORARY TABLE``, which does not end the transaction); without ``drop_column_if_exists``
+    (SQLite) the caller drops only columns that exist.
+
+    >>> SqlDialect(quote=lambda name: f"`{name}`").qualified("ds", "t")
+    '`ds`.`t`'
+    """
+
+    quote: Callable[[str], str] = field(default=quote)
+    delete_alias: bool = True
+    temp_table: str = "TEMP TABLE"
+    drop_temp_table: str = "DROP TABLE"
+    drop_column_if_exists: bool = True
+
+    def qualified(self, dataset: str, table: str) -> str:
+        """``dataset.table``, both quoted."""
+        return f"{self.quote(dataset)}.{self.quote(table)}"
+
+    def delete(self, target: str, alias: str) -> str:
+        """The head of a ``DELETE`` of ``target`` whose rows are called ``alias``."""
+        return f"DELETE FROM {target} AS {alias}" if self.delete_alias else f"DELETE {alias} FROM {target} AS {alias}"
+
+
+DEFAULT_DIALECT = SqlDialect()
+
+
 def system_table(name: str) -> Table:
     """The schema of a system table (``_dl_loads``, ``_dl_version``, ``_dl_pipeline_state``)."""
     return Table(name, {c: Column(c, t) for c, t in SYSTEM_TABLES[name]})
 
 
-def create_table_sql(dataset: str, table: Table, type_of: TypeMapper) -> str:
+def create_table_sql(dataset: str, table: Table, type_of: TypeMapper, dialect: SqlDialect = DEFAULT_DIALECT) -> str:
     """``CREATE TABLE`` for the typed columns of ``table``."""
-    columns = [f"{quote(c.name)} {type_of(c)}{_not_null(c)}" for c in table.columns.values() if c.data_type]
-    return f"CREATE TABLE IF NOT EXISTS {qualified(dataset, table.name)} ({', '.join(columns)})"
+    columns = [f"{dialect.quote(c.name)} {type_of(c)}{_not_null(c)}" for c in table.columns.values() if c.data_type]
+    return f"CREATE TABLE IF NOT EXISTS {dialect.qualified(dataset, table.name)} ({', '.join(columns)})"
 
 
 def _not_null(column: Column) -> str:
     return " NOT NULL" if not column.nullable and column.name != LOAD_ID else ""
 
 
-def add_column_sql(dataset: str, table: str, column: Column, type_of: TypeMapper) -> str:
+def add_column_sql(dataset: str, table: str, column: Column, type_of: TypeMapper,
+                   dialect: SqlDialect = DEFAULT_DIALECT) -> str:
     """``ALTER TABLE ... ADD COLUMN`` (always nullable: the table may already have rows)."""
-    return f"ALTER TABLE {qualified(dataset, table)} ADD COLUMN {quote(column.name)} {type_of(column)}"
+    return f"ALTER TABLE {dialect.qualified(dataset, table)} ADD COLUMN {dialect.quote(column.name)} {type_of(column)}"
 
 
-def drop_column_sql(dataset: str, table: str, column: str) -> str:
+def drop_column_sql(dataset: str, table: str, column: str, dialect: SqlDialect = DEFAULT_DIALECT) -> str:
     """``ALTER TABLE ... DROP COLUMN``."""
-    return f"ALTER TABLE {qualified(dataset, table)} DROP COLUMN IF EXISTS {quote(column)}"
+    if_exists = " IF EXISTS" if dialect.drop_column_if_exists else ""
+    return f"ALTER TABLE {dialect.qualified(dataset, table)} DROP COLUMN{if_exists} {dialect.quote(column)}"
 
 
 def schema_changes_sql(dataset: str, tables: list[Table], existing: Mapping[str, set[str]],
-                       type_of: TypeMapper) -> list[str]:
+                       type_of: TypeMapper, dialect: SqlDialect = DEFAULT_DIALECT) -> list[str]:
     """DDL that brings the destination to ``tables``: new tables and added columns."""
     statements = []
     for table in tables:
         present = existing.get(table.name)
         if present is None:
-            statements.append(create_table_sql(dataset, table, type_of))
+            statements.append(create_table_sql(dataset, table, type_of, dialect))
             continue
         for column in table.columns.values():
             if column.data_type and column.name not in present:
-                statements.append(add_column_sql(dataset, table.name, column, type_of))
+                statements.append(add_column_sql(dataset, table.name, column, type_of, dialect))
     return statements
 
 
@@ -89,7 +123,7 @@ class Staged:
 
 
 def write_sql(dataset: str, package: LoadPackage, root: str, staged: Mapping[str, Staged],
-              stage_table: str) -> list[str]:
+              stage_table: str, dialect: SqlDialect = DEFAULT_DIALECT) -> list[str]:
     """Statements that write ``root`` and its child tables by the root's write disposition.
 
     ``stage_table`` is a free (temporary) table name the merge may use.
@@ -103,57 +137,59 @@ def write_sql(dataset: str, package: LoadPackage, root: str, staged: Mapping[str
     if disposition == "merge" and not keys and not merge_keys:
         disposition = "append"
     if disposition == "replace":
-        deletes = [f"DELETE FROM {qualified(dataset, name)}" for name in reversed(family) if _exists(schema, name)]
-        return deletes + [_insert(dataset, name, staged[name]) for name in family if name in staged]
+        deletes = [f"DELETE FROM {dialect.qualified(dataset, name)}" for name in reversed(family)
+                   if _exists(schema, name)]
+        return deletes + [_insert(dataset, name, staged[name], dialect) for name in family if name in staged]
     if disposition == "append":
-        return [_insert(dataset, name, staged[name]) for name in family if name in staged]
-    return _merge_sql(dataset, schema, family, keys, merge_keys, staged, stage_table)
+        return [_insert(dataset, name, staged[name], dialect) for name in family if name in staged]
+    return _merge_sql(dataset, schema, family, keys, merge_keys, staged, stage_table, dialect)
 
 
 def _exists(schema: Schema, table: str) -> bool:
     return any(c.data_type for c in schema.tables[table].columns.values())
 
 
-def _insert(dataset: str, table: str, staged: Staged, where: str = "") -> str:
-    columns = ", ".join(quote(c) for c in staged.columns)
-    return (f"INSERT INTO {qualified(dataset, table)} ({columns}) "
+def _insert(dataset: str, table: str, staged: Staged, dialect: SqlDialect, where: str = "") -> str:
+    columns = ", ".join(dialect.quote(c) for c in staged.columns)
+    return (f"INSERT INTO {dialect.qualified(dataset, table)} ({columns}) "
             f"SELECT {columns} FROM {staged.relation} AS s{where}")
 
 
 def _merge_sql(dataset: str, schema: Schema, family: list[str], keys: list[str], merge_keys: list[str],
-               staged: Mapping[str, Staged], stage_table: str) -> list[str]:
+               staged: Mapping[str, Staged], stage_table: str, dialect: SqlDialect) -> list[str]:
     root, children = family[0], [c for c in family[1:] if _exists(schema, c)]
     if root not in staged:
         return []
-    target = qualified(dataset, root)
+    q, target = dialect.quote, dialect.qualified(dataset, root)
     source = staged[root]
     if keys:
-        partition = ", ".join(quote(k) for k in keys)
+        partition = ", ".join(q(k) for k in keys)
         statements = [
-            f"CREATE TEMP TABLE {quote(stage_table)} AS SELECT * FROM (SELECT *, row_number() OVER "
+            f"CREATE {dialect.temp_table} {q(stage_table)} AS SELECT * FROM (SELECT *, row_number() OVER "
             f"(PARTITION BY {partition} ORDER BY _dl_chunk DESC, _dl_row DESC) AS _dl_rank "
             f"FROM {source.relation} AS r) AS ranked WHERE _dl_rank = 1"]
-        deduped = Staged(quote(stage_table), source.columns)
+        deduped = Staged(q(stage_table), source.columns)
     else:
         statements, deduped = [], source
-    match = _match(keys, merge_keys, "d", "s")
-    old_roots = f"SELECT d.{quote(ROW_ID)} FROM {target} AS d WHERE EXISTS (SELECT 1 FROM {deduped.relation} AS s WHERE {match})"
-    statements += [f"DELETE FROM {qualified(dataset, c)} WHERE {quote(ROOT_ID)} IN ({old_roots})" for c in reversed(children)]
-    statements.append(f"DELETE FROM {target} AS d WHERE EXISTS (SELECT 1 FROM {deduped.relation} AS s WHERE {match})")
-    statements.append(_insert(dataset, root, deduped))
+    match = _match(keys, merge_keys, "d", "s", q)
+    old_roots = f"SELECT d.{q(ROW_ID)} FROM {target} AS d WHERE EXISTS (SELECT 1 FROM {deduped.relation} AS s WHERE {match})"
+    statements += [f"DELETE FROM {dialect.qualified(dataset, c)} WHERE {q(ROOT_ID)} IN ({old_roots})"
+                   for c in reversed(children)]
+    statements.append(f"{dialect.delete(target, 'd')} WHERE EXISTS (SELECT 1 FROM {deduped.relation} AS s WHERE {match})")
+    statements.append(_insert(dataset, root, deduped, dialect))
     for child in family[1:]:
         if child in staged:
-            survivor = (f" WHERE EXISTS (SELECT 1 FROM {deduped.relation} AS k WHERE k.{quote(ROW_ID)} = "
-                        f"s.{quote(ROOT_ID)} AND k._dl_chunk = s._dl_chunk)") if keys else ""
-            statements.append(_insert(dataset, child, staged[child], survivor))
+            survivor = (f" WHERE EXISTS (SELECT 1 FROM {deduped.relation} AS k WHERE k.{q(ROW_ID)} = "
+                        f"s.{q(ROOT_ID)} AND k._dl_chunk = s._dl_chunk)") if keys else ""
+            statements.append(_insert(dataset, child, staged[child], dialect, survivor))
     if keys:
-        statements.append(f"DROP TABLE {quote(stage_table)}")
+        statements.append(f"{dialect.drop_temp_table} {q(stage_table)}")
     return statements
 
 
-def _match(keys: list[str], merge_keys: list[str], left: str, right: str) -> str:
+def _match(keys: list[str], merge_keys: list[str], left: str, right: str, q: Callable[[str], str]) -> str:
     clauses = []
     for group in (keys, merge_keys):
         if group:
-            clauses.append("(" + " AND ".join(f"{left}.{quote(k)} = {right}.{quote(k)}" for k in group) + ")")
+            clauses.append("(" + " AND ".join(f"{left}.{q(k)} = {right}.{q(k)}" for k in group) + ")")
     return " OR ".join(clauses)

@@ -29,7 +29,7 @@ class BufferLimits:
 class TableBuffer:
     """Collects the items of one table and writes them as extracted segment files."""
 
-    def __init__(self, table: str, new_file: Callable[[str], Path], limits: BufferLimits) -> None:
+    def __init__(self, table: str, new_file: Callable[[str, str], Path], limits: BufferLimits) -> None:
         self.table = table
         self.new_file = new_file
         self.limits = limits
@@ -78,31 +78,48 @@ class TableBuffer:
     def flush(self) -> None:
         """Write what is buffered as one extracted file."""
         if self.rows:
-            self._write(*_records_segment(self.rows))
+            self._write_rows(self.rows)
         elif self.arrow:
-            self._write("table", pa.concat_tables(self.arrow, promote_options="permissive"))
+            self._write_arrow(pa.concat_tables(self.arrow, promote_options="permissive"))
         self.rows, self.arrow = [], []
         self.buffered_rows = self.buffered_bytes = self._sampled = 0
 
-    def _write(self, kind: str, payload: Any) -> None:
+    def _write_rows(self, rows: list[Any], *, as_arrow: bool = True) -> None:
+        records = _as_records(rows) if as_arrow else None
+        if records is not None and self._write_arrow(pa.Table.from_struct_array(records)):
+            return
         try:
-            data = pickle.dumps((kind, payload), protocol=5)
+            data = pickle.dumps(rows, protocol=5)
         except RecursionError:  # nested deeper than pickle goes: keep the deep parts as JSON text
-            rows = payload if kind == "rows" else payload.to_pylist()
-            data = pickle.dumps(("rows", [cap_depth(row, MAX_NESTING_DEPTH + 1) for row in rows]), protocol=5)
-        self.new_file(self.table).write_bytes(data)
+            data = pickle.dumps([cap_depth(row, MAX_NESTING_DEPTH + 1) for row in rows], protocol=5)
+        self.new_file(self.table, ".pkl").write_bytes(data)
         self.files += 1
 
+    def _write_arrow(self, table: pa.Table) -> bool:
+        """Arrow data as an IPC stream (slice-exact, unlike a pickle of a sliced table); False if it cannot."""
+        import pyarrow.ipc as ipc
 
-def _records_segment(rows: list[Any]) -> tuple[str, Any]:
+        sink = pa.BufferOutputStream()
+        try:
+            with ipc.new_stream(sink, table.schema) as writer:
+                writer.write_table(table)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # e.g. nested deeper than Arrow goes
+            if table.num_rows and not self.rows:
+                self._write_rows(table.to_pylist(), as_arrow=False)
+                return True
+            return False
+        self.new_file(self.table, ".arrow").write_bytes(sink.getvalue().to_pybytes())
+        self.files += 1
+        return True
+
+
+def _as_records(rows: list[Any]) -> pa.StructArray | None:
     try:
         records = pa.array(rows)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError, TypeError,
             ValueError, RecursionError):
-        return "rows", rows
-    if not pa.types.is_struct(records.type):
-        return "rows", rows
-    return "records", records
+        return None
+    return records if pa.types.is_struct(records.type) else None
 
 
 def approximate_size(value: Any, depth: int = 0) -> int:
@@ -131,6 +148,11 @@ def cap_depth(value: Any, levels: int) -> Any:
 
 
 def read_extracted(path: Path) -> tuple[str, Any]:
-    """Read one extracted file: ``(kind, payload)``."""
+    """Read one extracted file: ``("arrow", Table)`` or ``("rows", list)``."""
+    if path.suffix == ".arrow":
+        import pyarrow.ipc as ipc
+
+        with ipc.open_stream(str(path)) as reader:
+            return "arrow", reader.read_all()
     with open(path, "rb") as handle:
-        return pickle.load(handle)  # type: ignore[no-any-return]
+        return "rows", pickle.load(handle)

@@ -29,8 +29,7 @@ def fit_rows(rows: TableRows, schema: Schema, load_id: str, max_identifier_lengt
             _fit_column(table, arrays, name, piece, name in rows.json_columns, max_identifier_length)
     for system in _system_columns(rows):
         if system not in table.columns:
-            table.columns[system] = Column(system, "bigint" if system.endswith("list_idx") else "text",
-                                           nullable=False)
+            table.columns[system] = Column(system, "text" if system == LOAD_ID else "bigint", nullable=False)
         if system != LOAD_ID:
             arrays[system] = rows.columns[system]
     arrays[LOAD_ID] = pa.repeat(pa.scalar(load_id, pa.string()), rows.length)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import base64
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,18 +75,35 @@ def list_positions(lists: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
 
 
 def unique_ids(count: int) -> pa.Array:
-    """``count`` new row ids, unique across loads (random batch prefix + row number)."""
-    prefix = base64.b32encode(os.urandom(10)).decode().lower()
-    numbers = pc.cast(pa.array(np.arange(count, dtype=np.int64)), pa.string())
-    return pc.binary_join_element_wise(prefix, numbers, "_")
+    """``count`` new 64-bit row ids, random, so unique across loads for any practical table size."""
+    seed = int.from_bytes(os.urandom(8), "little")
+    return pa.array(np.random.default_rng(seed).integers(-(2**63), 2**63 - 1, count, dtype=np.int64))
 
 
 def key_ids(key_columns: list[pa.Array]) -> pa.Array:
-    """Deterministic row ids derived from primary key values (same key, same id)."""
+    """Deterministic 64-bit row ids derived from primary key values (same key, same id)."""
     texts = [pc.cast(col, pa.string()).fill_null("\x00null") for col in key_columns]
     joined = texts[0] if len(texts) == 1 else pc.binary_join_element_wise(*texts, "\x1f")
-    return pa.array([hashlib.blake2b(v.encode(), digest_size=10).hexdigest() for v in joined.to_pylist()],
-                    type=pa.string())
+    return pa.array([int.from_bytes(hashlib.blake2b(v.encode(), digest_size=8).digest(), "little", signed=True)
+                     for v in joined.to_pylist()], type=pa.int64())
+
+
+def _mix(values: np.ndarray) -> np.ndarray:
+    """The splitmix64 finalizer: a fast, well-spread 64-bit hash of each value."""
+    z = values + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))  # type: ignore[no-any-return]
+
+
+def child_ids(table: str, parent_ids: pa.Array, positions: pa.Array) -> pa.Array:
+    """Deterministic ids for child rows: a hash of the table, the parent's id and the list position."""
+    salt = np.uint64(int.from_bytes(hashlib.blake2b(table.encode(), digest_size=8).digest(), "little"))
+    parents = parent_ids.to_numpy(zero_copy_only=False).astype(np.int64).view(np.uint64)
+    indexes = positions.to_numpy(zero_copy_only=False).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        mixed = _mix(_mix(parents ^ salt) + indexes)
+    return pa.array(mixed.view(np.int64))
 
 
 def link_child(rows: TableRows, parent_ids: pa.Array, parent_roots: pa.Array) -> tuple[pa.Array, pa.Array]:
@@ -95,7 +111,7 @@ def link_child(rows: TableRows, parent_ids: pa.Array, parent_roots: pa.Array) ->
     assert rows.parent_index is not None and rows.list_index is not None
     parent_of_row = pc.take(parent_ids, rows.parent_index)
     root_of_row = pc.take(parent_roots, rows.parent_index)
-    ids = pc.binary_join_element_wise(parent_of_row, pc.cast(rows.list_index, pa.string()), ".")
+    ids = child_ids(rows.table, parent_of_row, rows.list_index)
     rows.columns[PARENT_ID] = parent_of_row
     rows.columns[LIST_INDEX] = rows.list_index
     rows.columns[ROOT_ID] = root_of_row

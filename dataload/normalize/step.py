@@ -79,7 +79,7 @@ def normalize_package(
                 continue
             arrow = fit_rows(rows, schema, load_id, max_identifier_length)
             target = folder / f"{position:03d}.parquet"
-            pq.write_table(arrow, target, compression="zstd", compression_level=1)
+            pq.write_table(arrow, target, compression="lz4", use_dictionary=False)
             result.files.append({"table": rows.table, "chunk": chunk, "path": str(target.relative_to(output)),
                                  "rows": arrow.num_rows, "columns": arrow.column_names})
             result.rows[rows.table] = result.rows.get(rows.table, 0) + arrow.num_rows
@@ -94,7 +94,7 @@ def _unnest(kind: str, payload: Any, table: str, hints: dict[str, Any], max_leng
     if kind == "rows":
         return flatten_records(table, payload, max_table_nesting=nesting, max_identifier_length=max_length,
                                json_columns=json_columns)
-    records = payload.to_struct_array() if kind == "table" else payload
+    records = payload.to_struct_array()
     if isinstance(records, pa.ChunkedArray):
         records = records.combine_chunks()
     return unnest(table, records, max_table_nesting=nesting, max_identifier_length=max_length,

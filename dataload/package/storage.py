@@ -28,7 +28,7 @@ def new_load_id() -> str:
 class PackageStorage:
     """The packages of one pipeline working directory.
 
-    >>> import tempfile; s = PackageStorage(Path(tempfile.mkdtemp())); s.list("extracted")
+    >>> import tempfile; s = PackageStorage(Path(tempfile.mkdtemp())); s.load_ids("extracted")
     []
     """
 
@@ -47,7 +47,7 @@ class PackageStorage:
         path.mkdir(parents=True)
         return path
 
-    def list(self, stage: str) -> list[str]:
+    def load_ids(self, stage: str) -> list[str]:
         """Load ids in ``stage``, oldest first."""
         folder = self.root / stage
         if not folder.is_dir():
@@ -71,15 +71,15 @@ class PackageStorage:
         """Remove packages a crash left in a temporary stage; returns their ids."""
         removed = []
         for stage in ("extracting.tmp", "normalizing.tmp"):
-            for load_id in self.list(stage):
+            for load_id in self.load_ids(stage):
                 self.remove(stage, load_id)
                 removed.append(load_id)
         return removed
 
     def pending(self) -> list[tuple[str, str]]:
         """(stage, load_id) of every package that still has to be normalized or loaded."""
-        found = [("extracted", i) for i in self.list("extracted")]
-        found += [("normalized", i) for i in self.list("normalized")]
+        found = [("extracted", i) for i in self.load_ids("extracted")]
+        found += [("normalized", i) for i in self.load_ids("normalized")]
         return sorted(found, key=lambda pair: pair[1])
 
 

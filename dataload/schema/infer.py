@@ -15,6 +15,7 @@ import datetime
 import decimal
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -255,7 +256,7 @@ def _as_utc(value: datetime.datetime) -> datetime.datetime:
     return value.astimezone(datetime.timezone.utc)
 
 
-_FROM_TEXT = {
+_FROM_TEXT: dict[str, Callable[[str], Any]] = {
     "timestamp": lambda s: _as_utc(datetime.datetime.fromisoformat(_to_micros(s.replace("z", "Z")))),
     "date": datetime.date.fromisoformat,
     "time": datetime.time.fromisoformat,
@@ -279,7 +280,7 @@ def python_data_type(value: Any) -> str | None:
         return None
     for py_type, kind in _PY_TYPES:
         if isinstance(value, py_type):
-            if kind == "bigint" and not _INT64[0] <= value <= _INT64[1]:
+            if kind == "bigint" and isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
                 return "decimal" if len(str(abs(value))) <= DEFAULT_PRECISION - DEFAULT_SCALE else "text"
             return kind
     return "json"

@@ -12,7 +12,7 @@ import pytest
 import dataload
 from conftest import POSTGRES_URL, postgres_connection
 from dataload.testing import ALL_CHECKS
-from destinations import duckdb, postgres
+from destinations import duckdb, filesystem, postgres
 from destinations.sql import quote
 
 @pytest.fixture
@@ -20,11 +20,14 @@ def dataset_name() -> str:
     return f"ds_{uuid.uuid4().hex[:8]}"
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=["duckdb", "postgres", "filesystem"])
 def destination(request: pytest.FixtureRequest, tmp_path: Path, dataset_name: str) -> Iterator[Any]:
     """Each destination available here, loading into a dataset of its own that is dropped afterwards."""
     if request.param == "duckdb":
         yield duckdb(str(tmp_path / "conformance.duckdb"))
+        return
+    if request.param == "filesystem":
+        yield filesystem(str(tmp_path / "bucket"))  # the dataset folder lives in tmp_path: nothing to drop
         return
     admin = postgres_connection()
     try:
@@ -45,4 +48,7 @@ def suite_pipeline(make_pipeline: Callable[..., dataload.Pipeline], destination:
 
 @pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda check: check.__name__.removeprefix("check_"))
 def test_destination_conforms(check: Callable[..., None], suite_pipeline: Callable[..., dataload.Pipeline]) -> None:
+    if check.__name__ == "check_merge_upsert_and_children" and \
+            not suite_pipeline().destination.capabilities.merge_strategies:
+        pytest.skip("the destination declares no merge strategy (its refusal is tested on its own)")
     check(suite_pipeline)
