@@ -1,13 +1,17 @@
 """Run one benchmark measurement in this (fresh) process.
 
     python benchmarks/_workload.py W1 build     <rows>
+    python benchmarks/_workload.py W6 setup     <rows> --workdir DIR --for ours|reference
     python benchmarks/_workload.py W1 ours      <rows> --workdir DIR
     python benchmarks/_workload.py W1 reference <rows> --workdir DIR
 
 ``build`` generates the input and caches it under ``benchmarks/.cache/``.
+``setup`` runs a workload's untimed preparation (e.g. W6's first load) into DIR in its
+own process, so that it adds neither time nor peak RSS to the measurement.
 ``ours`` / ``reference`` load the cached input, time only the work, then verify
 the destination (untimed) and print one line ``BENCH_RESULT {json}`` on stdout
-with seconds, peak RSS (``ru_maxrss``), RSS before the work and rows verified.
+with seconds, peak RSS (``ru_maxrss``), RSS before the work, rows verified and, for
+ours, the seconds of each pipeline step (``pipe.last_trace``).
 ``benchmarks/run.py`` starts one such process per measurement.
 """
 
@@ -31,10 +35,14 @@ from workloads import REGISTRY, SEED, Workload  # noqa: E402
 
 RESULT_MARKER = "BENCH_RESULT "
 # Imported before the timed region in every measurement, so both sides start equal.
+# pandas (if installed) too: pyarrow imports it on its first conversion of Python or numpy
+# objects (pa.array, Table.from_pylist; also duckdb's register), a one-off 0.5-1 s that
+# would otherwise land inside the timed region of whichever side converts first.
 PRELOAD = {
     "reference": ("pyarrow", "pyarrow.parquet", "duckdb"),
     "ours": ("pyarrow", "pyarrow.parquet", "duckdb", "dataload", "destinations"),
 }
+OPTIONAL_PRELOAD = ("pandas",)
 MB = 1024 * 1024
 
 
@@ -45,6 +53,12 @@ def current_rss_bytes() -> int:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return peak_rss_bytes(resource.RUSAGE_SELF)
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far (all its threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def peak_rss_bytes(who: int) -> int:
@@ -67,38 +81,72 @@ def build(workload: Workload, rows: int) -> dict:
     return {"path": str(path), "seconds": time.perf_counter() - started}
 
 
-def measure(workload: Workload, mode: str, rows: int, workdir: Path) -> dict:
-    """Load the cached input, time the work, record memory, then verify."""
+def load_input(workload: Workload, mode: str, rows: int) -> object:
+    """Import what ``mode`` needs, then unpickle the cached input."""
     path = workload.cache_path(rows)
     if not path.exists():
         raise SystemExit(f"input not built: {path} (run `{workload.name} build {rows}` first)")
     for module in PRELOAD[mode]:
         importlib.import_module(module)
+    for module in OPTIONAL_PRELOAD:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass
     with open(path, "rb") as f:
-        inp = pickle.load(f)
+        return pickle.load(f)
+
+
+def setup(workload: Workload, mode: str, rows: int, workdir: Path) -> dict:
+    """Run the workload's untimed preparation for ``mode`` into ``workdir``."""
+    inp = load_input(workload, mode, rows)
     workdir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
     workload.setup(mode, inp, workdir)
+    return {"workload": workload.name, "mode": f"setup-{mode}", "seconds": time.perf_counter() - started}
+
+
+def step_seconds(handle: object) -> dict[str, float]:
+    """Seconds per pipeline step (extract/normalize/load) from ``pipe.last_trace``, if any."""
+    steps = getattr(getattr(handle, "last_trace", None), "steps", None) or []
+    out: dict[str, float] = {}
+    for step in steps:
+        name, seconds = getattr(step, "step", None), getattr(step, "seconds", None)
+        if isinstance(name, str) and isinstance(seconds, (int, float)):
+            out[name] = out.get(name, 0.0) + float(seconds)
+    return out
+
+
+def measure(workload: Workload, mode: str, rows: int, workdir: Path) -> dict:
+    """Load the cached input, time the work, record memory, then verify."""
+    inp = load_input(workload, mode, rows)
+    workdir.mkdir(parents=True, exist_ok=True)
     run = workload.run_ours if mode == "ours" else workload.run_reference
 
     gc.collect()
     rss_before = current_rss_bytes()
+    cpu_before = cpu_seconds()
     started = time.perf_counter()
     handle = run(inp, workdir)
     seconds = time.perf_counter() - started
+    cpu = cpu_seconds() - cpu_before
     peak = peak_rss_bytes(resource.RUSAGE_SELF)
     children_peak = peak_rss_bytes(resource.RUSAGE_CHILDREN)
 
+    steps = step_seconds(handle)
     verified = workload.verify(mode, inp, workdir, handle)
     return {
         "workload": workload.name,
         "mode": mode,
         "rows": rows,
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "peak_rss_mb": peak / MB,
         "rss_before_mb": rss_before / MB,
         "rss_added_mb": max(0, peak - rss_before) / MB,
         "children_peak_rss_mb": children_peak / MB,
         "verified_rows": verified,
+        "steps": steps,
     }
 
 
@@ -106,17 +154,24 @@ def main(argv: list[str] | None = None) -> None:
     """Parse arguments, run one step, print its result line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workload", choices=sorted(REGISTRY))
-    parser.add_argument("mode", choices=("build", "ours", "reference"))
+    parser.add_argument("mode", choices=("build", "setup", "ours", "reference"))
     parser.add_argument("rows", type=int)
-    parser.add_argument("--workdir", type=Path, help="scratch directory for ours/reference")
+    parser.add_argument("--workdir", type=Path, help="scratch directory for setup/ours/reference")
+    parser.add_argument("--for", dest="for_mode", choices=("ours", "reference"),
+                        help="with setup: which side to prepare")
     args = parser.parse_args(argv)
     workload = REGISTRY[args.workload]
     if args.mode == "build":
         result = build(workload, args.rows)
     else:
         if args.workdir is None:
-            parser.error("--workdir is required for ours/reference")
-        result = measure(workload, args.mode, args.rows, args.workdir)
+            parser.error("--workdir is required for setup/ours/reference")
+        if args.mode == "setup":
+            if args.for_mode is None:
+                parser.error("setup needs --for ours|reference")
+            result = setup(workload, args.for_mode, args.rows, args.workdir)
+        else:
+            result = measure(workload, args.mode, args.rows, args.workdir)
     sys.stdout.flush()
     print(RESULT_MARKER + json.dumps(result), flush=True)
 

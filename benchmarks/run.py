@@ -4,12 +4,14 @@
 
 For every selected workload: build (or reuse) its cached input, then measure
 ``ours`` and ``reference`` N times each, alternating, every measurement in a
-fresh process (``benchmarks/_workload.py``), and print medians. Row counts are
-verified in the destination after every measurement (untimed); a mismatch or a
-failing measurement stops the run with a non-zero exit.
+fresh process (``benchmarks/_workload.py``), and print medians. A workload's
+untimed setup (W6's first load) runs in its own process before each measurement.
+Row counts are verified in the destination after every measurement (untimed); a
+mismatch or a failing measurement stops the run with a non-zero exit.
+A memory-scale workload (W7) runs ours at two sizes instead of ours vs reference.
 
 Sizes: ``DATALOAD_BENCH_<WORKLOAD>_ROWS`` (e.g. ``DATALOAD_BENCH_W1_ROWS=1000000``)
-wins over ``--quick`` (50,000 rows for W1, 1 repeat unless ``--repeat`` is given).
+wins over ``--quick`` (small sizes, 1 repeat unless ``--repeat`` is given).
 """
 
 from __future__ import annotations
@@ -43,11 +45,14 @@ class BenchmarkFailed(RuntimeError):
     """A measurement process failed or its verification did not pass."""
 
 
-def run_step(workload: Workload, mode: str, rows: int, workdir: Path | None = None) -> dict:
+def run_step(workload: Workload, mode: str, rows: int, workdir: Path | None = None,
+             setup_for: str | None = None) -> dict:
     """Start ``_workload.py`` in a fresh process and return its parsed result."""
     cmd = [sys.executable, str(WORKER), workload.name, mode, str(rows)]
     if workdir is not None:
         cmd += ["--workdir", str(workdir)]
+    if setup_for is not None:
+        cmd += ["--for", setup_for]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=str(BENCH_DIR.parent))
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_MARKER)]
     if proc.returncode != 0 or not lines:
@@ -59,46 +64,106 @@ def run_step(workload: Workload, mode: str, rows: int, workdir: Path | None = No
     return json.loads(lines[-1][len(RESULT_MARKER):])
 
 
-def measure(workload: Workload, rows: int, repeat: int, log) -> dict:
-    """Build the input, run ours/reference ``repeat`` times each, return medians and raw runs."""
+def build_input(workload: Workload, rows: int, log) -> None:
+    """Build (or find cached) the input of ``workload`` for ``rows``."""
     built = run_step(workload, "build", rows)
     log(f"{workload.name}: input {rows:,} rows ready ({built['seconds']:.1f}s) {built['path']}")
-    runs: dict[str, list[dict]] = {"ours": [], "reference": []}
+
+
+def run_once(workload: Workload, mode: str, rows: int, label: str, log) -> dict:
+    """One measurement of ``mode`` in a fresh scratch directory (after the setup, if any)."""
     scratch_root = CACHE_DIR / "work"
     scratch_root.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=f"{workload.name}-{mode}-", dir=scratch_root))
+    try:
+        if workload.has_setup:
+            prepared = run_step(workload, "setup", rows, workdir, setup_for=mode)
+            log(f"{workload.name}: {mode:<9} setup {prepared['seconds']:.2f}s (untimed, own process)")
+        result = run_step(workload, mode, rows, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    expected = workload.timed_rows(rows)
+    if result["verified_rows"] != expected:
+        raise BenchmarkFailed(f"{workload.name} {mode}: verified {result['verified_rows']} "
+                              f"rows, expected {expected}")
+    steps = result.get("steps") or {}
+    split = (" [" + ", ".join(f"{k} {v:.2f}s" for k, v in steps.items()) + "]") if steps else ""
+    log(f"{workload.name}: {mode:<9} {label}: {result['seconds']:.2f}s (cpu {result['cpu_seconds']:.2f}s){split}, "
+        f"peak {result['peak_rss_mb']:.0f} MB, verified {result['verified_rows']:,} rows")
+    return result
+
+
+def median_of(runs: list[dict], key: str) -> float:
+    """Median of one measured value."""
+    return statistics.median(r[key] for r in runs)
+
+
+def median_steps(runs: list[dict]) -> dict[str, float]:
+    """Median seconds of each pipeline step over ``runs``."""
+    names = [n for n in ("extract", "normalize", "load") if any(n in (r.get("steps") or {}) for r in runs)]
+    names += sorted({n for r in runs for n in (r.get("steps") or {})} - set(names))
+    return {n: statistics.median((r.get("steps") or {}).get(n, 0.0) for r in runs) for n in names}
+
+
+def ours_summary(name: str, workload: Workload, rows: int, runs: list[dict]) -> dict:
+    """The columns of one table row that describe ours."""
+    seconds = median_of(runs, "seconds")
+    return {
+        "workload": name,
+        "title": workload.title,
+        "size": rows,
+        "rows": workload.timed_rows(rows),
+        "seconds": seconds,
+        "rows_per_s": workload.timed_rows(rows) / seconds if seconds else float("inf"),
+        "cpu_seconds": median_of(runs, "cpu_seconds"),
+        "peak_rss_mb": median_of(runs, "peak_rss_mb"),
+        "rss_added_mb": median_of(runs, "rss_added_mb"),
+        "children_peak_rss_mb": median_of(runs, "children_peak_rss_mb"),
+        "steps": median_steps(runs),
+    }
+
+
+def measure(workload: Workload, rows: int, repeat: int, log) -> list[dict]:
+    """Build the input, run ours/reference ``repeat`` times each, return medians and raw runs."""
+    if workload.scale_of is not None:
+        return measure_scale(workload, rows, repeat, log)
+    build_input(workload, rows, log)
+    runs: dict[str, list[dict]] = {"ours": [], "reference": []}
     for i in range(repeat):
         for mode in ("reference", "ours"):
-            workdir = Path(tempfile.mkdtemp(prefix=f"{workload.name}-{mode}-", dir=scratch_root))
-            try:
-                result = run_step(workload, mode, rows, workdir)
-            finally:
-                shutil.rmtree(workdir, ignore_errors=True)
-            if result["verified_rows"] != rows:
-                raise BenchmarkFailed(f"{workload.name} {mode}: verified {result['verified_rows']} "
-                                      f"rows, expected {rows}")
-            runs[mode].append(result)
-            log(f"{workload.name}: {mode:<9} run {i + 1}/{repeat}: {result['seconds']:.2f}s, "
-                f"peak {result['peak_rss_mb']:.0f} MB, verified {result['verified_rows']:,} rows")
-
-    def med(mode: str, key: str) -> float:
-        return statistics.median(r[key] for r in runs[mode])
-
-    seconds = med("ours", "seconds")
-    ref_seconds = med("reference", "seconds")
-    return {
-        "workload": workload.name,
-        "title": workload.title,
-        "rows": rows,
-        "seconds": seconds,
-        "rows_per_s": rows / seconds if seconds else float("inf"),
-        "peak_rss_mb": med("ours", "peak_rss_mb"),
-        "rss_added_mb": med("ours", "rss_added_mb"),
-        "children_peak_rss_mb": med("ours", "children_peak_rss_mb"),
+            runs[mode].append(run_once(workload, mode, rows, f"run {i + 1}/{repeat}", log))
+    summary = ours_summary(workload.name, workload, rows, runs["ours"])
+    ref_seconds = median_of(runs["reference"], "seconds")
+    summary.update({
         "ref_seconds": ref_seconds,
-        "ref_peak_rss_mb": med("reference", "peak_rss_mb"),
-        "ratio": seconds / ref_seconds if ref_seconds else float("inf"),
+        "ref_cpu_seconds": median_of(runs["reference"], "cpu_seconds"),
+        "ref_peak_rss_mb": median_of(runs["reference"], "peak_rss_mb"),
+        "ratio": summary["seconds"] / ref_seconds if ref_seconds else float("inf"),
         "runs": runs,
-    }
+    })
+    return [summary]
+
+
+def measure_scale(workload: Workload, rows: int, repeat: int, log) -> list[dict]:
+    """A memory-scale workload: ours at ``scale_of(rows)`` and at ``rows``; ratio of the peaks."""
+    assert workload.scale_of is not None
+    small = workload.scale_of(rows)
+    for size in (small, rows):
+        build_input(workload, size, log)
+    runs: dict[int, list[dict]] = {small: [], rows: []}
+    for i in range(repeat):
+        for size in (small, rows):
+            runs[size].append(run_once(workload, "ours", size, f"{size:,} rows, run {i + 1}/{repeat}", log))
+    low = ours_summary(f"{workload.name} N/10", workload, small, runs[small])
+    low.update({"ref_seconds": None, "ref_peak_rss_mb": None, "ratio": None,
+                "ref_display": "-", "ratio_display": "-", "runs": {"ours": runs[small]}})
+    high = ours_summary(f"{workload.name} N", workload, rows, runs[rows])
+    ratio = high["peak_rss_mb"] / low["peak_rss_mb"] if low["peak_rss_mb"] else float("inf")
+    high.update({"ref_seconds": None, "ref_peak_rss_mb": low["peak_rss_mb"], "ratio": ratio,
+                 "ratio_kind": "peak RSS at N / peak RSS at N/10",
+                 "ref_display": f"{low['peak_rss_mb']:.0f} MB", "ratio_display": f"{ratio:.2f}x RSS",
+                 "runs": {"ours": runs[rows]}})
+    return [low, high]
 
 
 def format_table(results: list[dict]) -> str:
@@ -107,8 +172,9 @@ def format_table(results: list[dict]) -> str:
     for r in results:
         rows.append((
             r["workload"], f"{r['rows']:,}", f"{r['seconds']:.2f}", f"{r['rows_per_s']:,.0f}",
-            f"{r['peak_rss_mb']:.0f}", f"{r['rss_added_mb']:.0f}", f"{r['ref_seconds']:.2f}",
-            f"{r['ratio']:.2f}x",
+            f"{r['peak_rss_mb']:.0f}", f"{r['rss_added_mb']:.0f}",
+            r.get("ref_display") or f"{r['ref_seconds']:.2f}",
+            r.get("ratio_display") or f"{r['ratio']:.2f}x",
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
     lines = []
@@ -121,14 +187,40 @@ def format_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def git_info() -> dict:
+    """The commit measured, and whether the working tree had uncommitted changes."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=str(BENCH_DIR.parent),
+                              timeout=10).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return {"commit": commit, "dirty": dirty} if commit else {}
+
+
 def machine_info() -> dict:
     """Versions and hardware the numbers were taken on."""
     info = {"python": platform.python_version(), "platform": platform.platform(),
-            "cpus": os.cpu_count()}
+            "cpus": os.cpu_count(), "cpu_model": platform.processor() or platform.machine()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            models = [ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")]
+        if models:
+            info["cpu_model"] = models[0]
+    except OSError:
+        pass
     try:
         with open("/proc/meminfo") as f:
             info["mem_gb"] = round(int(f.readline().split()[1]) / 1024 / 1024, 1)
     except (OSError, ValueError, IndexError):
+        pass
+    info.update(git_info())
+    try:
+        info["loadavg_at_start"] = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
         pass
     for name in ("dataload", "duckdb", "pyarrow"):
         try:
@@ -172,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
 
     info = machine_info()
     log("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))
+    if info.get("loadavg_at_start", [0])[0] > 0.5 * (info["cpus"] or 1):
+        log(f"warning: load average {info['loadavg_at_start'][0]} on {info['cpus']} CPUs: other work is "
+            "running, timings will be noisy (ours and reference alternate, so ratios suffer less)")
     started = time.perf_counter()
     results = []
     for name in args.names:
@@ -181,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{name}: skipped ({reason})")
             continue
         try:
-            results.append(measure(workload, workload.rows(args.quick), args.repeat, log))
+            results.extend(measure(workload, workload.rows(args.quick), args.repeat, log))
         except BenchmarkFailed as exc:
             log(f"\nBENCHMARK FAILED: {exc}")
             return 1
@@ -191,9 +286,26 @@ def main(argv: list[str] | None = None) -> int:
           f"total {time.perf_counter() - started:.1f}s; "
           f"python {info['python']}, {info['cpus']} CPUs, duckdb {info['duckdb']}, "
           f"pyarrow {info['pyarrow']}, dataload {info['dataload']}")
+    split = [f"{r['workload']} " + " / ".join(f"{k} {v:.2f}" for k, v in r["steps"].items())
+             for r in results if r.get("steps")]
+    if split:
+        print("ours per step (median s): " + "; ".join(split))
+    print("CPU seconds (median, user+sys, all threads) ours/ref: " + "; ".join(
+        f"{r['workload']} {r['cpu_seconds']:.2f}" + (f"/{r['ref_cpu_seconds']:.2f}" if r.get("ref_cpu_seconds") else "")
+        for r in results))
+    notes = [f"{r['workload']}: rows = {r['rows']:,} changed rows merged into {r['size']:,}"
+             for r in results if r["rows"] != r["size"]]
+    notes += [f"{r['workload']}: ref = peak RSS at N/10, ratio = {r['ratio_kind']}"
+              for r in results if r.get("ratio_kind")]
+    for note in notes:
+        print("note: " + note)
     if any(r["children_peak_rss_mb"] > 0 for r in results):
         print("note: peak RSS is this process only; worker processes peaked at "
               + ", ".join(f"{r['workload']} {r['children_peak_rss_mb']:.0f} MB" for r in results))
+    try:
+        info["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        pass
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"machine": info, "results": results}, indent=2))

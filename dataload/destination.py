@@ -67,9 +67,9 @@ class LoadPackage:
     dropped_columns: dict[str, list[str]] = field(default_factory=dict)
     folder: Path | None = None
 
-    def files_of(self, table: str) -> list[PackageFile]:
-        """The load files of ``table``, in chunk order."""
-        return [f for f in self.files if f.table == table]
+    def files_of(self, table: str, chunk: int | None = None) -> list[PackageFile]:
+        """The load files of ``table`` (of one chunk, if given), in chunk order."""
+        return [f for f in self.files if f.table == table and (chunk is None or f.chunk == chunk)]
 
 
 @runtime_checkable

@@ -1,4 +1,4 @@
-"""dataload's own destinations, as factories: ``duckdb()``, and more as they are added.
+"""dataload's own destinations, as factories: ``duckdb()``, ``postgres()``, ``filesystem()``, ``sqlalchemy()``.
 
 >>> from destinations import duckdb
 >>> duckdb(":memory:").name
@@ -10,11 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 
-def duckdb(credentials: Any = None) -> Any:
-    """The DuckDB destination: a database file path, ``":memory:"``, or None for ``<pipeline>.duckdb``."""
+def duckdb(credentials: Any = None, *, memory_limit: str | None = None) -> Any:
+    """The DuckDB destination: a database file path, ``":memory:"``, or None for ``<pipeline>.duckdb``.
+
+    ``memory_limit`` caps DuckDB's memory while loading (it spills to disk beyond); None keeps
+    DuckDB's own default of 80 % of RAM.
+    """
     from destinations._duckdb import DuckDB
 
-    return DuckDB(credentials)
+    return DuckDB(credentials, memory_limit=memory_limit)
 
 
 def postgres(credentials: Any = None) -> Any:

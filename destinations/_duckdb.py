@@ -7,6 +7,7 @@ row, a new ``_dl_version`` row when the schema changed, and the pipeline state.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,11 +17,12 @@ import pyarrow as pa
 
 from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage
 from dataload.exceptions import TerminalLoadError, TransientLoadError
-from dataload.schema.model import Column
+from dataload.schema.model import LOAD_ID, Column
 from destinations.sql import (Staged, drop_column_sql, qualified, quote, schema_changes_sql, system_table,
                              write_sql)
 
 CATALOG = "dataload_db"
+STEPWISE_BYTES = 256 * 1024 * 1024
 _TYPES = {"bigint": "BIGINT", "double": "DOUBLE", "bool": "BOOLEAN", "text": "VARCHAR",
           "timestamp": "TIMESTAMPTZ", "date": "DATE", "time": "TIME", "binary": "BLOB", "json": "JSON"}
 
@@ -37,6 +39,8 @@ class DuckDB:
 
     ``credentials``: a database file path, ``":memory:"`` (kept for the life of this object), an
     open ``duckdb`` connection, or None for ``<pipeline_name>.duckdb`` in the current directory.
+    ``memory_limit`` caps DuckDB's memory while loading (DuckDB spills to disk beyond it); None
+    leaves DuckDB's default (80 % of RAM).
     """
 
     name = "duckdb"
@@ -44,8 +48,9 @@ class DuckDB:
     capabilities = Capabilities(max_identifier_length=None, file_formats=("parquet",),
                                 merge_strategies=("delete-insert", "upsert"))
 
-    def __init__(self, credentials: Any = None) -> None:
+    def __init__(self, credentials: Any = None, *, memory_limit: str | None = None) -> None:
         self.credentials = credentials
+        self.memory_limit = memory_limit
         self._shared: Any = None
         self._lock = threading.Lock()
 
@@ -57,12 +62,12 @@ class DuckDB:
         if credentials is None:
             credentials = str(local_dir / f"{pipeline_name}.duckdb")
         if isinstance(credentials, duckdb.DuckDBPyConnection):
-            return DuckDBClient(credentials.cursor(), dataset_name, owned=False)
+            return DuckDBClient(credentials.cursor(), dataset_name, owned=False, memory_limit=None)
         if str(credentials) == ":memory:":
             with self._lock:
                 if self._shared is None:
                     self._shared = duckdb.connect(":memory:")
-            return DuckDBClient(self._shared.cursor(), dataset_name, owned=True)
+            return DuckDBClient(self._shared.cursor(), dataset_name, owned=True, memory_limit=self.memory_limit)
         Path(credentials).parent.mkdir(parents=True, exist_ok=True)
         connection = duckdb.connect()
         try:  # attached under a fixed name, so a dataset named like the file stem is not ambiguous
@@ -71,7 +76,7 @@ class DuckDB:
             connection.close()
             raise TransientLoadError(f"cannot open DuckDB file {credentials}: {exc}") from exc
         connection.execute(f"USE {CATALOG}")
-        return DuckDBClient(connection, dataset_name, owned=True)
+        return DuckDBClient(connection, dataset_name, owned=True, memory_limit=self.memory_limit)
 
     def attach_spec(self) -> dict[str, Any]:
         """Options that rebuild this destination in ``dataload.attach`` (a file path; nothing secret)."""
@@ -86,11 +91,14 @@ class DuckDB:
 class DuckDBClient:
     """A connection to one dataset (schema) of a DuckDB database."""
 
-    def __init__(self, connection: Any, dataset: str, *, owned: bool) -> None:
+    def __init__(self, connection: Any, dataset: str, *, owned: bool, memory_limit: str | None) -> None:
         self.connection = connection
         self.dataset = dataset
         self._owned = owned
         connection.execute("SET TimeZone = 'UTC'")
+        connection.execute("SET preserve_insertion_order = false")  # merge orders by itself; lets DuckDB stream
+        if memory_limit:  # DuckDB otherwise caches up to 80 % of RAM
+            connection.execute("SET memory_limit = ?", [memory_limit])
 
     def close(self) -> None:
         """Close the connection (or the cursor of a shared one)."""
@@ -108,7 +116,18 @@ class DuckDBClient:
         return found
 
     def load_package(self, package: LoadPackage) -> bool:
-        """Load the whole package in one transaction; False if it was loaded before."""
+        """Load the package in one transaction; False if it was loaded before.
+
+        A package of only appended tables bigger than ``STEPWISE_BYTES`` is loaded chunk by chunk
+        (DuckDB keeps a transaction's new rows in memory): its rows may be visible before the
+        load finishes, a retry first removes rows of this load id, and ``_dl_loads`` and the state
+        are committed last, so the package still counts once.
+        """
+        if _append_only(package) and _data_bytes(package) > STEPWISE_BYTES:
+            return self._load_stepwise(package)
+        return self._transaction(package, lambda: self._write_all(package, package.tables), final=True)
+
+    def _transaction(self, package: LoadPackage, work: Callable[[], None], *, final: bool) -> bool:
         import duckdb
 
         con = self.connection
@@ -119,17 +138,9 @@ class DuckDBClient:
             if self._already_loaded(package.load_id):
                 con.execute("ROLLBACK")
                 return False
-            self.drop_tables(package.dropped_tables)
-            for table, columns in package.dropped_columns.items():
-                for column in columns:
-                    con.execute(drop_column_sql(self.dataset, table, column))
-            self._apply_schema(package)
-            for root in package.tables:
-                try:
-                    self._write_table(package, root)
-                except duckdb.Error as exc:
-                    raise _load_error(exc, package, root) from exc
-            self._commit_records(package)
+            work()
+            if final:
+                self._commit_records(package)
             con.execute("COMMIT")
             return True
         except duckdb.Error as exc:
@@ -138,6 +149,37 @@ class DuckDBClient:
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+    def _write_all(self, package: LoadPackage, roots: list[str], chunk: int | None = None) -> None:
+        import duckdb
+
+        if chunk is None:
+            self._prepare(package)
+        for root in roots:
+            try:
+                self._write_table(package, root, chunk)
+            except duckdb.Error as exc:
+                raise _load_error(exc, package, root) from exc
+
+    def _prepare(self, package: LoadPackage) -> None:
+        self.drop_tables(package.dropped_tables)
+        for table, columns in package.dropped_columns.items():
+            for column in columns:
+                self.connection.execute(drop_column_sql(self.dataset, table, column))
+        self._apply_schema(package)
+
+    def _load_stepwise(self, package: LoadPackage) -> bool:
+        def prepare() -> None:
+            self._prepare(package)
+            for table in {f.table for f in package.files}:
+                self.connection.execute(f"DELETE FROM {qualified(self.dataset, table)} WHERE {quote(LOAD_ID)} = ?",
+                                        [package.load_id])
+
+        if not self._transaction(package, prepare, final=False):
+            return False
+        for chunk in sorted({f.chunk for f in package.files}):
+            self._transaction(package, lambda: self._write_all(package, package.tables, chunk), final=False)
+        return self._transaction(package, lambda: None, final=True)
 
     def _create_system_tables(self) -> None:
         for name in ("_dl_loads", "_dl_version", "_dl_pipeline_state"):
@@ -153,19 +195,19 @@ class DuckDBClient:
         for statement in schema_changes_sql(self.dataset, tables, self.existing_columns(), duckdb_type):
             self.connection.execute(statement)
 
-    def _write_table(self, package: LoadPackage, root: str) -> None:
+    def _write_table(self, package: LoadPackage, root: str, chunk: int | None = None) -> None:
         family = [root] + package.schema.children_of(root)
         ordered = package.schema.tables[root].write_disposition == "merge"
-        staged = {t: self._stage(package, t, ordered) for t in family if package.files_of(t)}
+        staged = {t: self._stage(package, t, ordered, chunk) for t in family if package.files_of(t, chunk)}
         for statement in write_sql(self.dataset, package, root, staged, f"_dl_stage_{root}"):
             self.connection.execute(statement)
 
-    def _stage(self, package: LoadPackage, table: str, ordered: bool) -> Staged:
-        """The package's rows of ``table`` read straight from its Parquet files.
+    def _stage(self, package: LoadPackage, table: str, ordered: bool, chunk: int | None) -> Staged:
+        """The package's rows of ``table`` (of one chunk, if given) read straight from its Parquet files.
 
         ``_dl_chunk`` and ``_dl_row`` (the position in the package) are added only for a merge.
         """
-        files = package.files_of(table)
+        files = package.files_of(table, chunk)
         paths = "[" + ", ".join(_literal(str(f.path)) for f in files) + "]"
         order = list(package.schema.tables[table].columns)
         columns = sorted({c for f in files for c in f.columns}, key=order.index)
@@ -243,6 +285,26 @@ class DuckDBClient:
             self.connection.execute(f"USE {quote(self.dataset)}")
 
 
+def _data_bytes(package: LoadPackage) -> int:
+    """Uncompressed size of the package's rows, from the Parquet footers."""
+    import pyarrow.parquet as pq
+
+    total = 0
+    for file in package.files:
+        metadata = pq.read_metadata(file.path)
+        total += sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+    return total
+
+
+def _append_only(package: LoadPackage) -> bool:
+    tables = package.schema.tables
+    return bool(package.files) and not package.dropped_tables and not package.dropped_columns and all(
+        tables[root].write_disposition == "append" or (tables[root].write_disposition == "merge"
+                                                       and not tables[root].key_columns("primary_key")
+                                                       and not tables[root].key_columns("merge_key"))
+        for root in package.tables)
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -251,6 +313,9 @@ def _load_error(exc: Exception, package: LoadPackage, table: str | None) -> Exce
     import duckdb
 
     where = f"package {package.load_id}" + (f", table {table!r}" if table else "")
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return TerminalLoadError(f"{where}: DuckDB ran out of memory ({exc}); give it more with "
+                                 "destinations.duckdb(path, memory_limit='4GB')", table=table)
     if isinstance(exc, (duckdb.IOException, duckdb.TransactionException)):
         return TransientLoadError(f"{where}: {exc}")
     files = ", ".join(str(f.path) for f in package.files_of(table)) if table else None

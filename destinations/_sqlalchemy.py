@@ -1,31 +1,19 @@
-"""Any database SQLAlchemy reaches (tested on SQLite and MariaDB), loaded with batched executemany.
+"""Any database SQLAlchemy reaches (tested: SQLite and MariaDB), loaded with batched executemany.
 
-Where a dataset lives:
-
-* MariaDB / MySQL: a database, ``CREATE DATABASE IF NOT EXISTS`` with ``utf8mb4`` and the binary
-  collation ``utf8mb4_bin``, so merge keys compare exactly ('a' != 'A' != 'a ') as elsewhere.
-* SQLite: a database file ``<folder of the main file>/<dataset>.db`` attached as schema
-  ``<dataset>`` (``ATTACH DATABASE``) while a client is open, so tables keep their plain names
-  and ``"dataset"."table"`` works as on other destinations; dropping a dataset is deleting its
-  file. An in-memory main database gets an in-memory dataset that lives as long as SQLAlchemy's
-  connection (one per thread). The dataset ``main`` is the main file itself.
-* any other dialect: a schema (``CREATE SCHEMA IF NOT EXISTS``).
-
-A package is loaded like on DuckDB: rows of each load file are inserted in batches of
-``batch_size`` (``executemany`` over Arrow record batches) into a temporary staging table with
-``_dl_chunk``/``_dl_row``, and the shared statements of :mod:`destinations.sql` write them
-(append, replace by delete-and-insert, merge by delete-insert); then ``_dl_loads``,
-``_dl_version`` and the state, then one COMMIT. On SQLite that transaction (``BEGIN IMMEDIATE``)
-covers the schema changes too. **MariaDB DDL is not transactional**: schema changes (new tables,
-added and dropped columns, dropped tables) are committed before the data transaction starts, so
-a load that fails afterwards leaves the new (empty) columns and tables in place while no row of
-the package is visible. That is harmless: the retry finds them and changes nothing, and
-``_dl_loads`` decides whether a package was loaded, so the load stays idempotent.
-
-Types go through SQLAlchemy's type system: BigInteger, Double, Numeric(p, s), Boolean,
-Text (LONGTEXT on MariaDB), DateTime (DATETIME(6) on MariaDB; timestamps are stored as UTC and
-read back as UTC), Date, Time, LargeBinary (LONGBLOB), and JSON as text (MariaDB's JSON type).
-SQLite keeps decimals as REAL, exact to 15 significant digits.
+A dataset is a MariaDB/MySQL database (``utf8mb4``, binary no-pad collation, so keys compare
+exactly as on other destinations), a SQLite file ``<folder of the main database>/<dataset>.db``
+attached as schema ``<dataset>`` while a client is open (the dataset ``main`` is the main file),
+or a schema on other dialects. Load files go in batches of ``batch_size`` rows (``executemany``
+of Arrow record batches) into temporary staging tables with ``_dl_chunk``/``_dl_row``; the
+statements of :mod:`destinations.sql` append, replace or merge (delete-insert), then
+``_dl_loads``, ``_dl_version`` and the state are written and everything commits at once. On SQLite
+that transaction (``BEGIN IMMEDIATE``) holds the schema changes too. **MariaDB DDL is not
+transactional**: schema changes (new tables, added or dropped columns, dropped tables) commit
+before the data transaction starts, so a load that fails later leaves them in place, without a
+row of the package. The load stays idempotent: a retry finds the schema done, and ``_dl_loads``
+alone says whether a package was loaded. Types: BigInteger, Double, Numeric(p, s), Boolean, Text
+(LONGTEXT), DateTime (DATETIME(6) holding UTC, read back as UTC), Date, Time(6), LargeBinary
+(LONGBLOB), JSON as text (MariaDB's JSON). SQLite keeps decimals exact to 15 significant digits.
 
 >>> SqlAlchemy("mysql+pymysql://loader:s3cret@db.internal/analytics")  # doctest: +SKIP
 SqlAlchemy('mysql+pymysql://loader:***@db.internal/analytics')
@@ -46,30 +34,34 @@ import pyarrow as pa
 
 from dataload.config import NOT_FOUND, Secret, lookup, redact
 from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage
-from dataload.exceptions import InvalidConfig, MissingConfig, MissingDependencyError, TerminalLoadError, \
-    TransientLoadError
-from dataload.schema.model import Column
-from destinations.sql import SqlDialect, Staged, create_table_sql, drop_column_sql, schema_changes_sql, \
-    system_table, write_sql
+from dataload.exceptions import (InvalidConfig, MissingConfig, MissingDependencyError, TerminalLoadError,
+                                 TransientLoadError)
+from dataload.schema.model import ROW_ID, Column, Table
+from destinations.sql import (SqlDialect, Staged, create_table_sql, drop_column_sql, schema_changes_sql,
+                              system_table, write_sql)
+
+sa: Any
+try:
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import mysql
+except ImportError:  # SqlAlchemy() says what to install
+    sa = None
 
 _MYSQL = ("mysql", "mariadb")
-_SYSTEM_TABLES = ("_dl_loads", "_dl_version", "_dl_pipeline_state")
-# MariaDB errors worth a retry: lock wait timeout, deadlock, server gone away / lost / unreachable,
-# connection killed, server shutting down, too many connections, query interrupted.
+# MariaDB errors worth a retry: lock wait timeout, deadlock, can't connect, server gone away, lost
+# connection, connection killed, server shutdown, too many connections, query interrupted.
 _MYSQL_TRANSIENT = {1205, 1213, 2002, 2003, 2006, 2013, 2055, 1927, 1053, 1040, 1317}
+_PREFIXED = (None, "text", "json", "binary")  # LONGTEXT / LONGBLOB: MariaDB indexes a prefix of them
+_PREFIX_CHARS = 64  # several text columns of one key still fit MariaDB's 3072-byte index limit
 _UTC = datetime.timezone.utc
 
 
 def sa_type(column: Column) -> Any:
-    """The SQLAlchemy type of a column (with the MariaDB variants that hold any length).
+    """The SQLAlchemy type of a column (with MariaDB variants that hold any length).
 
-    >>> from sqlalchemy.dialects import mysql
     >>> sa_type(Column("at", "timestamp")).compile(dialect=mysql.dialect())
     'DATETIME(6)'
     """
-    import sqlalchemy as sa
-    from sqlalchemy.dialects import mysql
-
     kind = column.data_type or "text"
     if kind == "decimal":
         return sa.Numeric(column.precision or 38, 9 if column.scale is None else column.scale)
@@ -83,21 +75,18 @@ def sa_type(column: Column) -> Any:
 class SqlAlchemy:
     """The SQLAlchemy destination.
 
-    ``credentials``: a SQLAlchemy URL (``sqlite:///path/main.db``,
-    ``mysql+pymysql://user:password@host:3306/db``), a dict of URL parts (``drivername``,
-    ``username``, ``password``, ``host``, ``port``, ``database``, ``query``), an ``Engine``, or
-    None to read ``DESTINATION__SQLALCHEMY__CREDENTIALS`` or ``[destination.sqlalchemy]
-    credentials`` in ``.dataload/secrets.toml``. ``batch_size``: rows per ``executemany``. The
-    password never shows in ``repr`` or error messages.
+    ``credentials``: a URL (``sqlite:///path/main.db``, ``mysql+pymysql://user:password@host/db``),
+    a dict of URL parts (``drivername``, ``username``, ``password``, ``host``, ``port``,
+    ``database``), an ``Engine``, or None to read ``DESTINATION__SQLALCHEMY__CREDENTIALS`` or
+    ``[destination.sqlalchemy] credentials`` in ``.dataload/secrets.toml``. ``batch_size``: rows per
+    ``executemany``. The password never shows in ``repr`` or error messages.
     """
 
     name = "sqlalchemy"
 
     def __init__(self, credentials: Any = None, *, batch_size: int = 10_000) -> None:
-        try:
-            import sqlalchemy as sa
-        except ImportError:
-            raise MissingDependencyError("the sqlalchemy destination", "sqlalchemy", "sqlalchemy") from None
+        if sa is None:
+            raise MissingDependencyError("the sqlalchemy destination", "sqlalchemy", "sqlalchemy")
         if credentials is None:
             trace: list[str] = []
             credentials = lookup(("destination", "sqlalchemy"), "credentials", secret=True, trace=trace)
@@ -106,20 +95,19 @@ class SqlAlchemy:
         self._engine: Any = credentials if isinstance(credentials, sa.engine.Engine) else None
         self.url = self._engine.url if self._engine is not None else _url(credentials)
         self._secrets = [Secret(self.url.password)] if self.url.password else []
-        self.batch_size = batch_size
+        self.display = redact(self.url.render_as_string(hide_password=True), self._secrets)
+        self.batch_size, self._lock = batch_size, threading.Lock()
         self.kind = "mysql" if self.url.get_backend_name() in _MYSQL else self.url.get_backend_name()
-        limit = self.url.get_dialect().max_identifier_length
+        limit = 64 if self.kind == "mysql" else self.url.get_dialect().max_identifier_length  # 255 until connected
+        # "upsert" runs as delete-insert in the transaction, as on DuckDB: the same rows result
         self.capabilities = Capabilities(max_identifier_length=limit if limit < 9999 else None,
-                                         file_formats=("parquet",), merge_strategies=("delete-insert",),
+                                         file_formats=("parquet",), merge_strategies=("delete-insert", "upsert"),
                                          transactional_ddl=self.kind != "mysql", case_sensitive=False)
-        self._lock = threading.Lock()
 
     def client(self, *, dataset_name: str, pipeline_name: str, local_dir: Path) -> SqlAlchemyClient:
         """Connect and return a client for ``dataset_name``."""
-        import sqlalchemy as sa
-
         limit = self.capabilities.max_identifier_length
-        if limit and len(dataset_name.encode()) > limit or any(c in dataset_name for c in "/\\\x00"):
+        if (limit and len(dataset_name.encode()) > limit) or any(c in dataset_name for c in "/\\\x00"):
             raise InvalidConfig(f"dataset_name {dataset_name!r} is not a valid database name here "
                                 f"(at most {limit} bytes, no slashes)")
         try:
@@ -131,9 +119,7 @@ class SqlAlchemy:
         raise TransientLoadError(message)  # outside the handler: no chained driver error to leak from
 
     def engine(self) -> Any:
-        """The SQLAlchemy engine, created on first use (the driver is imported then)."""
-        import sqlalchemy as sa
-
+        """The SQLAlchemy engine, made on first use (the driver is imported then)."""
         with self._lock:
             if self._engine is None:
                 if self.kind == "sqlite" and self.url.database not in (None, "", ":memory:"):
@@ -141,19 +127,16 @@ class SqlAlchemy:
                 try:
                     self._engine = sa.create_engine(self.url, pool_pre_ping=True)
                 except ImportError as exc:
-                    raise MissingDependencyError(f"the sqlalchemy destination for {self.url.drivername}",
+                    raise MissingDependencyError(f"the sqlalchemy destination ({self.url.drivername})",
                                                  "sqlalchemy", exc.name or self.url.drivername) from None
             return self._engine
 
     def attach_spec(self) -> dict[str, Any]:
         """Options that rebuild this destination in ``dataload.attach`` (never a password)."""
-        spec: dict[str, Any] = {} if self.url.password else {"credentials": self.url.render_as_string()}
+        url, file = self.url, self.url.database if self.kind == "sqlite" else None
+        url = url.set(database=str(Path(file).resolve())) if file and file != ":memory:" else url
+        spec: dict[str, Any] = {} if url.password else {"credentials": url.render_as_string()}
         return spec | ({"batch_size": self.batch_size} if self.batch_size != 10_000 else {})
-
-    @property
-    def display(self) -> str:
-        """The connection target with the password hidden."""
-        return redact(self.url.render_as_string(hide_password=True), self._secrets)
 
     def __repr__(self) -> str:
         return f"SqlAlchemy({self.display!r})"
@@ -161,13 +144,10 @@ class SqlAlchemy:
 
 def _url(credentials: Any) -> Any:
     """A SQLAlchemy URL from text or a dict of parts; errors never quote the credentials."""
-    import sqlalchemy as sa
-
     try:
         if isinstance(credentials, Mapping):
-            return sa.engine.URL.create(**{k: (str(v) if isinstance(v, Secret) else v) for k, v in credentials.items()})
-        if isinstance(credentials, str):
-            return sa.engine.make_url(str(credentials))
+            return sa.engine.URL.create(**{k: str(v) if isinstance(v, Secret) else v for k, v in credentials.items()})
+        return sa.engine.make_url(str(credentials))
     except Exception:  # the parser's message may quote the string, password included
         pass
     raise InvalidConfig("sqlalchemy credentials must be a URL like mysql+pymysql://user:password@host:3306/db "
@@ -181,33 +161,32 @@ class SqlAlchemyClient:
         self.connection = connection.execution_options(isolation_level="AUTOCOMMIT")
         self.dataset, self.kind, self.batch_size = dataset, destination.kind, destination.batch_size
         self._secrets, self._attached = destination._secrets, False
-        quote = connection.dialect.identifier_preparer.quote_identifier
-        mysql = self.kind == "mysql"
-        self.dialect = SqlDialect(quote=quote, delete_alias=not mysql, drop_column_if_exists=self.kind != "sqlite",
-                                  temp_table="TEMPORARY TABLE" if mysql else "TEMP TABLE",
-                                  drop_temp_table="DROP TEMPORARY TABLE" if mysql else "DROP TABLE")
+        self._percent = connection.dialect.paramstyle in ("format", "pyformat")  # '%' must be doubled
+        on_mysql, quote = self.kind == "mysql", connection.dialect.identifier_preparer.quote_identifier
+        self.dialect = SqlDialect(
+            quote=quote, delete_alias=not on_mysql, drop_column_if_exists=self.kind != "sqlite",
+            temp_table="TEMPORARY TABLE" if on_mysql else "TEMP TABLE", match_by_in=self.kind == "sqlite",
+            drop_temp_table="DROP TEMPORARY TABLE" if on_mysql else "DROP TABLE",
+            temp_indexes=self._merge_indexes if on_mysql else None)
         try:
             if self.kind == "sqlite":
                 self._attach(destination.url.database)
-            elif mysql:
+            elif on_mysql:
                 self._run("SET time_zone = '+00:00'")
                 self._run("SET SESSION sql_mode = TRIM(BOTH ',' FROM CONCAT(@@sql_mode, ',STRICT_ALL_TABLES'))")
-                if self._dataset_exists():
-                    self._run(f"USE {quote(dataset)}")
+                if dataset in sa.inspect(self.connection).get_schema_names():
+                    self._run(f"USE {quote(dataset)}")  # unqualified names in query() find the dataset
         except BaseException:
             connection.close()
             raise
 
     def _attach(self, main: str | None) -> None:
-        attached = [row[1] for row in self._run("PRAGMA database_list").fetchall()]
-        if self.dataset in attached:
-            return
-        if self.dataset == "temp":
-            raise InvalidConfig("dataset_name 'temp' is reserved by SQLite")
-        in_memory = main in (None, "", ":memory:")
-        path = ":memory:" if in_memory else str(Path(main).parent / f"{self.dataset}.db")  # type: ignore[arg-type]
-        self._run(f"ATTACH DATABASE ? AS {self.dialect.quote(self.dataset)}", (path,))
-        self._attached = not in_memory
+        if self.dataset not in [row[1] for row in self._run("PRAGMA database_list")]:
+            if self.dataset == "temp":
+                raise InvalidConfig("dataset_name 'temp' is reserved by SQLite")
+            self._attached = main not in (None, "", ":memory:")  # in memory: kept while the connection lives
+            path = str(Path(str(main)).parent / f"{self.dataset}.db") if self._attached else ":memory:"
+            self._run(f"ATTACH DATABASE ? AS {self.dialect.quote(self.dataset)}", (path,))
 
     def close(self) -> None:
         """Detach the dataset (SQLite) and give the connection back."""
@@ -218,26 +197,19 @@ class SqlAlchemyClient:
             self.connection.close()
 
     def _run(self, sql: str, parameters: Any = None) -> Any:
-        return self.connection.exec_driver_sql(sql, parameters)
-
-    def _dataset_exists(self) -> bool:
-        import sqlalchemy as sa
-
-        return self.dataset in sa.inspect(self.connection).get_schema_names()
+        return self.connection.exec_driver_sql(sql.replace("%", "%%") if self._percent and parameters is None
+                                               else sql, parameters)
 
     def existing_columns(self) -> dict[str, set[str]]:
         """Tables of the dataset with their column names."""
-        import sqlalchemy as sa
-
-        if not self._dataset_exists():
+        inspector = sa.inspect(self.connection)
+        if self.dataset not in inspector.get_schema_names():
             return {}
-        found = sa.inspect(self.connection).get_multi_columns(schema=self.dataset)
+        found = inspector.get_multi_columns(schema=self.dataset)
         return {table: {c["name"] for c in columns} for (_, table), columns in found.items()}
 
     def load_package(self, package: LoadPackage) -> bool:
         """Load the whole package (see the module docstring); False if it was loaded before."""
-        import sqlalchemy as sa
-
         try:
             return self._load(package)
         except BaseException as exc:
@@ -249,14 +221,14 @@ class SqlAlchemyClient:
     def _load(self, package: LoadPackage) -> bool:
         quote, ddl_in_transaction = self.dialect.quote, self.kind != "mysql"
         if self.kind == "mysql":
-            self._run(f"CREATE DATABASE IF NOT EXISTS {quote(self.dataset)} CHARACTER SET utf8mb4 "
-                      "COLLATE utf8mb4_bin")
+            collation = "utf8mb4_nopad_bin" if self.connection.dialect.is_mariadb else "utf8mb4_bin"
+            self._run(f"CREATE DATABASE IF NOT EXISTS {quote(self.dataset)} CHARACTER SET utf8mb4 COLLATE {collation}")
             self._run(f"USE {quote(self.dataset)}")
         elif self.kind != "sqlite":
             self._run(f"CREATE SCHEMA IF NOT EXISTS {quote(self.dataset)}")
         if ddl_in_transaction:
             self._begin()
-        for name in _SYSTEM_TABLES:
+        for name in ("_dl_loads", "_dl_version", "_dl_pipeline_state"):
             self._run(create_table_sql(self.dataset, system_table(name), self._ddl_type, self.dialect))
         if self._count("_dl_loads", load_id=package.load_id):
             if ddl_in_transaction:
@@ -285,11 +257,9 @@ class SqlAlchemyClient:
 
     def _abort(self) -> None:
         """Roll back; on MariaDB also drop the connection, with any temporary tables left on it."""
-        import sqlalchemy as sa
-
         try:
             self._run("ROLLBACK")
-        except sa.exc.DBAPIError:
+        except sa.exc.SQLAlchemyError:
             pass  # the connection is gone, or there was no transaction
         if self.kind == "mysql":
             self.connection.invalidate()
@@ -299,9 +269,18 @@ class SqlAlchemyClient:
             return "JSON"
         return str(sa_type(column).compile(dialect=self.connection.dialect))
 
-    def _write_table(self, package: LoadPackage, root: str, names: Iterator[str]) -> None:
-        import sqlalchemy as sa
+    def _merge_indexes(self, table: Table, keys: list[str]) -> str:
+        """Inline indexes of the merge's deduplicated rows (MariaDB: on the keys and ``_dl_id``)."""
+        return f" ({', '.join(self._indexes(table, [keys, table.key_columns('merge_key'), [ROW_ID]]))})"
 
+    def _indexes(self, table: Table, groups: list[list[str]]) -> list[str]:
+        """``INDEX (...)`` over each non-empty group of columns, on a prefix of long text."""
+        def part(name: str) -> str:
+            prefix = name not in table.columns or table.columns[name].data_type in _PREFIXED
+            return self.dialect.quote(name) + (f"({_PREFIX_CHARS})" if prefix else "")
+        return [f"INDEX ({', '.join(part(c) for c in group)})" for group in groups if group]
+
+    def _write_table(self, package: LoadPackage, root: str, names: Iterator[str]) -> None:
         family = [root] + package.schema.children_of(root)
         staged = {t: self._stage(package, t, next(names)) for t in family if package.files_of(t)}
         try:
@@ -314,16 +293,19 @@ class SqlAlchemyClient:
 
     def _stage(self, package: LoadPackage, table: str, name: str) -> Staged:
         """A temporary table with the rows of ``table``'s load files, inserted in batches."""
-        import sqlalchemy as sa
-
-        files, schema_columns = package.files_of(table), package.schema.tables[table].columns
-        columns = sorted({c for f in files for c in f.columns}, key=list(schema_columns).index)
+        files, schema_table = package.files_of(table), package.schema.tables[table]
+        columns = sorted({c for f in files for c in f.columns}, key=list(schema_table.columns).index)
+        types = {c: sa_type(schema_table.columns[c]) for c in columns}
         keys = {c: f"c{i}" for i, c in enumerate(columns)}  # bind names free of the characters in c
-        stage = sa.Table(name, sa.MetaData(), *(sa.Column(c, sa_type(schema_columns[c]), key=keys[c]) for c in columns),
-                         sa.Column("_dl_chunk", sa.BigInteger()), sa.Column("_dl_row", sa.BigInteger()),
-                         prefixes=["TEMPORARY"])
+        stage = sa.Table(name, sa.MetaData(), *(sa.Column(c, types[c], key=keys[c]) for c in columns),
+                         sa.Column("_dl_chunk", sa.BigInteger()), sa.Column("_dl_row", sa.BigInteger()))
+        definitions = [f"{self.dialect.quote(c)} {types[c].compile(dialect=self.connection.dialect)}"
+                       for c in columns] + ["_dl_chunk BIGINT", "_dl_row BIGINT"]
+        if self.kind == "mysql" and schema_table.is_root and schema_table.write_disposition == "merge":
+            groups = [schema_table.key_columns(hint) for hint in ("primary_key", "merge_key")]
+            definitions += self._indexes(schema_table, groups)
         try:
-            stage.create(self.connection)
+            self._run(f"CREATE {self.dialect.temp_table} {self.dialect.quote(name)} ({', '.join(definitions)})")
         except sa.exc.DBAPIError as exc:
             raise _load_error(exc, package, table, None, self._secrets) from exc
         for file in files:
@@ -334,52 +316,44 @@ class SqlAlchemyClient:
         return Staged(self.dialect.quote(name), columns)
 
     def _insert_file(self, insert: Any, path: Path, chunk: int, keys: dict[str, str]) -> None:
+        """``executemany`` per record batch; timestamps go as naive UTC where columns keep no zone."""
         import pyarrow.parquet as pq
 
-        first_row = 0
+        first_row, naive = 0, self.kind in ("sqlite", "mysql")
         for batch in pq.ParquetFile(path).iter_batches(batch_size=self.batch_size):
-            if batch.num_rows:
-                self.connection.execute(insert, self._rows(batch, keys, chunk, first_row))
+            if not batch.num_rows:
+                continue  # an empty executemany would insert one row of defaults
+            arrays = [a.cast(pa.timestamp(a.type.unit)) if naive and pa.types.is_timestamp(a.type) and a.type.tz
+                      else a for a in batch.columns]
+            arrays += [pa.array([chunk] * batch.num_rows, pa.int64()),
+                       pa.array(range(first_row, first_row + batch.num_rows), pa.int64())]
+            names = [keys[n] for n in batch.schema.names] + ["_dl_chunk", "_dl_row"]
+            self.connection.execute(insert, pa.RecordBatch.from_arrays(arrays, names).to_pylist())
             first_row += batch.num_rows
 
-    def _rows(self, batch: pa.RecordBatch, keys: dict[str, str], chunk: int, first_row: int) -> list[dict[str, Any]]:
-        """A record batch as parameter dicts; timestamps become naive UTC where the column has no zone."""
-        arrays = [a.cast(pa.timestamp(a.type.unit)) if pa.types.is_timestamp(a.type) and a.type.tz
-                  and self.kind in ("sqlite", "mysql") else a for a in batch.columns]
-        arrays += [pa.array([chunk] * batch.num_rows, pa.int64()),
-                   pa.array(range(first_row, first_row + batch.num_rows), pa.int64())]
-        names = [keys[n] for n in batch.schema.names] + ["_dl_chunk", "_dl_row"]
-        return pa.RecordBatch.from_arrays(arrays, names).to_pylist()  # type: ignore[no-any-return]
-
     def _system(self, name: str) -> Any:
-        import sqlalchemy as sa
-
         columns = system_table(name).columns.values()
         return sa.Table(name, sa.MetaData(), *(sa.Column(c.name, sa_type(c)) for c in columns), schema=self.dataset)
 
     def _count(self, name: str, **where: Any) -> int:
-        import sqlalchemy as sa
-
         table = self._system(name)
         query = sa.select(sa.func.count()).select_from(table).where(*(table.c[k] == v for k, v in where.items()))
         return int(self.connection.execute(query).scalar() or 0)
 
+    def _insert(self, name: str, *values: Any) -> None:
+        table = self._system(name)
+        self.connection.execute(table.insert(), [dict(zip(table.c.keys(), values))])
+
     def _commit_records(self, package: LoadPackage) -> None:
-        now = datetime.datetime.now(_UTC)
-        now = now.replace(tzinfo=None) if self.kind in ("sqlite", "mysql") else now
+        now = datetime.datetime.now(_UTC).replace(tzinfo=None if self.kind in ("sqlite", "mysql") else _UTC)
         schema, state = package.schema, package.state
         if not self._count("_dl_version", version_hash=schema.version_hash, version=schema.version):
-            self.connection.execute(self._system("_dl_version").insert(), [
-                {"version": schema.version, "engine_version": ENGINE_VERSION, "inserted_at": now,
-                 "schema_name": schema.name, "version_hash": schema.version_hash, "schema": schema.to_json()}])
+            self._insert("_dl_version", schema.version, ENGINE_VERSION, now, schema.name, schema.version_hash,
+                         schema.to_json())
         if state is not None and not self._count("_dl_pipeline_state", version_hash=state.get("_state_hash", "")):
-            self.connection.execute(self._system("_dl_pipeline_state").insert(), [
-                {"version": state.get("_state_version", 0), "engine_version": ENGINE_VERSION,
-                 "pipeline_name": package.pipeline_name, "state": json.dumps(state), "created_at": now,
-                 "version_hash": state.get("_state_hash", ""), "_dl_load_id": package.load_id}])
-        self.connection.execute(self._system("_dl_loads").insert(), [
-            {"load_id": package.load_id, "schema_name": schema.name, "status": 0, "inserted_at": now,
-             "schema_version_hash": schema.version_hash}])
+            self._insert("_dl_pipeline_state", state.get("_state_version", 0), ENGINE_VERSION, package.pipeline_name,
+                         json.dumps(state), now, state.get("_state_hash", ""), package.load_id)
+        self._insert("_dl_loads", package.load_id, schema.name, 0, now, schema.version_hash)
 
     def stored_schema(self, schema_name: str) -> dict[str, Any] | None:
         """The newest schema of ``schema_name`` stored in the dataset."""
@@ -390,8 +364,6 @@ class SqlAlchemyClient:
         return self._newest("state", "_dl_pipeline_state", "pipeline_name", pipeline_name, "created_at")
 
     def _newest(self, document: str, name: str, key: str, value: str, timestamp: str) -> dict[str, Any] | None:
-        import sqlalchemy as sa
-
         if name not in self.existing_columns():
             return None
         table = self._system(name)
@@ -402,11 +374,11 @@ class SqlAlchemyClient:
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> pa.Table:
         """Run SQL (``?`` placeholders; unqualified names find the dataset's tables) and return Arrow."""
-        if parameters and self.connection.dialect.paramstyle in ("format", "pyformat"):
+        if self._percent:
             from destinations._postgres import qmark_to_pyformat
 
             sql = qmark_to_pyformat(sql)
-        result = self._run(sql, tuple(parameters) if parameters else None)
+        result = self.connection.exec_driver_sql(sql, tuple(parameters or ()))
         if not result.returns_rows:
             return pa.table({})
         names, rows = list(result.keys()), result.fetchall()
@@ -414,8 +386,6 @@ class SqlAlchemyClient:
 
     def read_table(self, table: str) -> pa.Table:
         """All rows of ``table``, typed by the table's declared column types."""
-        import sqlalchemy as sa
-
         columns = sa.inspect(self.connection).get_columns(table, schema=self.dataset)
         relation = sa.table(table, *(sa.column(c["name"]) for c in columns), schema=self.dataset)
         rows = self.connection.execute(sa.select(relation)).fetchall()
@@ -430,29 +400,30 @@ class SqlAlchemyClient:
 
 # --- values read back -> Arrow ----------------------------------------------------------------
 
+_ARROW = {bool: pa.bool_(), int: pa.int64(), float: pa.float64(), str: pa.string(), bytes: pa.binary(),
+          datetime.datetime: pa.timestamp("us", "UTC"), datetime.date: pa.date32(), datetime.time: pa.time64("us")}
+
+
 def _array(values: list[Any], sql_type: Any) -> pa.Array:
-    """Values of one result column as Arrow, converted by the column's SQL type when it is known."""
+    """One result column as Arrow, converted by its declared SQL type (None: by the values)."""
     kind = _python_type(sql_type)
-    convert, arrow_type = _CONVERTERS.get(kind, (None, None))
-    if kind is decimal.Decimal:
+    arrow_type = _ARROW.get(kind)
+    if kind is decimal.Decimal:  # SQLite hands back a float, MariaDB a Decimal: both get the column's scale
         scale = sql_type.scale or 0
-        convert, arrow_type = _decimal(scale), pa.decimal128(sql_type.precision or 38, scale)
-    if convert is None:
-        convert = _loose
+        exponent, arrow_type = decimal.Decimal(1).scaleb(-scale), pa.decimal128(sql_type.precision or 38, scale)
+        values = [None if v is None else decimal.Decimal(str(v)).quantize(exponent) for v in values]
     try:
-        return pa.array([None if v is None else convert(v) for v in values], type=arrow_type)
-    except (pa.ArrowException, TypeError, ValueError):  # a value Arrow does not know: keep its text
+        return pa.array([None if v is None else _value(v, kind) for v in values], type=arrow_type)
+    except (pa.ArrowException, TypeError, ValueError):  # keep what Arrow cannot hold as text
         return pa.array([None if v is None else str(v) for v in values], type=pa.string())
 
 
 def _python_type(sql_type: Any) -> Any:
-    import sqlalchemy as sa
-
     if sql_type is None:
         return None
-    if isinstance(sql_type, sa.Float):  # MariaDB's DOUBLE says Decimal
+    if isinstance(sql_type, sa.Float):  # MariaDB's DOUBLE claims Decimal
         return float
-    if getattr(sql_type, "display_width", None) == 1 and "TINYINT" in type(sql_type).__name__:
+    if isinstance(sql_type, mysql.TINYINT) and sql_type.display_width == 1:
         return bool  # MariaDB's BOOL is TINYINT(1)
     try:
         return sql_type.python_type
@@ -460,35 +431,15 @@ def _python_type(sql_type: Any) -> Any:
         return None
 
 
-def _decimal(scale: int) -> Any:
-    exponent = decimal.Decimal(1).scaleb(-scale)
-    return lambda v: decimal.Decimal(str(v)).quantize(exponent)
-
-
-def _utc(value: Any) -> datetime.datetime:
-    value = datetime.datetime.fromisoformat(value) if isinstance(value, str) else value
-    return value.replace(tzinfo=_UTC) if value.tzinfo is None else value.astimezone(_UTC)
-
-
-def _time(value: Any) -> datetime.time:
-    if isinstance(value, datetime.timedelta):  # pymysql reads TIME as a duration
+def _value(value: Any, kind: Any) -> Any:
+    """SQLite's text dates and 0/1 booleans, MariaDB's TIME durations, timestamps (stored as UTC)."""
+    if isinstance(value, str) and kind in (datetime.datetime, datetime.date, datetime.time):
+        value = kind.fromisoformat(value)
+    if isinstance(value, datetime.timedelta):
         return (datetime.datetime.min + value).time()
-    return datetime.time.fromisoformat(value) if isinstance(value, str) else value  # type: ignore[no-any-return]
-
-
-def _loose(value: Any) -> Any:
-    """A value of a query result of unknown type: stored timestamps are UTC, TIME may be a duration."""
     if isinstance(value, datetime.datetime):
-        return _utc(value)
-    return _time(value) if isinstance(value, datetime.timedelta) else value
-
-
-_CONVERTERS: dict[Any, tuple[Any, pa.DataType]] = {
-    bool: (bool, pa.bool_()), int: (int, pa.int64()), float: (float, pa.float64()), str: (str, pa.string()),
-    bytes: (bytes, pa.binary()), datetime.datetime: (_utc, pa.timestamp("us", "UTC")),
-    datetime.date: (lambda v: datetime.date.fromisoformat(v) if isinstance(v, str) else v, pa.date32()),
-    datetime.time: (_time, pa.time64("us")),
-}
+        return value.replace(tzinfo=_UTC) if value.tzinfo is None else value.astimezone(_UTC)
+    return bool(value) if kind is bool else value
 
 
 def _load_error(exc: Any, package: LoadPackage, table: str | None, file: str | None,
@@ -505,15 +456,12 @@ def _load_error(exc: Any, package: LoadPackage, table: str | None, file: str | N
 
 
 def _is_transient(exc: Any, original: Any) -> bool:
-    import sqlalchemy as sa
-
+    """Lost connections, lock waits and deadlocks (MariaDB), a locked database (SQLite)."""
     if getattr(exc, "connection_invalidated", False):
         return True
     module = type(original).__module__
     if module.startswith(("pymysql", "MySQLdb", "mysql", "mariadb")):
-        code = original.args[0] if original.args else None
-        return code in _MYSQL_TRANSIENT
+        return bool(original.args) and original.args[0] in _MYSQL_TRANSIENT
     if module.startswith("sqlite3"):
-        text = str(original).lower()
-        return isinstance(exc, sa.exc.OperationalError) and ("locked" in text or "busy" in text)
+        return isinstance(exc, sa.exc.OperationalError) and any(w in str(original) for w in ("locked", "busy"))
     return isinstance(exc, sa.exc.OperationalError)

@@ -48,7 +48,11 @@ class SqlDialect:
     MariaDB) instead of ``DELETE FROM t AS d``; ``temp_table`` is the word(s) after ``CREATE`` for a
     temporary table and ``drop_temp_table`` the statement that drops one (MariaDB needs
     ``DROP TEMPORARY TABLE``, which does not end the transaction); without ``drop_column_if_exists``
-    (SQLite) the caller drops only columns that exist.
+    (SQLite) the caller drops only columns that exist. ``temp_indexes(table, keys)`` returns what
+    follows the name of the merge's temporary table, e.g. `` (INDEX (`id`))`` (MariaDB builds
+    indexes only inline without ending the transaction, and needs them to merge in linear time).
+    ``match_by_in`` matches keys with ``(a, b) IN (SELECT ...)`` instead of a correlated
+    ``EXISTS``, which SQLite runs once per outer row.
 
     >>> SqlDialect(quote=lambda name: f"`{name}`").qualified("ds", "t")
     '`ds`.`t`'
@@ -59,14 +63,18 @@ class SqlDialect:
     temp_table: str = "TEMP TABLE"
     drop_temp_table: str = "DROP TABLE"
     drop_column_if_exists: bool = True
+    temp_indexes: Callable[[Table, list[str]], str] | None = None
+    match_by_in: bool = False
 
     def qualified(self, dataset: str, table: str) -> str:
         """``dataset.table``, both quoted."""
         return f"{self.quote(dataset)}.{self.quote(table)}"
 
-    def delete(self, target: str, alias: str) -> str:
-        """The head of a ``DELETE`` of ``target`` whose rows are called ``alias``."""
-        return f"DELETE FROM {target} AS {alias}" if self.delete_alias else f"DELETE {alias} FROM {target} AS {alias}"
+    def delete(self, target: str, alias: str | None = None) -> str:
+        """The head of a ``DELETE`` of ``target`` (whose rows are called ``alias``, if given)."""
+        if self.delete_alias:
+            return f"DELETE FROM {target}" + (f" AS {alias}" if alias else "")
+        return f"DELETE {alias or 't'} FROM {target} AS {alias or 't'}"
 
 
 DEFAULT_DIALECT = SqlDialect()
@@ -164,27 +172,40 @@ def _merge_sql(dataset: str, schema: Schema, family: list[str], keys: list[str],
     source = staged[root]
     if keys:
         partition = ", ".join(q(k) for k in keys)
+        indexes = dialect.temp_indexes(schema.tables[root], keys) if dialect.temp_indexes else ""
         statements = [
-            f"CREATE {dialect.temp_table} {q(stage_table)} AS SELECT * FROM (SELECT *, row_number() OVER "
+            f"CREATE {dialect.temp_table} {q(stage_table)}{indexes} AS SELECT * FROM (SELECT *, row_number() OVER "
             f"(PARTITION BY {partition} ORDER BY _dl_chunk DESC, _dl_row DESC) AS _dl_rank "
             f"FROM {source.relation} AS r) AS ranked WHERE _dl_rank = 1"]
         deduped = Staged(q(stage_table), source.columns)
     else:
         statements, deduped = [], source
-    match = _match(keys, merge_keys, "d", "s", q)
-    old_roots = f"SELECT d.{q(ROW_ID)} FROM {target} AS d WHERE EXISTS (SELECT 1 FROM {deduped.relation} AS s WHERE {match})"
-    statements += [f"DELETE FROM {dialect.qualified(dataset, c)} WHERE {q(ROOT_ID)} IN ({old_roots})"
+    matched = _matched(keys, merge_keys, deduped.relation, dialect)
+    old_roots = f"SELECT d.{q(ROW_ID)} FROM {target} AS d WHERE {matched}"
+    statements += [f"{dialect.delete(dialect.qualified(dataset, c))} WHERE {q(ROOT_ID)} IN ({old_roots})"
                    for c in reversed(children)]
-    statements.append(f"{dialect.delete(target, 'd')} WHERE EXISTS (SELECT 1 FROM {deduped.relation} AS s WHERE {match})")
+    statements.append(f"{dialect.delete(target, 'd')} WHERE {matched}")
     statements.append(_insert(dataset, root, deduped, dialect))
     for child in family[1:]:
         if child in staged:
-            survivor = (f" WHERE EXISTS (SELECT 1 FROM {deduped.relation} AS k WHERE k.{q(ROW_ID)} = "
+            survivor = (f" WHERE (s.{q(ROOT_ID)}, s._dl_chunk) IN (SELECT k.{q(ROW_ID)}, k._dl_chunk FROM "
+                        f"{deduped.relation} AS k)" if dialect.match_by_in else
+                        f" WHERE EXISTS (SELECT 1 FROM {deduped.relation} AS k WHERE k.{q(ROW_ID)} = "
                         f"s.{q(ROOT_ID)} AND k._dl_chunk = s._dl_chunk)") if keys else ""
             statements.append(_insert(dataset, child, staged[child], dialect, survivor))
     if keys:
         statements.append(f"{dialect.drop_temp_table} {q(stage_table)}")
     return statements
+
+
+def _matched(keys: list[str], merge_keys: list[str], relation: str, dialect: SqlDialect) -> str:
+    """A condition on rows ``d`` whose primary key or merge key is among the rows of ``relation``."""
+    q = dialect.quote
+    if not dialect.match_by_in:
+        return f"EXISTS (SELECT 1 FROM {relation} AS s WHERE {_match(keys, merge_keys, 'd', 's', q)})"
+    clauses = [f"({', '.join(f'd.{q(k)}' for k in group)}) IN (SELECT {', '.join(f's.{q(k)}' for k in group)} "
+               f"FROM {relation} AS s)" for group in (keys, merge_keys) if group]
+    return "(" + " OR ".join(clauses) + ")"
 
 
 def _match(keys: list[str], merge_keys: list[str], left: str, right: str, q: Callable[[str], str]) -> str:

@@ -14,8 +14,13 @@ writing one small module with four functions and one registry line:
   Runs after the timed region.
 
 Optional: ``setup(mode, inp, workdir)`` for untimed preparation (e.g. the first
-merge load of W6) and ``unavailable()`` returning a reason string when the
-workload cannot run here (e.g. no PostgreSQL server), so it is skipped.
+merge load of W6; it runs in its own process before each measurement, so it adds
+neither time nor peak RSS to it), ``unavailable()`` returning a reason string when the
+workload cannot run here (e.g. no PostgreSQL server), so it is skipped,
+``timed_rows(rows)`` when the timed run handles fewer rows than the size (W6 merges
+10 % of its table: the table shows and verifies that many), and ``scale_of(rows)`` for a
+memory-scale workload (W7): ours runs at ``scale_of(rows)`` and at ``rows``, there is no
+reference process, and the table reports the ratio of the two peak RSS values.
 """
 
 from __future__ import annotations
@@ -41,6 +46,10 @@ def _always_available() -> Optional[str]:
     return None
 
 
+def _all_rows(rows: int) -> int:
+    return rows
+
+
 class Workload(NamedTuple):
     """One benchmark workload: how to build its input, run it both ways and verify it."""
 
@@ -55,6 +64,13 @@ class Workload(NamedTuple):
     input_version: int = 1
     setup: Callable[[str, Any, Path], None] = _no_setup
     unavailable: Callable[[], Optional[str]] = _always_available
+    timed_rows: Callable[[int], int] = _all_rows
+    scale_of: Optional[Callable[[int], int]] = None
+
+    @property
+    def has_setup(self) -> bool:
+        """Whether the workload prepares something (untimed) before each measurement."""
+        return self.setup is not _no_setup
 
     @property
     def env_var(self) -> str:
@@ -74,9 +90,9 @@ class Workload(NamedTuple):
 
 
 def _registry() -> dict[str, Workload]:
-    from . import w1
+    from . import w1, w2, w3, w6, w7
 
-    return {w.name: w for w in (w1.WORKLOAD,)}
+    return {w.name: w for w in (w1.WORKLOAD, w2.WORKLOAD, w3.WORKLOAD, w6.WORKLOAD, w7.WORKLOAD)}
 
 
 REGISTRY: dict[str, Workload] = _registry()

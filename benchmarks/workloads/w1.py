@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import VerificationError, Workload
+from ._common import pipeline
 
 PAGE_SIZE = 1_000
 DATASET = "bench"
@@ -71,19 +72,13 @@ def build_input(rows: int, seed: int) -> list[dict[str, Any]]:
 def run_ours(rows: list[dict[str, Any]], workdir: Path) -> Any:
     """Load the rows through a dataload pipeline; returns the pipeline."""
     import dataload
-    from destinations import duckdb as duckdb_destination
 
     @dataload.resource(name=TABLE, write_disposition="append")
     def w1_rows():
         for start in range(0, len(rows), PAGE_SIZE):
             yield rows[start:start + PAGE_SIZE]
 
-    pipe = dataload.pipeline(
-        pipeline_name="bench_w1",
-        destination=duckdb_destination(str(workdir / "ours.duckdb")),
-        dataset_name=DATASET,
-        pipelines_dir=str(workdir / "pipelines"),
-    )
+    pipe = pipeline("bench_w1", workdir)
     pipe.run(w1_rows())
     return pipe
 

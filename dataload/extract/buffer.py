@@ -40,6 +40,7 @@ class TableBuffer:
         self.files = 0
         self.items = 0
         self._sampled = 0
+        self._sample_every = 1
 
     def add_records(self, records: list[Any]) -> None:
         """Buffer a page of records (dicts; other values are stored under ``value``)."""
@@ -56,9 +57,11 @@ class TableBuffer:
         self.items += len(records)
         self.buffered_rows += len(records)
         self._sampled += len(records)
-        if self._sampled >= 64 or len(records) > 1:
-            self.buffered_bytes += approximate_size(records[0]) * self._sampled
+        if self._sampled >= self._sample_every or len(records) > 1:
+            row_bytes = approximate_size(records[0])
+            self.buffered_bytes += row_bytes * self._sampled
             self._sampled = 0
+            self._sample_every = 1 if row_bytes > 16_384 else 64  # big rows are measured one by one
         self._flush_if_full()
 
     def add_table(self, table: pa.Table) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,9 +11,9 @@ from typing import Any
 import pytest
 
 import dataload
-from conftest import POSTGRES_URL, postgres_connection
+from conftest import POSTGRES_URL, postgres_connection, service_unavailable
 from dataload.testing import ALL_CHECKS
-from destinations import duckdb, filesystem, postgres
+from destinations import duckdb, filesystem, postgres, sqlalchemy
 from destinations.sql import quote
 
 @pytest.fixture
@@ -20,7 +21,10 @@ def dataset_name() -> str:
     return f"ds_{uuid.uuid4().hex[:8]}"
 
 
-@pytest.fixture(params=["duckdb", "postgres", "filesystem"])
+MARIADB_URL = os.environ.get("DATALOAD_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
+
+
+@pytest.fixture(params=["duckdb", "postgres", "filesystem", "sqlalchemy-sqlite", "sqlalchemy-mariadb"])
 def destination(request: pytest.FixtureRequest, tmp_path: Path, dataset_name: str) -> Iterator[Any]:
     """Each destination available here, loading into a dataset of its own that is dropped afterwards."""
     if request.param == "duckdb":
@@ -29,12 +33,38 @@ def destination(request: pytest.FixtureRequest, tmp_path: Path, dataset_name: st
     if request.param == "filesystem":
         yield filesystem(str(tmp_path / "bucket"))  # the dataset folder lives in tmp_path: nothing to drop
         return
+    if request.param == "sqlalchemy-sqlite":  # the dataset is the file tmp_path/<dataset>.db, attached
+        lite = sqlalchemy(f"sqlite:///{tmp_path / 'conformance.db'}")
+        yield lite
+        lite.engine().dispose()
+        return
+    if request.param == "sqlalchemy-mariadb":
+        yield from _mariadb(dataset_name)
+        return
     admin = postgres_connection()
     try:
         yield postgres(POSTGRES_URL)
     finally:
         admin.execute(f"DROP SCHEMA IF EXISTS {quote(dataset_name)} CASCADE")
         admin.close()
+
+
+def _mariadb(dataset_name: str) -> Iterator[Any]:
+    sa = pytest.importorskip("sqlalchemy")
+    pytest.importorskip("pymysql")
+    admin = sa.create_engine(MARIADB_URL, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT",
+                             connect_args={"connect_timeout": 3})
+    try:
+        admin.connect().close()
+    except sa.exc.DBAPIError:
+        service_unavailable("MariaDB")
+    maria = sqlalchemy(MARIADB_URL)
+    try:
+        yield maria
+    finally:
+        maria.engine().dispose()
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{dataset_name}`")
 
 
 @pytest.fixture

@@ -263,8 +263,8 @@ def test_a_transient_error_mid_transaction_rolls_back_and_the_retry_loads_once(m
 
     original, raised = DuckDBClient._write_table, []
 
-    def write_then_fail_once(self, package, root):
-        original(self, package, root)
+    def write_then_fail_once(self, package, root, chunk=None):
+        original(self, package, root, chunk)
         if not raised:
             raised.append(root)
             raise TransientLoadError("lock timeout (simulated) after writing the table")

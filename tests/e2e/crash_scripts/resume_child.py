@@ -84,8 +84,8 @@ def main() -> None:
 
         original_write = DuckDBClient._write_table
 
-        def _write_table(self, package, root):
-            original_write(self, package, root)
+        def _write_table(self, package, root, chunk=None):
+            original_write(self, package, root, chunk)
             die()
 
         DuckDBClient._write_table = _write_table

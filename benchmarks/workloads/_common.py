@@ -1,0 +1,68 @@
+"""Helpers shared by the workloads: the DuckDB destination, pipelines and row counts."""
+
+from __future__ import annotations
+
+import types
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+DATASET = "bench"
+_FACTORY: Optional[Callable[[str], Any]] = None
+
+
+def duckdb_destination(path: Path) -> Any:
+    """dataload's DuckDB destination writing to ``path``.
+
+    The factory is ``from destinations import duckdb``. Older trees also had a submodule
+    ``destinations.duckdb`` which, once imported, shadows the factory on the package; the
+    factory is therefore captured on first use (and the class taken from the module if the
+    shadowing already happened).
+    """
+    global _FACTORY
+    if _FACTORY is None:
+        from destinations import duckdb as factory
+
+        if isinstance(factory, types.ModuleType):  # the submodule shadowed the factory
+            factory = factory.DuckDB
+        _FACTORY = factory
+    return _FACTORY(str(path))
+
+
+def pipeline(name: str, workdir: Path, db_name: str = "ours.duckdb") -> Any:
+    """A pipeline loading into ``workdir/<db_name>`` with its working files in ``workdir``."""
+    import dataload
+
+    return dataload.pipeline(
+        pipeline_name=name,
+        destination=duckdb_destination(workdir / db_name),
+        dataset_name=DATASET,
+        pipelines_dir=str(workdir / "pipelines"),
+    )
+
+
+def query_ours(pipe: Any, sql: str) -> list[tuple]:
+    """Run ``sql`` on the pipeline's destination."""
+    with pipe.sql_client() as client:
+        return client.execute(sql).fetchall()
+
+
+def query_file(path: Path, sql: str) -> list[tuple]:
+    """Run ``sql`` on a DuckDB file, read only."""
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def count_sql(table: str, where: str = "") -> str:
+    """``SELECT count(*)`` of a table of the benchmark dataset."""
+    return f'SELECT count(*) FROM "{DATASET}"."{table}"' + (f" WHERE {where}" if where else "")
+
+
+def columns_sql(table: str) -> str:
+    """The column names of a table of the benchmark dataset."""
+    return ("SELECT column_name FROM information_schema.columns "
+            f"WHERE table_schema = '{DATASET}' AND table_name = '{table}'")
