@@ -19,7 +19,7 @@ from dataload.exceptions import DataloadError, InvalidConfig, PipelineError, Ter
 from dataload.extract.buffer import BufferLimits
 from dataload.extract.step import extract_source
 from dataload.info import LoadInfo, StepInfo, Trace
-from dataload.load.step import RetryPolicy, load_with_retries
+from dataload.load.step import RetryPolicy, load_with_retries, with_retries
 from dataload.lock import pipeline_lock
 from dataload.normalize.step import normalize_package
 from dataload.package.storage import PackageStorage, new_load_id, read_json, write_json
@@ -265,9 +265,7 @@ class Pipeline:
 
     def sync_destination(self) -> bool:
         """Take state and schema from the destination when they are newer than the local ones."""
-        with self._client() as client:
-            state = client.stored_state(self.pipeline_name)
-            stored_schema = client.stored_schema(self.pipeline_name)
+        state, stored_schema = with_retries(self._read_stored, self.retry_policy, what="reading the stored state")
         changed = False
         if state is not None and state.get("_state_version", 0) > self.state.get("_state_version", 0):  # encoded
             write_json(self.working_dir / "state.json", state)
@@ -276,6 +274,10 @@ class Pipeline:
             write_json(self.working_dir / "schema.json", stored_schema)
             changed = True
         return changed
+
+    def _read_stored(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        with self._client() as client:
+            return client.stored_state(self.pipeline_name), client.stored_schema(self.pipeline_name)
 
     def _restore_if_fresh(self) -> None:
         fresh = not (self.working_dir / "state.json").exists() and not (self.working_dir / "schema.json").exists()

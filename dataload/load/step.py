@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from dataload.destination import DestinationClient, LoadPackage
-from dataload.exceptions import TransientLoadError
+from dataload.exceptions import DataloadError, TransientLoadError
 
 logger = logging.getLogger("dataload")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,3 +50,19 @@ def load_with_retries(open_client: Callable[[], DestinationClient], package: Loa
             # already there on a retry: our own earlier attempt committed before its error
             return loaded or attempt.retry_state.attempt_number > 1
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def with_retries(work: Callable[[], T], policy: RetryPolicy, *, what: str) -> T:
+    """Run ``work`` (a read from the destination); driver errors count as transient and are retried."""
+    def attempt() -> T:
+        try:
+            return work()
+        except DataloadError:
+            raise
+        except Exception as exc:  # a driver's own error: the connection, most likely
+            raise TransientLoadError(f"{what}: {type(exc).__name__}: {exc}") from exc
+
+    retrying = Retrying(stop=stop_after_attempt(policy.attempts), reraise=True,
+                        wait=wait_exponential(multiplier=policy.first_wait, max=policy.max_wait),
+                        retry=retry_if_exception_type(TransientLoadError))
+    return retrying(attempt)

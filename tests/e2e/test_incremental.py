@@ -268,3 +268,36 @@ def test_drop_resources_drops_tables_and_resets_state(make_pipeline):
     assert ("events",) not in tables and ("events__tags",) not in tables
     pipe.run(make_events(rows)())
     assert loaded(pipe, "events") == [0, 1, 2]
+
+
+def test_restore_retries_a_dropped_connection(make_pipeline, tmp_path):
+    from dataload.load.step import RetryPolicy
+    from destinations import duckdb
+
+    inner = duckdb(str(tmp_path / "flaky.duckdb"))
+    failures = []
+
+    class FlakyReads:
+        name, capabilities = inner.name, inner.capabilities
+
+        def client(self, **kwargs):
+            client = inner.client(**kwargs)
+            real = client.stored_state
+
+            def stored_state(pipeline_name):
+                if len(failures) < 2:
+                    failures.append(1)
+                    raise ConnectionResetError("server closed the connection")  # a driver's raw error
+                return real(pipeline_name)
+
+            client.stored_state = stored_state
+            return client
+
+    rows = [{"id": i, "updated_at": i} for i in range(3)]
+    make_pipeline("flaky", destination=inner).run(make_events(rows)())
+    shutil.rmtree(tmp_path / "pipelines" / "flaky")
+    pipe = make_pipeline("flaky", destination=FlakyReads())
+    pipe.retry_policy = RetryPolicy(attempts=3, first_wait=0.01, max_wait=0.02)
+    rows.append({"id": 3, "updated_at": 3})
+    assert pipe.run(make_events(rows)()).rows == {"events": 1}
+    assert len(failures) == 2
