@@ -8,7 +8,6 @@
 from dataload._version import __version__
 from dataload.config import config, secrets
 from dataload.decorators import resource, source, transformer
-from dataload.incremental import Incremental, incremental
 from dataload.exceptions import (
     DataContractViolation,
     DataloadError,
@@ -16,10 +15,12 @@ from dataload.exceptions import (
     ResourceError,
     SchemaError,
 )
-from dataload.pipeline import Pipeline, attach, pipeline
+from dataload.incremental import Incremental, incremental
+from dataload.pipeline import Pipeline
+from dataload.pipelines import attach, pipeline
 from dataload.resource import Resource, with_table_name
-from dataload.sink import destination
 from dataload.schema.model import Schema
+from dataload.sink import destination
 from dataload.source import Source
 from dataload.state import resource_state, state
 

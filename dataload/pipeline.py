@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 import shutil
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +13,7 @@ from typing import Any
 
 from dataload.dataset import Dataset
 from dataload.destination import DestinationClient, LoadPackage, PackageFile
-from dataload.exceptions import DataloadError, InvalidConfig, PipelineError, TerminalLoadError
+from dataload.exceptions import DataloadError, InvalidConfig, TerminalLoadError
 from dataload.extract.buffer import BufferLimits
 from dataload.extract.step import extract_source
 from dataload.info import LoadInfo, StepInfo, Trace
@@ -36,7 +34,7 @@ logger = logging.getLogger("dataload")
 class Pipeline:
     """Moves data from sources into one dataset of one destination, remembering where it stopped.
 
-    Create it with :func:`dataload.pipeline`.
+    Create it with :func:`dataload.pipeline`, reopen it with :func:`dataload.attach`.
     """
 
     def __init__(self, pipeline_name: str, *, destination: DestinationArg, dataset_name: str,
@@ -392,51 +390,3 @@ class Pipeline:
     def __repr__(self) -> str:
         return (f"Pipeline({self.pipeline_name!r}, destination={self.destination.name!r}, "
                 f"dataset_name={self.dataset_name!r})")
-
-
-def pipeline(
-    pipeline_name: str | None = None,
-    *,
-    destination: DestinationArg = "duckdb",
-    dataset_name: str | None = None,
-    pipelines_dir: str | os.PathLike[str] | None = None,
-    export_schema_path: str | os.PathLike[str] | None = None,
-    import_schema_path: str | os.PathLike[str] | None = None,
-) -> Pipeline:
-    """Create (or reopen) a pipeline.
-
-    The working directory is ``<pipelines_dir>/<pipeline_name>``; ``pipelines_dir`` defaults to
-    ``$DATALOAD_PIPELINES_DIR`` or ``~/.dataload/pipelines``. A DuckDB destination without
-    credentials writes ``<pipeline_name>.duckdb`` in the current directory.
-
-    ``export_schema_path``: a folder where the live schema is written as
-    ``<pipeline_name>.schema.yaml`` after every change. ``import_schema_path``: a folder with a
-    user-edited copy of that file; when it changes, it wins over inference (pinned types, keys,
-    hints) and columns removed from it are dropped.
-
-    >>> pipe = pipeline("demo", destination="duckdb", dataset_name="crm")  # doctest: +SKIP
-    """
-    name = pipeline_name or Path(sys.argv[0] or "dataload").stem or "dataload"
-    if not name or any(c in name for c in "/\\\x00"):
-        raise InvalidConfig(f"pipeline_name {name!r} must be a plain name (no slashes)")
-    base = Path(pipelines_dir or os.environ.get("DATALOAD_PIPELINES_DIR") or Path.home() / ".dataload" / "pipelines")
-    return Pipeline(name, destination=destination, dataset_name=dataset_name or f"{name}_dataset",
-                    pipelines_dir=base, local_dir=Path.cwd(),
-                    export_schema_path=Path(export_schema_path) if export_schema_path else None,
-                    import_schema_path=Path(import_schema_path) if import_schema_path else None)
-
-
-def attach(pipeline_name: str, *, destination: DestinationArg | None = None, dataset_name: str | None = None,
-           pipelines_dir: str | os.PathLike[str] | None = None) -> Pipeline:
-    """Reopen an existing pipeline by name, with the destination and dataset it last ran with.
-
-    >>> pipe = attach("github")  # doctest: +SKIP
-    """
-    base = Path(pipelines_dir or os.environ.get("DATALOAD_PIPELINES_DIR") or Path.home() / ".dataload" / "pipelines")
-    settings_path = base / pipeline_name / "pipeline.json"
-    if not settings_path.exists():
-        raise PipelineError(f"no pipeline {pipeline_name!r} in {base}")
-    settings = read_json(settings_path)
-    target = destination or resolve_destination(settings["destination"], **settings["destination_options"])
-    return Pipeline(pipeline_name, destination=target, dataset_name=dataset_name or settings["dataset_name"],
-                    pipelines_dir=base, local_dir=Path(settings["local_dir"]))

@@ -1,0 +1,65 @@
+"""The pipelines on this machine: create one, or reopen one by name."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from dataload.exceptions import InvalidConfig, PipelineError
+from dataload.package.storage import read_json
+from dataload.pipeline import Pipeline
+from dataload.registry import DestinationArg, resolve_destination
+
+
+def _base(given: str | os.PathLike[str] | None) -> Path:
+    """Where pipeline working directories live: ``given``, ``$DATALOAD_PIPELINES_DIR`` or ``~/.dataload/pipelines``."""
+    return Path(given or os.environ.get("DATALOAD_PIPELINES_DIR") or Path.home() / ".dataload" / "pipelines")
+
+
+def pipeline(
+    pipeline_name: str | None = None,
+    *,
+    destination: DestinationArg = "duckdb",
+    dataset_name: str | None = None,
+    pipelines_dir: str | os.PathLike[str] | None = None,
+    export_schema_path: str | os.PathLike[str] | None = None,
+    import_schema_path: str | os.PathLike[str] | None = None,
+) -> Pipeline:
+    """Create (or reopen) a pipeline.
+
+    The working directory is ``<pipelines_dir>/<pipeline_name>``; ``pipelines_dir`` defaults to
+    ``$DATALOAD_PIPELINES_DIR`` or ``~/.dataload/pipelines``. A DuckDB destination without
+    credentials writes ``<pipeline_name>.duckdb`` in the current directory.
+
+    ``export_schema_path``: a folder where the live schema is written as
+    ``<pipeline_name>.schema.yaml`` after every change. ``import_schema_path``: a folder with a
+    user-edited copy of that file; when it changes, it wins over inference (pinned types, keys,
+    hints) and columns removed from it are dropped.
+
+    >>> pipe = pipeline("demo", destination="duckdb", dataset_name="crm")  # doctest: +SKIP
+    """
+    name = pipeline_name or Path(sys.argv[0] or "dataload").stem or "dataload"
+    if not name or any(c in name for c in "/\\\x00"):
+        raise InvalidConfig(f"pipeline_name {name!r} must be a plain name (no slashes)")
+    base = _base(pipelines_dir)
+    return Pipeline(name, destination=destination, dataset_name=dataset_name or f"{name}_dataset",
+                    pipelines_dir=base, local_dir=Path.cwd(),
+                    export_schema_path=Path(export_schema_path) if export_schema_path else None,
+                    import_schema_path=Path(import_schema_path) if import_schema_path else None)
+
+
+def attach(pipeline_name: str, *, destination: DestinationArg | None = None, dataset_name: str | None = None,
+           pipelines_dir: str | os.PathLike[str] | None = None) -> Pipeline:
+    """Reopen an existing pipeline by name, with the destination and dataset it last ran with.
+
+    >>> pipe = attach("github")  # doctest: +SKIP
+    """
+    base = _base(pipelines_dir)
+    settings_path = base / pipeline_name / "pipeline.json"
+    if not settings_path.exists():
+        raise PipelineError(f"no pipeline {pipeline_name!r} in {base}")
+    settings = read_json(settings_path)
+    target = destination or resolve_destination(settings["destination"], **settings["destination_options"])
+    return Pipeline(pipeline_name, destination=target, dataset_name=dataset_name or settings["dataset_name"],
+                    pipelines_dir=base, local_dir=Path(settings["local_dir"]))
