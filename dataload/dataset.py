@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from dataload.destination import DestinationClient
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 ClientOpener = Callable[[], AbstractContextManager[DestinationClient]]
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from dataload.schema.model import Schema
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 ENGINE_VERSION = 1
 

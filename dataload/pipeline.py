@@ -14,12 +14,10 @@ from typing import Any
 from dataload.dataset import Dataset
 from dataload.destination import DestinationClient, LoadPackage, PackageFile
 from dataload.exceptions import DataloadError, InvalidConfig, TerminalLoadError
-from dataload.extract.buffer import BufferLimits
-from dataload.extract.step import extract_source
+from dataload.extract.limits import BufferLimits
 from dataload.info import LoadInfo, StepInfo, Trace
 from dataload.load.step import RetryPolicy, load_with_retries, with_retries
 from dataload.lock import pipeline_lock
-from dataload.normalize.step import normalize_package
 from dataload.package.storage import PackageStorage, new_load_id, read_json, write_json
 from dataload.registry import DestinationArg, resolve_destination
 from dataload.run_input import as_source
@@ -125,6 +123,8 @@ class Pipeline:
         return info
 
     def _extract(self, data: Any, hints: dict[str, Any]) -> str:
+        from dataload.extract.step import extract_source
+
         source = as_source(data, default_name=self.pipeline_name, **hints)
         load_id = new_load_id()
         folder = self._packages.create("extracting.tmp", load_id)
@@ -161,6 +161,8 @@ class Pipeline:
         return self.state
 
     def _normalize_all(self) -> list[str]:
+        from dataload.normalize.step import normalize_package
+
         done = []
         for load_id in self._packages.load_ids("extracted"):
             source = self._packages.path("extracted", load_id)

@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from dataload.extract.limits import BufferLimits
 from dataload.normalize.rows import MAX_NESTING_DEPTH, JsonText
 from dataload.schema.infer import to_json_text
-
-
-@dataclass(frozen=True)
-class BufferLimits:
-    """When a table's buffer is written out: after ``segment_rows`` rows or ``segment_bytes`` bytes.
-
-    >>> BufferLimits().segment_rows
-    50000
-    """
-
-    segment_rows: int = 50_000
-    segment_bytes: int = 64 * 1024 * 1024
 
 
 class TableBuffer:

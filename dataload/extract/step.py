@@ -10,7 +10,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from dataload.extract.buffer import BufferLimits, TableBuffer
+from dataload.extract.buffer import TableBuffer
+from dataload.extract.limits import BufferLimits
 from dataload.hints import TableHints
 from dataload.resource import Resource, TableItem
 from dataload.schema.naming import table_name as normalize_table_name

@@ -36,7 +36,7 @@ from typing import Any
 
 import dataload
 from dataload.exceptions import TransientLoadError
-from dataload.extract.buffer import BufferLimits
+from dataload.extract.limits import BufferLimits
 from dataload.load.step import RetryPolicy
 from dataload.pipeline import Pipeline
 from dataload.schema.naming import normalize_identifier, shorten

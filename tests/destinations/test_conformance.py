@@ -16,6 +16,7 @@ from dataload.testing import ALL_CHECKS
 from destinations import duckdb, filesystem, postgres, sqlalchemy
 from destinations.sql import quote
 
+
 @pytest.fixture
 def dataset_name() -> str:
     return f"ds_{uuid.uuid4().hex[:8]}"

@@ -17,9 +17,14 @@ import pytest
 
 import dataload
 from conftest import POSTGRES_URL, postgres_connection
-from dataload.exceptions import (InvalidConfig, MissingConfig, MissingDependencyError, TerminalLoadError,
-                                 TransientLoadError)
-from dataload.extract.buffer import BufferLimits
+from dataload.exceptions import (
+    InvalidConfig,
+    MissingConfig,
+    MissingDependencyError,
+    TerminalLoadError,
+    TransientLoadError,
+)
+from dataload.extract.limits import BufferLimits
 from dataload.load.step import RetryPolicy
 from dataload.schema.naming import shorten
 from destinations import postgres

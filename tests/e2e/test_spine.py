@@ -100,7 +100,7 @@ def test_merge_across_loads_replaces_children_instead_of_duplicating(make_pipeli
 
 
 def test_merge_across_many_buffer_files_keeps_the_last_row(make_pipeline):
-    from dataload.extract.buffer import BufferLimits
+    from dataload.extract.limits import BufferLimits
 
     pipe = make_pipeline()
     pipe.buffer_limits = BufferLimits(segment_rows=3)
@@ -287,7 +287,7 @@ def test_declared_json_column_keeps_dicts_and_lists_whole(make_pipeline):
 
 
 def test_a_page_larger_than_a_segment_is_split_into_files(make_pipeline):
-    from dataload.extract.buffer import BufferLimits
+    from dataload.extract.limits import BufferLimits
 
     pipe = make_pipeline()
     pipe.buffer_limits = BufferLimits(segment_rows=7)

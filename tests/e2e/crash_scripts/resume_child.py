@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import dataload
-from dataload.extract.buffer import BufferLimits
+from dataload.extract.limits import BufferLimits
 from destinations import duckdb
 
 PIPELINE = "resume"
