@@ -17,7 +17,7 @@ from dataload.schema.infer import to_json_text
 class TableBuffer:
     """Collects the items of one table and writes them as extracted segment files."""
 
-    def __init__(self, table: str, new_file: Callable[[str, str], Path], limits: BufferLimits) -> None:
+    def __init__(self, table: str, new_file: Callable[[str], Path], limits: BufferLimits) -> None:
         self.table = table
         self.new_file = new_file
         self.limits = limits
@@ -71,37 +71,42 @@ class TableBuffer:
         if self.rows:
             self._write_rows(self.rows)
         elif self.arrow:
-            self._write_arrow(pa.concat_tables(self.arrow, promote_options="permissive"))
+            self._write_table(pa.concat_tables(self.arrow, promote_options="permissive"))
         self.rows, self.arrow = [], []
         self.buffered_rows = self.buffered_bytes = self._sampled = 0
 
-    def _write_rows(self, rows: list[Any], *, as_arrow: bool = True) -> None:
-        records = _as_records(rows) if as_arrow else None
-        if records is not None and self._write_arrow(pa.Table.from_struct_array(records)):
-            return
-        try:
-            data = pickle.dumps(rows, protocol=5)
-        except RecursionError:  # nested deeper than pickle goes: keep the deep parts as JSON text
-            data = pickle.dumps([cap_depth(row, MAX_NESTING_DEPTH + 1) for row in rows], protocol=5)
-        self.new_file(self.table, ".pkl").write_bytes(data)
+    def _write_rows(self, rows: list[Any]) -> None:
+        path = self.new_file(self.table)
+        records = _as_records(rows)
+        if records is None or not _write_arrow(path, pa.Table.from_struct_array(records)):
+            _write_pickle(path, rows)
         self.files += 1
 
-    def _write_arrow(self, table: pa.Table) -> bool:
-        """Arrow data as an IPC stream (slice-exact, unlike a pickle of a sliced table); False if it cannot."""
-        import pyarrow.ipc as ipc
-
-        sink = pa.BufferOutputStream()
-        try:
-            with ipc.new_stream(sink, table.schema) as writer:
-                writer.write_table(table)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # e.g. nested deeper than Arrow goes
-            if table.num_rows and not self.rows:
-                self._write_rows(table.to_pylist(), as_arrow=False)
-                return True
-            return False
-        self.new_file(self.table, ".arrow").write_bytes(sink.getvalue().to_pybytes())
+    def _write_table(self, table: pa.Table) -> None:
+        path = self.new_file(self.table)
+        if not _write_arrow(path, table):  # e.g. nested deeper than Arrow goes
+            _write_pickle(path, table.to_pylist())
         self.files += 1
-        return True
+
+
+def _write_arrow(path: Path, table: pa.Table) -> bool:
+    """Arrow data as an IPC stream, straight into the file (slice-exact, unlike a pickle); False if it cannot."""
+    import pyarrow.ipc as ipc
+
+    try:
+        with pa.OSFile(str(path), "wb") as sink, ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+def _write_pickle(path: Path, rows: list[Any]) -> None:
+    try:
+        data = pickle.dumps(rows, protocol=5)
+    except RecursionError:  # nested deeper than pickle goes: keep the deep parts as JSON text
+        data = pickle.dumps([cap_depth(row, MAX_NESTING_DEPTH + 1) for row in rows], protocol=5)
+    path.write_bytes(data)
 
 
 def _as_records(rows: list[Any]) -> pa.StructArray | None:
@@ -139,11 +144,16 @@ def cap_depth(value: Any, levels: int) -> Any:
 
 
 def read_extracted(path: Path) -> tuple[str, Any]:
-    """Read one extracted file: ``("arrow", Table)`` or ``("rows", list)``."""
-    if path.suffix == ".arrow":
-        import pyarrow.ipc as ipc
-
-        with ipc.open_stream(str(path)) as reader:
-            return "arrow", reader.read_all()
+    """Read one extracted file: ``("arrow", Table)`` or ``("rows", list)`` (told apart by the first bytes)."""
     with open(path, "rb") as handle:
+        if handle.read(4) == _IPC_CONTINUATION:
+            import pyarrow.ipc as ipc
+
+            handle.seek(0)
+            with ipc.open_stream(pa.PythonFile(handle, mode="r")) as reader:
+                return "arrow", reader.read_all()
+        handle.seek(0)
         return "rows", pickle.load(handle)
+
+
+_IPC_CONTINUATION = b"\xff\xff\xff\xff"

@@ -49,8 +49,8 @@ class _Extraction:
         self.result.seconds = time.perf_counter() - started
         return self.result
 
-    def _new_file(self, table: str, suffix: str) -> Path:
-        name = f"{len(self.result.files):06d}{suffix}"
+    def _new_file(self, table: str) -> Path:
+        name = f"{len(self.result.files):06d}.segment"
         self.result.files.append((name, table))
         return self.folder / name
 

@@ -8,6 +8,7 @@ chunk, which the load step uses to keep the children of the latest row of a merg
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,44 +49,77 @@ def normalize_package(
     *,
     max_identifier_length: int | None,
 ) -> NormalizeResult:
-    """Normalize every extracted file of a package; ``schema`` is updated in place."""
-    import pyarrow.parquet as pq
+    """Normalize every extracted file of a package; ``schema`` is updated in place.
 
+    Load files are written by a small thread pool while the next chunk is normalized (Parquet
+    writing releases the GIL); at most a few finished tables wait in memory.
+    """
     started = time.perf_counter()
     before = _columns_of(schema)
     result = NormalizeResult()
     validated: dict[str, int] = {}
-    for chunk, (file_name, table) in enumerate(extracted_files):
-        path = extracted / file_name
-        hints = table_hints[table]
-        root = apply_table_hints(schema, table, hints, max_identifier_length)
-        kind, payload = read_extracted(path)
-        if hints.get("json_schema"):
-            kind, payload = "rows", _to_rows(kind, payload)
-            validated[table] = validated.get(table, 0) + len(payload)
-            payload = validate_rows(payload, hints["json_schema"], table=table, schema_name=schema.name,
-                                    contract=root.schema_contract, discards=result.discards,
-                                    first_position=validated[table] - len(payload))
-        json_columns = frozenset(c.name for c in root.columns.values() if c.data_type == "json")
-        batch = _unnest(kind, payload, table, hints, max_identifier_length, json_columns)
-        batch = enforce(batch, schema, root.schema_contract, result.discards)
-        if not batch or batch[0].length == 0:
-            continue
-        batch = _assign_ids(batch, root)
-        folder = output / "files" / f"{chunk:06d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        for position, rows in enumerate(batch):
-            if rows.length == 0:
-                continue
-            arrow = fit_rows(rows, schema, load_id, max_identifier_length)
-            target = folder / f"{position:03d}.parquet"
-            pq.write_table(arrow, target, compression="lz4", use_dictionary=False)
-            result.files.append({"table": rows.table, "chunk": chunk, "path": str(target.relative_to(output)),
-                                 "rows": arrow.num_rows, "columns": arrow.column_names})
-            result.rows[rows.table] = result.rows.get(rows.table, 0) + arrow.num_rows
+    with _Writer() as writer:
+        for chunk, (file_name, table) in enumerate(extracted_files):
+            hints = table_hints[table]
+            root = apply_table_hints(schema, table, hints, max_identifier_length)
+            kind, payload = read_extracted(extracted / file_name)
+            if hints.get("json_schema"):
+                kind, payload = "rows", _to_rows(kind, payload)
+                validated[table] = validated.get(table, 0) + len(payload)
+                payload = validate_rows(payload, hints["json_schema"], table=table, schema_name=schema.name,
+                                        contract=root.schema_contract, discards=result.discards,
+                                        first_position=validated[table] - len(payload))
+            json_columns = frozenset(c.name for c in root.columns.values() if c.data_type == "json")
+            batch = _unnest(kind, payload, table, hints, max_identifier_length, json_columns)
+            batch = enforce(batch, schema, root.schema_contract, result.discards)
+            if batch and batch[0].length:
+                _write_batch(writer, result, output, chunk, _assign_ids(batch, root), schema, load_id,
+                             max_identifier_length)
     result.schema_changes = describe_changes(before, schema)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _write_batch(writer: _Writer, result: NormalizeResult, output: Path, chunk: int, batch: list[TableRows],
+                 schema: Schema, load_id: str, max_identifier_length: int | None) -> None:
+    folder = output / "files" / f"{chunk:06d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for position, rows in enumerate(batch):
+        if rows.length == 0:
+            continue
+        arrow = fit_rows(rows, schema, load_id, max_identifier_length)
+        target = folder / f"{position:03d}.parquet"
+        writer.write(arrow, target)
+        result.files.append({"table": rows.table, "chunk": chunk, "path": str(target.relative_to(output)),
+                             "rows": arrow.num_rows, "columns": arrow.column_names})
+        result.rows[rows.table] = result.rows.get(rows.table, 0) + arrow.num_rows
+
+
+class _Writer:
+    """Writes Parquet load files on two threads, with a bounded number of tables in flight."""
+
+    def __init__(self, in_flight: int = 4) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dataload-parquet")
+        self._pending: list[Future[None]] = []
+        self._in_flight = in_flight
+
+    def write(self, table: pa.Table, target: Path) -> None:
+        import pyarrow.parquet as pq
+
+        while len(self._pending) >= self._in_flight:
+            self._pending.pop(0).result()
+        self._pending.append(self._pool.submit(pq.write_table, table, target, compression="lz4",
+                                               use_dictionary=False))
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            for future in self._pending:
+                future.result()
+        finally:
+            self._pool.shutdown(wait=True)
 
 
 def _unnest(kind: str, payload: Any, table: str, hints: dict[str, Any], max_length: int | None,
