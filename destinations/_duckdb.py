@@ -7,8 +7,8 @@ row, a new ``_dl_version`` row when the schema changed, and the pipeline state.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 import threading
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,7 @@ import pyarrow as pa
 from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage
 from dataload.exceptions import TerminalLoadError, TransientLoadError
 from dataload.schema.model import LOAD_ID, Column
-from destinations.sql import (Staged, drop_column_sql, qualified, quote, schema_changes_sql, system_table,
-                             write_sql)
+from destinations.sql import Staged, drop_column_sql, qualified, quote, schema_changes_sql, system_table, write_sql
 
 CATALOG = "dataload_db"
 STEPWISE_BYTES = 256 * 1024 * 1024
@@ -279,7 +278,8 @@ class DuckDBClient:
 
     def _use_dataset(self) -> None:
         found = self.connection.execute(
-            "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ? AND catalog_name = current_database()",
+            "SELECT count(*) FROM information_schema.schemata "
+            "WHERE schema_name = ? AND catalog_name = current_database()",
             [self.dataset]).fetchall()
         if found[0][0]:
             self.connection.execute(f"USE {quote(self.dataset)}")

@@ -22,7 +22,6 @@ SqlAlchemy('mysql+pymysql://loader:***@db.internal/analytics')
 from __future__ import annotations
 
 import datetime
-import decimal
 import itertools
 import json
 import threading
@@ -34,11 +33,19 @@ import pyarrow as pa
 
 from dataload.config import NOT_FOUND, Secret, lookup, redact
 from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage
-from dataload.exceptions import (InvalidConfig, MissingConfig, MissingDependencyError, TerminalLoadError,
-                                 TransientLoadError)
+from dataload.exceptions import InvalidConfig, MissingConfig, MissingDependencyError, TransientLoadError
 from dataload.schema.model import ROW_ID, Column, Table
-from destinations.sql import (SqlDialect, Staged, create_table_sql, drop_column_sql, schema_changes_sql,
-                              system_table, write_sql)
+from destinations._sqlalchemy_results import arrow_array, load_error
+from destinations.sql import (
+    SqlDialect,
+    Staged,
+    create_table_sql,
+    drop_column_sql,
+    qmark_to_pyformat,
+    schema_changes_sql,
+    system_table,
+    write_sql,
+)
 
 sa: Any
 try:
@@ -48,9 +55,6 @@ except ImportError:  # SqlAlchemy() says what to install
     sa = None
 
 _MYSQL = ("mysql", "mariadb")
-# MariaDB errors worth a retry: lock wait timeout, deadlock, can't connect, server gone away, lost
-# connection, connection killed, server shutdown, too many connections, query interrupted.
-_MYSQL_TRANSIENT = {1205, 1213, 2002, 2003, 2006, 2013, 2055, 1927, 1053, 1040, 1317}
 _PREFIXED = (None, "text", "json", "binary")  # LONGTEXT / LONGBLOB: MariaDB indexes a prefix of them
 _PREFIX_CHARS = 64  # several text columns of one key still fit MariaDB's 3072-byte index limit
 _UTC = datetime.timezone.utc
@@ -215,7 +219,7 @@ class SqlAlchemyClient:
         except BaseException as exc:
             self._abort()
             if isinstance(exc, sa.exc.DBAPIError):
-                raise _load_error(exc, package, None, None, self._secrets) from exc
+                raise load_error(exc, package, None, None, self._secrets) from exc
             raise
 
     def _load(self, package: LoadPackage) -> bool:
@@ -289,7 +293,7 @@ class SqlAlchemyClient:
             for stage in staged.values():
                 self._run(f"{self.dialect.drop_temp_table} {stage.relation}")
         except sa.exc.DBAPIError as exc:
-            raise _load_error(exc, package, root, None, self._secrets) from exc
+            raise load_error(exc, package, root, None, self._secrets) from exc
 
     def _stage(self, package: LoadPackage, table: str, name: str) -> Staged:
         """A temporary table with the rows of ``table``'s load files, inserted in batches."""
@@ -307,12 +311,12 @@ class SqlAlchemyClient:
         try:
             self._run(f"CREATE {self.dialect.temp_table} {self.dialect.quote(name)} ({', '.join(definitions)})")
         except sa.exc.DBAPIError as exc:
-            raise _load_error(exc, package, table, None, self._secrets) from exc
+            raise load_error(exc, package, table, None, self._secrets) from exc
         for file in files:
             try:
                 self._insert_file(stage.insert(), file.path, file.chunk, keys)
             except sa.exc.DBAPIError as exc:
-                raise _load_error(exc, package, table, str(file.path), self._secrets) from exc
+                raise load_error(exc, package, table, str(file.path), self._secrets) from exc
         return Staged(self.dialect.quote(name), columns)
 
     def _insert_file(self, insert: Any, path: Path, chunk: int, keys: dict[str, str]) -> None:
@@ -375,93 +379,22 @@ class SqlAlchemyClient:
     def query(self, sql: str, parameters: list[Any] | None = None) -> pa.Table:
         """Run SQL (``?`` placeholders; unqualified names find the dataset's tables) and return Arrow."""
         if self._percent:
-            from destinations._postgres import qmark_to_pyformat
-
             sql = qmark_to_pyformat(sql)
         result = self.connection.exec_driver_sql(sql, tuple(parameters or ()))
         if not result.returns_rows:
             return pa.table({})
         names, rows = list(result.keys()), result.fetchall()
-        return pa.Table.from_arrays([_array([r[i] for r in rows], None) for i in range(len(names))], names=names)
+        return pa.Table.from_arrays([arrow_array([r[i] for r in rows], None) for i in range(len(names))], names=names)
 
     def read_table(self, table: str) -> pa.Table:
         """All rows of ``table``, typed by the table's declared column types."""
         columns = sa.inspect(self.connection).get_columns(table, schema=self.dataset)
         relation = sa.table(table, *(sa.column(c["name"]) for c in columns), schema=self.dataset)
         rows = self.connection.execute(sa.select(relation)).fetchall()
-        arrays = [_array([r[i] for r in rows], c["type"]) for i, c in enumerate(columns)]
+        arrays = [arrow_array([r[i] for r in rows], c["type"]) for i, c in enumerate(columns)]
         return pa.Table.from_arrays(arrays, names=[c["name"] for c in columns])
 
     def drop_tables(self, tables: list[str]) -> None:
         """Drop tables of the dataset."""
         for table in tables:
             self._run(f"DROP TABLE IF EXISTS {self.dialect.qualified(self.dataset, table)}")
-
-
-# --- values read back -> Arrow ----------------------------------------------------------------
-
-_ARROW = {bool: pa.bool_(), int: pa.int64(), float: pa.float64(), str: pa.string(), bytes: pa.binary(),
-          datetime.datetime: pa.timestamp("us", "UTC"), datetime.date: pa.date32(), datetime.time: pa.time64("us")}
-
-
-def _array(values: list[Any], sql_type: Any) -> pa.Array:
-    """One result column as Arrow, converted by its declared SQL type (None: by the values)."""
-    kind = _python_type(sql_type)
-    arrow_type = _ARROW.get(kind)
-    if kind is decimal.Decimal:  # SQLite hands back a float, MariaDB a Decimal: both get the column's scale
-        scale = sql_type.scale or 0
-        exponent, arrow_type = decimal.Decimal(1).scaleb(-scale), pa.decimal128(sql_type.precision or 38, scale)
-        values = [None if v is None else decimal.Decimal(str(v)).quantize(exponent) for v in values]
-    try:
-        return pa.array([None if v is None else _value(v, kind) for v in values], type=arrow_type)
-    except (pa.ArrowException, TypeError, ValueError):  # keep what Arrow cannot hold as text
-        return pa.array([None if v is None else str(v) for v in values], type=pa.string())
-
-
-def _python_type(sql_type: Any) -> Any:
-    if sql_type is None:
-        return None
-    if isinstance(sql_type, sa.Float):  # MariaDB's DOUBLE claims Decimal
-        return float
-    if isinstance(sql_type, mysql.TINYINT) and sql_type.display_width == 1:
-        return bool  # MariaDB's BOOL is TINYINT(1)
-    try:
-        return sql_type.python_type
-    except NotImplementedError:
-        return None
-
-
-def _value(value: Any, kind: Any) -> Any:
-    """SQLite's text dates and 0/1 booleans, MariaDB's TIME durations, timestamps (stored as UTC)."""
-    if isinstance(value, str) and kind in (datetime.datetime, datetime.date, datetime.time):
-        value = kind.fromisoformat(value)
-    if isinstance(value, datetime.timedelta):
-        return (datetime.datetime.min + value).time()
-    if isinstance(value, datetime.datetime):
-        return value.replace(tzinfo=_UTC) if value.tzinfo is None else value.astimezone(_UTC)
-    return bool(value) if kind is bool else value
-
-
-def _load_error(exc: Any, package: LoadPackage, table: str | None, file: str | None,
-                secrets: list[Secret]) -> Exception:
-    where = f"package {package.load_id}" + (f", table {table!r}" if table else "")
-    original = getattr(exc, "orig", None) or exc
-    detail = str(original).strip()
-    if _is_transient(exc, original):
-        return TransientLoadError(redact(f"{where}: connection or server problem, worth retrying: {detail}", secrets))
-    if table and not file:
-        file = ", ".join(str(f.path) for f in package.files_of(table))
-    message = where + (f" (file {file})" if file else "") + f": {type(original).__name__}: {detail}"
-    return TerminalLoadError(redact(message, secrets), table=table, file=file)
-
-
-def _is_transient(exc: Any, original: Any) -> bool:
-    """Lost connections, lock waits and deadlocks (MariaDB), a locked database (SQLite)."""
-    if getattr(exc, "connection_invalidated", False):
-        return True
-    module = type(original).__module__
-    if module.startswith(("pymysql", "MySQLdb", "mysql", "mariadb")):
-        return bool(original.args) and original.args[0] in _MYSQL_TRANSIENT
-    if module.startswith("sqlite3"):
-        return isinstance(exc, sa.exc.OperationalError) and any(w in str(original) for w in ("locked", "busy"))
-    return isinstance(exc, sa.exc.OperationalError)

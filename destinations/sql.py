@@ -1,4 +1,4 @@
-"""SQL shared by SQL destinations: quoting, DDL from the schema, and the write dispositions.
+"""SQL shared by SQL destinations: quoting, placeholders, DDL from the schema, and the write dispositions.
 
 Every identifier goes through :func:`quote`; values are always bound parameters. The write
 statements read each table's new rows from a *staged* relation that the destination provides
@@ -38,6 +38,24 @@ def quote(identifier: str) -> str:
 def qualified(dataset: str, table: str) -> str:
     """``"dataset"."table"``."""
     return f"{quote(dataset)}.{quote(table)}"
+
+
+def qmark_to_pyformat(sql: str) -> str:
+    """Turn ``?`` placeholders outside quotes into ``%s`` (and ``%`` into ``%%``) for psycopg, PyMySQL...
+
+    >>> qmark_to_pyformat("SELECT '?', a % 2 FROM t WHERE b = ?")
+    "SELECT '?', a %% 2 FROM t WHERE b = %s"
+    """
+    out, quoted_by = [], ""
+    for char in sql:
+        if quoted_by:
+            quoted_by = "" if char == quoted_by else quoted_by
+        elif char in "'\"":
+            quoted_by = char
+        elif char == "?":
+            char = "%s"
+        out.append("%%" if char == "%" else char)
+    return "".join(out)
 
 
 @dataclass(frozen=True)

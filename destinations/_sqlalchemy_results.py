@@ -1,0 +1,97 @@
+"""What the SQLAlchemy destination gets back from a database, in dataload's terms.
+
+Result columns become Arrow arrays typed by their declared SQL types (SQLite's text dates and
+0/1 booleans, MariaDB's TIME durations and TINYINT(1) booleans, timestamps stored as UTC), and
+driver errors become load errors, transient (worth a retry) or terminal.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+from typing import Any
+
+import pyarrow as pa
+
+from dataload.config import Secret, redact
+from dataload.destination import LoadPackage
+from dataload.exceptions import TerminalLoadError, TransientLoadError
+
+sa: Any
+try:
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import mysql
+except ImportError:  # SqlAlchemy() says what to install
+    sa = None
+
+# MariaDB errors worth a retry: lock wait timeout, deadlock, can't connect, server gone away, lost
+# connection, connection killed, server shutdown, too many connections, query interrupted.
+_MYSQL_TRANSIENT = {1205, 1213, 2002, 2003, 2006, 2013, 2055, 1927, 1053, 1040, 1317}
+_UTC = datetime.timezone.utc
+
+_ARROW = {bool: pa.bool_(), int: pa.int64(), float: pa.float64(), str: pa.string(), bytes: pa.binary(),
+          datetime.datetime: pa.timestamp("us", "UTC"), datetime.date: pa.date32(), datetime.time: pa.time64("us")}
+
+
+def arrow_array(values: list[Any], sql_type: Any) -> pa.Array:
+    """One result column as Arrow, converted by its declared SQL type (None: by the values)."""
+    kind = _python_type(sql_type)
+    arrow_type = _ARROW.get(kind)
+    if kind is decimal.Decimal:  # SQLite hands back a float, MariaDB a Decimal: both get the column's scale
+        scale = sql_type.scale or 0
+        exponent, arrow_type = decimal.Decimal(1).scaleb(-scale), pa.decimal128(sql_type.precision or 38, scale)
+        values = [None if v is None else decimal.Decimal(str(v)).quantize(exponent) for v in values]
+    try:
+        return pa.array([None if v is None else _value(v, kind) for v in values], type=arrow_type)
+    except (pa.ArrowException, TypeError, ValueError):  # keep what Arrow cannot hold as text
+        return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+
+
+def _python_type(sql_type: Any) -> Any:
+    if sql_type is None:
+        return None
+    if isinstance(sql_type, sa.Float):  # MariaDB's DOUBLE claims Decimal
+        return float
+    if isinstance(sql_type, mysql.TINYINT) and sql_type.display_width == 1:
+        return bool  # MariaDB's BOOL is TINYINT(1)
+    try:
+        return sql_type.python_type
+    except NotImplementedError:
+        return None
+
+
+def _value(value: Any, kind: Any) -> Any:
+    """SQLite's text dates and 0/1 booleans, MariaDB's TIME durations, timestamps (stored as UTC)."""
+    if isinstance(value, str) and kind in (datetime.datetime, datetime.date, datetime.time):
+        value = kind.fromisoformat(value)
+    if isinstance(value, datetime.timedelta):
+        return (datetime.datetime.min + value).time()
+    if isinstance(value, datetime.datetime):
+        return value.replace(tzinfo=_UTC) if value.tzinfo is None else value.astimezone(_UTC)
+    return bool(value) if kind is bool else value
+
+
+def load_error(exc: Any, package: LoadPackage, table: str | None, file: str | None,
+               secrets: list[Secret]) -> Exception:
+    """A driver error as a load error: transient (worth a retry) or terminal, naming table and file."""
+    where = f"package {package.load_id}" + (f", table {table!r}" if table else "")
+    original = getattr(exc, "orig", None) or exc
+    detail = str(original).strip()
+    if _is_transient(exc, original):
+        return TransientLoadError(redact(f"{where}: connection or server problem, worth retrying: {detail}", secrets))
+    if table and not file:
+        file = ", ".join(str(f.path) for f in package.files_of(table))
+    message = where + (f" (file {file})" if file else "") + f": {type(original).__name__}: {detail}"
+    return TerminalLoadError(redact(message, secrets), table=table, file=file)
+
+
+def _is_transient(exc: Any, original: Any) -> bool:
+    """Lost connections, lock waits and deadlocks (MariaDB), a locked database (SQLite)."""
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    module = type(original).__module__
+    if module.startswith(("pymysql", "MySQLdb", "mysql", "mariadb")):
+        return bool(original.args) and original.args[0] in _MYSQL_TRANSIENT
+    if module.startswith("sqlite3"):
+        return isinstance(exc, sa.exc.OperationalError) and any(w in str(original) for w in ("locked", "busy"))
+    return isinstance(exc, sa.exc.OperationalError)
