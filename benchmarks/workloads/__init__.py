@@ -90,9 +90,9 @@ class Workload(NamedTuple):
 
 
 def _registry() -> dict[str, Workload]:
-    from . import w1, w2, w3, w6, w7
+    from . import w1, w2, w3, w4, w6, w7
 
-    return {w.name: w for w in (w1.WORKLOAD, w2.WORKLOAD, w3.WORKLOAD, w6.WORKLOAD, w7.WORKLOAD)}
+    return {w.name: w for w in (w1.WORKLOAD, w2.WORKLOAD, w3.WORKLOAD, w4.WORKLOAD, w6.WORKLOAD, w7.WORKLOAD)}
 
 
 REGISTRY: dict[str, Workload] = _registry()

@@ -7,25 +7,13 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 DATASET = "bench"
-_FACTORY: Optional[Callable[[str], Any]] = None
 
 
 def duckdb_destination(path: Path) -> Any:
-    """dataload's DuckDB destination writing to ``path``.
+    """dataload's DuckDB destination writing to ``path``."""
+    from destinations import duckdb
 
-    The factory is ``from destinations import duckdb``. Older trees also had a submodule
-    ``destinations.duckdb`` which, once imported, shadows the factory on the package; the
-    factory is therefore captured on first use (and the class taken from the module if the
-    shadowing already happened).
-    """
-    global _FACTORY
-    if _FACTORY is None:
-        from destinations import duckdb as factory
-
-        if isinstance(factory, types.ModuleType):  # the submodule shadowed the factory
-            factory = factory.DuckDB
-        _FACTORY = factory
-    return _FACTORY(str(path))
+    return duckdb(str(path))
 
 
 def pipeline(name: str, workdir: Path, db_name: str = "ours.duckdb") -> Any:
