@@ -21,7 +21,8 @@ from dataload.schema.model import LOAD_ID, Column
 from destinations.sql import Staged, drop_column_sql, qualified, quote, schema_changes_sql, system_table, write_sql
 
 CATALOG = "dataload_db"
-STEPWISE_BYTES = 256 * 1024 * 1024
+STEPWISE_BYTES = 256 * 1024 * 1024  # packages bigger than this ...
+STEPWISE_ROW_BYTES = 64 * 1024      # ... with rows bigger than this on average load chunk by chunk
 _TYPES = {"bigint": "BIGINT", "double": "DOUBLE", "bool": "BOOLEAN", "text": "VARCHAR",
           "timestamp": "TIMESTAMPTZ", "date": "DATE", "time": "TIME", "binary": "BLOB", "json": "JSON"}
 
@@ -117,12 +118,15 @@ class DuckDBClient:
     def load_package(self, package: LoadPackage) -> bool:
         """Load the package in one transaction; False if it was loaded before.
 
-        A package of only appended tables bigger than ``STEPWISE_BYTES`` is loaded chunk by chunk
-        (DuckDB keeps a transaction's new rows in memory): its rows may be visible before the
+        A package of only appended tables bigger than ``STEPWISE_BYTES`` made of big rows (large
+        texts or blobs, which DuckDB keeps in memory until the transaction ends; ordinary rows
+        are written out in row groups) is loaded chunk by chunk: its rows may be visible before the
         load finishes, a retry first removes rows of this load id, and ``_dl_loads`` and the state
         are committed last, so the package still counts once.
         """
-        if _append_only(package) and _data_bytes(package) > STEPWISE_BYTES:
+        rows = sum(f.rows for f in package.files)
+        if _append_only(package) and rows and (size := _data_bytes(package)) > STEPWISE_BYTES \
+                and size / rows > STEPWISE_ROW_BYTES:
             return self._load_stepwise(package)
         return self._transaction(package, lambda: self._write_all(package, package.tables), final=True)
 
