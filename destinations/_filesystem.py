@@ -13,8 +13,11 @@ Write dispositions:
   are complete are the files of every other load of those tables deleted (child tables follow
   their root even when the new rows have no lists).
 - ``merge`` on a table with a ``primary_key`` or ``merge_key`` is refused before anything is
-  written: a :class:`~dataload.exceptions.TerminalLoadError` names the table and asks for
-  ``append`` or ``replace``. Files cannot be updated in place, and no silent fallback is made.
+  written: the pipeline sees that the destination declares no merge strategy and raises
+  :class:`~dataload.exceptions.InvalidConfig` at extraction, naming the table and asking for
+  ``append`` or ``replace`` (a package that reaches the destination anyway gets a
+  :class:`~dataload.exceptions.TerminalLoadError`). Files cannot be updated in place, and no
+  silent fallback is made.
   ``merge`` without keys appends, as on every destination.
 
 System tables are folders of one-row jsonl files in the dataset folder:
