@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from dataload.extract.buffer import TableBuffer
+from dataload.extract.concurrent import produce_concurrently
 from dataload.extract.limits import BufferLimits
 from dataload.hints import TableHints
 from dataload.resource import Resource, TableItem
@@ -41,8 +42,13 @@ class _Extraction:
     def run(self, document: dict[str, Any]) -> ExtractResult:
         started = time.perf_counter()
         selected = self.source.selected_resources
-        for resource in self._roots(selected):
-            self._evaluate(resource, None, selected, document)
+        roots = self._roots(selected)
+        concurrent = [r for r in roots if r.parallelized]
+        if concurrent:
+            self._evaluate_concurrently(concurrent, selected, document)
+        for resource in roots:
+            if not resource.parallelized:
+                self._evaluate(resource, None, selected, document)
         for buffer in self.buffers.values():
             buffer.flush()
             self.result.items[buffer.table] = buffer.items
@@ -60,14 +66,23 @@ class _Extraction:
 
     def _evaluate(self, resource: Resource, parent_item: Any, selected: dict[str, Resource],
                   document: dict[str, Any]) -> None:
-        children = [r for r in selected.values() if r.data_from is not None and r.data_from.name == resource.name]
         pages = resource.pages(parent_item) if resource.data_from is not None and parent_item is not None \
             else _standalone_pages(resource)
         for page in _with_context(pages, document, self.source.name, resource.name):
-            self._dispatch(resource, page)
-            for child in children:
-                for item in _items_of(page):
-                    self._evaluate(child, item, selected, document)
+            self._handle_page(resource, page, selected, document)
+
+    def _evaluate_concurrently(self, resources: list[Resource], selected: dict[str, Resource],
+                               document: dict[str, Any]) -> None:
+        """Run ``parallelized`` resources in threads; their pages are written here, one at a time."""
+        for resource, page in produce_concurrently(resources, document, self.source.name):
+            self._handle_page(resource, page, selected, document)
+
+    def _handle_page(self, resource: Resource, page: Any, selected: dict[str, Resource],
+                     document: dict[str, Any]) -> None:
+        self._dispatch(resource, page)
+        for child in [r for r in selected.values() if r.data_from is not None and r.data_from.name == resource.name]:
+            for item in _items_of(page):
+                self._evaluate(child, item, selected, document)
 
     def _dispatch(self, resource: Resource, page: Any) -> None:
         if isinstance(page, TableItem):

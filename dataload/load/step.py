@@ -37,7 +37,8 @@ def load_with_retries(open_client: Callable[[], DestinationClient], package: Loa
         wait=wait_exponential(multiplier=policy.first_wait, max=policy.max_wait),
         retry=retry_if_exception_type(TransientLoadError),
         before_sleep=lambda state: logger.warning(
-            "load of package %s failed (%s); retrying", package.load_id, state.outcome.exception() if state.outcome else ""),
+            "load of package %s failed (%s); retrying", package.load_id,
+            state.outcome.exception() if state.outcome else ""),
         reraise=True,
     )
     for attempt in retrying:

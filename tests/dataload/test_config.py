@@ -16,10 +16,11 @@ from typing import Any, Optional
 
 import pytest
 
-cfg = importlib.import_module("dataload.config")  # the package: dataload.config is the marker namespace
 from dataload.config import NOT_FOUND, Secret, config, lookup, redact, redact_url, resolve_arguments, secrets
 from dataload.config.resolve import candidate_keys, coerce_value
 from dataload.exceptions import InvalidConfig, MissingConfig
+
+cfg = importlib.import_module("dataload.config")  # the package: dataload.config is the marker namespace
 
 SECRET = "hunter2-very-secret"
 ABSENT = "-"  # "not configured here" in the truth tables
@@ -153,7 +154,8 @@ def test_candidate_keys_order() -> None:
     "env, secrets_toml, config_toml, expected",
     [
         # a more specific key wins even from a weaker provider
-        ({"SOURCES__GITHUB__API_KEY": "env-github"}, "", "[sources.github.issues]\napi_key = 'cfg-issues'", "cfg-issues"),
+        ({"SOURCES__GITHUB__API_KEY": "env-github"}, "", "[sources.github.issues]\napi_key = 'cfg-issues'",
+         "cfg-issues"),
         ({"SOURCES__API_KEY": "env-sources"}, "[sources.github]\napi_key = 'sec-github'", "", "sec-github"),
         ({"SOURCES__GITHUB__API_KEY": "env-github"}, "[sources]\napi_key = 'sec-sources'", "", "env-github"),
         ({}, "[sources]\napi_key = 'sec-sources'", "", "sec-sources"),
@@ -369,7 +371,8 @@ def test_invalid_value_names_key_place_and_type(project: Project, monkeypatch: p
 
     with pytest.raises(InvalidConfig) as info:
         resolved(normalize, sections=("normalize",))
-    message = "invalid value for 'normalize.workers' from environment variable NORMALIZE__WORKERS: expected int, got 'many'"
+    message = ("invalid value for 'normalize.workers' from environment variable NORMALIZE__WORKERS: "
+               "expected int, got 'many'")
     assert info.value.errors == [message]  # type: ignore[attr-defined]
     assert message in str(info.value)
 

@@ -296,3 +296,46 @@ def test_a_page_larger_than_a_segment_is_split_into_files(make_pipeline):
     assert len(files) == 8
     pipe.run()
     assert sorted(r["n"] for r in pipe.dataset().table("t").rows()) == list(range(50))
+
+
+def test_parallelized_resources_run_at_the_same_time(make_pipeline):
+    import threading
+
+    both_running = threading.Barrier(2, timeout=10)  # passes only if the two generators overlap
+
+    def make(name):
+        @dataload.resource(name=name, parallelized=True)
+        def numbers():
+            for page in range(3):
+                both_running.wait()
+                yield [{"n": page * 10 + i} for i in range(10)]
+        return numbers()
+
+    @dataload.source
+    def two():
+        return make("left"), make("right")
+
+    pipe = make_pipeline()
+    pipe.run(two())
+    assert sorted(r["n"] for r in pipe.dataset().table("left").rows()) == list(range(30))
+    assert sorted(r["n"] for r in pipe.dataset().table("right").rows()) == list(range(30))
+
+
+def test_a_failing_parallelized_resource_stops_the_run(make_pipeline):
+    @dataload.resource(parallelized=True)
+    def fine():
+        yield from ({"n": i} for i in range(100))
+
+    @dataload.resource(parallelized=True)
+    def broken():
+        yield {"n": 1}
+        raise ValueError("upstream went away")
+
+    @dataload.source
+    def mixed():
+        return fine, broken
+
+    pipe = make_pipeline()
+    with pytest.raises(dataload.ResourceError, match="'broken'.*upstream went away"):
+        pipe.run(mixed())
+    assert pipe.pending_packages() == [] and "fine" not in pipe.dataset().tables
