@@ -54,6 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataloadError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader went away (``dataload ... | head``): not an error
+        sys.stderr.close()
+        return 0
 
 
 def _pipeline_command(args: argparse.Namespace) -> int:
