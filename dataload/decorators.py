@@ -217,7 +217,8 @@ def _resources_of(source_name: str, returned: Any) -> list[Resource]:
         items = list(returned)
         bad = [i for i in items if not isinstance(i, Resource)]
         if not bad:
-            return [r if r._bound or r.data_from is not None else r() for r in items]
+            # every source gets its own copies: selecting or hinting them never leaks into the next call
+            return [r._copy() if r._bound or r.data_from is not None else r() for r in items]
     raise InvalidConfig(f"source {source_name!r} must return resources (or a list of them), "
                         f"got {type(returned).__name__}")
 

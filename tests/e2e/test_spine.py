@@ -339,3 +339,23 @@ def test_a_failing_parallelized_resource_stops_the_run(make_pipeline):
     with pytest.raises(dataload.ResourceError, match="'broken'.*upstream went away"):
         pipe.run(mixed())
     assert pipe.pending_packages() == [] and "fine" not in pipe.dataset().tables
+
+
+def test_selecting_resources_of_one_source_call_does_not_change_the_next(make_pipeline):
+    @dataload.resource
+    def parents():
+        yield [{"id": 1}, {"id": 2}]
+
+    @dataload.transformer(data_from=parents)
+    def kids(parent):
+        yield {"parent": parent["id"]}
+
+    @dataload.source
+    def family():
+        return parents, kids
+
+    assert list(family().with_resources("parents").selected_resources) == ["parents"]
+    assert list(family().selected_resources) == ["parents", "kids"]
+    pipe = make_pipeline()
+    pipe.run(family())
+    assert count(pipe, "kids") == 2
