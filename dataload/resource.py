@@ -94,7 +94,10 @@ class Resource:
         return self
 
     def add_limit(self, max_items: int) -> Resource:
-        """Stop the resource after ``max_items`` yields (the generator is closed, not drained)."""
+        """Stop the resource after ``max_items`` yields (the generator is closed, not drained).
+
+        On a transformer the limit counts the yields for each parent item.
+        """
         if max_items < 0:
             raise InvalidConfig(f"add_limit of resource {self.name!r} needs a number >= 0, not {max_items}")
         self._steps.append(("limit", max_items))
