@@ -25,7 +25,6 @@ class TableBuffer:
         self.arrow: list[pa.Table] = []
         self.buffered_rows = 0
         self.buffered_bytes = 0
-        self.files = 0
         self.items = 0
         self._sampled = 0
         self._sample_every = 1
@@ -80,13 +79,11 @@ class TableBuffer:
         records = _as_records(rows)
         if records is None or not _write_arrow(path, pa.Table.from_struct_array(records)):
             _write_pickle(path, rows)
-        self.files += 1
 
     def _write_table(self, table: pa.Table) -> None:
         path = self.new_file(self.table)
         if not _write_arrow(path, table):  # e.g. nested deeper than Arrow goes
             _write_pickle(path, table.to_pylist())
-        self.files += 1
 
 
 def _write_arrow(path: Path, table: pa.Table) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from dataload.resource import Resource
@@ -19,17 +19,15 @@ MAX_PENDING_PAGES = 16
 _DONE = object()
 
 
-def produce_concurrently(resources: list[Resource], document: dict[str, Any], source: str,
+def produce_concurrently(resources: list[Resource], pages_of: Callable[[Resource], Iterable[Any]],
                          max_pending: int = MAX_PENDING_PAGES) -> Iterator[tuple[Resource, Any]]:
-    """Yield ``(resource, page)`` as the resources' threads produce them."""
-    from dataload.extract.step import _standalone_pages, _with_context
-
+    """Yield ``(resource, page)`` as threads iterate ``pages_of(resource)`` for each resource."""
     pages: queue.Queue[tuple[Resource, Any]] = queue.Queue(maxsize=max_pending)
     stop = threading.Event()
 
     def produce(resource: Resource) -> None:
         try:
-            for page in _with_context(_standalone_pages(resource), document, source, resource.name):
+            for page in pages_of(resource):
                 while not stop.is_set():
                     try:
                         pages.put((resource, page), timeout=0.1)

@@ -30,6 +30,9 @@ class ExtractResult:
     seconds: float = 0.0
 
 
+_NO_PARENT = object()
+
+
 class _Extraction:
     def __init__(self, folder: Path, source: Source, max_identifier_length: int | None, limits: BufferLimits) -> None:
         self.folder = folder
@@ -38,17 +41,23 @@ class _Extraction:
         self.limits = limits
         self.buffers: dict[str, TableBuffer] = {}
         self.result = ExtractResult()
+        self.document: dict[str, Any] = {}
+        self.children: dict[str, list[Resource]] = {}
 
     def run(self, document: dict[str, Any]) -> ExtractResult:
         started = time.perf_counter()
+        self.document = document
         selected = self.source.selected_resources
-        roots = self._roots(selected)
-        concurrent = [r for r in roots if r.parallelized]
-        if concurrent:
-            self._evaluate_concurrently(concurrent, selected, document)
+        for resource in selected.values():
+            if resource.data_from is not None and resource.data_from.name in selected:
+                self.children.setdefault(resource.data_from.name, []).append(resource)
+        roots = [r for r in selected.values() if r.data_from is None or r.data_from.name not in selected]
+        for resource, page in produce_concurrently([r for r in roots if r.parallelized], self._pages_in_context):
+            self._handle_page(resource, page)
         for resource in roots:
             if not resource.parallelized:
-                self._evaluate(resource, None, selected, document)
+                for page in self._pages_in_context(resource):
+                    self._handle_page(resource, page)
         for buffer in self.buffers.values():
             buffer.flush()
             self.result.items[buffer.table] = buffer.items
@@ -60,29 +69,18 @@ class _Extraction:
         self.result.files.append((name, table))
         return self.folder / name
 
-    def _roots(self, selected: dict[str, Resource]) -> list[Resource]:
-        names = set(selected)
-        return [r for r in selected.values() if r.data_from is None or r.data_from.name not in names]
+    def _pages_in_context(self, resource: Resource, parent_item: Any = _NO_PARENT) -> Iterable[Any]:
+        """The resource's pages (for one parent item, for a fed transformer), run with its state."""
+        pages = _standalone_pages(resource) if parent_item is _NO_PARENT else resource.pages(parent_item)
+        return _with_context(pages, self.document, self.source.name, resource.name)
 
-    def _evaluate(self, resource: Resource, parent_item: Any, selected: dict[str, Resource],
-                  document: dict[str, Any]) -> None:
-        pages = resource.pages(parent_item) if resource.data_from is not None and parent_item is not None \
-            else _standalone_pages(resource)
-        for page in _with_context(pages, document, self.source.name, resource.name):
-            self._handle_page(resource, page, selected, document)
-
-    def _evaluate_concurrently(self, resources: list[Resource], selected: dict[str, Resource],
-                               document: dict[str, Any]) -> None:
-        """Run ``parallelized`` resources in threads; their pages are written here, one at a time."""
-        for resource, page in produce_concurrently(resources, document, self.source.name):
-            self._handle_page(resource, page, selected, document)
-
-    def _handle_page(self, resource: Resource, page: Any, selected: dict[str, Resource],
-                     document: dict[str, Any]) -> None:
+    def _handle_page(self, resource: Resource, page: Any) -> None:
+        """Write a page, then feed each of its items to the transformers of ``resource``."""
         self._dispatch(resource, page)
-        for child in [r for r in selected.values() if r.data_from is not None and r.data_from.name == resource.name]:
+        for child in self.children.get(resource.name, []):
             for item in _items_of(page):
-                self._evaluate(child, item, selected, document)
+                for child_page in self._pages_in_context(child, item):
+                    self._handle_page(child, child_page)
 
     def _dispatch(self, resource: Resource, page: Any) -> None:
         if isinstance(page, TableItem):
