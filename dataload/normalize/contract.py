@@ -24,7 +24,8 @@ import pyarrow.compute as pc
 from dataload.exceptions import DataContractViolation
 from dataload.normalize.rows import TableRows, keep_rows
 from dataload.schema.infer import coerce, infer_column
-from dataload.schema.model import LOAD_ID, VARIANT_MARK, Schema, Table
+from dataload.schema.model import LOAD_ID, Schema, Table
+from dataload.schema.naming import variant_name
 
 
 @dataclass
@@ -42,8 +43,10 @@ def is_active(contract: dict[str, str] | None) -> bool:
 
 
 class _Enforcer:
-    def __init__(self, batch: list[TableRows], schema: Schema, contract: dict[str, str], discards: Discards):
+    def __init__(self, batch: list[TableRows], schema: Schema, contract: dict[str, str], discards: Discards,
+                 max_length: int | None):
         self.batch, self.schema, self.contract, self.discards = batch, schema, contract, discards
+        self.max_length = max_length
         self.drop_roots = np.zeros(batch[0].length, dtype=bool)
         self.root_of: dict[str, np.ndarray] = {batch[0].table: np.arange(batch[0].length)}
         self.removed: set[str] = set()
@@ -101,7 +104,7 @@ class _Enforcer:
         for piece in pieces:
             fits, leftovers = coerce(piece, column)
             fitted = fits if fitted is None else pc.coalesce(fitted, fits)
-            if leftovers is not None and not _has_variant(table, name, leftovers):
+            if leftovers is not None and not _has_variant(table, name, leftovers, self.max_length):
                 misfits.append(leftovers)
         present = _any_valid(misfits)
         if present is None:
@@ -137,11 +140,11 @@ class _Enforcer:
 
 
 def enforce(batch: list[TableRows], schema: Schema, contract: dict[str, str] | None,
-            discards: Discards) -> list[TableRows]:
+            discards: Discards, max_identifier_length: int | None) -> list[TableRows]:
     """Apply ``contract`` to one batch (parents first); raises :class:`DataContractViolation` on freeze."""
     if not is_active(contract) or not batch:
         return batch
-    return _Enforcer(batch, schema, contract, discards).run()  # type: ignore[arg-type]
+    return _Enforcer(batch, schema, contract, discards, max_identifier_length).run()  # type: ignore[arg-type]
 
 
 def _valid(array: pa.Array) -> np.ndarray:
@@ -157,9 +160,9 @@ def _any_valid(pieces: list[pa.Array]) -> np.ndarray | None:
     return mask if mask.any() else None
 
 
-def _has_variant(table: Table, name: str, values: pa.Array) -> bool:
+def _has_variant(table: Table, name: str, values: pa.Array, max_length: int | None) -> bool:
     inferred = infer_column(name, values)
-    return inferred is not None and f"{name}{VARIANT_MARK}{inferred.data_type}" in table.columns
+    return inferred is not None and variant_name(name, inferred.data_type or "text", max_length) in table.columns
 
 
 def _truncate(value: object, limit: int = 80) -> str | None:

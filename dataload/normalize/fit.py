@@ -7,11 +7,12 @@ path end here and behave the same. The schema's table is updated in place.
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dataload.normalize.rows import TableRows
 from dataload.schema.infer import coerce, data_type_of_arrow, infer_column, to_json_text
-from dataload.schema.model import LOAD_ID, VARIANT_MARK, Column, Schema, Table
-from dataload.schema.naming import shorten
+from dataload.schema.model import LOAD_ID, Column, Schema, Table
+from dataload.schema.naming import variant_name
 
 
 def fit_rows(rows: TableRows, schema: Schema, load_id: str, max_identifier_length: int | None) -> pa.Table:
@@ -76,18 +77,17 @@ def _fit_variant(table: Table, out: dict[str, pa.Array], name: str, values: pa.A
                  max_length: int | None) -> None:
     inferred = infer_column(name, values)
     assert inferred is not None
-    variant_name = shorten(f"{name}{VARIANT_MARK}{inferred.data_type}", max_length)
-    variant = table.columns.get(variant_name)
+    target = variant_name(name, inferred.data_type or "text", max_length)
+    variant = table.columns.get(target)
     if variant is None:
-        variant = Column(variant_name, inferred.data_type, precision=inferred.precision,
+        variant = Column(target, inferred.data_type, precision=inferred.precision,
                          scale=inferred.scale, variant_of=name)
-        table.columns[variant_name] = variant
+        table.columns[target] = variant
     fitted, rest = coerce(values, variant)
     if rest is not None:  # a decimal wider than the variant's, for example: keep it as text
-        fitted_text, _ = coerce(pa.array([None if v is None else str(v) for v in rest.to_pylist()]),
-                                Column("", "text"))
-        _fit_column(table, out, f"{name}{VARIANT_MARK}text", fitted_text, False, max_length)
-    out[variant_name] = _combine(out.get(variant_name), fitted)
+        _fit_variant(table, out, name, pa.array([None if v is None else str(v) for v in rest.to_pylist()]),
+                     max_length)
+    out[target] = _combine(out.get(target), fitted)
 
 
 def _merge_declared(declared: Column | None, inferred: Column) -> Column:
@@ -100,8 +100,4 @@ def _merge_declared(declared: Column | None, inferred: Column) -> Column:
 
 
 def _combine(existing: pa.Array | None, new: pa.Array) -> pa.Array:
-    if existing is None:
-        return new
-    import pyarrow.compute as pc
-
-    return pc.coalesce(existing, new)
+    return new if existing is None else pc.coalesce(existing, new)

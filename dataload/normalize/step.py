@@ -71,7 +71,7 @@ def normalize_package(
                                         first_position=validated[table] - len(payload))
             json_columns = frozenset(c.name for c in root.columns.values() if c.data_type == "json")
             batch = _unnest(kind, payload, table, hints, max_identifier_length, json_columns)
-            batch = enforce(batch, schema, root.schema_contract, result.discards)
+            batch = enforce(batch, schema, root.schema_contract, result.discards, max_identifier_length)
             if batch and batch[0].length:
                 _write_batch(writer, result, output, chunk, _assign_ids(batch, root), schema, load_id,
                              max_identifier_length)

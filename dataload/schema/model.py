@@ -21,7 +21,6 @@ PARENT_ID = "_dl_parent_id"
 LIST_INDEX = "_dl_list_idx"
 ROOT_ID = "_dl_root_id"
 VALUE_COLUMN = "value"
-VARIANT_MARK = "__v_"
 
 
 @dataclass

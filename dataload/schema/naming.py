@@ -70,3 +70,15 @@ def table_name(name: str, max_length: int | None = None) -> str:
     'users_active'
     """
     return shorten(normalize_identifier(name), max_length)
+
+
+VARIANT_MARK = "__v_"
+
+
+def variant_name(column: str, data_type: str, max_length: int | None = None) -> str:
+    """The variant column that holds ``data_type`` values arriving in ``column``.
+
+    >>> variant_name("price", "text")
+    'price__v_text'
+    """
+    return shorten(f"{column}{VARIANT_MARK}{data_type}", max_length)
