@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import types
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 DATASET = "bench"
 
@@ -54,3 +54,24 @@ def columns_sql(table: str) -> str:
     """The column names of a table of the benchmark dataset."""
     return ("SELECT column_name FROM information_schema.columns "
             f"WHERE table_schema = '{DATASET}' AND table_name = '{table}'")
+
+
+def query_for(mode: str, handle: Any) -> Callable[[str], list[tuple]]:
+    """A function running SQL where a run loaded: the pipeline (``ours``) or the reference's DuckDB file."""
+    if mode == "ours":
+        return lambda sql: query_ours(handle, sql)
+    return lambda sql: query_file(handle, sql)
+
+
+def check_rows_and_columns(label: str, query: Callable[[str], list[tuple]], table: str, rows: int,
+                           columns: Iterable[str]) -> int:
+    """Raise :class:`VerificationError` unless ``table`` holds ``rows`` rows and every one of ``columns``."""
+    from . import VerificationError
+
+    found = query(count_sql(table))[0][0]
+    if found != rows:
+        raise VerificationError(f"{label}: {found} rows in {DATASET}.{table}, expected {rows}")
+    missing = set(columns) - {r[0] for r in query(columns_sql(table))}
+    if missing:
+        raise VerificationError(f"{label}: columns missing in {DATASET}.{table}: {sorted(missing)}")
+    return int(found)

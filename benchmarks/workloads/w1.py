@@ -18,11 +18,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from . import VerificationError, Workload
-from ._common import pipeline
+from . import Workload
+from ._common import DATASET, check_rows_and_columns, pipeline, query_for
 
 PAGE_SIZE = 1_000
-DATASET = "bench"
 TABLE = "w1"
 COLUMNS = (
     "id", "customer_id", "quantity", "unit_price", "discount", "is_paid", "is_gift",
@@ -102,30 +101,7 @@ def run_reference(rows: list[dict[str, Any]], workdir: Path) -> Path:
 
 def verify(mode: str, rows: list[dict[str, Any]], workdir: Path, handle: Any) -> int:
     """Check the destination table holds every input row and every input column."""
-    count_sql = f'SELECT count(*) FROM "{DATASET}"."{TABLE}"'
-    columns_sql = (
-        "SELECT column_name FROM information_schema.columns "
-        f"WHERE table_schema = '{DATASET}' AND table_name = '{TABLE}'"
-    )
-    if mode == "ours":
-        with handle.sql_client() as sql:
-            found = sql.execute(count_sql).fetchall()[0][0]
-            columns = {r[0] for r in sql.execute(columns_sql).fetchall()}
-    else:
-        import duckdb
-
-        con = duckdb.connect(str(handle), read_only=True)
-        try:
-            found = con.execute(count_sql).fetchall()[0][0]
-            columns = {r[0] for r in con.execute(columns_sql).fetchall()}
-        finally:
-            con.close()
-    if found != len(rows):
-        raise VerificationError(f"W1 {mode}: {found} rows in {DATASET}.{TABLE}, expected {len(rows)}")
-    missing = set(COLUMNS) - columns
-    if missing:
-        raise VerificationError(f"W1 {mode}: columns missing in {DATASET}.{TABLE}: {sorted(missing)}")
-    return found
+    return check_rows_and_columns(f"W1 {mode}", query_for(mode, handle), TABLE, len(rows), COLUMNS)
 
 
 WORKLOAD = Workload(

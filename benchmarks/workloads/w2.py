@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from . import CACHE_DIR, VerificationError, Workload
-from ._common import DATASET, columns_sql, count_sql, pipeline, query_file, query_ours
+from ._common import DATASET, columns_sql, count_sql, pipeline, query_for
 
 PAGE_SIZE = 1_000
 INPUT_VERSION = 1
@@ -172,7 +172,7 @@ def check_tables(label: str, query: Callable[[str], list[tuple]], root: str, exp
 def verify(mode: str, inp: dict[str, Any], workdir: Path, handle: Any) -> int:
     """Check all three tables hold every input row."""
     expected = (len(inp["records"]), inp["children"], inp["tags"])
-    query = (lambda sql: query_ours(handle, sql)) if mode == "ours" else (lambda sql: query_file(handle, sql))
+    query = query_for(mode, handle)
     return check_tables(f"W2 {mode}", query, TABLE, expected)
 
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from . import VerificationError, Workload
-from ._common import DATASET, columns_sql, count_sql, pipeline, query_file, query_ours
+from . import Workload
+from ._common import DATASET, check_rows_and_columns, pipeline, query_for
 
 BATCH_ROWS = 100_000
 TABLE = "w3"
@@ -79,14 +79,7 @@ def run_reference(table: Any, workdir: Path) -> Path:
 
 def verify(mode: str, table: Any, workdir: Path, handle: Any) -> int:
     """Check the destination table holds every row and every column."""
-    query = (lambda sql: query_ours(handle, sql)) if mode == "ours" else (lambda sql: query_file(handle, sql))
-    found = query(count_sql(TABLE))[0][0]
-    if found != table.num_rows:
-        raise VerificationError(f"W3 {mode}: {found} rows in {DATASET}.{TABLE}, expected {table.num_rows}")
-    missing = set(COLUMNS) - {r[0] for r in query(columns_sql(TABLE))}
-    if missing:
-        raise VerificationError(f"W3 {mode}: columns missing in {DATASET}.{TABLE}: {sorted(missing)}")
-    return found
+    return check_rows_and_columns(f"W3 {mode}", query_for(mode, handle), TABLE, table.num_rows, COLUMNS)
 
 
 WORKLOAD = Workload(

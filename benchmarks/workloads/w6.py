@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import VerificationError, Workload, w1
-from ._common import DATASET, count_sql, pipeline, query_file, query_ours
+from ._common import DATASET, count_sql, pipeline, query_for
 
 PAGE_SIZE = 1_000
 TABLE = "w6"
@@ -109,7 +109,7 @@ def run_reference(inp: dict[str, Any], workdir: Path) -> Path:
 
 def verify(mode: str, inp: dict[str, Any], workdir: Path, handle: Any) -> int:
     """The table still holds every row once and every changed row in its new version."""
-    query = (lambda sql: query_ours(handle, sql)) if mode == "ours" else (lambda sql: query_file(handle, sql))
+    query = query_for(mode, handle)
     total = query(count_sql(TABLE))[0][0]
     distinct = query(f'SELECT count(DISTINCT id) FROM "{DATASET}"."{TABLE}"')[0][0]
     if total != len(inp["rows"]) or distinct != total:
