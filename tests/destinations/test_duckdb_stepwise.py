@@ -11,20 +11,26 @@ from dataload.load.step import RetryPolicy
 
 
 @pytest.fixture
+def transactions(monkeypatch):
+    """The ``final`` flag of every DuckDB transaction a load opens, in order."""
+    seen = []
+    original = duckdb_module.DuckDBClient._transaction
+
+    def counting(self, package, work, *, final):
+        seen.append(final)
+        return original(self, package, work, final=final)
+
+    monkeypatch.setattr(duckdb_module.DuckDBClient, "_transaction", counting)
+    return seen
+
+
+@pytest.fixture
 def small_thresholds(monkeypatch):
     monkeypatch.setattr(duckdb_module, "STEPWISE_BYTES", 1_000)
     monkeypatch.setattr(duckdb_module, "STEPWISE_ROW_BYTES", 100)
 
 
-def test_big_rows_load_chunk_by_chunk_and_count_once(make_pipeline, small_thresholds, monkeypatch):
-    transactions = []
-    original = duckdb_module.DuckDBClient._transaction
-
-    def counting(self, package, work, *, final):
-        transactions.append(final)
-        return original(self, package, work, final=final)
-
-    monkeypatch.setattr(duckdb_module.DuckDBClient, "_transaction", counting)
+def test_big_rows_load_chunk_by_chunk_and_count_once(make_pipeline, small_thresholds, transactions):
     pipe = make_pipeline()
     pipe.buffer_limits = BufferLimits(segment_rows=2)
     pipe.run([{"id": i, "body": "x" * 500} for i in range(6)], table_name="docs")
@@ -52,15 +58,7 @@ def test_a_failure_between_chunks_is_retried_without_duplicates(make_pipeline, s
     assert sorted(r["id"] for r in pipe.dataset().table("docs").rows()) == list(range(6))
 
 
-def test_ordinary_rows_load_in_one_transaction(make_pipeline, monkeypatch):
-    transactions = []
-    original = duckdb_module.DuckDBClient._transaction
-
-    def counting(self, package, work, *, final):
-        transactions.append(final)
-        return original(self, package, work, final=final)
-
-    monkeypatch.setattr(duckdb_module.DuckDBClient, "_transaction", counting)
+def test_ordinary_rows_load_in_one_transaction(make_pipeline, monkeypatch, transactions):
     monkeypatch.setattr(duckdb_module, "STEPWISE_BYTES", 1_000)  # big package, but small rows
     pipe = make_pipeline()
     pipe.run([{"id": i} for i in range(500)], table_name="small")

@@ -19,7 +19,6 @@ import dataload
 from conftest import POSTGRES_URL, postgres_connection
 from dataload.exceptions import (
     InvalidConfig,
-    MissingConfig,
     MissingDependencyError,
     TerminalLoadError,
 )
@@ -230,17 +229,6 @@ def test_password_is_hidden_in_errors_from_a_server(pg_pipeline, dataset, admin)
     with pytest.raises(TerminalLoadError) as caught:  # the server quotes the failing row in its message
         pipe.run([{"id": 2, "note": PASSWORD}], table_name="t")
     assert "short_note" in str(caught.value) and PASSWORD not in str(caught.value)
-
-
-def test_missing_credentials_say_where_they_were_looked_for(monkeypatch, tmp_path):
-    monkeypatch.delenv("DESTINATION__POSTGRES__CREDENTIALS", raising=False)
-    monkeypatch.delenv("DESTINATION__CREDENTIALS", raising=False)
-    monkeypatch.setenv("DATALOAD_PROJECT_DIR", str(tmp_path))
-    with pytest.raises(MissingConfig) as caught:
-        postgres()
-    message = str(caught.value)
-    assert "destination.postgres.credentials" in message
-    assert "DESTINATION__POSTGRES__CREDENTIALS" in message and "secrets.toml" in message
 
 
 def test_credentials_from_env_and_secrets_toml(pg_pipeline, monkeypatch, tmp_path, dataset, admin):

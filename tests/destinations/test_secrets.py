@@ -1,11 +1,11 @@
-"""Passwords never appear in a destination's repr, its errors, or the pipeline's, given as URL or parts."""
+"""Credentials of every destination that has them: passwords never show, a missing one says where it was looked for."""
 
 from __future__ import annotations
 
 import pytest
 
 import dataload
-from dataload.exceptions import TransientLoadError
+from dataload.exceptions import MissingConfig, TransientLoadError
 from dataload.load.step import RetryPolicy
 from destinations import postgres, sqlalchemy
 
@@ -36,3 +36,16 @@ def test_password_never_shows_in_repr_or_errors(factory, url, parts, tmp_path):
     assert PASSWORD not in (tmp_path / "secret_p" / "pipeline.json").read_text()
     from_parts = factory(parts)
     assert PASSWORD not in repr(from_parts) and "***" in repr(from_parts)
+
+
+@pytest.mark.parametrize("name, factory", [("postgres", postgres), ("sqlalchemy", sqlalchemy)])
+def test_missing_credentials_say_where_they_were_looked_for(name, factory, monkeypatch, tmp_path):
+    env = f"DESTINATION__{name.upper()}__CREDENTIALS"
+    monkeypatch.delenv(env, raising=False)
+    monkeypatch.delenv("DESTINATION__CREDENTIALS", raising=False)
+    monkeypatch.setenv("DATALOAD_PROJECT_DIR", str(tmp_path))
+    with pytest.raises(MissingConfig) as caught:
+        factory()
+    message = str(caught.value)
+    assert f"destination.{name}.credentials" in message
+    assert env in message and "secrets.toml" in message

@@ -27,7 +27,7 @@ import pytest
 
 import dataload
 from conftest import service_unavailable
-from dataload.exceptions import InvalidConfig, MissingConfig, TerminalLoadError
+from dataload.exceptions import InvalidConfig, TerminalLoadError
 from dataload.load.step import RetryPolicy
 from destinations import sqlalchemy
 
@@ -335,15 +335,6 @@ def test_credentials_from_the_environment(backend, make_pipeline, monkeypatch):
     assert pipe.dataset().table("from_env").rows()[0]["id"] == 1
     assert pipe.destination.url.render_as_string() == backend.url
     pipe.destination.engine().dispose()
-
-
-def test_missing_credentials_say_where_they_were_looked_for(monkeypatch, tmp_path):
-    monkeypatch.delenv("DESTINATION__SQLALCHEMY__CREDENTIALS", raising=False)
-    monkeypatch.delenv("DESTINATION__CREDENTIALS", raising=False)
-    monkeypatch.setenv("DATALOAD_PROJECT_DIR", str(tmp_path))
-    with pytest.raises(MissingConfig) as caught:
-        sqlalchemy()
-    assert "DESTINATION__SQLALCHEMY__CREDENTIALS" in str(caught.value) and "secrets.toml" in str(caught.value)
 
 
 def test_attach_reopens_a_sqlite_pipeline(sqlite_backend, tmp_path):
