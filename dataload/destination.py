@@ -8,11 +8,12 @@ and answers queries for ``pipe.dataset()``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from dataload.schema.model import Schema
+from dataload.schema.model import LOAD_ID, Schema
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -39,13 +40,66 @@ class Capabilities:
 
 @dataclass
 class PackageFile:
-    """One normalized load file of a package."""
+    """One normalized load file of a package.
+
+    ``file_format`` is ``"parquet"`` (every column, ``_dl_load_id`` included) or, for destinations
+    that list ``"arrow"`` in their file formats, ``"arrow"``: the columns normalization wrote are in
+    ``path``, the columns it left untouched stay in the extracted Arrow file ``base`` under the
+    names in ``base_columns``, and ``_dl_load_id`` is not stored (read them with :meth:`read_arrow`).
+    """
 
     table: str
     chunk: int
     path: Path
     rows: int
     columns: list[str]
+    file_format: str = "parquet"
+    base: Path | None = None
+    base_columns: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_entry(cls, entry: dict[str, Any], folder: Path) -> PackageFile:
+        """The file described by an entry of a package's ``files`` list (paths relative to ``folder``)."""
+        base = entry.get("base")
+        return cls(entry["table"], entry["chunk"], folder / entry["path"], entry["rows"], entry["columns"],
+                   entry.get("format", "parquet"), folder / base if base else None, entry.get("base_columns", {}))
+
+    def read_arrow(self) -> pa.Table:
+        """The rows of an ``arrow`` load file, memory-mapped, in ``columns`` order without ``_dl_load_id``."""
+        import pyarrow as pa
+        import pyarrow.ipc as ipc
+
+        written = ipc.open_file(pa.memory_map(str(self.path))).read_all()
+        base = ipc.open_stream(pa.memory_map(str(self.base))).read_all() if self.base else written
+        names = [c for c in self.columns if c != LOAD_ID]
+        return pa.table([base.column(self.base_columns[c]) if c in self.base_columns else written.column(c)
+                         for c in names], names=names)
+
+    @property
+    def paths(self) -> list[Path]:
+        """Every file on disk this load file consists of."""
+        return [self.path] + ([self.base] if self.base else [])
+
+
+def arrow_stream(files: list[PackageFile]) -> pa.RecordBatchReader:
+    """The rows of ``arrow`` load files as one stream (their columns unified, missing ones null).
+
+    Each file is memory-mapped and released once its batches are consumed, so reading a package
+    holds about one file in memory, however big the package.
+    """
+    import pyarrow as pa
+
+    tables = [f.read_arrow() for f in files]
+    schema = pa.unify_schemas([t.schema for t in tables], promote_options="permissive")
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        while tables:
+            table = tables.pop(0)
+            columns = [table.column(f.name).cast(f.type) if f.name in table.column_names
+                       else pa.nulls(table.num_rows, f.type) for f in schema]
+            yield from pa.table(columns, schema=schema).to_batches()
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
 
 
 @dataclass

@@ -172,7 +172,8 @@ class Pipeline:
             try:
                 result = normalize_package(source / "extracted", meta["extracted_files"], target, schema,
                                            meta["table_hints"], load_id,
-                                           max_identifier_length=self._max_identifier_length)
+                                           max_identifier_length=self._max_identifier_length,
+                                           arrow_files="arrow" in self.destination.capabilities.file_formats)
             except DataloadError:
                 self._packages.remove("normalizing.tmp", load_id)
                 self._packages.move(load_id, "extracted", "failed")
@@ -216,8 +217,7 @@ class Pipeline:
     def _read_package(self, load_id: str) -> tuple[LoadPackage, dict[str, Any]]:
         folder = self._packages.path("normalized", load_id)
         meta = read_json(folder / "package.json")
-        files = [PackageFile(f["table"], f["chunk"], folder / f["path"], f["rows"], f["columns"])
-                 for f in meta["files"]]
+        files = [PackageFile.from_entry(f, folder) for f in meta["files"]]
         schema = Schema.from_dict(read_json(folder / "schema.json"))
         roots = [t for t in meta["table_hints"] if t in schema.tables]
         return LoadPackage(load_id, self.pipeline_name, schema, files, meta["state"], roots, folder=folder), meta

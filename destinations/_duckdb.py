@@ -1,4 +1,4 @@
-"""DuckDB destination: one schema per dataset, Parquet loaded by DuckDB's own reader.
+"""DuckDB destination: one schema per dataset, Parquet loaded by DuckDB's own reader, Arrow files scanned in place.
 
 A package is loaded in one transaction: schema changes, every table's rows, the ``_dl_loads``
 row, a new ``_dl_version`` row when the schema changed, and the pipeline state.
@@ -6,6 +6,7 @@ row, a new ``_dl_version`` row when the schema changed, and the pipeline state.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage
+from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage, PackageFile, arrow_stream
 from dataload.exceptions import TerminalLoadError, TransientLoadError
 from dataload.schema.model import LOAD_ID, Column
 from destinations.sql import Staged, drop_column_sql, qualified, quote, schema_changes_sql, system_table, write_sql
@@ -45,7 +46,7 @@ class DuckDB:
 
     name = "duckdb"
     # "upsert" runs as delete-insert in one transaction: the same rows result (whole rows replaced by key)
-    capabilities = Capabilities(max_identifier_length=None, file_formats=("parquet",),
+    capabilities = Capabilities(max_identifier_length=None, file_formats=("arrow", "parquet"),
                                 merge_strategies=("delete-insert", "upsert"))
 
     def __init__(self, credentials: Any = None, *, memory_limit: str | None = None) -> None:
@@ -189,9 +190,9 @@ class DuckDBClient:
             self.connection.execute(schema_changes_sql(self.dataset, [system_table(name)], {}, duckdb_type)[0])
 
     def _already_loaded(self, load_id: str) -> bool:
-        found = self.connection.execute(
-            f"SELECT count(*) FROM {qualified(self.dataset, '_dl_loads')} WHERE load_id = ?", [load_id]).fetchone()
-        return bool(found and found[0])
+        found = self.connection.execute(  # fetchall: an unfinished result would block registering Arrow data
+            f"SELECT count(*) FROM {qualified(self.dataset, '_dl_loads')} WHERE load_id = ?", [load_id]).fetchall()
+        return bool(found[0][0])
 
     def _apply_schema(self, package: LoadPackage) -> None:
         tables = package.schema.data_tables()
@@ -199,29 +200,43 @@ class DuckDBClient:
             self.connection.execute(statement)
 
     def _write_table(self, package: LoadPackage, root: str, chunk: int | None = None) -> None:
+        import duckdb
+
         family = [root] + package.schema.children_of(root)
         ordered = package.schema.tables[root].write_disposition == "merge"
-        staged = {t: self._stage(package, t, ordered, chunk) for t in family if package.files_of(t, chunk)}
-        for statement in write_sql(self.dataset, package, root, staged, f"_dl_stage_{root}"):
-            self.connection.execute(statement)
+        registered: list[str] = []
+        try:
+            staged = {t: self._stage(package, t, ordered, chunk, registered) for t in family
+                      if package.files_of(t, chunk)}
+            for statement in write_sql(self.dataset, package, root, staged, f"_dl_stage_{root}"):
+                self.connection.execute(statement)
+        finally:  # after a failed statement the transaction is aborted: the data stays registered until close
+            with contextlib.suppress(duckdb.Error):
+                for name in registered:
+                    self.connection.unregister(name)
 
-    def _stage(self, package: LoadPackage, table: str, ordered: bool, chunk: int | None) -> Staged:
-        """The package's rows of ``table`` (of one chunk, if given) read straight from its Parquet files.
+    def _stage(self, package: LoadPackage, table: str, ordered: bool, chunk: int | None,
+               registered: list[str]) -> Staged:
+        """The package's rows of ``table`` (of one chunk, if given), read where they lie.
 
-        ``_dl_chunk`` and ``_dl_row`` (the position in the package) are added only for a merge.
+        Parquet files through ``read_parquet``; Arrow files memory-mapped and registered with the
+        connection (their names are appended to ``registered``), ``_dl_load_id`` added as a literal.
+        ``_dl_chunk`` and ``_dl_row`` (the position in the package) are added only for a merge,
+        whose files are always Parquet (a merge reads its rows more than once; a stream is read once).
         """
         files = package.files_of(table, chunk)
-        paths = "[" + ", ".join(_literal(str(f.path)) for f in files) + "]"
         order = list(package.schema.tables[table].columns)
         columns = sorted({c for f in files for c in f.columns}, key=order.index)
-        union = ", union_by_name = true" if len({tuple(f.columns) for f in files}) > 1 else ""
-        if not ordered:
-            return Staged(f"read_parquet({paths}{union})", columns)
-        relation = (f"(SELECT * EXCLUDE (filename, file_row_number), "
-                    f"CAST(regexp_extract(filename, '([0-9]+)[/\\\\][^/\\\\]*$', 1) AS BIGINT) AS _dl_chunk, "
-                    f"file_row_number AS _dl_row FROM read_parquet({paths}{union}, "
-                    f"filename = true, file_row_number = true))")
-        return Staged(relation, columns)
+        parquet = [f for f in files if f.file_format == "parquet"]
+        arrow = [f for f in files if f.file_format == "arrow"]
+        parts = [_parquet_relation(parquet, ordered)] if parquet else []
+        if arrow:
+            registered.append(f"_dl_arrow_{len(registered)}")
+            self.connection.register(registered[-1], arrow_stream(arrow))  # read once, by the one INSERT
+            parts.append(f"(SELECT *, {_literal(package.load_id)} AS {quote(LOAD_ID)} FROM {registered[-1]})")
+        if len(parts) == 1:
+            return Staged(parts[0], columns)
+        return Staged("(" + " UNION ALL BY NAME ".join(f"SELECT * FROM {p}" for p in parts) + ")", columns)
 
     def _commit_records(self, package: LoadPackage) -> None:
         now = datetime.now(timezone.utc)
@@ -289,12 +304,26 @@ class DuckDBClient:
             self.connection.execute(f"USE {quote(self.dataset)}")
 
 
+def _parquet_relation(files: list[PackageFile], ordered: bool) -> str:
+    paths = "[" + ", ".join(_literal(str(f.path)) for f in files) + "]"
+    union = ", union_by_name = true" if len({tuple(f.columns) for f in files}) > 1 else ""
+    if not ordered:
+        return f"read_parquet({paths}{union})"
+    return (f"(SELECT * EXCLUDE (filename, file_row_number), "
+            f"CAST(regexp_extract(filename, '([0-9]+)[/\\\\][^/\\\\]*$', 1) AS BIGINT) AS _dl_chunk, "
+            f"file_row_number AS _dl_row FROM read_parquet({paths}{union}, "
+            f"filename = true, file_row_number = true))")
+
+
 def _data_bytes(package: LoadPackage) -> int:
-    """Uncompressed size of the package's rows, from the Parquet footers."""
+    """Uncompressed size of the package's rows: from the Parquet footers, or the Arrow files' sizes."""
     import pyarrow.parquet as pq
 
     total = 0
     for file in package.files:
+        if file.file_format != "parquet":
+            total += sum(path.stat().st_size for path in file.paths)
+            continue
         metadata = pq.read_metadata(file.path)
         total += sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
     return total

@@ -69,8 +69,8 @@ class TableBuffer:
         """Write what is buffered as one extracted file."""
         if self.rows:
             self._write_rows(self.rows)
-        elif self.arrow:
-            self._write_table(pa.concat_tables(self.arrow, promote_options="permissive"))
+        elif self.arrow:  # one record batch per file: normalize can then use its columns without a copy
+            self._write_table(pa.concat_tables(self.arrow, promote_options="permissive").combine_chunks())
         self.rows, self.arrow = [], []
         self.buffered_rows = self.buffered_bytes = self._sampled = 0
 
@@ -141,16 +141,18 @@ def cap_depth(value: Any, levels: int) -> Any:
 
 
 def read_extracted(path: Path) -> tuple[str, Any]:
-    """Read one extracted file: ``("arrow", Table)`` or ``("rows", list)`` (told apart by the first bytes)."""
-    with open(path, "rb") as handle:
-        if handle.read(4) == _IPC_CONTINUATION:
-            import pyarrow.ipc as ipc
+    """Read one extracted file: ``("arrow", Table)`` or ``("rows", list)`` (told apart by the first bytes).
 
+    Arrow files are memory-mapped: the table's columns are the file's bytes, not a copy.
+    """
+    with open(path, "rb") as handle:
+        if handle.read(4) != _IPC_CONTINUATION:
             handle.seek(0)
-            with ipc.open_stream(pa.PythonFile(handle, mode="r")) as reader:
-                return "arrow", reader.read_all()
-        handle.seek(0)
-        return "rows", pickle.load(handle)
+            return "rows", pickle.load(handle)
+    import pyarrow.ipc as ipc
+
+    with ipc.open_stream(pa.memory_map(str(path))) as reader:
+        return "arrow", reader.read_all()
 
 
 _IPC_CONTINUATION = b"\xff\xff\xff\xff"

@@ -15,11 +15,12 @@ from dataload.schema.model import LOAD_ID, Column, Schema, Table
 from dataload.schema.naming import variant_name
 
 
-def fit_rows(rows: TableRows, schema: Schema, load_id: str, max_identifier_length: int | None) -> pa.Table:
+def fit_rows(rows: TableRows, schema: Schema, load_id: str | None, max_identifier_length: int | None) -> pa.Table:
     """The final Arrow table for ``rows``: every column typed as the schema says.
 
     New columns are added to ``schema``; values that do not fit their column go into a variant
-    column ``<name>__v_<type>``, never dropped.
+    column ``<name>__v_<type>``, never dropped. With ``load_id`` None the ``_dl_load_id`` column
+    is declared in the schema but left out of the table (see :func:`with_load_id`).
     """
     table = _table_for(rows, schema)
     arrays: dict[str, pa.Array] = {}
@@ -33,9 +34,25 @@ def fit_rows(rows: TableRows, schema: Schema, load_id: str, max_identifier_lengt
             table.columns[system] = Column(system, "text" if system == LOAD_ID else "bigint", nullable=False)
         if system != LOAD_ID:
             arrays[system] = rows.columns[system]
-    arrays[LOAD_ID] = pa.repeat(pa.scalar(load_id, pa.string()), rows.length)
+    if load_id is not None:
+        arrays[LOAD_ID] = _load_ids(load_id, rows.length)
     ordered = [n for n in table.columns if n in arrays]
     return pa.table({n: arrays[n] for n in ordered})
+
+
+def with_load_id(fitted: pa.Table, table: Table, load_id: str) -> pa.Table:
+    """``fitted`` (made by ``fit_rows`` without a load id) with ``_dl_load_id`` where ``fit_rows`` puts it."""
+    position = columns_with_load_id(fitted, table).index(LOAD_ID)
+    return fitted.add_column(position, LOAD_ID, _load_ids(load_id, fitted.num_rows))
+
+
+def columns_with_load_id(fitted: pa.Table, table: Table) -> list[str]:
+    """The columns of ``fitted`` plus ``_dl_load_id``, in the table's order."""
+    return [n for n in table.columns if n == LOAD_ID or n in fitted.column_names]
+
+
+def _load_ids(load_id: str, length: int) -> pa.Array:
+    return pa.repeat(pa.scalar(load_id, pa.string()), length)
 
 
 def _table_for(rows: TableRows, schema: Schema) -> Table:

@@ -18,8 +18,9 @@ import pyarrow.compute as pc
 
 from dataload.exceptions import SchemaError
 from dataload.extract.buffer import read_extracted
+from dataload.normalize.arrow_files import reused_columns, write_arrow_load_file
 from dataload.normalize.contract import Discards, enforce
-from dataload.normalize.fit import fit_rows
+from dataload.normalize.fit import columns_with_load_id, fit_rows, with_load_id
 from dataload.normalize.flatten import flatten_records
 from dataload.normalize.rows import TableRows, assign_ids, keep_rows, key_ids, last_of_each_key, unique_ids
 from dataload.normalize.unnest import unnest
@@ -48,11 +49,14 @@ def normalize_package(
     load_id: str,
     *,
     max_identifier_length: int | None,
+    arrow_files: bool = False,
 ) -> NormalizeResult:
     """Normalize every extracted file of a package; ``schema`` is updated in place.
 
     Load files are written by a small thread pool while the next chunk is normalized (Parquet
-    writing releases the GIL); at most a few finished tables wait in memory.
+    writing releases the GIL); at most a few finished tables wait in memory. With ``arrow_files``
+    (the destination reads Arrow), a chunk extracted as Arrow that makes one table of a non-merge
+    resource becomes an Arrow load file that reuses the extracted file (see ``arrow_files``).
     """
     started = time.perf_counter()
     before = _columns_of(schema)
@@ -73,26 +77,37 @@ def normalize_package(
             batch = _unnest(kind, payload, table, hints, max_identifier_length, json_columns)
             batch = enforce(batch, schema, root.schema_contract, result.discards, max_identifier_length)
             if batch and batch[0].length:
+                reusable = arrow_files and kind == "arrow" and len(batch) == 1 and root.write_disposition != "merge"
                 _write_batch(writer, result, output, chunk, _assign_ids(batch, root), schema, load_id,
-                             max_identifier_length)
+                             max_identifier_length, (extracted / file_name, payload) if reusable else None)
     result.schema_changes = describe_changes(before, schema)
     result.seconds = time.perf_counter() - started
     return result
 
 
 def _write_batch(writer: _Writer, result: NormalizeResult, output: Path, chunk: int, batch: list[TableRows],
-                 schema: Schema, load_id: str, max_identifier_length: int | None) -> None:
+                 schema: Schema, load_id: str, max_identifier_length: int | None,
+                 extracted: tuple[Path, pa.Table] | None) -> None:
+    """Fit and write each table of the batch; ``extracted`` (file, table) when its columns may be reused."""
     folder = output / "files" / f"{chunk:06d}"
     folder.mkdir(parents=True, exist_ok=True)
     for position, rows in enumerate(batch):
         if rows.length == 0:
             continue
-        arrow = fit_rows(rows, schema, load_id, max_identifier_length)
-        target = folder / f"{position:03d}.parquet"
-        writer.write(arrow, target)
-        result.files.append({"table": rows.table, "chunk": chunk, "path": str(target.relative_to(output)),
-                             "rows": arrow.num_rows, "columns": arrow.column_names})
-        result.rows[rows.table] = result.rows.get(rows.table, 0) + arrow.num_rows
+        fitted = fit_rows(rows, schema, None, max_identifier_length)
+        table = schema.tables[rows.table]
+        reused = reused_columns(fitted, extracted[1]) if extracted else {}
+        if extracted and reused:
+            entry = write_arrow_load_file(fitted, reused, extracted[0], folder, columns_with_load_id(fitted, table))
+        else:
+            arrow = with_load_id(fitted, table, load_id)
+            entry = {"path": folder / f"{position:03d}.parquet", "columns": arrow.column_names}
+            writer.write(arrow, entry["path"])
+        for key in ("path", "base"):
+            if key in entry:
+                entry[key] = str(entry[key].relative_to(output))
+        result.files.append({"table": rows.table, "chunk": chunk, "rows": fitted.num_rows, **entry})
+        result.rows[rows.table] = result.rows.get(rows.table, 0) + fitted.num_rows
 
 
 class _Writer:
@@ -129,8 +144,8 @@ def _unnest(kind: str, payload: Any, table: str, hints: dict[str, Any], max_leng
         return flatten_records(table, payload, max_table_nesting=nesting, max_identifier_length=max_length,
                                json_columns=json_columns)
     records = payload.to_struct_array()
-    if isinstance(records, pa.ChunkedArray):
-        records = records.combine_chunks()
+    if isinstance(records, pa.ChunkedArray):  # one chunk (as extract writes them): its columns are not copied
+        records = records.chunk(0) if records.num_chunks == 1 else records.combine_chunks()
     return unnest(table, records, max_table_nesting=nesting, max_identifier_length=max_length,
                   json_columns=json_columns)
 

@@ -344,7 +344,7 @@ def test_terminal_error_fails_the_package_names_table_and_file_and_can_be_droppe
     failed = pipe.failed_packages()
     assert len(failed) == 1
     assert error.table == "t" and "'t'" in str(error)
-    assert error.file and ".parquet" in error.file and error.file in str(error)
+    assert error.file and f"{failed[0]}/files/" in error.file and error.file in str(error)
     assert failed[0] in str(error) and "NOT NULL" in str(error)
     assert stage_ids(pipe, "normalized") == []
     assert sorted(r["id"] for r in pipe.dataset().table("t").rows()) == [1]  # nothing of the failed package

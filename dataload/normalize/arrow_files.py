@@ -1,0 +1,65 @@
+"""Arrow load files: the columns normalization left untouched are not written a second time.
+
+For a destination that reads Arrow (``"arrow"`` in its file formats), a chunk that was extracted
+as Arrow and made no child tables keeps its untouched columns in the extracted file: the file is
+hard-linked into the package (a copy where links are not possible), and only the columns that
+normalization made or changed (``_dl_id``, casts, nulled values, variants) are written to a small
+Arrow file beside it. "Untouched" is decided by memory, not by value: the fitted column is the
+extracted file's column itself. ``_dl_load_id`` is the same in every row and is left to the
+destination. :meth:`dataload.destination.PackageFile.read_arrow` puts the two files together.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+ARROW_FORMAT = "arrow"
+EXTRACTED_NAME = "extracted.arrows"
+
+
+def reused_columns(fitted: pa.Table, extracted: pa.Table) -> dict[str, str]:
+    """Columns of ``fitted`` whose data *is* a column of ``extracted``: fitted name -> extracted name."""
+    by_memory = {_memory(extracted.column(n)): n for n in extracted.column_names}
+    by_memory.pop(None, None)
+    found = {}
+    for name in fitted.column_names:
+        source = by_memory.get(_memory(fitted.column(name)))
+        if source is not None:
+            found[name] = source
+    return found
+
+
+def write_arrow_load_file(fitted: pa.Table, reused: dict[str, str], extracted_file: Path, folder: Path,
+                          columns: list[str]) -> dict[str, Any]:
+    """Link the extracted file into ``folder``, write the other columns; the file's package entry (paths in ``folder``).
+
+    ``columns`` are the file's columns in table order, ``_dl_load_id`` included.
+    """
+    import pyarrow.ipc as ipc
+
+    base = folder / EXTRACTED_NAME
+    try:
+        os.link(extracted_file, base)
+    except OSError:  # no hard links here (another file system, Windows shares): a copy
+        shutil.copyfile(extracted_file, base)
+    written = fitted.drop_columns(list(reused))
+    path = folder / "written.arrow"
+    with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, written.schema) as writer:
+        writer.write_table(written)
+    return {"format": ARROW_FORMAT, "path": path, "base": base, "base_columns": reused, "columns": columns}
+
+
+def _memory(column: pa.ChunkedArray) -> tuple[Any, ...] | None:
+    """Where a one-chunk column's data lies (type, offset, length, buffers); None if it has no data buffers."""
+    if column.num_chunks != 1:
+        return None
+    array = column.chunk(0)
+    buffers = tuple(None if b is None else (b.address, b.size) for b in array.buffers())
+    if all(b is None for b in buffers):
+        return None
+    return str(array.type), array.offset, len(array), buffers
