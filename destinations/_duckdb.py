@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from destinations.sql import Staged, drop_column_sql, qualified, quote, schema_c
 CATALOG = "dataload_db"
 STEPWISE_BYTES = 256 * 1024 * 1024  # packages bigger than this ...
 STEPWISE_ROW_BYTES = 64 * 1024      # ... with rows bigger than this on average load chunk by chunk
+LOAD_MEMORY_LIMIT = "128MB"  # DuckDB's memory while loading ordinary rows into a database file dataload opened
 _TYPES = {"bigint": "BIGINT", "double": "DOUBLE", "bool": "BOOLEAN", "text": "VARCHAR",
           "timestamp": "TIMESTAMPTZ", "date": "DATE", "time": "TIME", "binary": "BLOB", "json": "JSON"}
 
@@ -40,8 +41,11 @@ class DuckDB:
 
     ``credentials``: a database file path, ``":memory:"`` (kept for the life of this object), an
     open ``duckdb`` connection, or None for ``<pipeline_name>.duckdb`` in the current directory.
-    ``memory_limit`` caps DuckDB's memory while loading (DuckDB spills to disk beyond it); None
-    leaves DuckDB's default (80 % of RAM).
+    ``memory_limit`` caps DuckDB's memory (it evicts cached blocks and spills to disk beyond it).
+    None: while a database file dataload opened loads a package of ordinary rows, DuckDB is capped
+    at ``LOAD_MEMORY_LIMIT`` -- the cache of newly written blocks is what grows with the data, and
+    evicting it costs nothing -- and otherwise (queries, packages of big rows, whose checkpoint
+    must pin many large blocks at once) runs with its own default, 80 % of RAM.
     """
 
     name = "duckdb"
@@ -63,7 +67,7 @@ class DuckDB:
         if credentials is None:
             credentials = str(local_dir / f"{pipeline_name}.duckdb")
         if isinstance(credentials, duckdb.DuckDBPyConnection):
-            return DuckDBClient(credentials.cursor(), dataset_name, owned=False, memory_limit=None)
+            return DuckDBClient(credentials.cursor(), dataset_name, owned=False)
         if str(credentials) == ":memory:":
             with self._lock:
                 if self._shared is None:
@@ -77,7 +81,8 @@ class DuckDB:
             connection.close()
             raise TransientLoadError(f"cannot open DuckDB file {credentials}: {exc}") from exc
         connection.execute(f"USE {CATALOG}")
-        return DuckDBClient(connection, dataset_name, owned=True, memory_limit=self.memory_limit)
+        return DuckDBClient(connection, dataset_name, owned=True, memory_limit=self.memory_limit,
+                            load_memory_limit=None if self.memory_limit else LOAD_MEMORY_LIMIT)
 
     def attach_spec(self) -> dict[str, Any]:
         """Options that rebuild this destination in ``dataload.attach`` (a file path; nothing secret)."""
@@ -92,10 +97,12 @@ class DuckDB:
 class DuckDBClient:
     """A connection to one dataset (schema) of a DuckDB database."""
 
-    def __init__(self, connection: Any, dataset: str, *, owned: bool, memory_limit: str | None) -> None:
+    def __init__(self, connection: Any, dataset: str, *, owned: bool, memory_limit: str | None = None,
+                 load_memory_limit: str | None = None) -> None:
         self.connection = connection
         self.dataset = dataset
         self._owned = owned
+        self._load_memory_limit = load_memory_limit
         connection.execute("SET TimeZone = 'UTC'")
         connection.execute("SET preserve_insertion_order = false")  # merge orders by itself; lets DuckDB stream
         if memory_limit:  # DuckDB otherwise caches up to 80 % of RAM
@@ -129,7 +136,19 @@ class DuckDBClient:
         if _append_only(package) and rows and (size := _data_bytes(package)) > STEPWISE_BYTES \
                 and size / rows > STEPWISE_ROW_BYTES:
             return self._load_stepwise(package)
-        return self._transaction(package, lambda: self._write_all(package, package.tables), final=True)
+        with self._capped_memory():
+            return self._transaction(package, lambda: self._write_all(package, package.tables), final=True)
+
+    @contextlib.contextmanager
+    def _capped_memory(self) -> Iterator[None]:
+        if not self._load_memory_limit:
+            yield
+            return
+        self.connection.execute("SET memory_limit = ?", [self._load_memory_limit])
+        try:
+            yield
+        finally:
+            self.connection.execute("RESET memory_limit")
 
     def _transaction(self, package: LoadPackage, work: Callable[[], None], *, final: bool) -> bool:
         import duckdb
@@ -148,10 +167,10 @@ class DuckDBClient:
             con.execute("COMMIT")
             return True
         except duckdb.Error as exc:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise _load_error(exc, package, None) from exc
         except BaseException:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise
 
     def _write_all(self, package: LoadPackage, roots: list[str], chunk: int | None = None) -> None:
@@ -302,6 +321,14 @@ class DuckDBClient:
             [self.dataset]).fetchall()
         if found[0][0]:
             self.connection.execute(f"USE {quote(self.dataset)}")
+
+
+def _rollback(connection: Any) -> None:
+    """Roll back, if a transaction is still open (a failed COMMIT may have ended it)."""
+    import duckdb
+
+    with contextlib.suppress(duckdb.Error):
+        connection.execute("ROLLBACK")
 
 
 def _parquet_relation(files: list[PackageFile], ordered: bool) -> str:

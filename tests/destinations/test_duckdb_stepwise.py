@@ -63,3 +63,43 @@ def test_ordinary_rows_load_in_one_transaction(make_pipeline, monkeypatch, trans
     pipe = make_pipeline()
     pipe.run([{"id": i} for i in range(500)], table_name="small")
     assert transactions == [True]
+
+
+@pytest.fixture
+def memory_limit_while_loading(monkeypatch):
+    """DuckDB's memory_limit setting seen inside each load transaction, in order."""
+    seen = []
+    original = duckdb_module.DuckDBClient._commit_records
+
+    def recording(self, package):
+        seen.append(self.connection.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+        return original(self, package)
+
+    monkeypatch.setattr(duckdb_module.DuckDBClient, "_commit_records", recording)
+    return seen
+
+
+def _limit_of(pipe) -> str:
+    with pipe.sql_client() as client:
+        return client.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+
+def test_ordinary_loads_run_with_a_capped_cache_and_queries_do_not(make_pipeline, memory_limit_while_loading):
+    pipe = make_pipeline()
+    pipe.run([{"id": i} for i in range(10)], table_name="small")
+    assert memory_limit_while_loading == ["122.0 MiB"]  # LOAD_MEMORY_LIMIT, 128 MB, as DuckDB prints it
+    assert _limit_of(pipe) != "122.0 MiB"  # queries get DuckDB's own default
+    assert len(pipe.dataset().table("small").rows()) == 10
+
+
+def test_big_row_packages_and_explicit_limits_are_not_capped(make_pipeline, small_thresholds,
+                                                              memory_limit_while_loading, tmp_path):
+    pipe = make_pipeline()
+    pipe.buffer_limits = BufferLimits(segment_rows=2)
+    pipe.run([{"id": i, "body": "x" * 500} for i in range(4)], table_name="docs")
+    assert memory_limit_while_loading and "122.0 MiB" not in memory_limit_while_loading
+    memory_limit_while_loading.clear()
+
+    explicit = make_pipeline(destination=duckdb_module.DuckDB(str(tmp_path / "explicit.duckdb"), memory_limit="1GB"))
+    explicit.run([{"id": 1}], table_name="t")
+    assert memory_limit_while_loading == ["953.6 MiB"] and _limit_of(explicit) == "953.6 MiB"
