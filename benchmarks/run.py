@@ -5,10 +5,10 @@
 For every selected workload: build (or reuse) its cached input, then measure
 ``ours`` and ``reference`` N times each, alternating, every measurement in a
 fresh process (``benchmarks/_workload.py``), and print medians. A workload's
-untimed setup (W6's first load) runs in its own process before each measurement.
+untimed setup (W6's and W11's first load) runs in its own process before each measurement.
 Row counts are verified in the destination after every measurement (untimed); a
 mismatch or a failing measurement stops the run with a non-zero exit.
-A memory-scale workload (W7) runs ours at two sizes instead of ours vs reference.
+A memory-scale workload (W7, W7PG, W9, W10) runs ours at two sizes instead of ours vs reference.
 
 Sizes: ``DATALOAD_BENCH_<WORKLOAD>_ROWS`` (e.g. ``DATALOAD_BENCH_W1_ROWS=1000000``)
 wins over ``--quick`` (small sizes, 1 repeat unless ``--repeat`` is given).
@@ -120,6 +120,7 @@ def ours_summary(name: str, workload: Workload, rows: int, runs: list[dict]) -> 
         "rss_added_mb": median_of(runs, "rss_added_mb"),
         "children_peak_rss_mb": median_of(runs, "children_peak_rss_mb"),
         "steps": median_steps(runs),
+        "note": f"{workload.name}: {workload.note}" if workload.note else "",
     }
 
 
@@ -297,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
              for r in results if r["rows"] != r["size"]]
     notes += [f"{r['workload']}: ref = peak RSS at N/10, ratio = {r['ratio_kind']}"
               for r in results if r.get("ratio_kind")]
+    notes += list(dict.fromkeys(r["note"] for r in results if r.get("note")))  # once per workload
     for note in notes:
         print("note: " + note)
     if any(r["children_peak_rss_mb"] > 0 for r in results):

@@ -1,6 +1,6 @@
 """Workload registry for the benchmark suite.
 
-A workload is a :class:`Workload` entry in :data:`REGISTRY`. Adding W2..W8 means
+A workload is a :class:`Workload` entry in :data:`REGISTRY`. Adding one means
 writing one small module with four functions and one registry line:
 
 * ``build_input(rows, seed)`` -> any picklable object; deterministic for a seed.
@@ -18,9 +18,10 @@ merge load of W6; it runs in its own process before each measurement, so it adds
 neither time nor peak RSS to it), ``unavailable()`` returning a reason string when the
 workload cannot run here (e.g. no PostgreSQL server), so it is skipped,
 ``timed_rows(rows)`` when the timed run handles fewer rows than the size (W6 merges
-10 % of its table: the table shows and verifies that many), and ``scale_of(rows)`` for a
-memory-scale workload (W7): ours runs at ``scale_of(rows)`` and at ``rows``, there is no
-reference process, and the table reports the ratio of the two peak RSS values.
+10 % of its table: the table shows and verifies that many), ``scale_of(rows)`` for a
+memory-scale workload (W7, W7PG, W9, W10: ours runs at ``scale_of(rows)`` and at ``rows``,
+there is no reference process, and the table reports the ratio of the two peak RSS values),
+and ``note``, a line printed under the table when its columns read differently (W11).
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class Workload(NamedTuple):
     unavailable: Callable[[], Optional[str]] = _always_available
     timed_rows: Callable[[int], int] = _all_rows
     scale_of: Optional[Callable[[int], int]] = None
+    note: str = ""
 
     @property
     def has_setup(self) -> bool:
@@ -90,9 +92,10 @@ class Workload(NamedTuple):
 
 
 def _registry() -> dict[str, Workload]:
-    from . import w1, w2, w3, w4, w6, w7
+    from . import w1, w2, w3, w4, w6, w7, w7pg, w9, w10, w11
 
-    return {w.name: w for w in (w1.WORKLOAD, w2.WORKLOAD, w3.WORKLOAD, w4.WORKLOAD, w6.WORKLOAD, w7.WORKLOAD)}
+    return {w.name: w for w in (w1.WORKLOAD, w2.WORKLOAD, w3.WORKLOAD, w4.WORKLOAD, w6.WORKLOAD, w7.WORKLOAD,
+                                w7pg.WORKLOAD, w9.WORKLOAD, w10.WORKLOAD, w11.WORKLOAD)}
 
 
 REGISTRY: dict[str, Workload] = _registry()

@@ -1,12 +1,20 @@
-"""Helpers shared by the workloads: the DuckDB destination, pipelines and row counts."""
+"""Helpers shared by the workloads: the DuckDB and PostgreSQL destinations, pipelines and row counts."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 DATASET = "bench"
+POSTGRES_URL = os.environ.get("DATALOAD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def tenth(rows: int) -> int:
+    """N/10: the size a memory-scale workload's run at N is compared with (``Workload.scale_of``)."""
+    return max(rows // 10, 1)
 
 
 def duckdb_destination(path: Path) -> Any:
@@ -45,15 +53,15 @@ def query_file(path: Path, sql: str) -> list[tuple]:
         con.close()
 
 
-def count_sql(table: str, where: str = "") -> str:
-    """``SELECT count(*)`` of a table of the benchmark dataset."""
-    return f'SELECT count(*) FROM "{DATASET}"."{table}"' + (f" WHERE {where}" if where else "")
+def count_sql(table: str, where: str = "", dataset: str = DATASET) -> str:
+    """``SELECT count(*)`` of a table of the benchmark dataset (or of ``dataset``)."""
+    return f'SELECT count(*) FROM "{dataset}"."{table}"' + (f" WHERE {where}" if where else "")
 
 
-def columns_sql(table: str) -> str:
-    """The column names of a table of the benchmark dataset."""
+def columns_sql(table: str, dataset: str = DATASET) -> str:
+    """The column names of a table of the benchmark dataset (or of ``dataset``)."""
     return ("SELECT column_name FROM information_schema.columns "
-            f"WHERE table_schema = '{DATASET}' AND table_name = '{table}'")
+            f"WHERE table_schema = '{dataset}' AND table_name = '{table}'")
 
 
 def query_for(mode: str, handle: Any) -> Callable[[str], list[tuple]]:
@@ -64,14 +72,84 @@ def query_for(mode: str, handle: Any) -> Callable[[str], list[tuple]]:
 
 
 def check_rows_and_columns(label: str, query: Callable[[str], list[tuple]], table: str, rows: int,
-                           columns: Iterable[str]) -> int:
+                           columns: Iterable[str], dataset: str = DATASET) -> int:
     """Raise :class:`VerificationError` unless ``table`` holds ``rows`` rows and every one of ``columns``."""
     from . import VerificationError
 
-    found = query(count_sql(table))[0][0]
+    found = query(count_sql(table, dataset=dataset))[0][0]
     if found != rows:
-        raise VerificationError(f"{label}: {found} rows in {DATASET}.{table}, expected {rows}")
-    missing = set(columns) - {r[0] for r in query(columns_sql(table))}
+        raise VerificationError(f"{label}: {found} rows in {dataset}.{table}, expected {rows}")
+    missing = set(columns) - {r[0] for r in query(columns_sql(table, dataset))}
     if missing:
-        raise VerificationError(f"{label}: columns missing in {DATASET}.{table}: {sorted(missing)}")
+        raise VerificationError(f"{label}: columns missing in {dataset}.{table}: {sorted(missing)}")
     return int(found)
+
+
+def check_schema_versions(label: str, query: Callable[[str], list[tuple]], most: int = 1,
+                          dataset: str = DATASET) -> int:
+    """Raise :class:`VerificationError` if the dataset's ``_dl_version`` holds more than ``most`` rows.
+
+    Every measurement starts from an empty dataset, so these are the versions its run(s) stored;
+    a run stores at most one per load package (never one per file or row).
+    """
+    from . import VerificationError
+
+    found = int(query(count_sql("_dl_version", dataset=dataset))[0][0])
+    if found > most:
+        raise VerificationError(f"{label}: {found} rows in {dataset}._dl_version, expected at most {most} "
+                                "(one schema version per load package)")
+    return found
+
+
+# -- PostgreSQL (W4, W7PG) ------------------------------------------------------------------------
+def postgres_unavailable() -> Optional[str]:
+    """A reason to skip when no PostgreSQL server answers at ``DATALOAD_TEST_POSTGRES``."""
+    try:
+        import psycopg
+
+        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
+    except Exception as exc:  # noqa: BLE001 - any failure means: not here
+        return f"PostgreSQL not reachable ({type(exc).__name__})"
+    return None
+
+
+def unique_dataset(prefix: str) -> str:
+    """A schema name no other measurement uses (process id plus a random part)."""
+    return f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+
+
+def postgres_pipeline(name: str, workdir: Path, dataset: str) -> Any:
+    """A pipeline loading into the PostgreSQL schema ``dataset``, its working files in ``workdir``."""
+    import dataload
+    from destinations import postgres
+
+    return dataload.pipeline(pipeline_name=name, destination=postgres(POSTGRES_URL), dataset_name=dataset,
+                             pipelines_dir=str(workdir / "pipelines"))
+
+
+def load_postgres(name: str, workdir: Path, prefix: str, data: Any) -> Any:
+    """Run a pipeline into a new schema ``<prefix>_<pid>_<random>``; returns the pipeline.
+
+    The schema is dropped if the run fails; otherwise the workload's ``verify`` drops it.
+    """
+    pipe = postgres_pipeline(name, workdir, unique_dataset(prefix))
+    try:
+        pipe.run(data)
+    except BaseException:
+        drop_postgres_schema(pipe.dataset_name)
+        raise
+    return pipe
+
+
+def query_postgres(sql: str) -> list[tuple]:
+    """Run ``sql`` on the PostgreSQL server (autocommit); its rows, if it returns any."""
+    import psycopg
+
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as con:
+        cursor = con.execute(sql)
+        return cursor.fetchall() if cursor.description is not None else []
+
+
+def drop_postgres_schema(schema: str) -> None:
+    """Drop a measurement's schema and everything in it (if it exists)."""
+    query_postgres(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

@@ -13,7 +13,8 @@ tables: ``w2`` (``address`` flattened into ``address__*`` columns), ``w2__childr
   tables in the same process: the root flat (the nested dict flattened into columns), the
   child tables with ``unnest`` plus the parent key (``id``) and the list index.
 
-:func:`iter_records` is shared with W7 (the same records, streamed).
+:func:`iter_records` is shared with W7 and W7PG (the same records, streamed); :func:`check_tables`
+too.
 """
 
 from __future__ import annotations
@@ -154,18 +155,19 @@ def run_reference(inp: dict[str, Any], workdir: Path) -> Path:
     return path
 
 
-def check_tables(label: str, query: Callable[[str], list[tuple]], root: str, expected: tuple[int, int, int]) -> int:
-    """Verify the row counts of ``root``, ``<root>__children`` and ``<root>__tags`` and the columns
-    of the first two; returns the root's rows."""
+def check_tables(label: str, query: Callable[[str], list[tuple]], root: str, expected: tuple[int, int, int],
+                 dataset: str = DATASET) -> int:
+    """Verify the row counts of ``root``, ``<root>__children`` and ``<root>__tags`` (in ``dataset``) and
+    the columns of the first two; returns the root's rows."""
     tables = (root, f"{root}__children", f"{root}__tags")
     for table, rows in zip(tables, expected):
-        found = query(count_sql(table))[0][0]
+        found = query(count_sql(table, dataset=dataset))[0][0]
         if found != rows:
-            raise VerificationError(f"{label}: {found} rows in {DATASET}.{table}, expected {rows}")
+            raise VerificationError(f"{label}: {found} rows in {dataset}.{table}, expected {rows}")
     for table, wanted in zip(tables, (ROOT_COLUMNS, CHILD_COLUMNS)):
-        missing = set(wanted) - {r[0] for r in query(columns_sql(table))}
+        missing = set(wanted) - {r[0] for r in query(columns_sql(table, dataset))}
         if missing:
-            raise VerificationError(f"{label}: columns missing in {DATASET}.{table}: {sorted(missing)}")
+            raise VerificationError(f"{label}: columns missing in {dataset}.{table}: {sorted(missing)}")
     return expected[0]
 
 

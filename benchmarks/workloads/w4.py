@@ -4,55 +4,44 @@
 * reference: ``pyarrow.Table.from_pylist(rows)`` written as CSV by pyarrow and sent with one
   psycopg ``COPY ... FROM STDIN (FORMAT csv)`` into a table of the same column types.
 
-Each measurement uses a schema of its own (``bench_w4_<pid>``), dropped after verification.
+Each measurement uses a schema of its own (``bench_w4_<pid>_<random>``), dropped after verification.
 Skipped when no PostgreSQL answers at ``DATALOAD_TEST_POSTGRES``
 (default ``postgresql://postgres@127.0.0.1:5432/test``).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from . import VerificationError, Workload, w1
+from ._common import (
+    POSTGRES_URL,
+    count_sql,
+    drop_postgres_schema,
+    load_postgres,
+    postgres_unavailable,
+    query_postgres,
+    unique_dataset,
+)
 
-URL = os.environ.get("DATALOAD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 TABLE = "w4"
+SCHEMA_PREFIX = "bench_w4"
 _TYPES = {"id": "bigint", "customer_id": "bigint", "quantity": "bigint", "unit_price": "double precision",
           "discount": "double precision", "is_paid": "boolean", "is_gift": "boolean", "product": "text",
           "customer_email": "text", "created_at": "timestamptz", "ship_date": "date", "note": "text"}
 
 
-def _schema() -> str:
-    return f"bench_w4_{os.getpid()}"
-
-
-def unavailable() -> Optional[str]:
-    """A reason to skip when no PostgreSQL server answers."""
-    try:
-        import psycopg
-
-        psycopg.connect(URL, connect_timeout=3).close()
-    except Exception as exc:  # noqa: BLE001 - any failure means: not here
-        return f"PostgreSQL not reachable ({type(exc).__name__})"
-    return None
-
-
 def run_ours(rows: list[dict[str, Any]], workdir: Path) -> str:
     """Load the rows through a dataload pipeline into PostgreSQL; returns the schema."""
     import dataload
-    from destinations import postgres
 
     @dataload.resource(name=TABLE)
     def w4_rows():
         for start in range(0, len(rows), w1.PAGE_SIZE):
             yield rows[start:start + w1.PAGE_SIZE]
 
-    schema = _schema()
-    dataload.pipeline("bench_w4", destination=postgres(URL), dataset_name=schema,
-                      pipelines_dir=str(workdir / "pipelines")).run(w4_rows())
-    return schema
+    return load_postgres("bench_w4", workdir, SCHEMA_PREFIX, w4_rows()).dataset_name
 
 
 def run_reference(rows: list[dict[str, Any]], workdir: Path) -> str:
@@ -63,12 +52,12 @@ def run_reference(rows: list[dict[str, Any]], workdir: Path) -> str:
     import pyarrow as pa
     import pyarrow.csv as csv
 
-    schema = _schema()
+    schema = unique_dataset(SCHEMA_PREFIX)
     table = pa.Table.from_pylist(rows)
     buffer = io.BytesIO()
     csv.write_csv(table, buffer, csv.WriteOptions(include_header=False))
     columns = ", ".join(f'"{c}" {_TYPES[c]}' for c in table.column_names)
-    with psycopg.connect(URL) as con, con.cursor() as cur:
+    with psycopg.connect(POSTGRES_URL) as con, con.cursor() as cur:
         cur.execute(f'CREATE SCHEMA "{schema}"')
         cur.execute(f'CREATE TABLE "{schema}"."{TABLE}" ({columns})')
         with cur.copy(f'COPY "{schema}"."{TABLE}" FROM STDIN (FORMAT csv)') as copy:
@@ -78,11 +67,10 @@ def run_reference(rows: list[dict[str, Any]], workdir: Path) -> str:
 
 def verify(mode: str, rows: list[dict[str, Any]], workdir: Path, schema: str) -> int:
     """Count the rows, then drop the measurement's schema."""
-    import psycopg
-
-    with psycopg.connect(URL, autocommit=True) as con:
-        found = con.execute(f'SELECT count(*) FROM "{schema}"."{TABLE}"').fetchone()[0]  # type: ignore[index]
-        con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    try:
+        found = query_postgres(count_sql(TABLE, dataset=schema))[0][0]
+    finally:
+        drop_postgres_schema(schema)
     if found != len(rows):
         raise VerificationError(f"W4 {mode}: {found} rows in {schema}.{TABLE}, expected {len(rows)}")
     return int(found)
@@ -97,5 +85,5 @@ WORKLOAD = Workload(
     run_ours=run_ours,
     run_reference=run_reference,
     verify=verify,
-    unavailable=unavailable,
+    unavailable=postgres_unavailable,
 )

@@ -20,17 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from . import Workload, w2
-from ._common import pipeline, query_ours
+from ._common import pipeline, query_ours, tenth
 
 PAGE_SIZE = 1_000
 POOL_SIZE = 20_000
 INPUT_VERSION = 2
 TABLE = "w7"
-
-
-def small_rows(rows: int) -> int:
-    """The size the large run is compared with."""
-    return max(rows // 10, 1)
 
 
 def build_input(rows: int, seed: int) -> dict[str, Any]:
@@ -47,8 +42,9 @@ def build_input(rows: int, seed: int) -> dict[str, Any]:
     }
 
 
-def run_ours(inp: dict[str, Any], workdir: Path) -> Any:
-    """Stream the generated pages through a dataload pipeline; returns the pipeline."""
+def records(inp: dict[str, Any]) -> Any:
+    """The resource yielding ``inp["rows"]`` records made on the fly from the pool, in pages
+    (shared with W7PG)."""
     import dataload
 
     pool, rows = inp["pool"], inp["rows"]
@@ -64,8 +60,18 @@ def run_ours(inp: dict[str, Any], workdir: Path) -> Any:
                 page.append(record)
             yield page
 
+    return w7_records()
+
+
+def expected_rows(inp: dict[str, Any]) -> tuple[int, int, int]:
+    """Rows the root, children and tags tables must hold."""
+    return inp["rows"], inp["children"], inp["tags"]
+
+
+def run_ours(inp: dict[str, Any], workdir: Path) -> Any:
+    """Stream the generated pages through a dataload pipeline; returns the pipeline."""
     pipe = pipeline("bench_w7", workdir)
-    pipe.run(w7_records())
+    pipe.run(records(inp))
     return pipe
 
 
@@ -76,13 +82,12 @@ def run_reference(inp: dict[str, Any], workdir: Path) -> Any:
 
 def verify(mode: str, inp: dict[str, Any], workdir: Path, handle: Any) -> int:
     """Check all three tables hold every input row."""
-    expected = (inp["rows"], inp["children"], inp["tags"])
-    return w2.check_tables(f"W7 {mode}", lambda sql: query_ours(handle, sql), TABLE, expected)
+    return w2.check_tables(f"W7 {mode}", lambda sql: query_ours(handle, sql), TABLE, expected_rows(inp))
 
 
 WORKLOAD = Workload(
     name="W7",
-    title="memory scale: W2 records at N/10 and N (streamed from disk) -> DuckDB; peak RSS ratio",
+    title="memory scale: W2 records at N/10 and N (made on the fly) -> DuckDB; peak RSS ratio",
     default_rows=2_000_000,
     quick_rows=200_000,
     build_input=build_input,
@@ -90,5 +95,5 @@ WORKLOAD = Workload(
     run_reference=run_reference,
     verify=verify,
     input_version=INPUT_VERSION,
-    scale_of=small_rows,
+    scale_of=tenth,
 )
