@@ -14,8 +14,9 @@ def duckdb(credentials: Any = None, *, memory_limit: str | None = None) -> Any:
     """The DuckDB destination: a database file path, ``":memory:"``, or None for ``<pipeline>.duckdb``.
 
     ``memory_limit`` caps DuckDB's memory (it spills to disk beyond). None: loads of ordinary rows
-    into a database file run capped at 128 MB (DuckDB's cache of the blocks it writes is what
-    would grow with the data), everything else with DuckDB's own default of 80 % of RAM.
+    into a database file run capped at 128 MB plus room for the row groups being built (DuckDB's
+    cache of the blocks it writes is what would grow with the data), everything else with
+    DuckDB's own default of 80 % of RAM.
     """
     from destinations._duckdb import DuckDB
 

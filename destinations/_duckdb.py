@@ -24,7 +24,9 @@ from destinations.sql import Staged, drop_column_sql, qualified, quote, schema_c
 CATALOG = "dataload_db"
 STEPWISE_BYTES = 256 * 1024 * 1024  # packages bigger than this ...
 STEPWISE_ROW_BYTES = 64 * 1024      # ... with rows bigger than this on average load chunk by chunk
-LOAD_MEMORY_LIMIT = "128MB"  # DuckDB's memory while loading ordinary rows into a database file dataload opened
+LOAD_MEMORY_BASE = 128 * 2**20  # DuckDB's memory while loading ordinary rows into a file dataload opened, plus
+ROW_GROUP_ROWS = 122_880         # ... room for the row group each DuckDB thread builds (DuckDB's row group size)
+BLOCK_BYTES = 256 * 1024         # ... of at least one block per column
 _TYPES = {"bigint": "BIGINT", "double": "DOUBLE", "bool": "BOOLEAN", "text": "VARCHAR",
           "timestamp": "TIMESTAMPTZ", "date": "DATE", "time": "TIME", "binary": "BLOB", "json": "JSON"}
 
@@ -43,8 +45,8 @@ class DuckDB:
     open ``duckdb`` connection, or None for ``<pipeline_name>.duckdb`` in the current directory.
     ``memory_limit`` caps DuckDB's memory (it evicts cached blocks and spills to disk beyond it).
     None: while a database file dataload opened loads a package of ordinary rows, DuckDB is capped
-    at ``LOAD_MEMORY_LIMIT`` -- the cache of newly written blocks is what grows with the data, and
-    evicting it costs nothing -- and otherwise (queries, packages of big rows, whose checkpoint
+    (see :func:`load_memory_limit`) -- the cache of newly written blocks is what grows with the data,
+    and evicting it costs nothing -- and otherwise (queries, packages of big rows, whose checkpoint
     must pin many large blocks at once) runs with its own default, 80 % of RAM.
     """
 
@@ -82,7 +84,7 @@ class DuckDB:
             raise TransientLoadError(f"cannot open DuckDB file {credentials}: {exc}") from exc
         connection.execute(f"USE {CATALOG}")
         return DuckDBClient(connection, dataset_name, owned=True, memory_limit=self.memory_limit,
-                            load_memory_limit=None if self.memory_limit else LOAD_MEMORY_LIMIT)
+                            cap_loads=not self.memory_limit)
 
     def attach_spec(self) -> dict[str, Any]:
         """Options that rebuild this destination in ``dataload.attach`` (a file path; nothing secret)."""
@@ -98,11 +100,11 @@ class DuckDBClient:
     """A connection to one dataset (schema) of a DuckDB database."""
 
     def __init__(self, connection: Any, dataset: str, *, owned: bool, memory_limit: str | None = None,
-                 load_memory_limit: str | None = None) -> None:
+                 cap_loads: bool = False) -> None:
         self.connection = connection
         self.dataset = dataset
         self._owned = owned
-        self._load_memory_limit = load_memory_limit
+        self._cap_loads = cap_loads
         connection.execute("SET TimeZone = 'UTC'")
         connection.execute("SET preserve_insertion_order = false")  # merge orders by itself; lets DuckDB stream
         if memory_limit:  # DuckDB otherwise caches up to 80 % of RAM
@@ -133,18 +135,23 @@ class DuckDBClient:
         are committed last, so the package still counts once.
         """
         rows = sum(f.rows for f in package.files)
-        if _append_only(package) and rows and (size := _data_bytes(package)) > STEPWISE_BYTES \
-                and size / rows > STEPWISE_ROW_BYTES:
+        size = _data_bytes(package)
+        big_rows = bool(rows) and size / rows > STEPWISE_ROW_BYTES
+        if big_rows and size > STEPWISE_BYTES and _append_only(package):
             return self._load_stepwise(package)
-        with self._capped_memory():
+        limit = None
+        if self._cap_loads and rows and not big_rows:
+            threads = int(self.connection.execute("SELECT current_setting('threads')").fetchall()[0][0])
+            limit = load_memory_limit(package, size / rows, threads)
+        with self._capped_memory(limit):
             return self._transaction(package, lambda: self._write_all(package, package.tables), final=True)
 
     @contextlib.contextmanager
-    def _capped_memory(self) -> Iterator[None]:
-        if not self._load_memory_limit:
+    def _capped_memory(self, limit: int | None) -> Iterator[None]:
+        if limit is None:
             yield
             return
-        self.connection.execute("SET memory_limit = ?", [self._load_memory_limit])
+        self.connection.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
         try:
             yield
         finally:
@@ -323,6 +330,20 @@ class DuckDBClient:
             self.connection.execute(f"USE {quote(self.dataset)}")
 
 
+def load_memory_limit(package: LoadPackage, row_bytes: float, threads: int) -> int:
+    """DuckDB's memory limit (bytes) for loading ``package``: a base, plus twice the row group each thread builds.
+
+    A thread appending rows fills a row group of up to ``ROW_GROUP_ROWS`` rows, at least one block
+    per column, before it is written out; beyond that, what DuckDB holds is its cache of blocks
+    already written, which the limit lets it evict. So the limit follows the package's shape (its
+    widest table, its row size), never its number of rows beyond one row group.
+    """
+    widest = max((len(f.columns) for f in package.files), default=0)
+    rows = min(sum(f.rows for f in package.files), ROW_GROUP_ROWS)
+    row_group = max(widest * BLOCK_BYTES, int(rows * row_bytes))
+    return LOAD_MEMORY_BASE + 2 * threads * row_group
+
+
 def _rollback(connection: Any) -> None:
     """Roll back, if a transaction is still open (a failed COMMIT may have ended it)."""
     import duckdb
@@ -373,7 +394,8 @@ def _load_error(exc: Exception, package: LoadPackage, table: str | None) -> Exce
     import duckdb
 
     where = f"package {package.load_id}" + (f", table {table!r}" if table else "")
-    if isinstance(exc, duckdb.OutOfMemoryException):
+    if isinstance(exc, duckdb.OutOfMemoryException) or "could not allocate block" in str(exc) \
+            or "failed to pin block" in str(exc):
         return TerminalLoadError(f"{where}: DuckDB ran out of memory ({exc}); give it more with "
                                  "destinations.duckdb(path, memory_limit='4GB')", table=table)
     if isinstance(exc, (duckdb.IOException, duckdb.TransactionException)):

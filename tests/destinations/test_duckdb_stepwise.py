@@ -84,20 +84,31 @@ def _limit_of(pipe) -> str:
         return client.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
 
 
-def test_ordinary_loads_run_with_a_capped_cache_and_queries_do_not(make_pipeline, memory_limit_while_loading):
+def _mib(setting: str) -> float:
+    number, unit = setting.split()
+    assert unit == "MiB", setting
+    return float(number)
+
+
+def test_ordinary_loads_run_with_a_cap_that_follows_the_width_and_queries_do_not(make_pipeline,
+                                                                                memory_limit_while_loading):
     pipe = make_pipeline()
     pipe.run([{"id": i} for i in range(10)], table_name="small")
-    assert memory_limit_while_loading == ["122.0 MiB"]  # LOAD_MEMORY_LIMIT, 128 MB, as DuckDB prints it
-    assert _limit_of(pipe) != "122.0 MiB"  # queries get DuckDB's own default
-    assert len(pipe.dataset().table("small").rows()) == 10
+    pipe.run([{f"c{c}": i for c in range(300)} for i in range(10)], table_name="wide")
+    narrow, wide = (_mib(limit) for limit in memory_limit_while_loading)
+    assert 128 <= narrow < 160  # the base, 128 MiB, and a block per column per thread
+    assert wide - 128 >= 300 * 0.25 * 2  # 300 columns of 256 KiB blocks, twice, for at least one thread
+    assert _limit_of(pipe) not in memory_limit_while_loading  # queries get DuckDB's own default
+    assert len(pipe.dataset().table("small").rows()) == 10 and len(pipe.dataset().table("wide").rows()) == 10
 
 
 def test_big_row_packages_and_explicit_limits_are_not_capped(make_pipeline, small_thresholds,
                                                               memory_limit_while_loading, tmp_path):
     pipe = make_pipeline()
+    pipe.run([{"id": i, "body": "x" * 500} for i in range(1)], table_name="one_big_row")  # capped path, uncapped
     pipe.buffer_limits = BufferLimits(segment_rows=2)
-    pipe.run([{"id": i, "body": "x" * 500} for i in range(4)], table_name="docs")
-    assert memory_limit_while_loading and "122.0 MiB" not in memory_limit_while_loading
+    pipe.run([{"id": i, "body": "x" * 500} for i in range(4)], table_name="docs")  # stepwise
+    assert memory_limit_while_loading and set(memory_limit_while_loading) == {_limit_of(pipe)}
     memory_limit_while_loading.clear()
 
     explicit = make_pipeline(destination=duckdb_module.DuckDB(str(tmp_path / "explicit.duckdb"), memory_limit="1GB"))
