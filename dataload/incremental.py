@@ -66,6 +66,7 @@ class Incremental:
         self.last_value: Any = initial_value
         self._seen: set[str] = set()
         self._boundary: set[str] = set()
+        self._boundary_keys: list[list[Any]] = []
         self._getter = _cursor_getter(cursor_path)
         self._resource = "?"
 
@@ -81,6 +82,7 @@ class Incremental:
         bound._seen = set(stored.get("unique_hashes", [])) if self.lag is None else set()
         bound.start_value = _minus_lag(last, self.lag, self.last_value_func) if last is not None else None
         bound._boundary = set(bound._seen)
+        bound._boundary_keys = []
         return bound
 
     def _stored(self) -> dict[str, Any]:
@@ -94,7 +96,7 @@ class Incremental:
         stored["initial_value"] = self.initial_value
         if self.last_value is not None:
             stored["last_value"] = self.last_value
-            stored["unique_hashes"] = sorted(self._boundary)
+            stored["unique_hashes"] = sorted(self._boundary | {_hash(keys) for keys in self._boundary_keys})
 
     # -- filtering -------------------------------------------------------------------------------
     def apply(self, items: Iterator[Any]) -> Iterator[Any]:
@@ -157,20 +159,26 @@ class Incremental:
         return bool(value != than and self.last_value_func([value, than]) == value)
 
     def advance(self, value: Any, row: Any) -> None:
-        """Move the cursor to ``value`` if it is newer; remember boundary rows."""
+        """Move the cursor to ``value`` if it is newer; remember boundary rows.
+
+        With a primary key, the boundary rows' key values are kept and hashed only when the state
+        is saved: on ascending data every row moves the cursor, and most stop being boundary rows.
+        """
         if self.last_value is None or self.is_newer(value, self.last_value):
             self.last_value = value
-            self._boundary = {self.row_hash(row)}
-        elif value == self.last_value:
+            self._boundary, self._boundary_keys = set(), []
+        elif value != self.last_value:
+            return
+        if self.primary_key and isinstance(row, dict):
+            self._boundary_keys.append([row.get(k) for k in self.primary_key])
+        else:
             self._boundary.add(self.row_hash(row))
 
     def row_hash(self, row: Any) -> str:
         """The primary key of ``row`` (or a hash of the whole row) as a short string."""
         if self.primary_key and isinstance(row, dict):
-            body = json.dumps([row.get(k) for k in self.primary_key], default=str)
-        else:
-            body = json.dumps(row, sort_keys=True, default=str)
-        return hashlib.blake2b(body.encode(), digest_size=8).hexdigest()
+            return _hash([row.get(k) for k in self.primary_key])
+        return _hash(row, sort_keys=True)
 
     def __repr__(self) -> str:
         return (f"Incremental({self.cursor_path!r}, start_value={self.start_value!r}, "
@@ -189,6 +197,11 @@ def incremental(cursor_path: str, initial_value: Any = None, end_value: Any = No
     """
     return Incremental(cursor_path, initial_value, end_value, last_value_func, primary_key, row_order, lag,
                        on_cursor_value_missing)
+
+
+def _hash(value: Any, *, sort_keys: bool = False) -> str:
+    body = json.dumps(value, sort_keys=sort_keys, default=str)
+    return hashlib.blake2b(body.encode(), digest_size=8).hexdigest()
 
 
 def _cursor_getter(path: str) -> Callable[[Any], Any]:
