@@ -28,28 +28,38 @@ class TableBuffer:
         self.items = 0
         self._sampled = 0
         self._sample_every = 1
+        self._row_estimate = 1
 
     def add_records(self, records: list[Any]) -> None:
-        """Buffer a page of records (dicts; other values are stored under ``value``)."""
+        """Buffer a page of records (dicts; other values are stored under ``value``).
+
+        A page with more rows, or more estimated bytes, than the segment has room for is split
+        across segments, so a page of big records never makes one oversized file.
+        """
         if self.arrow:
             self.flush()
-        room = self.limits.segment_rows - self.buffered_rows
-        while len(records) > room:  # a page larger than a segment is split
-            self.add_records(records[:room])
-            records = records[room:]
-            room = self.limits.segment_rows - self.buffered_rows
         if records and type(records[0]) is not dict:
             records = [r if isinstance(r, dict) else {"value": r} for r in records]
-        self.rows.extend(records)
-        self.items += len(records)
-        self.buffered_rows += len(records)
+        row_bytes = self._row_bytes(records) if records else 1
+        while records:
+            room = min(self.limits.segment_rows - self.buffered_rows,  # rows until the segment is full
+                       -(-(self.limits.segment_bytes - self.buffered_bytes) // row_bytes))
+            page, records = records[:max(room, 1)], records[max(room, 1):]
+            self.rows.extend(page)
+            self.items += len(page)
+            self.buffered_rows += len(page)
+            self.buffered_bytes += row_bytes * len(page)
+            self._flush_if_full()
+
+    def _row_bytes(self, records: list[Any]) -> int:
+        """Estimated bytes per record: measured on the first record of a page, or of every 64th single
+        record while records are small (every one once they are big)."""
         self._sampled += len(records)
         if self._sampled >= self._sample_every or len(records) > 1:
-            row_bytes = approximate_size(records[0])
-            self.buffered_bytes += row_bytes * self._sampled
+            self._row_estimate = max(approximate_size(records[0]), 1)
             self._sampled = 0
-            self._sample_every = 1 if row_bytes > 16_384 else 64  # big rows are measured one by one
-        self._flush_if_full()
+            self._sample_every = 1 if self._row_estimate > 16_384 else 64
+        return self._row_estimate
 
     def add_table(self, table: pa.Table) -> None:
         """Buffer an Arrow table (its columns are kept as they are)."""
@@ -72,7 +82,7 @@ class TableBuffer:
         elif self.arrow:  # one record batch per file: normalize can then use its columns without a copy
             self._write_table(pa.concat_tables(self.arrow, promote_options="permissive").combine_chunks())
         self.rows, self.arrow = [], []
-        self.buffered_rows = self.buffered_bytes = self._sampled = 0
+        self.buffered_rows = self.buffered_bytes = 0
 
     def _write_rows(self, rows: list[Any]) -> None:
         path = self.new_file(self.table)

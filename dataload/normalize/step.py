@@ -112,27 +112,29 @@ def _write_batch(writer: _Writer, result: NormalizeResult, output: Path, chunk: 
 
 
 class _Writer:
-    """Writes Parquet load files on two threads, with a bounded number of tables in flight."""
+    """Writes Parquet load files on two threads; at most a few tables, and ``max_bytes`` of them, in flight."""
 
-    def __init__(self, in_flight: int = 4) -> None:
+    def __init__(self, in_flight: int = 4, max_bytes: int = 256 * 2**20) -> None:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dataload-parquet")
-        self._pending: list[Future[None]] = []
+        self._pending: list[tuple[Future[None], int]] = []
         self._in_flight = in_flight
+        self._max_bytes = max_bytes
 
     def write(self, table: pa.Table, target: Path) -> None:
         import pyarrow.parquet as pq
 
-        while len(self._pending) >= self._in_flight:
-            self._pending.pop(0).result()
-        self._pending.append(self._pool.submit(pq.write_table, table, target, compression="lz4",
-                                               use_dictionary=False))
+        while self._pending and (len(self._pending) >= self._in_flight
+                                 or sum(size for _, size in self._pending) + table.nbytes > self._max_bytes):
+            self._pending.pop(0)[0].result()
+        self._pending.append((self._pool.submit(pq.write_table, table, target, compression="lz4",
+                                                use_dictionary=False), table.nbytes))
 
     def __enter__(self) -> _Writer:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         try:
-            for future in self._pending:
+            for future, _ in self._pending:
                 future.result()
         finally:
             self._pool.shutdown(wait=True)

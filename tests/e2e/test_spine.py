@@ -111,6 +111,25 @@ def test_merge_across_many_buffer_files_keeps_the_last_row(make_pipeline):
     assert sorted(r["value"] for r in pipe.dataset().table("m__l").rows()) == [16, 17, 18, 19]
 
 
+def test_a_page_of_big_records_is_split_into_files_by_bytes(make_pipeline):
+    from dataload.extract.limits import BufferLimits
+    from dataload.package.storage import read_json
+
+    pipe = make_pipeline()
+    pipe.buffer_limits = BufferLimits(segment_bytes=3_000)
+    page = [{"id": i, "body": f"{i:04d}" + "x" * 996} for i in range(10)]  # ~1 KB each, yielded as one page
+    pipe.extract([page], table_name="docs")
+    (package,) = (pipe.working_dir / "packages" / "extracted").iterdir()
+    sizes = sorted(p.stat().st_size for p in (package / "extracted").iterdir())
+    # a file is written once it reaches 3,000 bytes: 3 records (3 x ~1,030 estimated), never the whole page
+    assert len(sizes) == 4 and sizes[-1] < 4 * 1_000
+    assert len(read_json(package / "package.json")["extracted_files"]) == 4
+    pipe.normalize()
+    pipe.load()
+    assert sorted((r["id"], r["body"][:4]) for r in pipe.dataset().table("docs").rows()) == [
+        (i, f"{i:04d}") for i in range(10)]
+
+
 def test_merge_key_replaces_partition(make_pipeline):
     pipe = make_pipeline()
     day1 = [{"day": "d1", "n": 1}, {"day": "d1", "n": 2}, {"day": "d2", "n": 3}]
