@@ -83,8 +83,7 @@ class DuckDB:
             connection.close()
             raise TransientLoadError(f"cannot open DuckDB file {credentials}: {exc}") from exc
         connection.execute(f"USE {CATALOG}")
-        return DuckDBClient(connection, dataset_name, owned=True, memory_limit=self.memory_limit,
-                            cap_loads=not self.memory_limit)
+        return DuckDBClient(connection, dataset_name, owned=True, memory_limit=self.memory_limit, own_database=True)
 
     def attach_spec(self) -> dict[str, Any]:
         """Options that rebuild this destination in ``dataload.attach`` (a file path; nothing secret)."""
@@ -100,11 +99,13 @@ class DuckDBClient:
     """A connection to one dataset (schema) of a DuckDB database."""
 
     def __init__(self, connection: Any, dataset: str, *, owned: bool, memory_limit: str | None = None,
-                 cap_loads: bool = False) -> None:
+                 own_database: bool = False) -> None:
+        """``own_database``: a database file this client attached itself (its settings are ours to change)."""
         self.connection = connection
         self.dataset = dataset
         self._owned = owned
-        self._cap_loads = cap_loads
+        self._own_database = own_database
+        self._cap_loads = own_database and not memory_limit
         connection.execute("SET TimeZone = 'UTC'")
         connection.execute("SET preserve_insertion_order = false")  # merge orders by itself; lets DuckDB stream
         if memory_limit:  # DuckDB otherwise caches up to 80 % of RAM
@@ -207,9 +208,28 @@ class DuckDBClient:
 
         if not self._transaction(package, prepare, final=False):
             return False
-        for chunk in sorted({f.chunk for f in package.files}):
-            self._transaction(package, lambda: self._write_all(package, package.tables, chunk), final=False)
-        return self._transaction(package, lambda: None, final=True)
+        with self._one_checkpoint():
+            for chunk in sorted({f.chunk for f in package.files}):
+                self._transaction(package, lambda: self._write_all(package, package.tables, chunk), final=False)
+            return self._transaction(package, lambda: None, final=True)
+
+    @contextlib.contextmanager
+    def _one_checkpoint(self) -> Iterator[None]:
+        """No automatic checkpoints inside, one after (in a database this client attached itself).
+
+        DuckDB checkpoints after each commit that wrote enough, rewriting the table's open row group;
+        with big values that made time and memory grow with every chunk (60 x 20 MB: 31.7 s and
+        2.9 GB against 15.2 s and 1.7 GB with one checkpoint).
+        """
+        if not self._own_database:
+            yield
+            return
+        self.connection.execute("SET checkpoint_threshold = '1TB'")
+        try:
+            yield
+        finally:
+            self.connection.execute("RESET checkpoint_threshold")
+        self.connection.execute("CHECKPOINT")
 
     def _create_system_tables(self) -> None:
         for name in ("_dl_loads", "_dl_version", "_dl_pipeline_state"):

@@ -114,3 +114,21 @@ def test_big_row_packages_and_explicit_limits_are_not_capped(make_pipeline, smal
     explicit = make_pipeline(destination=duckdb_module.DuckDB(str(tmp_path / "explicit.duckdb"), memory_limit="1GB"))
     explicit.run([{"id": 1}], table_name="t")
     assert memory_limit_while_loading == ["953.6 MiB"] and _limit_of(explicit) == "953.6 MiB"
+
+
+def test_chunked_loads_checkpoint_once_at_the_end(make_pipeline, small_thresholds, monkeypatch):
+    thresholds = []
+    original = duckdb_module.DuckDBClient._write_table
+
+    def recording(self, package, root, chunk=None):
+        thresholds.append(self.connection.execute("SELECT current_setting('checkpoint_threshold')").fetchall()[0][0])
+        return original(self, package, root, chunk)
+
+    monkeypatch.setattr(duckdb_module.DuckDBClient, "_write_table", recording)
+    pipe = make_pipeline()
+    pipe.buffer_limits = BufferLimits(segment_rows=2)
+    pipe.run([{"id": i, "body": "z" * 500} for i in range(6)], table_name="docs")
+    assert len(thresholds) == 3 and set(thresholds) == {"931.3 GiB"}  # 1 TB: no automatic checkpoint
+    with pipe.sql_client() as client:
+        assert client.execute("SELECT current_setting('checkpoint_threshold')").fetchall()[0][0] != "931.3 GiB"
+    assert sorted(r["id"] for r in pipe.dataset().table("docs").rows()) == list(range(6))
