@@ -204,6 +204,12 @@ class PostgresClient:
         import psycopg
 
         family = [root] + package.schema.children_of(root)
+        if not _needs_staging(package.schema.tables[root]):  # appended rows go straight into their tables
+            for statement in write_sql(self.dataset, package, root, {}, ""):  # replace: the old rows go first
+                self.connection.execute(statement)
+            for table in family:
+                self._copy_files(package, table, qualified(self.dataset, table), positions=False)
+            return
         staged = {t: self._stage(package, t, next(names)) for t in family if package.files_of(t)}
         if _is_upsert(package.schema.tables[root]):
             statements = upsert_sql(self.dataset, package.schema, root, staged, next(names))
@@ -217,30 +223,36 @@ class PostgresClient:
 
     def _stage(self, package: LoadPackage, table: str, name: str) -> Staged:
         """A temporary table with the rows of ``table``'s load files, filled by COPY."""
-        import psycopg
 
         files, schema_columns = package.files_of(table), package.schema.tables[table].columns
         columns = sorted({c for f in files for c in f.columns}, key=list(schema_columns).index)
         definitions = [f"{quote(c)} {postgres_type(schema_columns[c])}" for c in columns]
         definitions += [f"{c} bigint" for c in POSITION_COLUMNS]
         self.connection.execute(f"CREATE TEMP TABLE {quote(name)} ({', '.join(definitions)}) ON COMMIT DROP")
-        for file in files:
-            try:
-                self._copy_file(name, file.path, file.chunk)
-            except psycopg.Error as exc:
-                raise _load_error(exc, package, table, str(file.path), self._secrets) from exc
+        self._copy_files(package, table, quote(name), positions=True)
         return Staged(f"pg_temp.{quote(name)}", columns)
 
-    def _copy_file(self, stage: str, path: Path, chunk: int) -> None:
+    def _copy_files(self, package: LoadPackage, table: str, target: str, *, positions: bool) -> None:
+        """COPY the load files of ``table`` into ``target`` (with ``_dl_chunk``/``_dl_row`` if ``positions``)."""
+        import psycopg
+
+        for file in package.files_of(table):
+            try:
+                self._copy_file(target, file.path, file.chunk if positions else None)
+            except psycopg.Error as exc:
+                raise _load_error(exc, package, table, str(file.path), self._secrets) from exc
+
+    def _copy_file(self, target: str, path: Path, chunk: int | None) -> None:
         import pyarrow.parquet as pq
 
         parquet = pq.ParquetFile(path)
-        names = ", ".join(quote(n) for n in [*parquet.schema_arrow.names, *POSITION_COLUMNS])
+        extra = POSITION_COLUMNS if chunk is not None else ()
+        names = ", ".join(quote(n) for n in [*parquet.schema_arrow.names, *extra])
         with self.connection.cursor() as cursor, \
-                cursor.copy(f"COPY {quote(stage)} ({names}) FROM STDIN (FORMAT csv)") as copy:
+                cursor.copy(f"COPY {target} ({names}) FROM STDIN (FORMAT csv)") as copy:
             first_row = 0
             for batch in parquet.iter_batches(batch_size=_COPY_BATCH_ROWS):
-                copy.write(csv_chunk(batch, chunk, first_row))
+                copy.write(csv_chunk(batch, None if chunk is None else (chunk, first_row)))
                 first_row += batch.num_rows
 
     def _commit_records(self, package: LoadPackage) -> None:
@@ -298,6 +310,12 @@ class PostgresClient:
         """Drop tables of the dataset."""
         for table in tables:
             self.connection.execute(f"DROP TABLE IF EXISTS {qualified(self.dataset, table)}")
+
+
+def _needs_staging(table: Table) -> bool:
+    """A merge on keys reads the new rows more than once; appended and replacing rows are copied in place."""
+    return table.write_disposition == "merge" and bool(table.key_columns("primary_key") or
+                                                       table.key_columns("merge_key"))
 
 
 def _is_upsert(table: Table) -> bool:

@@ -22,8 +22,9 @@ _ARROW_TYPES = {16: pa.bool_(), 17: pa.binary(), 20: pa.int64(), 21: pa.int16(),
                 1083: pa.time64("us"), 1114: pa.timestamp("us"), 1184: pa.timestamp("us", "UTC"), 3802: pa.string()}
 
 
-def csv_chunk(batch: pa.RecordBatch, chunk: int, first_row: int) -> memoryview:
-    """One record batch as COPY CSV, with ``_dl_chunk`` and ``_dl_row`` appended (no header).
+def csv_chunk(batch: pa.RecordBatch, position: tuple[int, int] | None) -> memoryview:
+    """One record batch as COPY CSV (no header); with ``position`` = (chunk, first row), ``_dl_chunk``
+    and ``_dl_row`` are appended.
 
     Nulls are unquoted empty fields and strings are always quoted, so ``""`` stays an empty string.
     """
@@ -31,11 +32,14 @@ def csv_chunk(batch: pa.RecordBatch, chunk: int, first_row: int) -> memoryview:
 
     arrays = [bytea_text(a) if pa.types.is_binary(a.type) or pa.types.is_large_binary(a.type)
               or pa.types.is_fixed_size_binary(a.type) else a for a in batch.columns]
-    arrays.append(pa.array(np.full(batch.num_rows, chunk, dtype=np.int64)))
-    arrays.append(pa.array(np.arange(first_row, first_row + batch.num_rows, dtype=np.int64)))
+    names = list(batch.schema.names)
+    if position is not None:
+        chunk, first_row = position
+        arrays.append(pa.array(np.full(batch.num_rows, chunk, dtype=np.int64)))
+        arrays.append(pa.array(np.arange(first_row, first_row + batch.num_rows, dtype=np.int64)))
+        names += POSITION_COLUMNS
     sink = pa.BufferOutputStream()
-    pacsv.write_csv(pa.RecordBatch.from_arrays(arrays, [*batch.schema.names, *POSITION_COLUMNS]), sink,
-                    pacsv.WriteOptions(include_header=False))
+    pacsv.write_csv(pa.RecordBatch.from_arrays(arrays, names), sink, pacsv.WriteOptions(include_header=False))
     return memoryview(sink.getvalue())
 
 

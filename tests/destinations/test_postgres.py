@@ -162,7 +162,8 @@ def test_connection_killed_mid_load_is_retried_and_every_row_lands_once(pg_pipel
             while time.monotonic() < deadline and not killed:
                 row = admin.execute(
                     "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                    " AND query LIKE %s", [f'INSERT INTO {quote(dataset)}."b"%']).fetchone()
+                    " AND (query LIKE %s OR query LIKE %s)",  # appended rows are copied straight in
+                    [f'INSERT INTO {quote(dataset)}."b"%', f'COPY {quote(dataset)}."b"%']).fetchone()
                 if row:
                     killed.append(admin.execute("SELECT pg_terminate_backend(%s)", [row[0]]).fetchone()[0])
                 time.sleep(0.02)
