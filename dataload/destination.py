@@ -72,8 +72,10 @@ class PackageFile:
         written = ipc.open_file(pa.memory_map(str(self.path))).read_all()
         base = ipc.open_stream(pa.memory_map(str(self.base))).read_all() if self.base else written
         names = [c for c in self.columns if c != LOAD_ID]
-        return pa.table([base.column(self.base_columns[c]) if c in self.base_columns else written.column(c)
-                         for c in names], names=names)
+        base_at = {name: i for i, name in enumerate(base.column_names)}  # by position: name lookups are linear
+        written_at = {name: i for i, name in enumerate(written.column_names)}
+        return pa.table([base.column(base_at[self.base_columns[c]]) if c in self.base_columns
+                         else written.column(written_at[c]) for c in names], names=names)
 
     @property
     def paths(self) -> list[Path]:
@@ -95,7 +97,8 @@ def arrow_stream(files: list[PackageFile]) -> pa.RecordBatchReader:
     def batches() -> Iterator[pa.RecordBatch]:
         while tables:
             table = tables.pop(0)
-            columns = [table.column(f.name).cast(f.type) if f.name in table.column_names
+            at = {name: i for i, name in enumerate(table.column_names)}  # by position: name lookups are linear
+            columns = [table.column(at[f.name]).cast(f.type) if f.name in at
                        else pa.nulls(table.num_rows, f.type) for f in schema]
             yield from pa.table(columns, schema=schema).to_batches()
 

@@ -24,11 +24,11 @@ EXTRACTED_NAME = "extracted.arrows"
 
 def reused_columns(fitted: pa.Table, extracted: pa.Table) -> dict[str, str]:
     """Columns of ``fitted`` whose data *is* a column of ``extracted``: fitted name -> extracted name."""
-    by_memory = {_memory(extracted.column(n)): n for n in extracted.column_names}
+    by_memory = {_memory(column): name for name, column in zip(extracted.column_names, extracted.columns)}
     by_memory.pop(None, None)
     found = {}
-    for name in fitted.column_names:
-        source = by_memory.get(_memory(fitted.column(name)))
+    for name, column in zip(fitted.column_names, fitted.columns):
+        source = by_memory.get(_memory(column))
         if source is not None:
             found[name] = source
     return found

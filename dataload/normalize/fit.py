@@ -48,7 +48,8 @@ def with_load_id(fitted: pa.Table, table: Table, load_id: str) -> pa.Table:
 
 def columns_with_load_id(fitted: pa.Table, table: Table) -> list[str]:
     """The columns of ``fitted`` plus ``_dl_load_id``, in the table's order."""
-    return [n for n in table.columns if n == LOAD_ID or n in fitted.column_names]
+    present = set(fitted.column_names) | {LOAD_ID}
+    return [n for n in table.columns if n in present]
 
 
 def _load_ids(load_id: str, length: int) -> pa.Array:
