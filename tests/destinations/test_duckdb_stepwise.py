@@ -132,3 +132,22 @@ def test_chunked_loads_checkpoint_once_at_the_end(make_pipeline, small_threshold
     with pipe.sql_client() as client:
         assert client.execute("SELECT current_setting('checkpoint_threshold')").fetchall()[0][0] != "931.3 GiB"
     assert sorted(r["id"] for r in pipe.dataset().table("docs").rows()) == list(range(6))
+
+
+def test_tables_with_big_row_groups_load_on_one_thread(make_pipeline, monkeypatch):
+    seen = []
+    original = duckdb_module.DuckDBClient._commit_records
+
+    def recording(self, package):
+        seen.append(self.connection.execute("SELECT current_setting('threads')").fetchall()[0][0])
+        return original(self, package)
+
+    monkeypatch.setattr(duckdb_module.DuckDBClient, "_commit_records", recording)
+    monkeypatch.setattr(duckdb_module, "ONE_THREAD_ROW_GROUP", 100 * 256 * 1024)  # tables over 100 columns
+    pipe = make_pipeline()
+    with pipe.sql_client() as client:
+        default = client.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    pipe.run([{f"c{c}": i for c in range(150)} for i in range(5)], table_name="wide")
+    pipe.run([{"id": i} for i in range(5)], table_name="narrow")
+    assert seen == [1, default] or (default == 1 and seen == [1, 1])
+    assert len(pipe.dataset().table("wide").rows()) == 5
