@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -153,3 +153,16 @@ def query_postgres(sql: str) -> list[tuple]:
 def drop_postgres_schema(schema: str) -> None:
     """Drop a measurement's schema and everything in it (if it exists)."""
     query_postgres(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def pooled_pages(pool: list[dict[str, Any]], rows: int, page_size: int) -> Iterator[list[dict[str, Any]]]:
+    """Pages of ``rows`` records made on the fly: record ``i`` is a shallow copy of
+    ``pool[i % len(pool)]`` with ``id = i + 1`` (so the input never sits in memory whole)."""
+    size = len(pool)
+    for start in range(0, rows, page_size):
+        page = []
+        for i in range(start, min(start + page_size, rows)):
+            record = dict(pool[i % size])
+            record["id"] = i + 1
+            page.append(record)
+        yield page

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import Workload, w2
-from ._common import pipeline, query_ours, tenth
+from ._common import pipeline, pooled_pages, query_ours, tenth
 
 PAGE_SIZE = 1_000
 POOL_SIZE = 20_000
@@ -47,18 +47,9 @@ def records(inp: dict[str, Any]) -> Any:
     (shared with W7PG)."""
     import dataload
 
-    pool, rows = inp["pool"], inp["rows"]
-    size = len(pool)
-
     @dataload.resource(name=TABLE, write_disposition="append")
     def w7_records():
-        for start in range(0, rows, PAGE_SIZE):
-            page = []
-            for i in range(start, min(start + PAGE_SIZE, rows)):
-                record = dict(pool[i % size])
-                record["id"] = i + 1
-                page.append(record)
-            yield page
+        yield from pooled_pages(inp["pool"], inp["rows"], PAGE_SIZE)
 
     return w7_records()
 

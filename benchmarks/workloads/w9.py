@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from . import Workload
-from ._common import check_rows_and_columns, check_schema_versions, pipeline, query_ours, tenth
+from ._common import check_rows_and_columns, check_schema_versions, pipeline, pooled_pages, query_ours, tenth
 
 PAGE_SIZE = 1_000
 POOL_SIZE = 500
@@ -67,18 +67,9 @@ def run_ours(inp: dict[str, Any], workdir: Path) -> Any:
     """Stream the generated pages through a dataload pipeline; returns the pipeline."""
     import dataload
 
-    pool, rows = inp["pool"], inp["rows"]
-    size = len(pool)
-
     @dataload.resource(name=TABLE, write_disposition="append")
     def w9_rows():
-        for start in range(0, rows, PAGE_SIZE):
-            page = []
-            for i in range(start, min(start + PAGE_SIZE, rows)):
-                row = dict(pool[i % size])
-                row["id"] = i + 1
-                page.append(row)
-            yield page
+        yield from pooled_pages(inp["pool"], inp["rows"], PAGE_SIZE)
 
     pipe = pipeline("bench_w9", workdir)
     pipe.run(w9_rows())
