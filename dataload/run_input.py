@@ -12,7 +12,7 @@ _RESOURCE_HINTS = ("table_name", "write_disposition", "primary_key", "merge_key"
 
 
 def as_source(data: Any, *, default_name: str, **hints: Any) -> Source:
-    """Wrap ``data`` (source, resource, list, iterable, Arrow table, data frame) into a source.
+    """Wrap ``data`` (source, resource, list of resources, list, iterable, Arrow table, data frame) into a source.
 
     >>> as_source([{"a": 1}], default_name="p", table_name="t").resources["t"].table_name
     't'
@@ -24,13 +24,20 @@ def as_source(data: Any, *, default_name: str, **hints: Any) -> Source:
     if isinstance(data, Source):
         return _with_hints_on_source(data, given)
     if isinstance(data, Resource):
-        resource = data if data._bound or data.data_from is not None else data()
+        resource = _ready(data)
         return Source(default_name, [resource.apply_hints(**given) if given else resource])
+    if isinstance(data, (list, tuple)) and data and all(isinstance(item, Resource) for item in data):
+        return _with_hints_on_source(Source(default_name, [_ready(item) for item in data]), given)
     name = given.get("table_name") or getattr(data, "__name__", None)
     if not isinstance(name, str):
         raise InvalidConfig("run() needs table_name=... to know where plain data (a list, an iterable, "
                             "an Arrow table) goes")
     return Source(default_name, [Resource(data, name=name).apply_hints(**given)])
+
+
+def _ready(resource: Resource) -> Resource:
+    """The resource itself, or its call if it is a generator function still waiting for its arguments."""
+    return resource if resource._bound or resource.data_from is not None else resource()
 
 
 def _with_hints_on_source(source: Source, hints: dict[str, Any]) -> Source:

@@ -102,11 +102,7 @@ def test_child_tables_and_merges_are_written_as_parquet(make_pipeline):
     def carts():
         yield pa.table({"id": [1], "items": [[{"sku": "a"}, {"sku": "b"}]]})
 
-    @dataload.source
-    def shop():
-        return [orders(), carts()]
-
-    pipe.extract(shop())
+    pipe.extract([orders(), carts()])  # a list of resources runs like a source of them
     pipe.normalize()
     assert {f["table"]: f.get("format", "parquet") for f in normalized_files(pipe)} == {
         "orders": "parquet", "carts": "parquet", "carts__items": "parquet"}
