@@ -360,8 +360,8 @@ def _family(package: LoadPackage, root: str) -> list[str]:
         raise TerminalLoadError(f"package {package.load_id}: table name {reserved[0]!r} is reserved for dataload's "
                                 "own records", table=reserved[0])
     table: Table = schema.tables[root]
-    keys = table.key_columns("primary_key") or table.key_columns("merge_key")
-    if table.write_disposition == "merge" and keys:
+    if table.merges_on_keys():
+        keys = table.key_columns("primary_key") or table.key_columns("merge_key")
         raise TerminalLoadError(
             f"the filesystem destination cannot merge into table {root!r} (keys {keys}): files are never updated "
             "in place. Use write_disposition='append' or 'replace' for this resource (then pipe.drop_failed() "

@@ -204,7 +204,8 @@ class PostgresClient:
         import psycopg
 
         family = [root] + package.schema.children_of(root)
-        if not _needs_staging(package.schema.tables[root]):  # appended rows go straight into their tables
+        # only a merge on keys reads its new rows more than once: the others go straight into their tables
+        if not package.schema.tables[root].merges_on_keys():
             for statement in write_sql(self.dataset, package, root, {}, ""):  # replace: the old rows go first
                 self.connection.execute(statement)
             for table in family:
@@ -223,7 +224,6 @@ class PostgresClient:
 
     def _stage(self, package: LoadPackage, table: str, name: str) -> Staged:
         """A temporary table with the rows of ``table``'s load files, filled by COPY."""
-
         files, schema_columns = package.files_of(table), package.schema.tables[table].columns
         columns = sorted({c for f in files for c in f.columns}, key=list(schema_columns).index)
         definitions = [f"{quote(c)} {postgres_type(schema_columns[c])}" for c in columns]
@@ -310,12 +310,6 @@ class PostgresClient:
         """Drop tables of the dataset."""
         for table in tables:
             self.connection.execute(f"DROP TABLE IF EXISTS {qualified(self.dataset, table)}")
-
-
-def _needs_staging(table: Table) -> bool:
-    """A merge on keys reads the new rows more than once; appended and replacing rows are copied in place."""
-    return table.write_disposition == "merge" and bool(table.key_columns("primary_key") or
-                                                       table.key_columns("merge_key"))
 
 
 def _is_upsert(table: Table) -> bool:

@@ -160,7 +160,7 @@ def write_sql(dataset: str, package: LoadPackage, root: str, staged: Mapping[str
     keys = table.key_columns("primary_key")
     merge_keys = table.key_columns("merge_key")
     disposition = table.write_disposition
-    if disposition == "merge" and not keys and not merge_keys:
+    if disposition == "merge" and not table.merges_on_keys():
         disposition = "append"
     if disposition == "replace":
         deletes = [f"DELETE FROM {dialect.qualified(dataset, name)}" for name in reversed(family)

@@ -73,6 +73,10 @@ class Table:
         """Names of the columns carrying ``hint`` (``primary_key`` or ``merge_key``)."""
         return [c.name for c in self.columns.values() if getattr(c, hint)]
 
+    def merges_on_keys(self) -> bool:
+        """A merge with a primary or merge key (a merge without keys appends)."""
+        return self.write_disposition == "merge" and any(c.primary_key or c.merge_key for c in self.columns.values())
+
     def to_dict(self) -> dict[str, Any]:
         """The table as a dict that :meth:`from_dict` reads back."""
         data = {k: v for k, v in asdict(self).items() if k != "columns" and v is not None}
