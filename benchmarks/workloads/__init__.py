@@ -39,6 +39,11 @@ class VerificationError(AssertionError):
     """Raised when a destination does not hold what the workload loaded."""
 
 
+def no_reference(inp: Any, workdir: Path) -> Any:
+    """``run_reference`` of a memory-scale workload: it compares two sizes of ours, never calls this."""
+    raise NotImplementedError("a memory-scale workload compares two sizes of ours; it has no reference run")
+
+
 def _no_setup(mode: str, inp: Any, workdir: Path) -> None:
     return None
 

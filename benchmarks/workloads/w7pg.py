@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from . import Workload, w2, w7
+from . import Workload, no_reference, w2, w7
 from ._common import drop_postgres_schema, load_postgres, postgres_unavailable, query_postgres, tenth
 
 SCHEMA_PREFIX = "bench_w7pg"
@@ -28,10 +28,6 @@ def run_ours(inp: dict[str, Any], workdir: Path) -> Any:
     """Stream W7's generated pages through a pipeline into a new PostgreSQL schema; returns the pipeline."""
     return load_postgres("bench_w7pg", workdir, SCHEMA_PREFIX, w7.records(inp))
 
-
-def run_reference(inp: dict[str, Any], workdir: Path) -> Any:
-    """W7PG has no reference run (its reference is the peak RSS of the small size)."""
-    raise NotImplementedError("W7PG compares two sizes of ours; it has no reference run")
 
 
 def verify(mode: str, inp: dict[str, Any], workdir: Path, handle: Any) -> int:
@@ -50,7 +46,7 @@ WORKLOAD = Workload(
     quick_rows=w7.WORKLOAD.quick_rows,
     build_input=w7.build_input,
     run_ours=run_ours,
-    run_reference=run_reference,
+    run_reference=no_reference,
     verify=verify,
     input_version=w7.INPUT_VERSION,
     unavailable=postgres_unavailable,
