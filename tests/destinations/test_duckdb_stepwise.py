@@ -66,22 +66,28 @@ def test_ordinary_rows_load_in_one_transaction(make_pipeline, monkeypatch, trans
 
 
 @pytest.fixture
-def memory_limit_while_loading(monkeypatch):
-    """DuckDB's memory_limit setting seen inside each load transaction, in order."""
+def settings_while_loading(monkeypatch):
+    """DuckDB's memory_limit and threads settings seen inside each load transaction, in order."""
     seen = []
     original = duckdb_module.DuckDBClient._commit_records
 
     def recording(self, package):
-        seen.append(self.connection.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+        seen.append({name: self.connection.execute(f"SELECT current_setting('{name}')").fetchall()[0][0]
+                     for name in ("memory_limit", "threads")})
         return original(self, package)
 
     monkeypatch.setattr(duckdb_module.DuckDBClient, "_commit_records", recording)
     return seen
 
 
-def _limit_of(pipe) -> str:
+def _limits(seen: list[dict[str, str]]) -> list[str]:
+    return [settings["memory_limit"] for settings in seen]
+
+
+def _setting(pipe, name: str = "memory_limit") -> str:
+    """A DuckDB setting as queries through the pipeline see it."""
     with pipe.sql_client() as client:
-        return client.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        return client.execute(f"SELECT current_setting('{name}')").fetchall()[0][0]
 
 
 def _mib(setting: str) -> float:
@@ -91,29 +97,29 @@ def _mib(setting: str) -> float:
 
 
 def test_ordinary_loads_run_with_a_cap_that_follows_the_width_and_queries_do_not(make_pipeline,
-                                                                                memory_limit_while_loading):
+                                                                                settings_while_loading):
     pipe = make_pipeline()
     pipe.run([{"id": i} for i in range(10)], table_name="small")
     pipe.run([{f"c{c}": i for c in range(300)} for i in range(10)], table_name="wide")
-    narrow, wide = (_mib(limit) for limit in memory_limit_while_loading)
+    narrow, wide = (_mib(limit) for limit in _limits(settings_while_loading))
     assert 128 <= narrow < 160  # the base, 128 MiB, and a block per column per thread
     assert wide - 128 >= 300 * 0.25 * 2  # 300 columns of 256 KiB blocks, twice, for at least one thread
-    assert _limit_of(pipe) not in memory_limit_while_loading  # queries get DuckDB's own default
+    assert _setting(pipe) not in _limits(settings_while_loading)  # queries get DuckDB's own default
     assert len(pipe.dataset().table("small").rows()) == 10 and len(pipe.dataset().table("wide").rows()) == 10
 
 
 def test_big_row_packages_and_explicit_limits_are_not_capped(make_pipeline, small_thresholds,
-                                                              memory_limit_while_loading, tmp_path):
+                                                              settings_while_loading, tmp_path):
     pipe = make_pipeline()
     pipe.run([{"id": i, "body": "x" * 500} for i in range(1)], table_name="one_big_row")  # capped path, uncapped
     pipe.buffer_limits = BufferLimits(segment_rows=2)
     pipe.run([{"id": i, "body": "x" * 500} for i in range(4)], table_name="docs")  # stepwise
-    assert memory_limit_while_loading and set(memory_limit_while_loading) == {_limit_of(pipe)}
-    memory_limit_while_loading.clear()
+    assert settings_while_loading and set(_limits(settings_while_loading)) == {_setting(pipe)}
+    settings_while_loading.clear()
 
     explicit = make_pipeline(destination=duckdb_module.DuckDB(str(tmp_path / "explicit.duckdb"), memory_limit="1GB"))
     explicit.run([{"id": 1}], table_name="t")
-    assert memory_limit_while_loading == ["953.6 MiB"] and _limit_of(explicit) == "953.6 MiB"
+    assert _limits(settings_while_loading) == ["953.6 MiB"] and _setting(explicit) == "953.6 MiB"
 
 
 def test_chunked_loads_checkpoint_once_at_the_end(make_pipeline, small_thresholds, monkeypatch):
@@ -134,20 +140,12 @@ def test_chunked_loads_checkpoint_once_at_the_end(make_pipeline, small_threshold
     assert sorted(r["id"] for r in pipe.dataset().table("docs").rows()) == list(range(6))
 
 
-def test_tables_with_big_row_groups_load_on_one_thread(make_pipeline, monkeypatch):
-    seen = []
-    original = duckdb_module.DuckDBClient._commit_records
-
-    def recording(self, package):
-        seen.append(self.connection.execute("SELECT current_setting('threads')").fetchall()[0][0])
-        return original(self, package)
-
-    monkeypatch.setattr(duckdb_module.DuckDBClient, "_commit_records", recording)
+def test_tables_with_big_row_groups_load_on_one_thread(make_pipeline, monkeypatch, settings_while_loading):
     monkeypatch.setattr(duckdb_module, "ONE_THREAD_ROW_GROUP", 100 * 256 * 1024)  # tables over 100 columns
     pipe = make_pipeline()
-    with pipe.sql_client() as client:
-        default = client.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    default = _setting(pipe, "threads")
     pipe.run([{f"c{c}": i for c in range(150)} for i in range(5)], table_name="wide")
     pipe.run([{"id": i} for i in range(5)], table_name="narrow")
+    seen = [settings["threads"] for settings in settings_while_loading]
     assert seen == [1, default] or (default == 1 and seen == [1, 1])
     assert len(pipe.dataset().table("wide").rows()) == 5
