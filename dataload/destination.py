@@ -8,10 +8,12 @@ and answers queries for ``pipe.dataset()``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from dataload.schema.model import LOAD_ID, Schema
 
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 ENGINE_VERSION = 1
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,34 @@ def arrow_stream(files: list[PackageFile]) -> pa.RecordBatchReader:
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
+def in_threads(work: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+    """``work(item)`` for each item, in order, with up to ``workers`` items worked on at once.
+
+    Items are taken from ``items`` only as results are consumed (at most ``workers + 1`` results
+    held), so a lazy iterable keeps memory bounded. With one worker everything runs in the calling
+    thread. An error raised by ``work`` is raised here, when its result's turn comes; the work
+    still pending is cancelled.
+
+    >>> list(in_threads(lambda n: n * n, range(5), 2))
+    [0, 1, 4, 9, 16]
+    """
+    if workers <= 1:
+        yield from map(work, items)
+        return
+    pending: deque[Future[R]] = deque()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dataload-load") as pool:
+        try:
+            for item in items:
+                pending.append(pool.submit(work, item))
+                if len(pending) > workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
 @dataclass
 class LoadPackage:
     """Everything a destination needs to load one package.
@@ -112,7 +144,8 @@ class LoadPackage:
     ``tables`` lists the root tables the package writes, in load order; ``dropped_tables`` and
     ``dropped_columns`` are dropped in the same transaction (``pipe.drop(resources=...)``,
     ``pipe.drop_columns(...)``). ``folder`` is the package folder, for destinations that keep
-    their own progress there.
+    their own progress there. ``workers`` is how many threads the destination may use for this
+    package's jobs (``pipe.load(workers=...)``, ``LOAD__WORKERS``); :func:`in_threads` runs them.
     """
 
     load_id: str
@@ -124,6 +157,7 @@ class LoadPackage:
     dropped_tables: list[str] = field(default_factory=list)
     dropped_columns: dict[str, list[str]] = field(default_factory=dict)
     folder: Path | None = None
+    workers: int = 1
 
     def files_of(self, table: str, chunk: int | None = None) -> list[PackageFile]:
         """The load files of ``table`` (of one chunk, if given), in chunk order."""

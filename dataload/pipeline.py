@@ -25,6 +25,7 @@ from dataload.schema.files import SchemaFiles
 from dataload.schema.model import Schema
 from dataload.sql_client import SqlClient
 from dataload.state import bump_version, decode, encode, new_state
+from dataload.workers import configured_workers, load_workers
 
 logger = logging.getLogger("dataload")
 
@@ -93,16 +94,24 @@ class Pipeline:
             self._restore_if_fresh()
             return self._extract(data, hints)
 
-    def normalize(self) -> list[str]:
-        """Normalize every extracted package; returns their load ids."""
-        with self._lock():
-            return self._normalize_all()
+    def normalize(self, *, workers: int | None = None) -> list[str]:
+        """Normalize every extracted package; returns their load ids.
 
-    def load(self) -> LoadInfo:
-        """Load every normalized package."""
+        ``workers``: processes per package (default: ``NORMALIZE__WORKERS``, else decided by the
+        package's size and the machine's cores; see :mod:`dataload.workers`).
+        """
+        with self._lock():
+            return self._normalize_all(workers)
+
+    def load(self, *, workers: int | None = None) -> LoadInfo:
+        """Load every normalized package.
+
+        ``workers``: threads the destination may use for a package's jobs (default:
+        ``LOAD__WORKERS``, else ``min(8, cores)``; see :mod:`dataload.workers`).
+        """
         with self._lock():
             info = self._new_info()
-            self._load_all(info)
+            self._load_all(info, workers)
             return info
 
     def _finish_pending(self) -> LoadInfo:
@@ -160,9 +169,10 @@ class Pipeline:
             return decode(read_json(self._packages.path(stage, load_id) / "package.json")["state"])  # type: ignore[no-any-return]
         return self.state
 
-    def _normalize_all(self) -> list[str]:
+    def _normalize_all(self, workers: int | None = None) -> list[str]:
         from dataload.normalize.step import normalize_package
 
+        workers = configured_workers("normalize", workers)
         done = []
         for load_id in self._packages.load_ids("extracted"):
             source = self._packages.path("extracted", load_id)
@@ -173,7 +183,8 @@ class Pipeline:
                 result = normalize_package(source / "extracted", meta["extracted_files"], target, schema,
                                            meta["table_hints"], load_id,
                                            max_identifier_length=self._max_identifier_length,
-                                           arrow_files="arrow" in self.destination.capabilities.file_formats)
+                                           arrow_files="arrow" in self.destination.capabilities.file_formats,
+                                           workers=workers)
             except DataloadError:
                 self._packages.remove("normalizing.tmp", load_id)
                 self._packages.move(load_id, "extracted", "failed")
@@ -187,14 +198,17 @@ class Pipeline:
             self._packages.move(load_id, "normalizing.tmp", "normalized")
             self._packages.remove("extracted", load_id)
             discarded = dict(result.discards.rows + result.discards.values)
-            self.last_trace.steps.append(StepInfo("normalize", load_id, result.seconds, result.rows, discarded))
+            self.last_trace.steps.append(StepInfo("normalize", load_id, result.seconds, result.rows, discarded,
+                                                  result.processes))
             done.append(load_id)
         return done
 
-    def _load_all(self, info: LoadInfo) -> None:
+    def _load_all(self, info: LoadInfo, workers: int | None = None) -> None:
+        threads = load_workers(workers)
         for load_id in self._packages.load_ids("normalized"):
             started = time.perf_counter()
             package, meta = self._read_package(load_id)
+            package.workers = threads
             try:
                 loaded = load_with_retries(self._new_client, package, self.retry_policy)
             except TerminalLoadError as error:

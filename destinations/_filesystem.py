@@ -41,6 +41,7 @@ the stored schema, so ``SELECT ... FROM tablename`` works.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import os
@@ -54,7 +55,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pyarrow as pa
 
 from dataload.config import NOT_FOUND, lookup, redact_url
-from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage
+from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage, PackageFile, in_threads
 from dataload.exceptions import InvalidConfig, MissingConfig, PipelineError, TerminalLoadError, TransientLoadError
 from dataload.schema.model import Schema, Table
 from destinations._filesystem_formats import FORMATS, select_sql, without_columns, write_converted
@@ -179,9 +180,10 @@ class FilesystemClient:
             self.drop_tables(package.dropped_tables)
             for table, columns in package.dropped_columns.items():
                 self._drop_columns(table, set(columns))
-            for family in families.values():
-                for table in family:
-                    self._write_files(package, table, load)
+            jobs = [(table, index, file) for family in families.values() for table in family
+                    for index, file in enumerate(package.files_of(table))]
+            for _ in in_threads(functools.partial(self._write_file, package, load), jobs, package.workers):
+                pass  # the files are written on package.workers threads
             for root, family in families.items():
                 if package.schema.tables[root].write_disposition == "replace":
                     for table in family:
@@ -193,16 +195,16 @@ class FilesystemClient:
             raise TransientLoadError(f"package {package.load_id}: writing to {self._where} failed: {exc}") from exc
         return True
 
-    def _write_files(self, package: LoadPackage, table: str, load: str) -> None:
-        segment = safe_segment(table)
-        for index, file in enumerate(package.files_of(table)):
-            path = self.layout.file_path(self.dataset, segment, load, index, self.format)
-            try:
-                with self.storage.open_write(path) as out:
-                    write_converted(file.path, out, self.format, package.schema.tables.get(table))
-            except pa.ArrowException as exc:
-                raise TerminalLoadError(f"package {package.load_id}, table {table!r}: cannot convert {file.path} "
-                                        f"to {self.format}: {exc}", table=table, file=str(file.path)) from exc
+    def _write_file(self, package: LoadPackage, load: str, job: tuple[str, int, PackageFile]) -> None:
+        """Write one load file of ``table`` as the ``index``-th file of this load in the destination."""
+        table, index, file = job
+        path = self.layout.file_path(self.dataset, safe_segment(table), load, index, self.format)
+        try:
+            with self.storage.open_write(path) as out:
+                write_converted(file.path, out, self.format, package.schema.tables.get(table))
+        except pa.ArrowException as exc:
+            raise TerminalLoadError(f"package {package.load_id}, table {table!r}: cannot convert {file.path} "
+                                    f"to {self.format}: {exc}", table=table, file=str(file.path)) from exc
 
     def _delete_files(self, table: str, *, keep: str) -> None:
         for file in self._data_files(table, committed_only=False):

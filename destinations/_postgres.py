@@ -2,7 +2,8 @@
 
 A package is loaded in one transaction: schema changes, every table's rows, the ``_dl_loads``
 row, a new ``_dl_version`` row when the schema changed, and the pipeline state. Each load file is
-streamed as CSV (written by pyarrow, batch by batch) through ``COPY ... FROM STDIN`` into a
+encoded as CSV by pyarrow (the next files on ``package.workers`` threads while one is sent) and
+streamed through ``COPY ... FROM STDIN`` into its table or, for a merge on keys, into a
 temporary staging table that carries ``_dl_chunk``/``_dl_row``, so the shared statements of
 :mod:`destinations.sql` run unchanged; ``merge`` with the ``upsert`` strategy uses
 ``INSERT ... ON CONFLICT`` on a unique index over the primary key.
@@ -24,7 +25,7 @@ from typing import Any
 import pyarrow as pa
 
 from dataload.config import NOT_FOUND, Secret, lookup, redact, redact_url
-from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage
+from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage, PackageFile, in_threads
 from dataload.exceptions import (
     InvalidConfig,
     MissingConfig,
@@ -112,6 +113,19 @@ class Postgres:
 
     def __repr__(self) -> str:
         return f"Postgres({self.display!r})"
+
+
+def _as_csv(file: PackageFile, positions: bool) -> tuple[list[str], list[memoryview]]:
+    """A Parquet load file's column names (position columns included) and its rows as COPY CSV pieces."""
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(file.path)
+    names = [*parquet.schema_arrow.names, *(POSITION_COLUMNS if positions else ())]
+    pieces, first_row = [], 0
+    for batch in parquet.iter_batches(batch_size=_COPY_BATCH_ROWS):
+        pieces.append(csv_chunk(batch, (file.chunk, first_row) if positions else None))
+        first_row += batch.num_rows
+    return names, pieces
 
 
 def _conninfo(credentials: str | Mapping[str, Any]) -> tuple[Secret, list[Secret]]:
@@ -233,27 +247,22 @@ class PostgresClient:
         return Staged(f"pg_temp.{quote(name)}", columns)
 
     def _copy_files(self, package: LoadPackage, table: str, target: str, *, positions: bool) -> None:
-        """COPY the load files of ``table`` into ``target`` (with ``_dl_chunk``/``_dl_row`` if ``positions``)."""
+        """COPY the load files of ``table`` into ``target`` (with ``_dl_chunk``/``_dl_row`` if ``positions``).
+
+        Files are read and encoded as CSV on ``package.workers`` threads (pyarrow releases the GIL)
+        while this thread sends the one before to the server: one connection, one transaction.
+        """
         import psycopg
 
-        for file in package.files_of(table):
+        encoded = in_threads(lambda file: (file, *_as_csv(file, positions)), package.files_of(table), package.workers)
+        for file, names, pieces in encoded:
             try:
-                self._copy_file(target, file.path, file.chunk if positions else None)
+                with self.connection.cursor() as cursor, \
+                        cursor.copy(f"COPY {target} ({', '.join(map(quote, names))}) FROM STDIN (FORMAT csv)") as copy:
+                    for piece in pieces:
+                        copy.write(piece)
             except psycopg.Error as exc:
                 raise _load_error(exc, package, table, str(file.path), self._secrets) from exc
-
-    def _copy_file(self, target: str, path: Path, chunk: int | None) -> None:
-        import pyarrow.parquet as pq
-
-        parquet = pq.ParquetFile(path)
-        extra = POSITION_COLUMNS if chunk is not None else ()
-        names = ", ".join(quote(n) for n in [*parquet.schema_arrow.names, *extra])
-        with self.connection.cursor() as cursor, \
-                cursor.copy(f"COPY {target} ({names}) FROM STDIN (FORMAT csv)") as copy:
-            first_row = 0
-            for batch in parquet.iter_batches(batch_size=_COPY_BATCH_ROWS):
-                copy.write(csv_chunk(batch, None if chunk is None else (chunk, first_row)))
-                first_row += batch.num_rows
 
     def _commit_records(self, package: LoadPackage) -> None:
         now = datetime.now(timezone.utc)

@@ -38,6 +38,7 @@ class NormalizeResult:
     schema_changes: list[str] = field(default_factory=list)
     discards: Discards = field(default_factory=Discards)
     seconds: float = 0.0
+    processes: int = 1
 
 
 def normalize_package(
@@ -50,23 +51,57 @@ def normalize_package(
     *,
     max_identifier_length: int | None,
     arrow_files: bool = False,
+    workers: int | None = None,
 ) -> NormalizeResult:
     """Normalize every extracted file of a package; ``schema`` is updated in place.
+
+    ``workers``: worker processes (None decides from the package's size and the machine's
+    cores, see :mod:`dataload.normalize.parallel`). With one, chunks are normalized here in order.
+    """
+    from dataload.normalize.parallel import normalize_in_processes, planned_workers
+
+    started = time.perf_counter()
+    before = _columns_of(schema)
+    chunks = [(chunk, file_name, table) for chunk, (file_name, table) in enumerate(extracted_files)]
+    settings = ChunkSettings(extracted, output, table_hints, load_id, max_identifier_length, arrow_files)
+    count = planned_workers(workers, settings, chunks)
+    result = normalize_in_processes(settings, chunks, schema, count) if count > 1 else None
+    if result is None:  # one worker, or the workers' schemas disagreed: normalize in order here
+        result = normalize_chunks(settings, chunks, schema)
+    result.schema_changes = describe_changes(before, schema)
+    pa.default_memory_pool().release_unused()  # hand freed buffers back to the OS before the load runs
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    """What every chunk of one package is normalized with (picklable, for worker processes)."""
+
+    extracted: Path
+    output: Path
+    table_hints: dict[str, dict[str, Any]]
+    load_id: str
+    max_identifier_length: int | None
+    arrow_files: bool
+
+
+def normalize_chunks(settings: ChunkSettings, chunks: list[tuple[int, str, str]], schema: Schema) -> NormalizeResult:
+    """Normalize ``chunks`` (chunk number, extracted file, table) in order; ``schema`` is updated in place.
 
     Load files are written by a small thread pool while the next chunk is normalized (Parquet
     writing releases the GIL); at most a few finished tables wait in memory. With ``arrow_files``
     (the destination reads Arrow), a chunk extracted as Arrow that makes one table of a non-merge
     resource becomes an Arrow load file that reuses the extracted file (see ``arrow_files``).
     """
-    started = time.perf_counter()
-    before = _columns_of(schema)
+    max_identifier_length = settings.max_identifier_length
     result = NormalizeResult()
     validated: dict[str, int] = {}
     with _Writer() as writer:
-        for chunk, (file_name, table) in enumerate(extracted_files):
-            hints = table_hints[table]
+        for chunk, file_name, table in chunks:
+            hints = settings.table_hints[table]
             root = apply_table_hints(schema, table, hints, max_identifier_length)
-            kind, payload = read_extracted(extracted / file_name)
+            kind, payload = read_extracted(settings.extracted / file_name)
             if hints.get("json_schema"):
                 kind, payload = "rows", _to_rows(kind, payload)
                 validated[table] = validated.get(table, 0) + len(payload)
@@ -77,12 +112,11 @@ def normalize_package(
             batch = _unnest(kind, payload, table, hints, max_identifier_length, json_columns)
             batch = enforce(batch, schema, root.schema_contract, result.discards, max_identifier_length)
             if batch and batch[0].length:
-                reusable = arrow_files and kind == "arrow" and len(batch) == 1 and root.write_disposition != "merge"
-                _write_batch(writer, result, output, chunk, _assign_ids(batch, root), schema, load_id,
-                             max_identifier_length, (extracted / file_name, payload) if reusable else None)
-    result.schema_changes = describe_changes(before, schema)
-    pa.default_memory_pool().release_unused()  # hand freed buffers back to the OS before the load runs
-    result.seconds = time.perf_counter() - started
+                reusable = (settings.arrow_files and kind == "arrow" and len(batch) == 1
+                            and root.write_disposition != "merge")
+                _write_batch(writer, result, settings.output, chunk, _assign_ids(batch, root), schema,
+                             settings.load_id, max_identifier_length,
+                             (settings.extracted / file_name, payload) if reusable else None)
     return result
 
 

@@ -299,6 +299,45 @@ def check_transient_failure_is_retried_once(make_pipeline: MakePipeline) -> None
     _expect([r["load_id"] for r in pipe.dataset().table("_dl_loads").rows()], info.load_ids, "rows in _dl_loads")
 
 
+def check_parallel_workers(make_pipeline: MakePipeline) -> None:
+    """A package of many files normalized in 2 processes and loaded with 4 load workers lands whole.
+
+    Columns that only later files bring, child rows, and (where the destination merges) the latest
+    row of a key that two workers saw are all read back as a one-process run would leave them.
+    """
+    pipe = make_pipeline()
+    pipe.buffer_limits = BufferLimits(segment_rows=50)  # 12 files of the root table
+
+    def record(i: int) -> dict[str, Any]:
+        row: dict[str, Any] = {"id": i, "name": f"n{i}", "geo": {"lat": i / 2}, "kids": list(range(i % 4))}
+        return row | ({"late": f"l{i}"} if i >= 400 else {})
+
+    pipe.extract(([record(i) for i in range(start, start + 50)] for start in range(0, 600, 50)),
+                 table_name="par")
+    pipe.normalize(workers=2)
+    normalized = [step for step in pipe.last_trace.steps if step.step == "normalize"]
+    _expect(normalized[-1].processes, 2, "processes of the normalize step")
+    pipe.load(workers=4)
+    rows = _rows(pipe, "par")
+    _expect([r["id"] for r in rows], list(range(600)), "root rows")
+    _expect([r["geo__lat"] for r in rows], [i / 2 for i in range(600)], "a flattened nested value")
+    _expect([r["late"] for r in rows], [None] * 400 + [f"l{i}" for i in range(400, 600)], "a column of later files")
+    _expect(_children_by_root(pipe, "par", "par__kids"), {i: list(range(i % 4)) for i in range(600)}, "child rows")
+    if not pipe.destination.capabilities.merge_strategies:
+        return
+    merged = make_pipeline()
+    merged.buffer_limits = BufferLimits(segment_rows=50)
+    pages = [[{"id": i, "v": "old", "kids": [i]} for i in range(start, start + 50)] for start in (0, 50)]
+    pages += [[{"id": i, "v": "new", "kids": [i, -i]} for i in range(start, start + 50)] for start in (0, 50)]
+    merged.extract(iter(pages), table_name="par_merge", write_disposition="merge", primary_key="id")
+    merged.normalize(workers=2)
+    merged.load(workers=4)
+    _expect({r["id"]: r["v"] for r in merged.dataset().table("par_merge").rows()}, {i: "new" for i in range(100)},
+            "merged rows: the latest row of each key")
+    _expect(_children_by_root(merged, "par_merge", "par_merge__kids"), {i: [i, -i] for i in range(100)},
+            "merged child rows")
+
+
 DESTINATION_CHECKS: list[Callable[[MakePipeline], None]] = [
     check_append,
     check_replace_with_children,
@@ -309,4 +348,5 @@ DESTINATION_CHECKS: list[Callable[[MakePipeline], None]] = [
     check_state_committed_with_data,
     check_fresh_working_dir_restore,
     check_transient_failure_is_retried_once,
+    check_parallel_workers,
 ]
