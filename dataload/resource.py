@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import inspect
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator
 from typing import Any
 
 from dataload.exceptions import InvalidConfig, ResourceError
@@ -198,6 +199,14 @@ class _Call:
 def _as_iterator(produced: Any) -> Iterator[Any]:
     if produced is None:
         return iter(())
+    if inspect.iscoroutine(produced):  # an async def that returns: its result is the data
+        from dataload.async_pages import await_result
+
+        return _as_iterator(await_result(produced))
+    if isinstance(produced, AsyncIterable):  # an async generator: pages awaited one by one
+        from dataload.async_pages import iterate_async
+
+        return iterate_async(produced)
     if isinstance(produced, (dict, TableItem)) or _is_columnar(produced):
         return iter((produced,))
     if isinstance(produced, list):
