@@ -6,7 +6,9 @@ files under the package's own chunk numbers, so files never collide and the chun
 step relies on is kept. The parent then folds the tables and columns each worker added into the
 schema, group by group. If two workers inferred different types for one column (in order, the
 later rows would have gone to a variant column), the workers' files are deleted and the package is
-normalized in order in this process: the result never depends on the number of workers.
+normalized in order in this process: the result never depends on the number of workers. So is a
+package whose worker could not start or died without an answer (killed, out of memory): a lost
+worker never fails a package.
 
 Packages with a data contract other than ``evolve`` or with a JSON Schema are always normalized in
 order: what a contract does to a row depends on the rows before it.
@@ -23,7 +25,6 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from dataload.exceptions import NormalizeError
 from dataload.normalize.contract import is_active
 from dataload.normalize.step import ChunkSettings, NormalizeResult, apply_table_hints
 from dataload.schema.model import Column, Schema
@@ -61,7 +62,12 @@ def normalize_in_processes(settings: ChunkSettings, chunks: list[Chunk], schema:
         apply_table_hints(schema, table, settings.table_hints[table], settings.max_identifier_length)
     groups = split_by_bytes(chunks, [_size(settings, chunk) for chunk in chunks], workers)
     base = schema.to_dict()
-    outcomes = run_workers([(settings, group, base) for group in groups])
+    try:
+        outcomes = run_workers([(settings, group, base) for group in groups])
+    except WorkerLost as lost:
+        logger.warning("normalize: %s; normalizing package %s in this process instead", lost, settings.load_id)
+        shutil.rmtree(settings.output / "files", ignore_errors=True)
+        return None
     merged = merged_schema(Schema.from_dict(base), [Schema.from_dict(tables) for _, tables in outcomes])
     if merged is None:
         logger.info("normalize: worker processes inferred different types for a column; normalizing "
@@ -70,6 +76,10 @@ def normalize_in_processes(settings: ChunkSettings, chunks: list[Chunk], schema:
         return None
     schema.tables = merged.tables
     return _combined([result for result, _ in outcomes])
+
+
+class WorkerLost(Exception):
+    """A worker process could not start or ended without an answer (killed, out of memory)."""
 
 
 def split_by_bytes(chunks: list[Chunk], sizes: list[int], groups: int) -> list[list[Chunk]]:
@@ -123,28 +133,41 @@ def run_workers(tasks: list[tuple[ChunkSettings, list[Chunk], dict[str, Any]]]) 
 
     Fresh interpreters, not ``multiprocessing``: a forked child would inherit the parent's threads
     (DuckDB, pyarrow, parallelized resources), and a spawned one re-runs the user's script when it
-    has no ``if __name__ == "__main__":`` guard. The first error a worker raised is raised here.
+    has no ``if __name__ == "__main__":`` guard. The first error a worker raised is raised here;
+    a worker that could not start or died without an answer raises :class:`WorkerLost`.
     """
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
-    processes = [subprocess.Popen([sys.executable, "-m", "dataload.normalize.worker"], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, env=environment) for _ in tasks]
+    processes: list[subprocess.Popen[bytes]] = []
     try:
+        for _ in tasks:
+            processes.append(subprocess.Popen([sys.executable, "-m", "dataload.normalize.worker"],
+                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment))
         with ThreadPoolExecutor(max_workers=len(processes)) as pool:
             outputs = list(pool.map(lambda run, task: run.communicate(pickle.dumps(task))[0], processes, tasks))
+    except OSError as exc:
+        raise WorkerLost(f"cannot run a worker process with {sys.executable!r}: {exc}") from None
     finally:
         for process in processes:
             if process.poll() is None:
                 process.kill()
-    results = []
-    for process, output in zip(processes, outputs):
-        if process.returncode != 0 or not output:
-            raise NormalizeError(f"a normalize worker process exited with code {process.returncode} "
-                                 "(its error is printed above)")
-        succeeded, value = pickle.loads(output)
-        if not succeeded:
-            raise value
-        results.append(value)
-    return results
+                process.wait()
+    return [_answer(process, output) for process, output in zip(processes, outputs)]
+
+
+def _answer(process: subprocess.Popen[bytes], output: bytes) -> Any:
+    """What a finished worker sent back; its error raised, :class:`WorkerLost` if it sent nothing readable."""
+    answer: tuple[Any, Any] = (None, None)
+    try:
+        if process.returncode == 0:
+            answer = pickle.loads(output)
+    except Exception:  # a truncated or foreign answer
+        pass
+    succeeded, value = answer
+    if succeeded is None:
+        raise WorkerLost(f"a worker process exited with code {process.returncode} without an answer")
+    if not succeeded:
+        raise value
+    return value
 
 
 def _combined(results: list[NormalizeResult]) -> NormalizeResult:

@@ -69,6 +69,19 @@ def test_a_frozen_contract_normalizes_in_order_and_refuses_the_later_column(make
     assert (caught.value.table, caught.value.column) == ("frozen", "extra")
 
 
+@pytest.mark.parametrize("interpreter", ["/bin/false", "/nonexistent/python"])
+def test_workers_that_cannot_run_leave_the_package_to_one_process(make_pipeline, monkeypatch, caplog, interpreter):
+    monkeypatch.setattr(sys, "executable", interpreter)  # what a frozen app or a killed worker looks like
+    pipe = _many_files(make_pipeline())
+    pipe.extract(iter(_pages([{"id": i, "tags": [i]} for i in range(200)])), table_name="lost")
+    pipe.normalize(workers=2)
+    assert _processes(pipe) == [1]
+    assert "normalizing package" in caplog.text and "in this process instead" in caplog.text
+    pipe.load()
+    assert sorted(r["id"] for r in pipe.dataset().table("lost").rows()) == list(range(200))
+    assert len(pipe.dataset().table("lost__tags").rows()) == 200
+
+
 def test_workers_come_from_the_environment(make_pipeline, monkeypatch):
     monkeypatch.setenv("NORMALIZE__WORKERS", "2")
     monkeypatch.setenv("LOAD__WORKERS", "3")
