@@ -3,9 +3,10 @@
     python benchmarks/profile_workload.py W3 [--rows N] [--html PATH] [--depth 40]
 
 Builds (or reuses) the cached input exactly like ``run.py``, runs the workload's
-untimed setup, then runs ``run_ours`` once under pyinstrument and prints: the
-per-step split from ``pipe.last_trace``, the peak RSS seen during each step (sampled
-every 5 ms; steps located by their cumulative seconds), and the call tree.
+untimed setup, then runs ``run_ours`` once (inside the workload's ``serve``, e.g. W8's
+HTTP server) under pyinstrument and prints: the per-step split from ``pipe.last_trace``,
+the peak RSS seen during each step (sampled every 5 ms; steps located by their cumulative
+seconds), and the call tree.
 Needs ``pip install pyinstrument`` (py-spy works too:
 ``py-spy record -o out.svg -- python benchmarks/_workload.py W3 ours N --workdir DIR``).
 """
@@ -75,16 +76,17 @@ def main(argv: list[str] | None = None) -> None:
 
             profiler = Profiler(interval=0.001)
         sampler = RssSampler()
-        rss_before = current_rss_bytes()
-        sampler.start()
-        started = time.perf_counter()
-        if profiler:
-            profiler.start()
-        handle = workload.run_ours(inp, workdir)
-        if profiler:
-            profiler.stop()
-        seconds = time.perf_counter() - started
-        sampler.stop()
+        with workload.serve(inp) as served:  # e.g. W8's HTTP server, in its own process
+            rss_before = current_rss_bytes()
+            sampler.start()
+            started = time.perf_counter()
+            if profiler:
+                profiler.start()
+            handle = workload.run_ours(served, workdir)
+            if profiler:
+                profiler.stop()
+            seconds = time.perf_counter() - started
+            sampler.stop()
         steps = step_seconds(handle)
         print(f"{workload.name} ours, {rows:,} rows: {seconds:.2f}s; RSS before {rss_before / MB:.0f} MB, "
               f"peak sampled {max(r for _, r in sampler.samples) / MB:.0f} MB, "

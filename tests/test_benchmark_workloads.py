@@ -1,32 +1,41 @@
-"""Smoke test of benchmark workloads W7PG, W9, W10 and W11 at tiny sizes, in this process.
+"""Smoke test of benchmark workloads W7PG, W8, W9, W10 and W11 at tiny sizes, in this process.
 
-Each one builds its input, runs ``ours`` (after its setup), and must pass its own verification;
-a destination that does not hold what was loaded must fail it. Times are not asserted.
+Each one builds its input, runs ``ours`` (after its setup, inside its ``serve``), and must pass
+its own verification; a destination that does not hold what was loaded must fail it. Times are
+not asserted. W8's HTTP server must stop with the run, also when the run fails or its process dies.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from conftest import postgres_connection
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+BENCH_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCH_DIR))
 
-from workloads import REGISTRY, SEED, VerificationError, Workload  # noqa: E402
+from workloads import REGISTRY, SEED, VerificationError, Workload, w8  # noqa: E402
 from workloads._common import DATASET, query_ours  # noqa: E402
+
+W8_ROWS = 2_000  # 4 pages and 40 detail requests
 
 
 def run_ours(workload: Workload, rows: int, workdir: Path) -> tuple[Any, Any]:
-    """Build the input, run the setup and ours, verify; returns the input and the pipeline."""
+    """Build the input, run the setup and ours (inside its serve), verify; returns the input and the pipeline."""
     inp = workload.build_input(rows, SEED)
     workload.setup("ours", inp, workdir)
-    pipe = workload.run_ours(inp, workdir)
-    assert workload.verify("ours", inp, workdir, pipe) == rows
-    return inp, pipe
+    with workload.serve(inp) as served:
+        pipe = workload.run_ours(served, workdir)
+    assert workload.verify("ours", served, workdir, pipe) == rows
+    return served, pipe
 
 
 def execute(workdir: Path, sql: str) -> None:
@@ -41,10 +50,77 @@ def execute(workdir: Path, sql: str) -> None:
 
 
 def test_the_new_workloads_are_registered_with_their_sizes() -> None:
-    sizes = {name: (REGISTRY[name].default_rows, REGISTRY[name].quick_rows) for name in ("W7PG", "W9", "W10", "W11")}
-    assert sizes == {"W7PG": (2_000_000, 200_000), "W9": (200_000, 20_000), "W10": (60, 6), "W11": (500_000, 50_000)}
+    names = ("W7PG", "W8", "W9", "W10", "W11")
+    sizes = {name: (REGISTRY[name].default_rows, REGISTRY[name].quick_rows) for name in names}
+    assert sizes == {"W7PG": (2_000_000, 200_000), "W8": (1_000_000, 50_000), "W9": (200_000, 20_000),
+                     "W10": (60, 6), "W11": (500_000, 50_000)}
     assert [REGISTRY[n].scale_of(60) for n in ("W7PG", "W9", "W10")] == [6, 6, 6]  # type: ignore[misc]
     assert REGISTRY["W11"].scale_of is None and REGISTRY["W11"].has_setup and REGISTRY["W11"].note
+    assert REGISTRY["W8"].scale_of is None and not REGISTRY["W8"].has_setup and REGISTRY["W8"].preload == ("httpx",)
+
+
+@pytest.fixture
+def w8_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """W8's response bodies go to ``tmp_path``, not to the benchmark cache."""
+    monkeypatch.setattr(w8, "CACHE_DIR", tmp_path / "cache")
+    return tmp_path / "cache"
+
+
+def refuses_connections(url: str, within: float = 10.0) -> bool:
+    """Whether nothing answers at ``url`` (polled for up to ``within`` seconds)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/items?page=1", timeout=1.0)
+        except httpx.TransportError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_w8_loads_the_pages_and_the_details_from_a_local_server(tmp_path: Path, w8_cache: Path) -> None:
+    served, pipe = run_ours(REGISTRY["W8"], W8_ROWS, tmp_path)
+    assert Path(served["bodies"]).parent == w8_cache / "inputs"
+    assert query_ours(pipe, f'SELECT count(*), min(id), max(id), count(DISTINCT shipping__carrier) '
+                            f'FROM "{DATASET}"."items"') == [(2_000, 1, 2_000, len(w8._CARRIERS))]
+    assert query_ours(pipe, f'SELECT count(*), min(item_id), max(item_id), count(summary) '
+                            f'FROM "{DATASET}"."item_details"') == [(40, 50, 2_000, 40)]
+    assert refuses_connections(served["url"])  # the server stopped with the run
+    execute(tmp_path, f'DELETE FROM "{DATASET}"."item_details" WHERE item_id = 50')
+    with pytest.raises(VerificationError, match="39 rows"):
+        REGISTRY["W8"].verify("ours", served, tmp_path, pipe)
+
+
+def test_w8_reference_makes_the_same_requests_and_writes_jsonl(tmp_path: Path, w8_cache: Path) -> None:
+    workload = REGISTRY["W8"]
+    inp = workload.build_input(W8_ROWS, SEED)
+    with workload.serve(inp) as served:
+        files = workload.run_reference(served, tmp_path)
+    assert workload.verify("reference", served, tmp_path, files) == W8_ROWS
+    items, details = ([json.loads(line) for line in path.read_text().splitlines()] for path in files)
+    assert [r["id"] for r in items] == list(range(1, W8_ROWS + 1))
+    assert [d["item_id"] for d in details] == list(range(50, W8_ROWS + 1, 50))
+
+
+def test_w8_server_stops_when_the_run_fails(w8_cache: Path) -> None:
+    inp = REGISTRY["W8"].build_input(500, SEED)
+    with pytest.raises(RuntimeError, match="the run failed"):
+        with REGISTRY["W8"].serve(inp) as served:
+            assert httpx.get(f"{served['url']}/items?page=1").json()["next"] is None
+            raise RuntimeError("the run failed")
+    assert refuses_connections(served["url"])
+
+
+def test_w8_server_stops_when_the_process_that_started_it_dies(w8_cache: Path) -> None:
+    bodies = REGISTRY["W8"].build_input(500, SEED)["bodies"]
+    script = (f"import os, signal, sys; from pathlib import Path; sys.path.insert(0, {str(BENCH_DIR)!r})\n"
+              "from workloads._http_server import http_server\n"
+              f"with http_server(Path({bodies!r})) as url:\n"
+              "    print(url, flush=True)\n"
+              "    os.kill(os.getpid(), signal.SIGKILL)\n")
+    starter = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert starter.returncode == -9  # killed: no finally ran
+    assert refuses_connections(starter.stdout.strip())
 
 
 def test_w9_wide_rows_load_with_every_column_and_one_schema_version(tmp_path: Path) -> None:

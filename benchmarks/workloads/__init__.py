@@ -21,12 +21,17 @@ workload cannot run here (e.g. no PostgreSQL server), so it is skipped,
 10 % of its table: the table shows and verifies that many), ``scale_of(rows)`` for a
 memory-scale workload (W7, W7PG, W9, W10: ours runs at ``scale_of(rows)`` and at ``rows``,
 there is no reference process, and the table reports the ratio of the two peak RSS values),
-and ``note``, a line printed under the table when its columns read differently (W11).
+``note``, a line printed under the table when its columns read differently (W11),
+``serve(inp)``, a context manager the measuring process enters before the timed run and leaves
+after it (also when it fails): it starts what the run talks to and yields the input the run and
+``verify`` get (W8: an HTTP server in a process of its own, its URL added to the input), and
+``preload``, modules both sides import before the timed region (W8: httpx).
 """
 
 from __future__ import annotations
 
 import os
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, Callable, NamedTuple, Optional
 
@@ -73,6 +78,8 @@ class Workload(NamedTuple):
     timed_rows: Callable[[int], int] = _all_rows
     scale_of: Optional[Callable[[int], int]] = None
     note: str = ""
+    serve: Callable[[Any], AbstractContextManager[Any]] = nullcontext
+    preload: tuple[str, ...] = ()
 
     @property
     def has_setup(self) -> bool:
@@ -97,10 +104,10 @@ class Workload(NamedTuple):
 
 
 def _registry() -> dict[str, Workload]:
-    from . import w1, w2, w3, w4, w6, w7, w7pg, w9, w10, w11
+    from . import w1, w2, w3, w4, w6, w7, w7pg, w8, w9, w10, w11
 
     return {w.name: w for w in (w1.WORKLOAD, w2.WORKLOAD, w3.WORKLOAD, w4.WORKLOAD, w6.WORKLOAD, w7.WORKLOAD,
-                                w7pg.WORKLOAD, w9.WORKLOAD, w10.WORKLOAD, w11.WORKLOAD)}
+                                w7pg.WORKLOAD, w8.WORKLOAD, w9.WORKLOAD, w10.WORKLOAD, w11.WORKLOAD)}
 
 
 REGISTRY: dict[str, Workload] = _registry()
