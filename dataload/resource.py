@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from dataload.config.markers import _Marker
 from dataload.exceptions import InvalidConfig, ResourceError
 from dataload.hints import TableHints
 from dataload.incremental import Incremental
+
+if TYPE_CHECKING:
+    from dataload.config.resolve import ArgumentResolver
 
 Step = tuple[str, Any]
 
@@ -60,6 +64,7 @@ class Resource:
         self._data = data
         self._bound = not callable(data) or isinstance(data, Resource)
         self._steps: list[Step] = []
+        self._unbound_call: _Call | None = None
 
     # -- building -------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Resource:
@@ -134,7 +139,7 @@ class Resource:
         if isinstance(data, Resource):
             produced: Any = data.pages()
         elif isinstance(data, _Call) or callable(data):
-            call = data if isinstance(data, _Call) else _Call(data, (), {}, (*self.section, self.name))
+            call = data if isinstance(data, _Call) else self._call_without_arguments()
             leading = (parent_item,) if self.data_from is not None else ()
             produced, cursors = call.invoke(leading, self.name, self.hints.primary_key)
         else:
@@ -143,6 +148,15 @@ class Resource:
         for cursor in cursors:
             items = cursor.apply(items)
         yield from items
+
+    def _call_without_arguments(self) -> _Call:
+        """The call of a resource function used without calling it (a transformer named in a source),
+        kept across parent items so its signature is read once."""
+        section = (*self.section, self.name)
+        call = self._unbound_call
+        if call is None or call.func is not self._data or call.section != section:
+            call = self._unbound_call = _Call(self._data, (), {}, section)
+        return call
 
     def _apply_steps(self, items: Iterator[Any]) -> Iterator[Any]:
         limit = next((n for kind, n in self._steps if kind == "limit"), None)
@@ -181,13 +195,26 @@ class _Call:
     def __init__(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
                  section: tuple[str, ...]) -> None:
         self.func, self.args, self.kwargs, self.section = func, args, kwargs, section
+        self._resolver: ArgumentResolver | None = None
+        self._direct = False
 
     def invoke(self, leading: tuple[Any, ...], resource: str,
                primary_key: tuple[str, ...]) -> tuple[Any, list[Incremental]]:
-        """Call the function; incremental cursors among its arguments are bound to their state."""
-        from dataload.config.resolve import resolve_arguments
+        """Call the function; incremental cursors among its arguments are bound to their state.
 
-        bound = resolve_arguments(self.func, (*leading, *self.args), self.kwargs, sections=self.section)
+        A transformer is invoked once per parent item: its signature is read on the first call only,
+        and a function with no config, secret or incremental parameter is then called directly.
+        """
+        if self._resolver is None:
+            from dataload.config.resolve import ArgumentResolver
+
+            self._resolver = ArgumentResolver(self.func)
+            defaults = (p.default for p in self._resolver.signature.parameters.values())
+            given = (*self.args, *self.kwargs.values(), *defaults)
+            self._direct = not any(isinstance(value, (Incremental, _Marker)) for value in given)
+        if self._direct:
+            return self.func(*leading, *self.args, **self.kwargs), []
+        bound = self._resolver.resolve((*leading, *self.args), self.kwargs, sections=self.section)
         cursors = []
         for name, value in bound.arguments.items():
             if isinstance(value, Incremental):

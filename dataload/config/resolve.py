@@ -237,6 +237,8 @@ def resolve_arguments(
     or ``secrets.value`` are looked up under ``sections`` and coerced to their
     annotation; other defaults are applied as usual. Raises ``MissingConfig``
     listing every place looked at, or ``InvalidConfig`` naming each bad key.
+    A function called many times (a transformer, once per parent item) should keep an
+    :class:`ArgumentResolver` instead, which reads the signature and annotations once.
 
     >>> from dataload.config import config, secrets
     >>> def github(api_key: str = secrets.value, per_page: int = config.value): ...
@@ -244,28 +246,54 @@ def resolve_arguments(
     >>> bound.arguments  # doctest: +SKIP
     {'api_key': Secret('***'), 'per_page': 100}
     """
-    signature = inspect.signature(func)
-    bound = signature.bind(*args, **kwargs)
-    hints = _annotations(func, signature)
-    providers = default_providers()
-    missing: list[MissingConfig] = []
-    errors: list[str] = []
-    for param in signature.parameters.values():
-        marker = _marker_for(param, bound)
-        if marker is None:
-            continue
-        try:
-            value = _resolve_one(providers, sections, param.name, marker.secret, hints.get(param.name))
-        except MissingConfig as exc:
-            missing.append(exc)
-        except InvalidConfig as exc:  # a bad value, or a config file that cannot be read
-            problems: list[str] = getattr(exc, "errors", None) or [str(exc)]
-            errors.extend(problem for problem in problems if problem not in errors)
-        else:
-            bound.arguments[param.name] = value
-    _raise_problems(missing, errors)
-    bound.apply_defaults()
-    return bound
+    return ArgumentResolver(func).resolve(args, kwargs, sections=sections)
+
+
+class ArgumentResolver:
+    """:func:`resolve_arguments` for one function, call after call.
+
+    The signature is read once and the annotations when a marked parameter first needs one;
+    the config providers are consulted only for calls that leave a marked parameter unpassed.
+
+    >>> def page(item, size: int = 10): ...
+    >>> ArgumentResolver(page).resolve(({"id": 1},), {}, sections=("sources",)).arguments
+    {'item': {'id': 1}, 'size': 10}
+    """
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.func = func
+        self.signature = inspect.signature(func)
+        self._hints: dict[str, Any] | None = None
+
+    def resolve(self, args: tuple[Any, ...], kwargs: dict[str, Any], *,
+                sections: tuple[str, ...]) -> inspect.BoundArguments:
+        """Bind and fill the marked parameters (see :func:`resolve_arguments`)."""
+        bound = self.signature.bind(*args, **kwargs)
+        marked = [(param, marker) for param in self.signature.parameters.values()
+                  if (marker := _marker_for(param, bound)) is not None]
+        if marked:
+            self._fill(bound, marked, sections)
+        bound.apply_defaults()
+        return bound
+
+    def _fill(self, bound: inspect.BoundArguments, marked: list[tuple[inspect.Parameter, _Marker]],
+              sections: tuple[str, ...]) -> None:
+        if self._hints is None:
+            self._hints = _annotations(self.func, self.signature)
+        providers = default_providers()
+        missing: list[MissingConfig] = []
+        errors: list[str] = []
+        for param, marker in marked:
+            try:
+                value = _resolve_one(providers, sections, param.name, marker.secret, self._hints.get(param.name))
+            except MissingConfig as exc:
+                missing.append(exc)
+            except InvalidConfig as exc:  # a bad value, or a config file that cannot be read
+                problems: list[str] = getattr(exc, "errors", None) or [str(exc)]
+                errors.extend(problem for problem in problems if problem not in errors)
+            else:
+                bound.arguments[param.name] = value
+        _raise_problems(missing, errors)
 
 
 def _marker_for(param: inspect.Parameter, bound: inspect.BoundArguments) -> _Marker | None:

@@ -170,6 +170,46 @@ def test_source_transformer_selection_and_steps(make_pipeline):
     assert count(pipe2, "comments") == 6 and "issues" not in pipe2.dataset().tables
 
 
+def test_transformer_arguments_per_item_config_bound_and_plain(make_pipeline, monkeypatch):
+    """Each parent item reaches the transformer with its bound arguments and config resolved."""
+    monkeypatch.setenv("SOURCES__SCALED__FACTOR", "3")
+
+    @dataload.resource
+    def numbers():
+        yield [{"id": i} for i in range(1, 6)]
+
+    @dataload.transformer(data_from=numbers)
+    def scaled(item, factor: int = dataload.config.value):
+        yield {"id": item["id"], "value": item["id"] * factor}
+
+    @dataload.transformer(data_from=numbers)
+    def shifted(item, by=0):
+        yield {"id": item["id"], "value": item["id"] + by}
+
+    @dataload.source(name="shop")
+    def shop():
+        return numbers, scaled, shifted(by=100)
+
+    pipe = make_pipeline()
+    pipe.run(shop())
+    rows = {t: sorted((r["id"], r["value"]) for r in pipe.dataset().table(t).rows()) for t in ("scaled", "shifted")}
+    assert rows == {"scaled": [(i, 3 * i) for i in range(1, 6)], "shifted": [(i, 100 + i) for i in range(1, 6)]}
+    with pytest.raises(dataload.ResourceError, match="'shifted'.*TypeError"):
+        make_pipeline().run(_broken_transformer())
+
+
+def _broken_transformer():
+    @dataload.resource(name="parents")
+    def parents():
+        yield {"id": 1}
+
+    @dataload.transformer(data_from=parents, name="shifted")
+    def shifted(item, by):  # 'by' is never given: the call fails for the first item
+        yield {"id": item["id"] + by}
+
+    return shifted
+
+
 def test_add_limit_stops_the_generator_without_draining(make_pipeline):
     produced = []
 
