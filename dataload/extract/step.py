@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from dataload.extract.buffer import TableBuffer
 from dataload.extract.concurrent import produce_concurrently
 from dataload.extract.limits import BufferLimits
 from dataload.hints import TableHints
+from dataload.package.storage import fsync_file
 from dataload.resource import Resource, TableItem
 from dataload.schema.naming import table_name as normalize_table_name
 from dataload.source import Source
@@ -43,8 +46,16 @@ class _Extraction:
         self.result = ExtractResult()
         self.document: dict[str, Any] = {}
         self.children: dict[str, list[Resource]] = {}
+        self.flusher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dataload-fsync")
 
     def run(self, document: dict[str, Any]) -> ExtractResult:
+        try:
+            return self._run(document)
+        finally:
+            self._flush_previous_file()
+            self.flusher.shutdown(wait=True)
+
+    def _run(self, document: dict[str, Any]) -> ExtractResult:
         started = time.perf_counter()
         self.document = document
         selected = self.source.selected_resources
@@ -65,9 +76,16 @@ class _Extraction:
         return self.result
 
     def _new_file(self, table: str) -> Path:
+        self._flush_previous_file()
         name = f"{len(self.result.files):06d}.segment"
         self.result.files.append((name, table))
         return self.folder / name
+
+    def _flush_previous_file(self) -> None:
+        """Start flushing the last file to disk while extraction goes on (each file is written
+        whole before the next is asked for), so the package's fsync at its move finds it done."""
+        if self.result.files:
+            self.flusher.submit(_flush_quietly, self.folder / self.result.files[-1][0])
 
     def _pages_in_context(self, resource: Resource, parent_item: Any = _NO_PARENT) -> Iterable[Any]:
         """The resource's pages (for one parent item, for a fed transformer), run with its state."""
@@ -102,6 +120,11 @@ class _Extraction:
             buffer.add_table(columnar)
         else:
             buffer.add_records(page if isinstance(page, list) else [page])
+
+
+def _flush_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):  # the package's own fsync at its move reports errors
+        fsync_file(path)
 
 
 def _standalone_pages(resource: Resource) -> Iterable[Any]:

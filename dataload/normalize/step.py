@@ -25,6 +25,7 @@ from dataload.normalize.flatten import flatten_records
 from dataload.normalize.rows import TableRows, assign_ids, keep_rows, key_ids, last_of_each_key, unique_ids
 from dataload.normalize.unnest import unnest
 from dataload.normalize.validate import validate_rows
+from dataload.package.storage import fsync_file
 from dataload.schema.model import Column, Schema, Table
 from dataload.schema.naming import normalize_identifier, shorten
 
@@ -155,13 +156,10 @@ class _Writer:
         self._max_bytes = max_bytes
 
     def write(self, table: pa.Table, target: Path) -> None:
-        import pyarrow.parquet as pq
-
         while self._pending and (len(self._pending) >= self._in_flight
                                  or sum(size for _, size in self._pending) + table.nbytes > self._max_bytes):
             self._pending.pop(0)[0].result()
-        self._pending.append((self._pool.submit(pq.write_table, table, target, compression="lz4",
-                                                use_dictionary=False), table.nbytes))
+        self._pending.append((self._pool.submit(_write_parquet, table, target), table.nbytes))
 
     def __enter__(self) -> _Writer:
         return self
@@ -172,6 +170,14 @@ class _Writer:
                 future.result()
         finally:
             self._pool.shutdown(wait=True)
+
+
+def _write_parquet(table: pa.Table, target: Path) -> None:
+    """Write a load file and flush it to disk here, on a writer thread, not at the package's move."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, target, compression="lz4", use_dictionary=False)
+    fsync_file(target)
 
 
 def _unnest(kind: str, payload: Any, table: str, hints: dict[str, Any], max_length: int | None,

@@ -100,14 +100,19 @@ def read_json(path: Path) -> Any:
         return json.load(handle)
 
 
+def fsync_file(path: str | Path) -> None:
+    """Flush a written file's data to disk (cheap when it was flushed before)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _fsync_tree(path: Path) -> None:
     for folder, _, files in os.walk(path):
         for name in files:
-            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_file(os.path.join(folder, name))
         _fsync_dir(Path(folder))
 
 
