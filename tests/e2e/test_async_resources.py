@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 
 import httpx
 import pytest
@@ -57,26 +56,6 @@ def test_an_async_transformer_is_fed_by_a_sync_resource(make_pipeline):
     pipe = make_pipeline()
     pipe.run(shop())
     assert _ids(pipe, "orders") == [100, 101, 102, 200, 201, 202]
-
-
-def test_parallelized_async_resources_run_at_the_same_time(make_pipeline):
-    both_running = threading.Barrier(2, timeout=10)  # passes only if the two generators overlap
-
-    def make(name):
-        @dataload.resource(name=name, parallelized=True)
-        async def numbers():
-            for page in range(3):
-                await asyncio.to_thread(both_running.wait)
-                yield [{"id": page * 10 + i} for i in range(10)]
-        return numbers()
-
-    @dataload.source
-    def two():
-        return make("left"), make("right")
-
-    pipe = make_pipeline()
-    pipe.run(two())
-    assert _ids(pipe, "left") == _ids(pipe, "right") == list(range(30))
 
 
 def test_an_async_incremental_resource_continues_where_it_stopped(make_pipeline):

@@ -357,18 +357,25 @@ def test_a_page_larger_than_a_segment_is_split_into_files(make_pipeline):
     assert sorted(r["n"] for r in pipe.dataset().table("t").rows()) == list(range(50))
 
 
-def test_parallelized_resources_run_at_the_same_time(make_pipeline):
+@pytest.mark.parametrize("kind", ["generator", "async generator"])
+def test_parallelized_resources_run_at_the_same_time(make_pipeline, kind):
+    import asyncio
     import threading
 
     both_running = threading.Barrier(2, timeout=10)  # passes only if the two generators overlap
 
+    def numbers():
+        for page in range(3):
+            both_running.wait()
+            yield [{"n": page * 10 + i} for i in range(10)]
+
+    async def async_numbers():
+        for page in range(3):
+            await asyncio.to_thread(both_running.wait)
+            yield [{"n": page * 10 + i} for i in range(10)]
+
     def make(name):
-        @dataload.resource(name=name, parallelized=True)
-        def numbers():
-            for page in range(3):
-                both_running.wait()
-                yield [{"n": page * 10 + i} for i in range(10)]
-        return numbers()
+        return dataload.resource(numbers if kind == "generator" else async_numbers, name=name, parallelized=True)()
 
     @dataload.source
     def two():
