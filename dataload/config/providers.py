@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Final, Protocol
 
@@ -166,6 +168,23 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise InvalidConfig(f"config file {path} is not valid TOML: {exc}") from None
 
 
+_SNAPSHOT: ContextVar[list[Provider] | None] = ContextVar("dataload_config_snapshot", default=None)
+
+
+@contextmanager
+def config_snapshot() -> Iterator[None]:
+    """Within, :func:`default_providers` returns one set of providers, so each config file is read
+    and parsed at most once: an extraction sees one configuration, however many parent items its
+    transformers are called for (a transformer with a ``secrets.value`` parameter read both TOML
+    files for every item before).
+    """
+    token = _SNAPSHOT.set(default_providers())
+    try:
+        yield
+    finally:
+        _SNAPSHOT.reset(token)
+
+
 def project_dir() -> Path:
     """Return the project directory: ``$DATALOAD_PROJECT_DIR`` or the current directory.
 
@@ -179,9 +198,14 @@ def project_dir() -> Path:
 def default_providers(directory: Path | None = None) -> list[Provider]:
     """Return the providers in precedence order: env, secrets.toml, config.toml.
 
+    Inside :func:`config_snapshot` (and no ``directory`` given) the snapshot's providers.
+
     >>> [type(p).__name__ for p in default_providers(Path("/proj"))]
     ['EnvironProvider', 'TomlProvider', 'TomlProvider']
     """
+    snapshot = _SNAPSHOT.get()
+    if snapshot is not None and directory is None:
+        return snapshot
     config_dir = (directory or project_dir()) / CONFIG_DIR
     return [
         EnvironProvider(),

@@ -305,17 +305,24 @@ def _marker_for(param: inspect.Parameter, bound: inspect.BoundArguments) -> _Mar
 def _resolve_one(
     providers: Sequence[Provider], sections: tuple[str, ...], name: str, secret: bool, annotation: Any
 ) -> Any:
+    value = _lookup(providers, sections, name, secret=secret, trace=None)
+    if value is not NOT_FOUND:
+        try:
+            coerced = coerce_value(value, annotation)
+        except ValueError:
+            pass  # explained below, with where the value came from
+        else:
+            return _as_secret(coerced) if secret else coerced
     key = ".".join((*sections, name))
-    trace: list[str] = []
+    trace: list[str] = []  # the places looked at, named only when something is wrong (naming them stats files)
     value = _lookup(providers, sections, name, secret=secret, trace=trace)
     if value is NOT_FOUND:
         raise MissingConfig(key, trace)
+    problem = f"invalid value for {key!r} from {trace[-1]}"
     try:
-        coerced = coerce_value(value, annotation)
-    except ValueError as exc:
-        problem = f"invalid value for {key!r} from {trace[-1]}: {exc}"
-    else:
-        return _as_secret(coerced) if secret else coerced
+        coerce_value(value, annotation)
+    except ValueError as exc:  # raised below, outside the handler: no context holding the value is kept
+        problem = f"{problem}: {exc}"
     raise InvalidConfig(problem if secret else f"{problem}, got {value!r}")
 
 

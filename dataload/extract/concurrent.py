@@ -8,6 +8,7 @@ extraction with its error; the other threads are told to stop.
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -40,8 +41,8 @@ def produce_concurrently(resources: list[Resource], pages_of: Callable[[Resource
         except BaseException as error:  # handed to the consumer, which raises it
             pages.put((resource, error))
 
-    threads = [threading.Thread(target=produce, args=(r,), name=f"dataload-{r.name}", daemon=True)
-               for r in resources]
+    threads = [threading.Thread(target=contextvars.copy_context().run, args=(produce, r), name=f"dataload-{r.name}",
+                                daemon=True) for r in resources]  # the caller's context: its config snapshot
     for thread in threads:
         thread.start()
     running = len(threads)

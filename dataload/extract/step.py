@@ -12,6 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from dataload.config.providers import config_snapshot
 from dataload.extract.buffer import TableBuffer
 from dataload.extract.concurrent import produce_concurrently
 from dataload.extract.limits import BufferLimits
@@ -50,7 +51,8 @@ class _Extraction:
 
     def run(self, document: dict[str, Any]) -> ExtractResult:
         try:
-            return self._run(document)
+            with config_snapshot():  # config files are read once per extraction, not once per item
+                return self._run(document)
         finally:
             self._flush_previous_file()
             self.flusher.shutdown(wait=True)

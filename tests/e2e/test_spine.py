@@ -198,6 +198,32 @@ def test_transformer_arguments_per_item_config_bound_and_plain(make_pipeline, mo
         make_pipeline().run(_broken_transformer())
 
 
+def test_a_transformer_sees_one_config_per_run_and_the_next_run_sees_a_change(make_pipeline, tmp_path,
+                                                                              monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    secrets_file = tmp_path / ".dataload" / "secrets.toml"
+    secrets_file.parent.mkdir()
+
+    @dataload.resource
+    def orders():
+        yield [{"id": i} for i in range(20)]
+
+    @dataload.transformer(data_from=orders)
+    def signed(order, token: str = dataload.secrets.value):
+        yield {"id": order["id"], "token": str(token)}
+
+    @dataload.source
+    def shop():
+        return orders, signed
+
+    pipe = make_pipeline()
+    for token in ("first", "second"):
+        secrets_file.write_text(f'[sources.signed]\ntoken = "{token}"\n')
+        pipe.run(shop())
+    tokens = [r["token"] for r in sorted(pipe.dataset().table("signed").rows(), key=lambda r: r["_dl_load_id"])]
+    assert tokens == ["first"] * 20 + ["second"] * 20
+
+
 def _broken_transformer():
     @dataload.resource(name="parents")
     def parents():
