@@ -218,7 +218,7 @@ def _resources_of(source_name: str, returned: Any) -> list[Resource]:
         bad = [i for i in items if not isinstance(i, Resource)]
         if not bad:
             # every source gets its own copies: selecting or hinting them never leaks into the next call
-            return [r._copy() if r._bound or r.data_from is not None else r() for r in items]
+            return [r._within(("sources", source_name)) for r in items]
     raise InvalidConfig(f"source {source_name!r} must return resources (or a list of them), "
                         f"got {type(returned).__name__}")
 

@@ -83,6 +83,18 @@ class Resource:
         clone._steps = list(self._steps)
         return clone
 
+    def _within(self, section: tuple[str, ...]) -> Resource:
+        """A copy of this resource as a member of a source: config is resolved under ``section``
+        (``("sources", <source>)``) plus its name, and a resource function not yet called is bound."""
+        clone = self._copy()
+        clone.section = section
+        if isinstance(clone._data, _Call):
+            call = clone._data
+            clone._data = _Call(call.func, call.args, call.kwargs, (*section, clone.name))
+        elif not clone._bound and clone.data_from is None:
+            clone = clone()
+        return clone
+
     def with_name(self, name: str) -> Resource:
         """A copy under another name (and table name, unless a table name was given)."""
         clone = self._copy()

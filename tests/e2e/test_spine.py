@@ -172,7 +172,7 @@ def test_source_transformer_selection_and_steps(make_pipeline):
 
 def test_transformer_arguments_per_item_config_bound_and_plain(make_pipeline, monkeypatch):
     """Each parent item reaches the transformer with its bound arguments and config resolved."""
-    monkeypatch.setenv("SOURCES__SCALED__FACTOR", "3")
+    monkeypatch.setenv("SOURCES__SHOP__SCALED__FACTOR", "3")
 
     @dataload.resource
     def numbers():
@@ -218,7 +218,7 @@ def test_a_transformer_sees_one_config_per_run_and_the_next_run_sees_a_change(ma
 
     pipe = make_pipeline()
     for token in ("first", "second"):
-        secrets_file.write_text(f'[sources.signed]\ntoken = "{token}"\n')
+        secrets_file.write_text(f'[sources.shop.signed]\ntoken = "{token}"\n')
         pipe.run(shop())
     tokens = [r["token"] for r in sorted(pipe.dataset().table("signed").rows(), key=lambda r: r["_dl_load_id"])]
     assert tokens == ["first"] * 20 + ["second"] * 20
@@ -287,6 +287,33 @@ def test_config_and_secrets_fill_source_arguments(make_pipeline, monkeypatch):
     pipe = make_pipeline()
     pipe.run(shop())
     assert sorted(r["page"] for r in pipe.dataset().table("orders").rows()) == [0, 1]
+
+
+def test_resources_of_a_source_read_config_under_the_source_then_their_own_name(make_pipeline, monkeypatch):
+    """Keys tried for a resource's parameter: sources.<source>.<resource>.x, sources.<source>.x, sources.x."""
+
+    @dataload.resource
+    def orders(region: str = dataload.config.value, limit: int = dataload.config.value,
+               tag: str = dataload.config.value):
+        yield {"id": 1, "region": region, "limit": limit, "tag": tag}
+
+    @dataload.transformer(data_from=orders)
+    def lines(order, region: str = dataload.config.value):
+        yield {"id": order["id"], "region": region}
+
+    @dataload.source
+    def shop():
+        return orders, lines
+
+    monkeypatch.setenv("SOURCES__SHOP__ORDERS__REGION", "eu")  # the resource's own section wins
+    monkeypatch.setenv("SOURCES__SHOP__REGION", "us")
+    monkeypatch.setenv("SOURCES__SHOP__LIMIT", "5")  # the source's section
+    monkeypatch.setenv("SOURCES__TAG", "all")  # every source
+    pipe = make_pipeline()
+    pipe.run(shop())
+    order = pipe.dataset().table("orders").rows()[0]
+    assert (order["region"], order["limit"], order["tag"]) == ("eu", 5, "all")
+    assert pipe.dataset().table("lines").rows()[0]["region"] == "us"
 
 
 def test_steps_one_by_one_and_pending_packages_finished_first(make_pipeline, caplog):
