@@ -168,21 +168,36 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise InvalidConfig(f"config file {path} is not valid TOML: {exc}") from None
 
 
-_SNAPSHOT: ContextVar[list[Provider] | None] = ContextVar("dataload_config_snapshot", default=None)
+class _Snapshot:
+    """The providers of one :func:`config_snapshot`, and the values resolved through them."""
+
+    def __init__(self, providers: list[Provider]) -> None:
+        self.providers = providers
+        self.resolved: dict[Any, Any] = {}
+
+
+_SNAPSHOT: ContextVar[_Snapshot | None] = ContextVar("dataload_config_snapshot", default=None)
 
 
 @contextmanager
 def config_snapshot() -> Iterator[None]:
     """Within, :func:`default_providers` returns one set of providers, so each config file is read
-    and parsed at most once: an extraction sees one configuration, however many parent items its
+    and parsed at most once, and a value resolved for a function's parameter is kept
+    (:func:`snapshot_values`): an extraction sees one configuration, however many parent items its
     transformers are called for (a transformer with a ``secrets.value`` parameter read both TOML
     files for every item before).
     """
-    token = _SNAPSHOT.set(default_providers())
+    token = _SNAPSHOT.set(_Snapshot(default_providers()))
     try:
         yield
     finally:
         _SNAPSHOT.reset(token)
+
+
+def snapshot_values() -> dict[Any, Any] | None:
+    """Inside :func:`config_snapshot`, a dict to keep resolved values in for its duration; else None."""
+    snapshot = _SNAPSHOT.get()
+    return None if snapshot is None else snapshot.resolved
 
 
 def project_dir() -> Path:
@@ -205,7 +220,7 @@ def default_providers(directory: Path | None = None) -> list[Provider]:
     """
     snapshot = _SNAPSHOT.get()
     if snapshot is not None and directory is None:
-        return snapshot
+        return snapshot.providers
     config_dir = (directory or project_dir()) / CONFIG_DIR
     return [
         EnvironProvider(),

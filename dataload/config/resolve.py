@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from dataload.config.markers import _Marker
-from dataload.config.providers import NOT_FOUND, Key, Provider, default_providers
+from dataload.config.providers import NOT_FOUND, Key, Provider, default_providers, snapshot_values
 from dataload.config.secret import Secret
 from dataload.exceptions import InvalidConfig, MissingConfig
 
@@ -280,6 +280,11 @@ class ArgumentResolver:
               sections: tuple[str, ...]) -> None:
         if self._hints is None:
             self._hints = _annotations(self.func, self.signature)
+        kept = snapshot_values()  # inside an extraction: the values this resolver found before
+        if kept is not None and all((self, sections, param.name) in kept for param, _ in marked):
+            for param, _ in marked:
+                bound.arguments[param.name] = kept[(self, sections, param.name)]
+            return
         providers = default_providers()
         missing: list[MissingConfig] = []
         errors: list[str] = []
@@ -293,6 +298,8 @@ class ArgumentResolver:
                 errors.extend(problem for problem in problems if problem not in errors)
             else:
                 bound.arguments[param.name] = value
+                if kept is not None:
+                    kept[(self, sections, param.name)] = value
         _raise_problems(missing, errors)
 
 
