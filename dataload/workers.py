@@ -3,8 +3,9 @@
 An explicit ``workers=`` argument (``pipe.normalize(workers=4)``, ``pipe.load(workers=8)``) wins
 over the configuration: ``NORMALIZE__WORKERS`` / ``LOAD__WORKERS`` in the environment, or
 ``workers`` under ``[normalize]`` / ``[load]`` in ``.dataload/config.toml``. Without either,
-normalize starts worker processes only for packages big enough to pay for them (one per 64 MB
-of extracted data, up to the machine's cores), and load jobs run on ``min(8, cores)`` threads.
+normalize starts worker processes only for packages big enough to pay for them (one per 256 MB
+of extracted data, up to half the machine's cores: none on 2 cores), and load jobs run on
+``min(8, cores)`` threads.
 """
 
 from __future__ import annotations
