@@ -57,7 +57,8 @@ def planned_workers(requested: int | None, settings: ChunkSettings, chunks: list
 def normalize_in_processes(settings: ChunkSettings, chunks: list[Chunk], schema: Schema,
                            workers: int) -> NormalizeResult | None:
     """Normalize ``chunks`` in ``workers`` processes and update ``schema`` in place; None when the
-    workers' schemas disagree (nothing is left behind: the caller normalizes in order)."""
+    workers' schemas disagree or a worker was lost (its files are removed: the caller normalizes
+    in order)."""
     for table in dict.fromkeys(table for _, _, table in chunks):  # same table settings in every worker
         apply_table_hints(schema, table, settings.table_hints[table], settings.max_identifier_length)
     groups = split_by_bytes(chunks, [_size(settings, chunk) for chunk in chunks], workers)
