@@ -207,8 +207,7 @@ class Pipeline:
         threads = load_workers(workers)
         for load_id in self._packages.load_ids("normalized"):
             started = time.perf_counter()
-            package, meta = self._read_package(load_id)
-            package.workers = threads
+            package, meta = self._read_package(load_id, threads)
             try:
                 loaded = load_with_retries(self._new_client, package, self.retry_policy)
             except TerminalLoadError as error:
@@ -228,13 +227,14 @@ class Pipeline:
             info.add_package(meta)
             self.last_trace.steps.append(StepInfo("load", load_id, time.perf_counter() - started, meta["rows"]))
 
-    def _read_package(self, load_id: str) -> tuple[LoadPackage, dict[str, Any]]:
+    def _read_package(self, load_id: str, workers: int) -> tuple[LoadPackage, dict[str, Any]]:
         folder = self._packages.path("normalized", load_id)
         meta = read_json(folder / "package.json")
         files = [PackageFile.from_entry(f, folder) for f in meta["files"]]
         schema = Schema.from_dict(read_json(folder / "schema.json"))
         roots = [t for t in meta["table_hints"] if t in schema.tables]
-        return LoadPackage(load_id, self.pipeline_name, schema, files, meta["state"], roots, folder=folder), meta
+        return LoadPackage(load_id, self.pipeline_name, schema, files, meta["state"], roots, folder=folder,
+                           workers=workers), meta
 
     # -- failed packages ------------------------------------------------------------------------
     def pending_packages(self) -> list[str]:

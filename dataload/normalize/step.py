@@ -67,7 +67,7 @@ def normalize_package(
     settings = ChunkSettings(extracted, output, table_hints, load_id, max_identifier_length, arrow_files)
     count = planned_workers(workers, settings, chunks)
     result = normalize_in_processes(settings, chunks, schema, count) if count > 1 else None
-    if result is None:  # one worker, or the workers' schemas disagreed: normalize in order here
+    if result is None:  # one worker, or the workers disagreed on a type or one was lost: in order here
         result = normalize_chunks(settings, chunks, schema)
     result.schema_changes = describe_changes(before, schema)
     pa.default_memory_pool().release_unused()  # hand freed buffers back to the OS before the load runs
