@@ -16,7 +16,8 @@ UTC = datetime.timezone.utc
 PLUS2 = datetime.timezone(datetime.timedelta(hours=2))
 
 
-def run_cursor(cursor: Incremental, items: list[Any], stored: dict[str, Any] | None = None) -> tuple[list[Any], dict[str, Any]]:
+def run_cursor(cursor: Incremental, items: list[Any],
+               stored: dict[str, Any] | None = None) -> tuple[list[Any], dict[str, Any]]:
     """Filter ``items`` through ``cursor`` with ``stored`` as the resource's saved cursor state."""
     document: dict[str, Any] = {"sources": {"s": {"resources": {"r": {"incremental": {}}}}}}
     if stored is not None:
