@@ -64,15 +64,16 @@ def _comparable(column: Any) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from dataload.schema.infer import iso_instants, plain_array
+    from dataload.schema.infer import iso_instants
 
-    column = plain_array(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
+    if pa.types.is_dictionary(column.type):  # pandas categoricals
+        column = pc.cast(column, column.type.value_type)
     kind = column.type
     if pa.types.is_timestamp(kind):
         return column if kind.tz is not None else pc.assume_timezone(column, "UTC")
     if pa.types.is_date(kind):
         return pc.assume_timezone(pc.cast(pc.cast(column, pa.date32()), pa.timestamp("s")), "UTC")
-    if pa.types.is_string(kind):
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         instants = iso_instants(column)
         return column if instants is None else instants
     return column
