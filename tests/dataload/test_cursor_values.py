@@ -141,3 +141,15 @@ def test_arrow_boundary_rows_at_the_stored_instant_are_not_repeated():
     passed, stored = run_cursor(cursor, [second], stored)
     assert passed[0].column("id").to_pylist() == [3, 4]
     assert stored["last_value"] == "2024-05-01T11:30:00Z"
+
+
+@pytest.mark.parametrize("stored, item", [
+    ("2024-05-01T10:00:00Z", {"id": 2, "ts": "not a timestamp"}),
+    ("2024-05-01T10:00:00Z", pa.table({"id": [2], "ts": ["not a timestamp"]})),
+    (5, pa.table({"id": [2], "ts": [datetime.datetime(2024, 5, 1)]})),
+])
+def test_values_that_cannot_be_compared_name_the_resource_and_cursor(stored, item):
+    from dataload.exceptions import ResourceError
+
+    with pytest.raises(ResourceError, match=r"'r'.*'ts'|'ts'.*'r'"):
+        run_cursor(Incremental("ts", primary_key="id"), [item], {"last_value": stored, "unique_hashes": []})
