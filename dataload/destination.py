@@ -40,6 +40,8 @@ class Capabilities:
     case_sensitive: bool = True
     timestamp_precision: int = 6
     max_query_size: int | None = None
+    keeps_state: bool = True
+    """False for a destination that stores no ``_dl_pipeline_state`` (a function): the local state is the record."""
 
 
 @dataclass

@@ -10,6 +10,9 @@ Rows at or before the stored cursor are dropped, except rows *at* the cursor tha
 yet (remembered by primary key, or by a hash of the row): equal timestamps at the boundary never
 lose or duplicate rows. Only the keys of rows at the current boundary value are kept, so the
 state stays small however many rows pass.
+
+Datetime-like cursor values (ISO 8601 text, datetimes, dates, pandas and Arrow timestamps) are
+compared as instants, naive ones as UTC; see :mod:`dataload.incremental_values`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from dataload.exceptions import InvalidConfig, ResourceError
+from dataload.incremental_values import canonical, cursor_key, form_of, is_date_like
 from dataload.state import resource_state
 
 _MISSING_MODES = ("raise", "include", "exclude")
@@ -69,6 +73,9 @@ class Incremental:
         self._boundary_keys: list[list[Any]] = []
         self._getter = _cursor_getter(cursor_path)
         self._resource = "?"
+        self._start_key: Any = cursor_key(initial_value)
+        self._last_key: Any = self._start_key
+        self._end_key: Any = cursor_key(end_value)
 
     # -- binding to a run ----------------------------------------------------------------------
     def bind(self, resource_name: str, resource_key: tuple[str, ...]) -> Incremental:
@@ -78,9 +85,13 @@ class Incremental:
         bound.primary_key = self.primary_key or resource_key
         stored = {} if self.end_value is not None else bound._stored()
         last = stored.get("last_value", self.initial_value)
-        bound.last_value = last
+        shown = form_of(self.initial_value if self.initial_value is not None else last)
+        bound.last_value = shown(last) if last is not None else None
+        bound._last_key = cursor_key(last)
         bound._seen = set(stored.get("unique_hashes", [])) if self.lag is None else set()
-        bound.start_value = _minus_lag(last, self.lag, self.last_value_func) if last is not None else None
+        bound._start_key = _minus_lag(bound._last_key, self.lag, self.last_value_func, is_date_like(last)) \
+            if last is not None else None
+        bound.start_value = shown(bound._start_key) if last is not None else None
         bound._boundary = set(bound._seen)
         bound._boundary_keys = []
         return bound
@@ -93,9 +104,9 @@ class Incremental:
         if self.end_value is not None:
             return
         stored = self._stored()
-        stored["initial_value"] = self.initial_value
+        stored["initial_value"] = canonical(self.initial_value)
         if self.last_value is not None:
-            stored["last_value"] = self.last_value
+            stored["last_value"] = canonical(self.last_value)
             stored["unique_hashes"] = sorted(self._boundary | {_hash(keys) for keys in self._boundary_keys})
 
     # -- filtering -------------------------------------------------------------------------------
@@ -143,31 +154,36 @@ class Incremental:
         """``keep``, ``drop`` or ``stop`` for one row with cursor ``value``; advances the cursor."""
         if value is None:
             return "keep" if self.on_cursor_value_missing == "include" else "drop"
-        if self.end_value is not None and not self.is_newer(self.end_value, value):
+        key = cursor_key(value)
+        if self._end_key is not None and not self.is_newer(self._end_key, key):
             return "stop" if self.row_order == "asc" else "drop"
-        if self.start_value is not None:
-            if value == self.start_value:
+        if self._start_key is not None:
+            if key == self._start_key:
                 if self.lag is None and self.row_hash(row) in self._seen:
                     return "drop"
-            elif not self.is_newer(value, self.start_value):
+            elif not self.is_newer(key, self._start_key):
                 return "stop" if self.row_order == "desc" else "drop"
-        self.advance(value, row)
+        self.advance(value, row, key)
         return "keep"
 
-    def is_newer(self, value: Any, than: Any) -> bool:
-        """True when ``value`` comes after ``than`` in the cursor's order."""
-        return bool(value != than and self.last_value_func([value, than]) == value)
+    def is_newer(self, key: Any, than: Any) -> bool:
+        """True when cursor key ``key`` comes after ``than`` in the cursor's order (see :func:`cursor_key`)."""
+        try:
+            return bool(key != than and self.last_value_func([key, than]) == key)
+        except TypeError as exc:
+            raise ResourceError(self._resource, f"cursor {self.cursor_path!r} cannot compare {key!r} with "
+                                f"{than!r}: {exc}") from exc
 
-    def advance(self, value: Any, row: Any) -> None:
-        """Move the cursor to ``value`` if it is newer; remember boundary rows.
+    def advance(self, value: Any, row: Any, key: Any) -> None:
+        """Move the cursor to ``value`` (whose cursor key is ``key``) if it is newer; remember boundary rows.
 
         With a primary key, the boundary rows' key values are kept and hashed only when the state
         is saved: on ascending data every row moves the cursor, and most stop being boundary rows.
         """
-        if self.last_value is None or self.is_newer(value, self.last_value):
-            self.last_value = value
+        if self._last_key is None or self.is_newer(key, self._last_key):
+            self.last_value, self._last_key = value, key
             self._boundary, self._boundary_keys = set(), []
-        elif value != self.last_value:
+        elif key != self._last_key:
             return
         if self.primary_key and isinstance(row, dict):
             self._boundary_keys.append([row.get(k) for k in self.primary_key])
@@ -218,22 +234,16 @@ def _cursor_getter(path: str) -> Callable[[Any], Any]:
     return get
 
 
-def _minus_lag(value: Any, lag: Any, last_value_func: Callable[[Any], Any]) -> Any:
+def _minus_lag(key: Any, lag: Any, last_value_func: Callable[[Any], Any], in_days: bool) -> Any:
+    """The cursor key ``key`` moved back by ``lag`` (days for date cursors, seconds for other instants)."""
     if lag is None:
-        return value
+        return key
     sign = -1 if last_value_func is not min else 1
-    if isinstance(value, datetime.datetime):
-        return value + sign * _as_delta(lag, "seconds")
-    if isinstance(value, datetime.date):
-        return value + sign * _as_delta(lag, "days")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value + sign * lag
-    if isinstance(value, str):
-        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        shifted = _minus_lag(parsed, lag, last_value_func)
-        text = shifted.isoformat() if len(value) > 10 else shifted.date().isoformat()
-        return text.replace("+00:00", "Z") if value.endswith("Z") else text
-    raise InvalidConfig(f"lag cannot be applied to a cursor value of type {type(value).__name__}")
+    if isinstance(key, datetime.datetime):
+        return key + sign * _as_delta(lag, "days" if in_days else "seconds")
+    if isinstance(key, (int, float)) and not isinstance(key, bool):
+        return key + sign * lag
+    raise InvalidConfig(f"lag cannot be applied to a cursor value of type {type(key).__name__}")
 
 
 def _as_delta(lag: Any, unit: str) -> datetime.timedelta:

@@ -16,7 +16,7 @@ from dataload.destination import DestinationClient, LoadPackage, PackageFile
 from dataload.exceptions import DataloadError, InvalidConfig, TerminalLoadError
 from dataload.extract.limits import BufferLimits
 from dataload.info import LoadInfo, StepInfo, Trace
-from dataload.load.step import RetryPolicy, load_with_retries, with_retries
+from dataload.load.step import RetryPolicy, load_with_retries
 from dataload.lock import pipeline_lock
 from dataload.package.storage import PackageStorage, new_load_id, read_json, write_json
 from dataload.registry import DestinationArg, resolve_destination
@@ -79,7 +79,7 @@ class Pipeline:
         started = time.perf_counter()
         self.last_trace = Trace()
         with self._lock():
-            self._restore_if_fresh()
+            self.sync_destination()
             info = self._finish_pending()
             if data is not None:
                 self._extract(data, hints)
@@ -91,7 +91,7 @@ class Pipeline:
     def extract(self, data: Any, **hints: Any) -> str:
         """Extract ``data`` into a new package; returns its load id."""
         with self._lock():
-            self._restore_if_fresh()
+            self.sync_destination()
             return self._extract(data, hints)
 
     def normalize(self, *, workers: int | None = None) -> list[str]:
@@ -278,25 +278,13 @@ class Pipeline:
             client.close()
 
     def sync_destination(self) -> bool:
-        """Take state and schema from the destination when they are newer than the local ones."""
-        state, stored_schema = with_retries(self._read_stored, self.retry_policy, what="reading the stored state")
-        changed = False
-        if state is not None and state.get("_state_version", 0) > self.state.get("_state_version", 0):  # encoded
-            write_json(self.working_dir / "state.json", state)
-            changed = True
-        if stored_schema is not None and stored_schema.get("version", 0) > self.default_schema.version:
-            write_json(self.working_dir / "schema.json", stored_schema)
-            changed = True
-        return changed
+        """Reconcile the local state and schema with the destination's record; True when they changed.
 
-    def _read_stored(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        with self._client() as client:
-            return client.stored_state(self.pipeline_name), client.stored_schema(self.pipeline_name)
+        Every run does this first; the rules are in :mod:`dataload.sync`.
+        """
+        from dataload.sync import reconcile
 
-    def _restore_if_fresh(self) -> None:
-        fresh = not (self.working_dir / "state.json").exists() and not (self.working_dir / "schema.json").exists()
-        if fresh and self.sync_destination():
-            logger.info("pipeline %s: restored state and schema from the destination", self.pipeline_name)
+        return reconcile(self)
 
     def dataset(self) -> Dataset:
         """The loaded tables, read back through the destination."""
@@ -321,7 +309,7 @@ class Pipeline:
             shutil.rmtree(self.working_dir, ignore_errors=True)
             return []
         with self._lock():
-            self._restore_if_fresh()
+            self.sync_destination()
             return self._drop_resources(set(resources))
 
     def drop_columns(self, table: str, columns: list[str]) -> None:
@@ -330,7 +318,7 @@ class Pipeline:
         They come back only if later data brings them again.
         """
         with self._lock():
-            self._restore_if_fresh()
+            self.sync_destination()
             schema = self.default_schema
             if table not in schema.tables:
                 raise InvalidConfig(f"table {table!r} is not in schema {schema.name!r}")

@@ -34,7 +34,8 @@ _FORMATS = ("jsonl", "parquet")
 class FunctionDestination:
     """A destination that hands batches to a function; made by :func:`destination`."""
 
-    capabilities = Capabilities(file_formats=_FORMATS, merge_strategies=(), transactional_ddl=False)
+    capabilities = Capabilities(file_formats=_FORMATS, merge_strategies=(), transactional_ddl=False,
+                                keeps_state=False)
 
     def __init__(self, func: SinkFunction, *, batch_size: int, loader_file_format: str, name: str,
                  attempts: int = 3) -> None:

@@ -289,17 +289,18 @@ class DuckDBClient:
         if not (stored and stored[0]):
             con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_version')} VALUES (?, ?, ?, ?, ?, ?)",
                         [schema.version, ENGINE_VERSION, now, schema.name, schema.version_hash, schema.to_json()])
-        if package.state is not None and not self._state_stored(package.state.get("_state_hash", "")):
+        if package.state is not None and not self._state_stored(package.state):
             con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_pipeline_state')} VALUES (?, ?, ?, ?, ?, ?, ?)",
                         [package.state.get("_state_version", 0), ENGINE_VERSION, package.pipeline_name,
                          json.dumps(package.state), now, package.state.get("_state_hash", ""), package.load_id])
         con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_loads')} VALUES (?, ?, 0, ?, ?)",
                     [package.load_id, schema.name, now, schema.version_hash])
 
-    def _state_stored(self, version_hash: str) -> bool:
+    def _state_stored(self, state: dict[str, Any]) -> bool:
+        """True when this version of the state is stored (same content alone is not: a state can come back)."""
         found = self.connection.execute(
-            f"SELECT count(*) FROM {qualified(self.dataset, '_dl_pipeline_state')} WHERE version_hash = ?",
-            [version_hash]).fetchone()
+            f"SELECT count(*) FROM {qualified(self.dataset, '_dl_pipeline_state')} WHERE version_hash = ? "
+            "AND version = ?", [state.get("_state_hash", ""), state.get("_state_version", 0)]).fetchone()
         return bool(found and found[0])
 
     def stored_schema(self, schema_name: str) -> dict[str, Any] | None:

@@ -239,8 +239,9 @@ class FilesystemClient:
                 "schema_name": schema.name, "version_hash": schema.version_hash, "schema": schema.to_json()})
         state = package.state
         state_hash = safe_segment(str(state.get("_state_hash", "")) or "-") if state is not None else ""
-        if state is not None and state_hash not in {r.version_hash for r in self._records(STATES)}:
-            version = int(state.get("_state_version", 0))
+        version = int(state.get("_state_version", 0)) if state is not None else 0
+        stored_states = {(r.version, r.version_hash) for r in self._records(STATES)}  # content can come back
+        if state is not None and (version, state_hash) not in stored_states:
             self._write_record(STATES, f"{load}.{_owner(package.pipeline_name)}.{version}.{state_hash}", {
                 "version": version, "engine_version": ENGINE_VERSION, "pipeline_name": package.pipeline_name,
                 "state": json.dumps(state), "created_at": now, "version_hash": state.get("_state_hash", ""),

@@ -273,13 +273,20 @@ class PostgresClient:
         if not (stored and stored[0]):
             con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_version')} VALUES (%s, %s, %s, %s, %s, %s)",
                         [schema.version, ENGINE_VERSION, now, schema.name, schema.version_hash, schema.to_json()])
-        if state is not None and not self._exists("_dl_pipeline_state", "version_hash", state.get("_state_hash", "")):
+        if state is not None and not self._state_stored(state):
             con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_pipeline_state')} "
                         "VALUES (%s, %s, %s, %s, %s, %s, %s)",
                         [state.get("_state_version", 0), ENGINE_VERSION, package.pipeline_name, json.dumps(state),
                          now, state.get("_state_hash", ""), package.load_id])
         con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_loads')} VALUES (%s, %s, 0, %s, %s)",
                     [package.load_id, schema.name, now, schema.version_hash])
+
+    def _state_stored(self, state: dict[str, Any]) -> bool:
+        """True when this version of the state is stored (same content alone is not: a state can come back)."""
+        found = self.connection.execute(
+            f"SELECT count(*) FROM {qualified(self.dataset, '_dl_pipeline_state')} WHERE version_hash = %s "
+            "AND version = %s", [state.get("_state_hash", ""), state.get("_state_version", 0)]).fetchone()
+        return bool(found and found[0])
 
     def _exists(self, table: str, column: str, value: str) -> bool:
         found = self.connection.execute(

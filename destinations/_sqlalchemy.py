@@ -354,7 +354,8 @@ class SqlAlchemyClient:
         if not self._count("_dl_version", version_hash=schema.version_hash, version=schema.version):
             self._insert("_dl_version", schema.version, ENGINE_VERSION, now, schema.name, schema.version_hash,
                          schema.to_json())
-        if state is not None and not self._count("_dl_pipeline_state", version_hash=state.get("_state_hash", "")):
+        if state is not None and not self._count("_dl_pipeline_state", version_hash=state.get("_state_hash", ""),
+                                                 version=state.get("_state_version", 0)):  # content can come back
             self._insert("_dl_pipeline_state", state.get("_state_version", 0), ENGINE_VERSION, package.pipeline_name,
                          json.dumps(state), now, state.get("_state_hash", ""), package.load_id)
         self._insert("_dl_loads", package.load_id, schema.name, 0, now, schema.version_hash)

@@ -48,3 +48,27 @@ def service_unavailable(what: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{what} is not reachable and CI is set: start it (see .ci/run)")
     pytest.skip(f"{what} is not reachable")
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def sql_pipeline(request: pytest.FixtureRequest, make_pipeline: Callable[..., dataload.Pipeline],
+                 tmp_path: Path) -> Any:
+    """Build pipelines on DuckDB and on PostgreSQL, each in a unique dataset (a PostgreSQL schema dropped after).
+
+    Calling it again with the same ``name`` reopens the same pipeline on the same dataset.
+    """
+    dataset = f"ds_{uuid.uuid4().hex[:8]}"
+    admin = postgres_connection() if request.param == "postgres" else None
+
+    def make(name: str | None = None, **options: Any) -> dataload.Pipeline:
+        if admin is not None:
+            from destinations import postgres
+
+            options.setdefault("destination", postgres(POSTGRES_URL))
+        options.setdefault("dataset_name", dataset)
+        return make_pipeline(name, **options)
+
+    yield make
+    if admin is not None:
+        admin.execute(f'DROP SCHEMA IF EXISTS "{dataset}" CASCADE')
+        admin.close()

@@ -27,6 +27,8 @@ DEFAULT_PRECISION, DEFAULT_SCALE = 38, 9
 TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
 _ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|z|[+-]\d{2}(:?\d{2})?)?$"
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_ISO_TIMESTAMP_TEXT = re.compile(_ISO_TIMESTAMP)
+_ISO_DATE_TEXT = re.compile(_ISO_DATE)
 _INT64 = (-(2**63), 2**63 - 1)
 
 
@@ -199,6 +201,43 @@ def _parse_timestamps(array: pa.Array) -> pa.Array | None:
         return None
 
 
+def iso_instants(array: pa.Array) -> pa.Array | None:
+    """ISO 8601 text as UTC timestamps (a date is its midnight), or None when some value is neither.
+
+    >>> iso_instants(pa.array(["2024-05-01T13:00:00+02:00"])).to_pylist()[0].hour
+    11
+    """
+    values = array.drop_null()
+    if len(values) and pc.all(pc.match_substring_regex(values, _ISO_DATE)).as_py() and _parses(values, pa.date32()):
+        return pc.assume_timezone(pc.cast(pc.cast(array, pa.date32()), pa.timestamp("us")), "UTC")
+    return _parse_timestamps(array)
+
+
+def parse_iso_text(text: str) -> datetime.datetime | datetime.date | None:
+    """The instant (an aware UTC datetime) or date an ISO 8601 text holds, or None when it holds neither.
+
+    Naive timestamps are taken as UTC, as everywhere in dataload.
+
+    >>> parse_iso_text("2024-05-01T13:00:00+02:00")
+    datetime.datetime(2024, 5, 1, 11, 0, tzinfo=datetime.timezone.utc)
+    """
+    try:
+        if _ISO_DATE_TEXT.match(text):
+            return datetime.date.fromisoformat(text)
+        if _ISO_TIMESTAMP_TEXT.match(text):
+            return _FROM_TEXT["timestamp"](text)  # type: ignore[no-any-return]
+    except ValueError:
+        return None
+    return None
+
+
+def as_utc(value: datetime.datetime) -> datetime.datetime:
+    """``value`` in UTC; a naive value is taken as UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=datetime.timezone.utc)
+    return value.astimezone(datetime.timezone.utc)
+
+
 def _coerce_each(array: pa.Array, column: Column, target: pa.DataType) -> tuple[pa.Array, pa.Array | None]:
     fitted: list[Any] = []
     rest: list[Any] = []
@@ -237,7 +276,7 @@ def coerce_value(value: Any, data_type: str) -> Any:
         return None
     kind = python_data_type(value)
     if kind == data_type:
-        return _as_utc(value) if kind == "timestamp" else value
+        return as_utc(value) if kind == "timestamp" else value
     try:
         if data_type == "double" and kind in ("bigint", "decimal"):
             return float(value)
@@ -250,14 +289,8 @@ def coerce_value(value: Any, data_type: str) -> Any:
     return _NO_FIT
 
 
-def _as_utc(value: datetime.datetime) -> datetime.datetime:
-    if value.tzinfo is None:
-        return value.replace(tzinfo=datetime.timezone.utc)
-    return value.astimezone(datetime.timezone.utc)
-
-
 _FROM_TEXT: dict[str, Callable[[str], Any]] = {
-    "timestamp": lambda s: _as_utc(datetime.datetime.fromisoformat(_to_micros(s.replace("z", "Z")))),
+    "timestamp": lambda s: as_utc(datetime.datetime.fromisoformat(_to_micros(s.replace("z", "Z")))),
     "date": datetime.date.fromisoformat,
     "time": datetime.time.fromisoformat,
     "json": lambda s: s,

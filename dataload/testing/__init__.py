@@ -23,6 +23,7 @@ from dataload.testing.destination_suite import (
     check_replace_with_children,
     check_schema_evolution_added_column_and_variant,
     check_state_committed_with_data,
+    check_state_that_comes_back_is_the_newest,
     check_transient_failure_is_retried_once,
     check_types_round_trip,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "check_replace_with_children",
     "check_schema_evolution_added_column_and_variant",
     "check_state_committed_with_data",
+    "check_state_that_comes_back_is_the_newest",
     "check_transient_failure_is_retried_once",
     "check_types_round_trip",
 ]

@@ -266,6 +266,30 @@ def check_fresh_working_dir_restore(make_pipeline: MakePipeline) -> None:
     _expect(sorted(r["value"] for r in again.dataset().table("events__tags").rows()), ["a", "b"], "child rows")
 
 
+def check_state_that_comes_back_is_the_newest(make_pipeline: MakePipeline) -> None:
+    """After ``drop(resources=...)`` and a reload, the stored state is the reload's, though its content equals the first.
+
+    The destination must store a state whose version is new even when an older version had the same
+    content; else a fresh working dir restores the dropped state and loads everything again.
+    """
+    def events() -> Any:
+        @dataload.resource(name="events")
+        def cursor(updated: Any = dataload.incremental("id", initial_value=0)) -> Any:
+            yield [{"id": 1}, {"id": 2}]
+
+        return cursor()
+
+    name = f"again_{uuid.uuid4().hex[:8]}"
+    pipe = make_pipeline(name)
+    pipe.run(events())
+    pipe.drop(resources=["events"])
+    pipe.run(events())
+    shutil.rmtree(pipe.working_dir)
+    again = make_pipeline(name)
+    _expect(again.run(events()).rows, {}, "rows loaded by a run that has nothing new")
+    _expect(_values(again, "events", "id"), [1, 2], "rows after drop, reload and a restored run (each once)")
+
+
 class _LostAfterCommit:
     """Wraps a destination: the first package load commits, then reports a lost connection."""
 
@@ -347,6 +371,7 @@ DESTINATION_CHECKS: list[Callable[[MakePipeline], None]] = [
     check_hostile_identifiers,
     check_state_committed_with_data,
     check_fresh_working_dir_restore,
+    check_state_that_comes_back_is_the_newest,
     check_transient_failure_is_retried_once,
     check_parallel_workers,
 ]
