@@ -185,9 +185,12 @@ class Pipeline:
                                            max_identifier_length=self._max_identifier_length,
                                            arrow_files="arrow" in self.destination.capabilities.file_formats,
                                            workers=workers)
-            except DataloadError:
+            except DataloadError:  # content normalize could not handle (dataload.normalize.errors)
                 self._packages.remove("normalizing.tmp", load_id)
-                self._packages.move(load_id, "extracted", "failed")
+                kept = self._packages.move(load_id, "extracted", "failed")
+                logger.warning("pipeline %s: normalizing package %s failed; it is kept in %s: fix the cause and "
+                               "call pipe.retry_failed(), or pipe.drop_failed() to discard it",
+                               self.pipeline_name, load_id, kept)
                 raise
             schema.bump_version()
             meta.update(files=result.files, rows=result.rows, schema_changes=result.schema_changes,

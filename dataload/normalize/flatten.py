@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from dataload.exceptions import NormalizeError
+from dataload.normalize.errors import content_errors
 from dataload.normalize.rows import MAX_NESTING_DEPTH, JsonText, TableRows
 from dataload.schema.infer import python_data_type, to_json_text
 from dataload.schema.model import VALUE_COLUMN
@@ -125,7 +126,8 @@ def _to_table_rows(builder: _TableBuilder) -> TableRows:
         rows.list_index = pa.array(builder.list_index, type=pa.int64())
     for name in builder.sources:
         values = [row.get(name) for row in builder.rows]
-        main, alternatives = build_column(values, builder.table, name)
+        with content_errors(builder.table, name):
+            main, alternatives = build_column(values, builder.table, name)
         rows.columns[name] = main
         if alternatives:
             rows.alternatives[name] = alternatives
