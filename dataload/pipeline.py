@@ -116,7 +116,6 @@ class Pipeline:
 
     def _finish_pending(self) -> LoadInfo:
         info = self._new_info()
-        self._packages.discard_incomplete()
         pending = [load_id for _, load_id in self._packages.pending()]
         if pending:
             logger.warning("pipeline %s: finishing %d package(s) left pending by an earlier run: %s",
@@ -389,10 +388,14 @@ class Pipeline:
         return tables
 
     # -- helpers -----------------------------------------------------------------------------
-    def _lock(self) -> Any:
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        """Hold the pipeline's lock; only then write the settings and clear what a crashed run left behind."""
         self.working_dir.mkdir(parents=True, exist_ok=True)
-        self._remember_settings()
-        return pipeline_lock(self.working_dir, self.pipeline_name)
+        with pipeline_lock(self.working_dir, self.pipeline_name):
+            self._remember_settings()
+            self._packages.discard_incomplete()
+            yield
 
     def _remember_settings(self) -> None:
         """Write what :func:`attach` needs to reopen this pipeline (never credentials that are secret)."""

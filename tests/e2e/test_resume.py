@@ -425,3 +425,32 @@ def test_a_second_process_is_refused_while_the_first_runs_and_nothing_is_corrupt
     loads = db_load_ids(db)
     assert len(loads) == 2 and len(set(loads)) == 2
     assert_clean(pipe)
+
+
+def test_a_refused_second_process_writes_nothing_to_the_working_dir(tmp_path):
+    """The lock is taken before anything is written: the refused process leaves the settings as they were."""
+    marker = tmp_path / "pipelines" / "started.marker"
+    first = subprocess.Popen(child_command(tmp_path, 1_000, "slow"), env=child_env(), cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists():
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline, "the child never started extracting"
+            time.sleep(0.02)
+        settings = tmp_path / "pipelines" / child.PIPELINE / "pipeline.json"
+        before = settings.read_text()
+        other = dataload.pipeline(child.PIPELINE, destination=duckdb(str(tmp_path / "other.duckdb")),
+                                  dataset_name="other_ds", pipelines_dir=tmp_path / "pipelines")
+        with pytest.raises(dataload.PipelineLockedError):
+            other.run(child.items(10))
+        assert settings.read_text() == before
+        assert not list(settings.parent.glob("*.tmp"))
+        out, err = first.communicate(timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert first.returncode == 0, err
+    assert db_ids(tmp_path / "resume.duckdb") == list(range(1_000))
+    assert not (tmp_path / "other.duckdb").exists()
