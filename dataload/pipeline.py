@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from dataload.crash import crash_point
 from dataload.dataset import Dataset
 from dataload.destination import DestinationClient, LoadPackage, PackageFile
 from dataload.exceptions import DataloadError, InvalidConfig, TerminalLoadError
@@ -220,7 +221,9 @@ class Pipeline:
                     f"{str(error).replace(moved, str(kept))}\nThe package is kept in {kept}: fix the cause and call "
                     "pipe.retry_failed(), or pipe.drop_failed() to discard it.",
                     table=error.table, file=(error.file or "").replace(moved, str(kept)) or None) from error
+            crash_point("load.after_commit")
             write_json(self.working_dir / "state.json", package.state)
+            crash_point("load.after_state")
             self._packages.remove("normalized", load_id)
             if not loaded:
                 logger.info("package %s was already in the destination (an earlier run loaded it)", load_id)

@@ -15,6 +15,9 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb as duckdb_driver
@@ -24,6 +27,7 @@ import dataload
 from dataload.exceptions import TerminalLoadError, TransientLoadError
 from dataload.load.step import RetryPolicy
 from destinations import duckdb
+from conftest import POSTGRES_URL, postgres_connection
 
 REPO = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).resolve().parent / "crash_scripts" / "resume_child.py"
@@ -40,18 +44,67 @@ FAST_RETRY = RetryPolicy(attempts=3, first_wait=0.01, max_wait=0.02)
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-def run_child(tmp_path: Path, rows: int, mode: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(child_command(tmp_path, rows, mode), env=child_env(), cwd=tmp_path,
+def run_child(tmp_path: Path, rows: int, mode: str, target: Target | None = None,
+              crash_at: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the child; with ``crash_at`` it kills itself at that crash point (``DATALOAD_CRASH_AT``)."""
+    env = child_env() | ({"DATALOAD_CRASH_AT": crash_at} if crash_at else {})
+    return subprocess.run(child_command(tmp_path, rows, mode, target), env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
 
 
-def child_command(tmp_path: Path, rows: int, mode: str) -> list[str]:
-    return [sys.executable, str(CHILD), str(tmp_path / "pipelines"), str(tmp_path / "resume.duckdb"), str(rows), mode]
+def child_command(tmp_path: Path, rows: int, mode: str, target: Target | None = None) -> list[str]:
+    where = [target.url, target.dataset] if target else [str(tmp_path / "resume.duckdb")]
+    return [sys.executable, str(CHILD), str(tmp_path / "pipelines"), where[0], str(rows), mode, *where[1:]]
 
 
 def child_env() -> dict[str, str]:
     path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-    return {**os.environ, "PYTHONPATH": path}
+    env = {**os.environ, "PYTHONPATH": path}
+    env.pop("DATALOAD_CRASH_AT", None)
+    return env
+
+
+@dataclass
+class Target:
+    """Where the child and the parent load: a DuckDB file or a PostgreSQL schema of its own."""
+
+    url: str
+    dataset: str
+
+    def ids(self, table: str = "items") -> list[int]:
+        """Ids in ``table``, read with a connection of our own (sorted, duplicates kept)."""
+        if not self.url.startswith("postgresql://"):
+            return db_ids(Path(self.url), table, self.dataset)
+        return sorted(r[0] for r in self._rows(f'SELECT id FROM "{self.dataset}"."{table}"'))
+
+    def load_ids(self) -> list[str]:
+        if not self.url.startswith("postgresql://"):
+            return db_load_ids(Path(self.url), self.dataset)
+        return [r[0] for r in self._rows(f'SELECT load_id FROM "{self.dataset}"."_dl_loads" ORDER BY load_id')]
+
+    def _rows(self, sql: str) -> list[tuple[object, ...]]:
+        import psycopg
+
+        with postgres_connection() as con:
+            try:
+                return con.execute(sql).fetchall()
+            except psycopg.errors.UndefinedTable:
+                return []
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
+    """The DuckDB file of the test, or a PostgreSQL schema dropped afterwards."""
+    if request.param == "duckdb":
+        yield Target(str(tmp_path / "resume.duckdb"), "ds")
+        return
+    connection = postgres_connection()
+    dataset = f"resume_{uuid.uuid4().hex[:10]}"
+    try:
+        yield Target(POSTGRES_URL, dataset)
+    finally:
+        connection.execute(f'DROP SCHEMA IF EXISTS "{dataset}" CASCADE')
+        connection.close()
 
 
 def db_ids(db: Path, table: str = "items", dataset: str = "ds") -> list[int]:
@@ -131,6 +184,38 @@ def test_sigkill_at_each_stage_then_rerun_loads_every_row_exactly_once(tmp_path,
     loads = db_load_ids(db)
     assert len(loads) == len(set(loads))
     assert set(pending) <= set(loads)
+    assert_clean(pipe)
+
+
+# the crash points of every step move, and the stage each leaves the killed run's package in
+CRASH_POINTS = [
+    ("before_move.extracting.tmp.extracted", None),  # not sealed: discarded, the rows are extracted again
+    ("after_move.extracting.tmp.extracted", "extracted"),
+    ("before_move.normalizing.tmp.normalized", "extracted"),
+    ("after_move.normalizing.tmp.normalized", "normalized"),  # its extracted copy not yet removed
+    ("load.after_commit", "normalized"),  # the destination committed, the local state is older
+    ("load.after_state", "normalized"),  # the local state written, the package not yet removed
+]
+
+
+@pytest.mark.parametrize("point, left_in", CRASH_POINTS, ids=[p for p, _ in CRASH_POINTS])
+def test_killed_at_a_crash_point_the_next_run_loads_every_row_exactly_once(tmp_path, target, point, left_in):
+    pipe = child.build(tmp_path / "pipelines", target.url, target.dataset)
+    pipe.run(child.items(EARLIER))
+    killed = run_child(tmp_path, ROWS, "none", target, crash_at=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    pending = stage_ids(pipe, left_in) if left_in else []
+    assert len(pending) == (1 if left_in else 0)
+    committed = point.startswith("load.")
+    assert target.ids() == list(range(ROWS if committed else EARLIER))
+
+    info = pipe.run(child.items(ROWS + MORE))
+    assert info.resumed == pending
+    ids = target.ids()
+    assert ids == list(range(ROWS + MORE)), f"missing or duplicated rows: {len(ids)} rows, {len(set(ids))} distinct"
+    assert cursor(pipe) == ROWS + MORE - 1
+    loads = target.load_ids()
+    assert len(loads) == len(set(loads)) == 2 + len(pending) and set(pending) <= set(loads)
     assert_clean(pipe)
 
 

@@ -1,8 +1,10 @@
 """Child process for tests/e2e/test_resume.py: runs one pipeline and, on request, SIGKILLs itself.
 
-``python resume_child.py <pipelines_dir> <db_path> <rows> <mode>``; ``mode`` is one of
+``python resume_child.py <pipelines_dir> <db_path> <rows> <mode> [<dataset>]``; ``db_path`` is a DuckDB
+file or a ``postgresql://`` URL; ``mode`` is one of
 
-- ``none``: run to the end; prints ``{"load_ids": ..., "resumed": ...}`` as JSON;
+- ``none``: run to the end; prints ``{"load_ids": ..., "resumed": ...}`` as JSON (with
+  ``DATALOAD_CRASH_AT`` set, the engine kills the process at that crash point: see dataload.crash);
 - ``extract``: kill inside the resource generator after ``KILL_AFTER_PAGES`` pages;
 - ``normalize``: kill on the 3rd call of ``dataload.normalize.step.fit_rows``;
 - ``load``: kill inside the load transaction, after the first table was written, before COMMIT;
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import dataload
 from dataload.extract.limits import BufferLimits
-from destinations import duckdb
+from destinations import duckdb, postgres
 
 PIPELINE = "resume"
 PAGE = 250
@@ -37,9 +39,11 @@ def die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def build(pipelines_dir: str | Path, db_path: str | Path) -> dataload.Pipeline:
-    pipe = dataload.pipeline(PIPELINE, destination=duckdb(str(db_path)), dataset_name="ds",
-                             pipelines_dir=pipelines_dir)
+def build(pipelines_dir: str | Path, db_path: str | Path, dataset: str = "ds") -> dataload.Pipeline:
+    """The pipeline both processes run: into DuckDB file ``db_path``, or PostgreSQL when it is a URL."""
+    target = str(db_path)
+    destination = postgres(target) if target.startswith("postgresql://") else duckdb(target)
+    pipe = dataload.pipeline(PIPELINE, destination=destination, dataset_name=dataset, pipelines_dir=pipelines_dir)
     pipe.buffer_limits = BufferLimits(segment_rows=500)
     return pipe
 
@@ -62,7 +66,7 @@ def items(rows: int, kill_after_pages: int | None = None, before: object = None)
 
 def main() -> None:
     pipelines_dir, db_path, rows, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-    pipe = build(pipelines_dir, db_path)
+    pipe = build(pipelines_dir, db_path, *sys.argv[5:6])
     kill_after_pages = None
     before = None
     if mode == "extract":
