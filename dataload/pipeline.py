@@ -14,7 +14,7 @@ from typing import Any
 from dataload.crash import crash_point
 from dataload.dataset import Dataset
 from dataload.destination import DestinationClient, LoadPackage, PackageFile
-from dataload.exceptions import DataloadError, InvalidConfig, TerminalLoadError
+from dataload.exceptions import DataloadError, InvalidConfig, PackageBlockedError, TerminalLoadError
 from dataload.extract.limits import BufferLimits
 from dataload.info import LoadInfo, StepInfo, Trace
 from dataload.load.step import RetryPolicy, load_with_retries, with_retries
@@ -134,6 +134,7 @@ class Pipeline:
     def _extract(self, data: Any, hints: dict[str, Any]) -> str:
         from dataload.extract.step import extract_source
 
+        self._refuse_if_blocked("new data")
         source = as_source(data, default_name=self.pipeline_name, **hints)
         load_id = new_load_id()
         folder = self._packages.create("extracting.tmp", load_id)
@@ -209,6 +210,7 @@ class Pipeline:
     def _load_all(self, info: LoadInfo, workers: int | None = None) -> None:
         threads = load_workers(workers)
         for load_id in self._packages.load_ids("normalized"):
+            self._refuse_if_blocked(f"package {load_id}", newer_than=load_id)
             started = time.perf_counter()
             package, meta = self._read_package(load_id, threads)
             try:
@@ -249,6 +251,23 @@ class Pipeline:
     def failed_packages(self) -> list[str]:
         """Load ids of packages a terminal load error stopped (kept on disk for inspection)."""
         return self._packages.load_ids("failed")
+
+    def _refuse_if_blocked(self, waiting: str, newer_than: str | None = None) -> None:
+        """Raise :class:`PackageBlockedError` if a failed package is older than ``newer_than`` (or at all).
+
+        Packages land in the order they were extracted, so nothing newer lands (or is extracted)
+        while an older package is failed: a retried package could overwrite newer rows, and a
+        cursor could pass rows that never landed.
+        """
+        failed = self._packages.load_ids("failed")
+        if not failed or (newer_than is not None and failed[0] > newer_than):
+            return
+        name = self.pipeline_name
+        raise PackageBlockedError(
+            f"pipeline {name!r}: {waiting} waits for package {failed[0]}, which failed and is kept in "
+            f"{self._packages.path('failed', failed[0])}; packages land in the order they were extracted. Fix the "
+            f"cause and call pipe.retry_failed() (CLI: dataload pipeline {name} retry), or discard the failed "
+            f"package(s) with pipe.drop_failed() (CLI: dataload pipeline {name} drop-failed)", load_id=failed[0])
 
     def retry_failed(self) -> LoadInfo:
         """Move failed packages back to the load queue and load them."""

@@ -24,7 +24,7 @@ import duckdb as duckdb_driver
 import pytest
 
 import dataload
-from dataload.exceptions import TerminalLoadError, TransientLoadError
+from dataload.exceptions import PackageBlockedError, TerminalLoadError, TransientLoadError
 from dataload.load.step import RetryPolicy
 from destinations import duckdb
 from conftest import POSTGRES_URL, postgres_connection
@@ -436,14 +436,17 @@ def test_terminal_error_fails_the_package_names_table_and_file_and_can_be_droppe
     assert failed[0] not in [r["load_id"] for r in pipe.dataset().table("_dl_loads").rows()]
 
     with caplog.at_level(logging.WARNING, logger="dataload"):
-        info = pipe.run([{"id": 4, "must": "c"}], table_name="t", columns=MUST)
+        info = pipe.run()  # nothing new: the run reports the failed package
     message = " ".join(r.getMessage() for r in caplog.records if r.name == "dataload" and r.levelno == logging.WARNING)
     assert failed[0] in message and "retry_failed" in message and "drop_failed" in message
     assert "FAILED" in str(info) and failed[0] in str(info)
     assert info.failed == failed
-    assert sorted(r["id"] for r in pipe.dataset().table("t").rows()) == [1, 4]
+    with pytest.raises(PackageBlockedError, match=failed[0]):  # newer data waits for the failed package
+        pipe.run([{"id": 4, "must": "c"}], table_name="t", columns=MUST)
+    assert sorted(r["id"] for r in pipe.dataset().table("t").rows()) == [1]
 
     assert pipe.drop_failed() == failed
+    pipe.run([{"id": 4, "must": "c"}], table_name="t", columns=MUST)
     assert pipe.failed_packages() == [] and stage_ids(pipe, "failed") == []
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="dataload"):
