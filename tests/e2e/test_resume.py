@@ -219,6 +219,70 @@ def test_killed_at_a_crash_point_the_next_run_loads_every_row_exactly_once(tmp_p
     assert_clean(pipe)
 
 
+def set_payload_not_null(pipe: dataload.Pipeline, required: bool) -> None:
+    """Make the destination refuse (or accept again) a null payload: a terminal load error, and its fix."""
+    with pipe.sql_client() as sql:
+        sql.execute(f'ALTER TABLE "{pipe.dataset_name}"."items" ALTER COLUMN "payload" '
+                    f'{"SET" if required else "DROP"} NOT NULL')
+
+
+FAILING_POINTS = [  # (crash point, child mode, the error of the package's failing step)
+    ("before_move.normalized.failed", "null_last", TerminalLoadError),
+    ("after_move.normalized.failed", "null_last", TerminalLoadError),
+    ("before_move.extracted.failed", "surrogate_last", dataload.DataloadError),
+    ("after_move.extracted.failed", "surrogate_last", dataload.DataloadError),
+]
+
+
+@pytest.mark.parametrize("point, mode, error", FAILING_POINTS, ids=[p for p, _, _ in FAILING_POINTS])
+def test_killed_while_failing_a_package_the_next_run_fails_it_and_drop_then_loads_every_row_once(
+        tmp_path, target, point, mode, error):
+    pipe = child.build(tmp_path / "pipelines", target.url, target.dataset)
+    pipe.run(child.items(EARLIER))
+    set_payload_not_null(pipe, True)
+    killed = run_child(tmp_path, ROWS, mode, target, crash_at=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert target.ids() == list(range(EARLIER)) and cursor(pipe) == EARLIER - 1
+
+    if point.startswith("before_move"):  # still pending: the next run tries it again, and fails it
+        with pytest.raises(error):
+            pipe.run()
+    with pytest.raises(PackageBlockedError):
+        pipe.run(child.items(ROWS + MORE))
+    assert len(pipe.failed_packages()) == 1 and pipe.pending_packages() == []
+
+    set_payload_not_null(pipe, False)
+    pipe.drop_failed()
+    pipe.run(child.items(ROWS + MORE))
+    assert target.ids() == list(range(ROWS + MORE))
+    assert cursor(pipe) == ROWS + MORE - 1
+    assert_clean(pipe)
+
+
+RETRY_POINTS = ["before_move.failed.normalized", "after_move.failed.normalized", "load.after_commit"]
+
+
+@pytest.mark.parametrize("point", RETRY_POINTS)
+def test_killed_while_retrying_a_failed_package_the_next_run_loads_it_once(tmp_path, target, point):
+    pipe = child.build(tmp_path / "pipelines", target.url, target.dataset)
+    pipe.run(child.items(EARLIER))
+    set_payload_not_null(pipe, True)
+    with pytest.raises(TerminalLoadError):
+        pipe.run(child.spoiled(ROWS, None))
+    [failed] = pipe.failed_packages()
+    set_payload_not_null(pipe, False)  # the fix, then a retry that is killed
+    killed = run_child(tmp_path, ROWS, "retry", target, crash_at=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+    info = pipe.retry_failed()
+    assert info.load_ids == ([] if point == "load.after_commit" else [failed])
+    pipe.run(child.items(ROWS + MORE))
+    assert target.ids() == list(range(ROWS + MORE))
+    assert target.load_ids().count(failed) == 1 and len(target.load_ids()) == 3
+    assert cursor(pipe) == ROWS + MORE - 1
+    assert_clean(pipe)
+
+
 def test_sigkill_then_rerun_in_a_new_process(tmp_path):
     """Both runs are separate processes (the scheduled-job case); nothing shared in memory."""
     killed = run_child(tmp_path, ROWS, "load")

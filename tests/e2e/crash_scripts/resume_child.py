@@ -11,7 +11,10 @@ file or a ``postgresql://`` URL; ``mode`` is one of
 - ``before_commit``: kill inside the load transaction after the ``_dl_loads`` row and the state were
   written, just before COMMIT;
 - ``after_commit``: kill after COMMIT, when the loaded package is removed from ``normalized``;
-- ``slow``: the resource writes ``<pipelines_dir>/started.marker`` and sleeps 3 s before yielding.
+- ``slow``: the resource writes ``<pipelines_dir>/started.marker`` and sleeps 3 s before yielding;
+- ``null_last`` / ``surrogate_last``: the last row's payload is None / holds a lone surrogate (see
+  ``spoiled()``), to fail the package in the load / the normalize step;
+- ``retry``: only ``pipe.retry_failed()``.
 
 The parent imports this file too (``items()``, ``build()``), so both run the very same pipeline.
 """
@@ -62,6 +65,14 @@ def items(rows: int, kill_after_pages: int | None = None, before: object = None)
             yield data[start:start + PAGE]
 
     return items_resource()
+
+
+def spoiled(rows: int, payload: object) -> dataload.Resource:
+    """``items(rows)`` whose last row has ``payload`` instead of its text."""
+    return items(rows).add_map(lambda row: {**row, "payload": payload} if row["id"] == rows - 1 else row)
+
+
+SPOILED = {"null_last": None, "surrogate_last": "bad \ud800"}
 
 
 def main() -> None:
@@ -118,9 +129,13 @@ def main() -> None:
         def before():
             Path(pipelines_dir, "started.marker").write_text(str(os.getpid()))
             time.sleep(3)
-    elif mode != "none":
+    elif mode == "retry":
+        info = pipe.retry_failed()
+        print(json.dumps({"load_ids": info.load_ids, "resumed": info.resumed}))
+        return
+    elif mode != "none" and mode not in SPOILED:
         raise SystemExit(f"unknown mode {mode!r}")
-    info = pipe.run(items(rows, kill_after_pages, before))
+    info = pipe.run(spoiled(rows, SPOILED[mode]) if mode in SPOILED else items(rows, kill_after_pages, before))
     print(json.dumps({"load_ids": info.load_ids, "resumed": info.resumed}))
 
 
