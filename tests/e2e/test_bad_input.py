@@ -786,3 +786,26 @@ def test_an_unknown_data_type_in_an_imported_schema_file_fails_the_package_which
     assert pipe.drop_failed() == failed
     assert pipe.failed_packages() == [] and pipe.pending_packages() == []
     assert [(r["id"], r["n"]) for r in read(pipe, "t", order_by="id")] == [(1, 1)]  # nothing of the failed one
+
+
+@pytest.mark.parametrize("error", [MemoryError, KeyboardInterrupt, OSError])
+def test_an_error_not_about_the_content_keeps_the_package_pending_and_the_next_run_loads_it(new_pipeline, error,
+                                                                                              monkeypatch):
+    import dataload.normalize.step as normalize_step
+
+    original, raised = normalize_step.fit_rows, []
+
+    def fit_rows_failing_once(*args: Any, **kwargs: Any) -> Any:
+        if not raised:
+            raised.append(error)
+            raise error("not about the data")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(normalize_step, "fit_rows", fit_rows_failing_once)
+    pipe = new_pipeline()
+    with pytest.raises(error):
+        pipe.run([{"id": 1, "s": "kept"}], table_name="items")
+    assert pipe.failed_packages() == [] and len(pipe.pending_packages()) == 1
+    info = pipe.run()
+    assert len(info.resumed) == 1 and pipe.pending_packages() == []
+    assert [data(r) for r in read(pipe, "items")] == [{"id": 1, "s": "kept"}]
