@@ -249,7 +249,10 @@ class Pipeline:
         return [load_id for _, load_id in self._packages.pending()]
 
     def failed_packages(self) -> list[str]:
-        """Load ids of packages a terminal load error stopped (kept on disk for inspection)."""
+        """Load ids of packages whose content normalize or load could not handle (kept on disk for inspection).
+
+        Newer data waits for them: see ``docs/reliability.md``.
+        """
         return self._packages.load_ids("failed")
 
     def _refuse_if_blocked(self, waiting: str, newer_than: str | None = None) -> None:
@@ -270,7 +273,7 @@ class Pipeline:
             f"package(s) with pipe.drop_failed() (CLI: dataload pipeline {name} drop-failed)", load_id=failed[0])
 
     def retry_failed(self) -> LoadInfo:
-        """Move failed packages back to the load queue and load them."""
+        """Move failed packages back to the stage they failed in and finish them, oldest first."""
         with self._lock():
             for load_id in self._packages.load_ids("failed"):
                 normalized = (self._packages.path("failed", load_id) / "files").exists()
@@ -281,7 +284,8 @@ class Pipeline:
             return info
 
     def drop_failed(self) -> list[str]:
-        """Delete failed packages; their data is not loaded."""
+        """Delete failed packages; their data is not loaded, and the state stays as before them
+        (an incremental resource reads their rows again on the next run)."""
         with self._lock():
             dropped = self._packages.load_ids("failed")
             for load_id in dropped:
