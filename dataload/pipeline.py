@@ -256,21 +256,28 @@ class Pipeline:
         return self._packages.load_ids("failed")
 
     def _refuse_if_blocked(self, waiting: str, newer_than: str | None = None) -> None:
-        """Raise :class:`PackageBlockedError` if a failed package is older than ``newer_than`` (or at all).
+        """Raise :class:`PackageBlockedError` if a package older than ``newer_than`` failed or is not
+        normalized yet (without ``newer_than``: if any package failed).
 
         Packages land in the order they were extracted, so nothing newer lands (or is extracted)
-        while an older package is failed: a retried package could overwrite newer rows, and a
-        cursor could pass rows that never landed.
+        while an older package is failed or pending: a retried package could overwrite newer rows,
+        and a cursor could pass rows that never landed.
         """
-        failed = self._packages.load_ids("failed")
-        if not failed or (newer_than is not None and failed[0] > newer_than):
-            return
         name = self.pipeline_name
-        raise PackageBlockedError(
-            f"pipeline {name!r}: {waiting} waits for package {failed[0]}, which failed and is kept in "
-            f"{self._packages.path('failed', failed[0])}; packages land in the order they were extracted. Fix the "
-            f"cause and call pipe.retry_failed() (CLI: dataload pipeline {name} retry), or discard the failed "
-            f"package(s) with pipe.drop_failed() (CLI: dataload pipeline {name} drop-failed)", load_id=failed[0])
+        failed = self._packages.load_ids("failed")
+        if failed and (newer_than is None or failed[0] < newer_than):
+            raise PackageBlockedError(
+                f"pipeline {name!r}: {waiting} waits for package {failed[0]}, which failed and is kept in "
+                f"{self._packages.path('failed', failed[0])}; packages land in the order they were extracted. Fix "
+                f"the cause and call pipe.retry_failed() (CLI: dataload pipeline {name} retry), or discard the "
+                f"failed package(s) with pipe.drop_failed() (CLI: dataload pipeline {name} drop-failed)",
+                load_id=failed[0])
+        extracted = self._packages.load_ids("extracted")
+        if newer_than is not None and extracted and extracted[0] < newer_than:
+            raise PackageBlockedError(
+                f"pipeline {name!r}: {waiting} waits for the older package {extracted[0]}, which is not normalized "
+                "yet; packages land in the order they were extracted: call pipe.run() or pipe.normalize() first",
+                load_id=extracted[0])
 
     def retry_failed(self) -> LoadInfo:
         """Move failed packages back to the stage they failed in and finish them, oldest first."""

@@ -142,3 +142,38 @@ def test_the_cursor_never_passes_a_failed_package_and_a_dropped_one_is_read_agai
     pipe.run(counted(10))
     assert [r["id"] for r in rows(pipe)] == list(range(10))
     assert cursor(pipe) == 9
+
+
+def test_a_newer_package_does_not_land_while_an_older_one_waits_to_be_normalized(make, monkeypatch):
+    import dataload.normalize.step as normalize_step
+
+    original, breaking = normalize_step.fit_rows, [ValueError]
+
+    def fit_rows(rows: Any, *args: Any, **kwargs: Any) -> Any:
+        if "v" in rows.columns and "v2-older" in rows.columns["v"].to_pylist() and breaking:
+            raise breaking[0]("cannot handle this (simulated)")
+        return original(rows, *args, **kwargs)
+
+    monkeypatch.setattr(normalize_step, "fit_rows", fit_rows)
+    pipe = make()
+    put(pipe, "v1", "a")
+    for value in ("v2-older", "v3-newest"):
+        pipe.extract([{"id": 1, "v": value, "must": "b"}], table_name="t", write_disposition="merge",
+                     primary_key="id", columns=MUST)
+    older, newer = pipe.pending_packages()
+    with pytest.raises(dataload.DataloadError, match="simulated"):  # content: the older package fails
+        pipe.normalize()
+    assert pipe.normalize() == [newer] and pipe.failed_packages() == [older]
+
+    breaking[0] = MemoryError  # not about the content: the retried package stays extracted
+    with pytest.raises(MemoryError):
+        pipe.retry_failed()
+    assert pipe.failed_packages() == [] and pipe.pending_packages() == [older, newer]
+    with pytest.raises(PackageBlockedError, match=older):
+        pipe.load()
+    assert rows(pipe) == [{"id": 1, "v": "v1", "must": "a"}]
+
+    breaking.clear()
+    info = pipe.run()
+    assert info.load_ids == [older, newer]
+    assert rows(pipe) == [{"id": 1, "v": "v3-newest", "must": "b"}]
