@@ -9,7 +9,7 @@ Errors that are not about the content pass unchanged: running out of memory, the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from dataload.exceptions import DataloadError, NormalizeError
@@ -22,8 +22,11 @@ MAX_MESSAGE_CHARS = 300
 
 
 @contextmanager
-def content_errors(table: str, column: str | None = None, file: str | None = None) -> Iterator[None]:
+def content_errors(table: str, column: str | None = None, file: str | None = None, *,
+                   find_value: Callable[[], object] | None = None) -> Iterator[None]:
     """Turn an error about content raised in the block into a :class:`NormalizeError` naming the place.
+
+    ``find_value`` (called only after an error) returns the offending value, or None if it cannot tell.
 
     >>> with content_errors("users", "name"):
     ...     "a\\ud800".encode()
@@ -35,13 +38,15 @@ def content_errors(table: str, column: str | None = None, file: str | None = Non
     except NOT_ABOUT_CONTENT:
         raise
     except Exception as error:
-        raise NormalizeError(describe(error, table, column, file), table=table, column=column) from error
+        value = _value_of(error)
+        if value is None and find_value is not None:
+            value = _found(find_value)
+        raise NormalizeError(describe(error, table, column, file, value), table=table, column=column) from error
 
 
-def describe(error: Exception, table: str, column: str | None, file: str | None) -> str:
+def describe(error: Exception, table: str, column: str | None, file: str | None, value: object = None) -> str:
     """``table 't', column 'c': cannot normalize the value '…' (UnicodeEncodeError: …)``, shortened."""
     where = f"table {table!r}" + (f", column {column!r}" if column else "") + (f" (file {file})" if file else "")
-    value = _value_of(error)
     what = f"the value {shorten(value)}" if value is not None else "a value"
     return f"{where}: cannot normalize {what} ({type(error).__name__}: {_clip(str(error), MAX_MESSAGE_CHARS)})"
 
@@ -62,6 +67,13 @@ def _value_of(error: Exception) -> object | None:
         return None
     start = max(0, getattr(error, "start", 0) - MAX_VALUE_CHARS // 2)
     return value[start:start + MAX_VALUE_CHARS]
+
+
+def _found(find_value: Callable[[], object]) -> object:
+    try:
+        return find_value()
+    except Exception:  # looking for the value must not hide the error being reported
+        return None
 
 
 def _clip(text: str, limit: int) -> str:
