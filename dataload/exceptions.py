@@ -15,7 +15,8 @@ The tree (each class is named for what the user has to do about it)::
     │   ├── TransientLoadError       worth retrying (connection lost, lock timeout)
     │   └── TerminalLoadError        retrying will not help (``.table``, ``.file``)
     ├── PipelineError                misuse of a pipeline or a failed/pending package (``.load_id``)
-    │   └── PipelineLockedError      another process is running the same pipeline
+    │   ├── PipelineLockedError      another process is running the same pipeline
+    │   └── PackageBlockedError      an older package failed: newer data waits (``.load_id``)
     └── MissingDependencyError       an optional driver is not installed (also an ``ImportError``)
 
 All errors keep their constructor arguments so they pickle across worker processes.
@@ -145,3 +146,16 @@ class MissingDependencyError(DataloadError, ImportError):
         super().__init__(f"{what} needs the package {package!r}: pip install \"dataload[{extra}]\"")
         self.what, self.extra, self.package = what, extra, package
         self._remember(what, extra, package)
+
+
+class PackageBlockedError(PipelineError):
+    """An older package failed, so newer data waits: packages land in the order they were extracted.
+
+    ``.load_id`` names the failed package; retry it (``pipe.retry_failed()``) or drop it
+    (``pipe.drop_failed()``) and run again.
+    """
+
+    def __init__(self, message: str, load_id: str) -> None:
+        super().__init__(message)
+        self.load_id = load_id
+        self._remember(message, load_id)

@@ -11,9 +11,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from dataload.crash import crash_point
 from dataload.dataset import Dataset
 from dataload.destination import DestinationClient, LoadPackage, PackageFile
-from dataload.exceptions import DataloadError, InvalidConfig, TerminalLoadError
+from dataload.exceptions import DataloadError, InvalidConfig, PackageBlockedError, TerminalLoadError
 from dataload.extract.limits import BufferLimits
 from dataload.info import LoadInfo, StepInfo, Trace
 from dataload.load.step import RetryPolicy, load_with_retries
@@ -116,7 +117,6 @@ class Pipeline:
 
     def _finish_pending(self) -> LoadInfo:
         info = self._new_info()
-        self._packages.discard_incomplete()
         pending = [load_id for _, load_id in self._packages.pending()]
         if pending:
             logger.warning("pipeline %s: finishing %d package(s) left pending by an earlier run: %s",
@@ -134,6 +134,7 @@ class Pipeline:
     def _extract(self, data: Any, hints: dict[str, Any]) -> str:
         from dataload.extract.step import extract_source
 
+        self._refuse_if_blocked("new data")
         source = as_source(data, default_name=self.pipeline_name, **hints)
         load_id = new_load_id()
         folder = self._packages.create("extracting.tmp", load_id)
@@ -185,9 +186,12 @@ class Pipeline:
                                            max_identifier_length=self._max_identifier_length,
                                            arrow_files="arrow" in self.destination.capabilities.file_formats,
                                            workers=workers)
-            except DataloadError:
+            except DataloadError:  # content normalize could not handle (dataload.normalize.errors)
                 self._packages.remove("normalizing.tmp", load_id)
-                self._packages.move(load_id, "extracted", "failed")
+                kept = self._packages.move(load_id, "extracted", "failed")
+                logger.warning("pipeline %s: normalizing package %s failed; it is kept in %s: fix the cause and "
+                               "call pipe.retry_failed(), or pipe.drop_failed() to discard it",
+                               self.pipeline_name, load_id, kept)
                 raise
             schema.bump_version()
             meta.update(files=result.files, rows=result.rows, schema_changes=result.schema_changes,
@@ -206,6 +210,7 @@ class Pipeline:
     def _load_all(self, info: LoadInfo, workers: int | None = None) -> None:
         threads = load_workers(workers)
         for load_id in self._packages.load_ids("normalized"):
+            self._refuse_if_blocked(f"package {load_id}", newer_than=load_id)
             started = time.perf_counter()
             package, meta = self._read_package(load_id, threads)
             try:
@@ -218,7 +223,9 @@ class Pipeline:
                     f"{str(error).replace(moved, str(kept))}\nThe package is kept in {kept}: fix the cause and call "
                     "pipe.retry_failed(), or pipe.drop_failed() to discard it.",
                     table=error.table, file=(error.file or "").replace(moved, str(kept)) or None) from error
+            crash_point("load.after_commit")
             write_json(self.working_dir / "state.json", package.state)
+            crash_point("load.after_state")
             self._packages.remove("normalized", load_id)
             if not loaded:
                 logger.info("package %s was already in the destination (an earlier run loaded it)", load_id)
@@ -242,11 +249,38 @@ class Pipeline:
         return [load_id for _, load_id in self._packages.pending()]
 
     def failed_packages(self) -> list[str]:
-        """Load ids of packages a terminal load error stopped (kept on disk for inspection)."""
+        """Load ids of packages whose content normalize or load could not handle (kept on disk for inspection).
+
+        Newer data waits for them: see ``docs/reliability.md``.
+        """
         return self._packages.load_ids("failed")
 
+    def _refuse_if_blocked(self, waiting: str, newer_than: str | None = None) -> None:
+        """Raise :class:`PackageBlockedError` if a package older than ``newer_than`` failed or is not
+        normalized yet (without ``newer_than``: if any package failed).
+
+        Packages land in the order they were extracted, so nothing newer lands (or is extracted)
+        while an older package is failed or pending: a retried package could overwrite newer rows,
+        and a cursor could pass rows that never landed.
+        """
+        name = self.pipeline_name
+        failed = self._packages.load_ids("failed")
+        if failed and (newer_than is None or failed[0] < newer_than):
+            raise PackageBlockedError(
+                f"pipeline {name!r}: {waiting} waits for package {failed[0]}, which failed and is kept in "
+                f"{self._packages.path('failed', failed[0])}; packages land in the order they were extracted. Fix "
+                f"the cause and call pipe.retry_failed() (CLI: dataload pipeline {name} retry), or discard the "
+                f"failed package(s) with pipe.drop_failed() (CLI: dataload pipeline {name} drop-failed)",
+                load_id=failed[0])
+        extracted = self._packages.load_ids("extracted")
+        if newer_than is not None and extracted and extracted[0] < newer_than:
+            raise PackageBlockedError(
+                f"pipeline {name!r}: {waiting} waits for the older package {extracted[0]}, which is not normalized "
+                "yet; packages land in the order they were extracted: call pipe.run() or pipe.normalize() first",
+                load_id=extracted[0])
+
     def retry_failed(self) -> LoadInfo:
-        """Move failed packages back to the load queue and load them."""
+        """Move failed packages back to the stage they failed in and finish them, oldest first."""
         with self._lock():
             for load_id in self._packages.load_ids("failed"):
                 normalized = (self._packages.path("failed", load_id) / "files").exists()
@@ -257,7 +291,8 @@ class Pipeline:
             return info
 
     def drop_failed(self) -> list[str]:
-        """Delete failed packages; their data is not loaded."""
+        """Delete failed packages; their data is not loaded, and the state stays as before them
+        (an incremental resource reads their rows again on the next run)."""
         with self._lock():
             dropped = self._packages.load_ids("failed")
             for load_id in dropped:
@@ -374,10 +409,14 @@ class Pipeline:
         return tables
 
     # -- helpers -----------------------------------------------------------------------------
-    def _lock(self) -> Any:
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        """Hold the pipeline's lock; only then write the settings and clear what a crashed run left behind."""
         self.working_dir.mkdir(parents=True, exist_ok=True)
-        self._remember_settings()
-        return pipeline_lock(self.working_dir, self.pipeline_name)
+        with pipeline_lock(self.working_dir, self.pipeline_name):
+            self._remember_settings()
+            self._packages.discard_incomplete()
+            yield
 
     def _remember_settings(self) -> None:
         """Write what :func:`attach` needs to reopen this pipeline (never credentials that are secret)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dataload.normalize.errors import content_errors
 from dataload.normalize.rows import TableRows
 from dataload.schema.infer import coerce, data_type_of_arrow, infer_column, to_json_text
 from dataload.schema.model import LOAD_ID, Column, Schema, Table
@@ -27,8 +28,9 @@ def fit_rows(rows: TableRows, schema: Schema, load_id: str | None, max_identifie
     for name, array in rows.columns.items():
         if name.startswith("_dl_"):
             continue
-        for piece in [array, *rows.alternatives.get(name, [])]:
-            _fit_column(table, arrays, name, piece, name in rows.json_columns, max_identifier_length)
+        with content_errors(rows.table, name):
+            for piece in [array, *rows.alternatives.get(name, [])]:
+                _fit_column(table, arrays, name, piece, name in rows.json_columns, max_identifier_length)
     for system in _system_columns(rows):
         if system not in table.columns:
             table.columns[system] = Column(system, "text" if system == LOAD_ID else "bigint", nullable=False)

@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from dataload.exceptions import NormalizeError
+from dataload.normalize.errors import content_errors
 from dataload.normalize.rows import MAX_NESTING_DEPTH, JsonText, TableRows
 from dataload.schema.infer import python_data_type, to_json_text
 from dataload.schema.model import VALUE_COLUMN
@@ -125,7 +126,8 @@ def _to_table_rows(builder: _TableBuilder) -> TableRows:
         rows.list_index = pa.array(builder.list_index, type=pa.int64())
     for name in builder.sources:
         values = [row.get(name) for row in builder.rows]
-        main, alternatives = build_column(values, builder.table, name)
+        with content_errors(builder.table, name, find_value=lambda: _first_failing(values, builder.table, name)):
+            main, alternatives = build_column(values, builder.table, name)
         rows.columns[name] = main
         if alternatives:
             rows.alternatives[name] = alternatives
@@ -146,6 +148,18 @@ def build_column(values: list[Any], table: str, column: str) -> tuple[pa.Array, 
     arrays = {k: _array(v, k, table, column) for k, v in groups.items()}
     main = arrays.pop(main_kind)
     return main, list(arrays.values())
+
+
+def _first_failing(values: list[Any], table: str, column: str) -> Any:
+    """The first value that cannot be made into a column on its own (looked for only after an error)."""
+    for value in values:
+        if value is None:
+            continue
+        try:
+            build_column([value], table, column)
+        except Exception:
+            return value
+    return None
 
 
 def _main_kind(kinds: list[str | None], present: set[str]) -> str | None:

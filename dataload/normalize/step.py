@@ -20,6 +20,7 @@ from dataload.exceptions import SchemaError
 from dataload.extract.buffer import read_extracted
 from dataload.normalize.arrow_files import reused_columns, write_arrow_load_file
 from dataload.normalize.contract import Discards, enforce
+from dataload.normalize.errors import content_errors
 from dataload.normalize.fit import columns_with_load_id, fit_rows, with_load_id
 from dataload.normalize.flatten import flatten_records
 from dataload.normalize.rows import TableRows, assign_ids, keep_rows, key_ids, last_of_each_key, unique_ids
@@ -94,30 +95,32 @@ def normalize_chunks(settings: ChunkSettings, chunks: list[tuple[int, str, str]]
     writing releases the GIL); at most a few finished tables wait in memory. With ``arrow_files``
     (the destination reads Arrow), a chunk extracted as Arrow that makes one table of a non-merge
     resource becomes an Arrow load file that reuses the extracted file (see ``arrow_files``).
+    An error about a chunk's content is raised as a ``NormalizeError`` naming its table and file.
     """
     max_identifier_length = settings.max_identifier_length
     result = NormalizeResult()
     validated: dict[str, int] = {}
     with _Writer() as writer:
         for chunk, file_name, table in chunks:
-            hints = settings.table_hints[table]
-            root = apply_table_hints(schema, table, hints, max_identifier_length)
-            kind, payload = read_extracted(settings.extracted / file_name)
-            if hints.get("json_schema"):
-                kind, payload = "rows", _to_rows(kind, payload)
-                validated[table] = validated.get(table, 0) + len(payload)
-                payload = validate_rows(payload, hints["json_schema"], table=table, schema_name=schema.name,
-                                        contract=root.schema_contract, discards=result.discards,
-                                        first_position=validated[table] - len(payload))
-            json_columns = frozenset(c.name for c in root.columns.values() if c.data_type == "json")
-            batch = _unnest(kind, payload, table, hints, max_identifier_length, json_columns)
-            batch = enforce(batch, schema, root.schema_contract, result.discards, max_identifier_length)
-            if batch and batch[0].length:
-                reusable = (settings.arrow_files and kind == "arrow" and len(batch) == 1
-                            and root.write_disposition != "merge")
-                _write_batch(writer, result, settings.output, chunk, _assign_ids(batch, root), schema,
-                             settings.load_id, max_identifier_length,
-                             (settings.extracted / file_name, payload) if reusable else None)
+            with content_errors(table, file=str(settings.extracted / file_name)):
+                hints = settings.table_hints[table]
+                root = apply_table_hints(schema, table, hints, max_identifier_length)
+                kind, payload = read_extracted(settings.extracted / file_name)
+                if hints.get("json_schema"):
+                    kind, payload = "rows", _to_rows(kind, payload)
+                    validated[table] = validated.get(table, 0) + len(payload)
+                    payload = validate_rows(payload, hints["json_schema"], table=table, schema_name=schema.name,
+                                            contract=root.schema_contract, discards=result.discards,
+                                            first_position=validated[table] - len(payload))
+                json_columns = frozenset(c.name for c in root.columns.values() if c.data_type == "json")
+                batch = _unnest(kind, payload, table, hints, max_identifier_length, json_columns)
+                batch = enforce(batch, schema, root.schema_contract, result.discards, max_identifier_length)
+                if batch and batch[0].length:
+                    reusable = (settings.arrow_files and kind == "arrow" and len(batch) == 1
+                                and root.write_disposition != "merge")
+                    _write_batch(writer, result, settings.output, chunk, _assign_ids(batch, root), schema,
+                                 settings.load_id, max_identifier_length,
+                                 (settings.extracted / file_name, payload) if reusable else None)
     return result
 
 

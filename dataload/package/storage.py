@@ -5,7 +5,12 @@ ending in ``.tmp`` and renamed into the next stage only when complete, so a cras
 leaves either the previous complete stage or nothing to redo:
 
 ``extracting.tmp`` → ``extracted`` → ``normalizing.tmp`` → ``normalized`` → (loaded: removed)
-and ``failed`` for packages a terminal load error stopped, kept for inspection.
+and ``failed`` for packages whose content a step could not handle, kept for inspection.
+
+Normalize writes the next stage as a copy and removes the previous one after the move, so a crash
+in between leaves the same package in two stages; :meth:`PackageStorage.discard_incomplete` keeps
+the later, complete one. Every move passes the crash points ``before_move.<source>.<target>`` and
+``after_move.<source>.<target>`` (see :mod:`dataload.crash`).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import shutil
 import time
 from pathlib import Path
 from typing import Any
+
+from dataload.crash import crash_point
 
 STAGES = ("extracting.tmp", "extracted", "normalizing.tmp", "normalized", "failed")
 
@@ -59,8 +66,10 @@ class PackageStorage:
         destination = self.path(target, load_id)
         destination.parent.mkdir(parents=True, exist_ok=True)
         _fsync_tree(self.path(source, load_id))
+        crash_point(f"before_move.{source}.{target}")
         os.replace(self.path(source, load_id), destination)
         _fsync_dir(destination.parent)
+        crash_point(f"after_move.{source}.{target}")
         return destination
 
     def remove(self, stage: str, load_id: str) -> None:
@@ -68,12 +77,19 @@ class PackageStorage:
         shutil.rmtree(self.path(stage, load_id), ignore_errors=True)
 
     def discard_incomplete(self) -> list[str]:
-        """Remove packages a crash left in a temporary stage; returns their ids."""
+        """Remove what a crash left behind; returns the ids of the packages removed from a stage.
+
+        That is every package in a temporary stage, and the ``extracted`` copy of a package that is
+        already ``normalized`` (a crash between normalize's move and its cleanup).
+        """
         removed = []
         for stage in ("extracting.tmp", "normalizing.tmp"):
             for load_id in self.load_ids(stage):
                 self.remove(stage, load_id)
                 removed.append(load_id)
+        for load_id in set(self.load_ids("extracted")) & set(self.load_ids("normalized")):
+            self.remove("extracted", load_id)
+            removed.append(load_id)
         return removed
 
     def pending(self) -> list[tuple[str, str]]:

@@ -711,3 +711,102 @@ def test_arrow_record_batch(new_pipeline):
     tags = read(pipe, "items__tags")
     by_parent = {r["_dl_id"]: r["id"] for r in rows}
     assert sorted((by_parent[t["_dl_parent_id"]], t["value"]) for t in tags) == [(1, "t"), (2, "u"), (2, "v")]
+
+
+# --- a value that breaks the code converting it: the package is failed, never stuck ------------
+
+class ZoneWithoutOffset(datetime.tzinfo):
+    """A time zone whose offset raises (a third-party tz object gone wrong)."""
+
+    def utcoffset(self, dt: datetime.datetime | None) -> datetime.timedelta:
+        raise ValueError("this zone has no offset")
+
+    def tzname(self, dt: datetime.datetime | None) -> str:
+        return "nowhere"
+
+    def dst(self, dt: datetime.datetime | None) -> None:
+        return None
+
+
+def stage(pipe: dataload.Pipeline, name: str) -> list[str]:
+    folder = pipe.working_dir / "packages" / name
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+@pytest.mark.parametrize(
+    "records, column, shown",
+    [
+        ([{"id": 1, "s": "fine"}, {"id": 2, "s": "bad \ud800 text"}], "s", repr("bad \ud800 text")),
+        ([{"id": 1, "at": datetime.datetime(2024, 1, 1, tzinfo=ZoneWithoutOffset())}], "at",
+         "the value datetime.datetime(2024, 1, 1, 0, 0, tzi… (ValueError: this zone has no offset)"),
+    ],
+    ids=["lone_surrogate", "tzinfo_raising"],
+)
+def test_a_value_that_breaks_normalize_fails_the_package_which_can_be_dropped(new_pipeline, records, column, shown):
+    pipe = new_pipeline()
+    pipe.run([{"id": 0, "s": "before"}], table_name="items")
+    with pytest.raises(dataload.DataloadError) as raised:
+        pipe.run(records, table_name="items")
+    message = str(raised.value)
+    assert "'items'" in message and repr(column) in message and shown in message, message
+    failed = pipe.failed_packages()
+    assert len(failed) == 1 and pipe.pending_packages() == [] and stage(pipe, "extracted") == []
+
+    with pytest.raises(dataload.DataloadError, match=repr(column)):  # the cause is in the data: fails again
+        pipe.retry_failed()
+    assert pipe.failed_packages() == failed and pipe.pending_packages() == []
+
+    assert pipe.drop_failed() == failed
+    pipe.run([{"id": 3, "s": "after"}], table_name="items")
+    assert [(r["id"], r["s"]) for r in read(pipe, "items", order_by="id")] == [(0, "before"), (3, "after")]
+    assert pipe.failed_packages() == [] and pipe.pending_packages() == []
+
+
+def test_an_unknown_data_type_in_an_imported_schema_file_fails_the_package_which_can_be_dropped(tmp_path):
+    import yaml
+
+    import_dir = tmp_path / "import"
+    import_dir.mkdir()
+    name = f"bad_{uuid.uuid4().hex[:10]}"
+    db = tmp_path / f"{name}.duckdb"
+    pipe = dataload.pipeline(name, destination=duckdb(str(db)), dataset_name=DATASET,
+                             pipelines_dir=tmp_path / "pipelines", import_schema_path=import_dir)
+    pipe.run([{"id": 1, "n": 1}], table_name="t")
+    schema = pipe.default_schema.to_dict()
+    table = next(t for t in schema["tables"] if t["name"] == "t")
+    table["columns"].append({"name": "code", "data_type": "fancy"})
+    (import_dir / f"{name}.schema.yaml").write_text(yaml.safe_dump(schema))
+
+    with pytest.raises(dataload.DataloadError) as raised:
+        pipe.run([{"id": 2, "n": 2, "code": "A-1"}], table_name="t")
+    message = str(raised.value)
+    assert "'t'" in message and "'code'" in message and "fancy" in message, message
+    failed = pipe.failed_packages()
+    assert len(failed) == 1 and pipe.pending_packages() == [] and stage(pipe, "extracted") == []
+
+    assert pipe.drop_failed() == failed
+    assert pipe.failed_packages() == [] and pipe.pending_packages() == []
+    assert [(r["id"], r["n"]) for r in read(pipe, "t", order_by="id")] == [(1, 1)]  # nothing of the failed one
+
+
+@pytest.mark.parametrize("error", [MemoryError, KeyboardInterrupt, OSError])
+def test_an_error_not_about_the_content_keeps_the_package_pending_and_the_next_run_loads_it(new_pipeline, error,
+                                                                                              monkeypatch):
+    import dataload.normalize.step as normalize_step
+
+    original, raised = normalize_step.fit_rows, []
+
+    def fit_rows_failing_once(*args: Any, **kwargs: Any) -> Any:
+        if not raised:
+            raised.append(error)
+            raise error("not about the data")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(normalize_step, "fit_rows", fit_rows_failing_once)
+    pipe = new_pipeline()
+    with pytest.raises(error):
+        pipe.run([{"id": 1, "s": "kept"}], table_name="items")
+    assert pipe.failed_packages() == [] and len(pipe.pending_packages()) == 1
+    info = pipe.run()
+    assert len(info.resumed) == 1 and pipe.pending_packages() == []
+    assert [data(r) for r in read(pipe, "items")] == [{"id": 1, "s": "kept"}]

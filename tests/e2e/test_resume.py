@@ -15,15 +15,19 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb as duckdb_driver
 import pytest
 
 import dataload
-from dataload.exceptions import TerminalLoadError, TransientLoadError
+from dataload.exceptions import PackageBlockedError, TerminalLoadError, TransientLoadError
 from dataload.load.step import RetryPolicy
 from destinations import duckdb
+from conftest import POSTGRES_URL, postgres_connection
 
 REPO = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).resolve().parent / "crash_scripts" / "resume_child.py"
@@ -40,18 +44,67 @@ FAST_RETRY = RetryPolicy(attempts=3, first_wait=0.01, max_wait=0.02)
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-def run_child(tmp_path: Path, rows: int, mode: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(child_command(tmp_path, rows, mode), env=child_env(), cwd=tmp_path,
+def run_child(tmp_path: Path, rows: int, mode: str, target: Target | None = None,
+              crash_at: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the child; with ``crash_at`` it kills itself at that crash point (``DATALOAD_CRASH_AT``)."""
+    env = child_env() | ({"DATALOAD_CRASH_AT": crash_at} if crash_at else {})
+    return subprocess.run(child_command(tmp_path, rows, mode, target), env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
 
 
-def child_command(tmp_path: Path, rows: int, mode: str) -> list[str]:
-    return [sys.executable, str(CHILD), str(tmp_path / "pipelines"), str(tmp_path / "resume.duckdb"), str(rows), mode]
+def child_command(tmp_path: Path, rows: int, mode: str, target: Target | None = None) -> list[str]:
+    where = [target.url, target.dataset] if target else [str(tmp_path / "resume.duckdb")]
+    return [sys.executable, str(CHILD), str(tmp_path / "pipelines"), where[0], str(rows), mode, *where[1:]]
 
 
 def child_env() -> dict[str, str]:
     path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-    return {**os.environ, "PYTHONPATH": path}
+    env = {**os.environ, "PYTHONPATH": path}
+    env.pop("DATALOAD_CRASH_AT", None)
+    return env
+
+
+@dataclass
+class Target:
+    """Where the child and the parent load: a DuckDB file or a PostgreSQL schema of its own."""
+
+    url: str
+    dataset: str
+
+    def ids(self, table: str = "items") -> list[int]:
+        """Ids in ``table``, read with a connection of our own (sorted, duplicates kept)."""
+        if not self.url.startswith("postgresql://"):
+            return db_ids(Path(self.url), table, self.dataset)
+        return sorted(r[0] for r in self._rows(f'SELECT id FROM "{self.dataset}"."{table}"'))
+
+    def load_ids(self) -> list[str]:
+        if not self.url.startswith("postgresql://"):
+            return db_load_ids(Path(self.url), self.dataset)
+        return [r[0] for r in self._rows(f'SELECT load_id FROM "{self.dataset}"."_dl_loads" ORDER BY load_id')]
+
+    def _rows(self, sql: str) -> list[tuple[object, ...]]:
+        import psycopg
+
+        with postgres_connection() as con:
+            try:
+                return con.execute(sql).fetchall()
+            except psycopg.errors.UndefinedTable:
+                return []
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
+    """The DuckDB file of the test, or a PostgreSQL schema dropped afterwards."""
+    if request.param == "duckdb":
+        yield Target(str(tmp_path / "resume.duckdb"), "ds")
+        return
+    connection = postgres_connection()
+    dataset = f"resume_{uuid.uuid4().hex[:10]}"
+    try:
+        yield Target(POSTGRES_URL, dataset)
+    finally:
+        connection.execute(f'DROP SCHEMA IF EXISTS "{dataset}" CASCADE')
+        connection.close()
 
 
 def db_ids(db: Path, table: str = "items", dataset: str = "ds") -> list[int]:
@@ -131,6 +184,102 @@ def test_sigkill_at_each_stage_then_rerun_loads_every_row_exactly_once(tmp_path,
     loads = db_load_ids(db)
     assert len(loads) == len(set(loads))
     assert set(pending) <= set(loads)
+    assert_clean(pipe)
+
+
+# the crash points of every step move, and the stage each leaves the killed run's package in
+CRASH_POINTS = [
+    ("before_move.extracting.tmp.extracted", None),  # not sealed: discarded, the rows are extracted again
+    ("after_move.extracting.tmp.extracted", "extracted"),
+    ("before_move.normalizing.tmp.normalized", "extracted"),
+    ("after_move.normalizing.tmp.normalized", "normalized"),  # its extracted copy not yet removed
+    ("load.after_commit", "normalized"),  # the destination committed, the local state is older
+    ("load.after_state", "normalized"),  # the local state written, the package not yet removed
+]
+
+
+@pytest.mark.parametrize("point, left_in", CRASH_POINTS, ids=[p for p, _ in CRASH_POINTS])
+def test_killed_at_a_crash_point_the_next_run_loads_every_row_exactly_once(tmp_path, target, point, left_in):
+    pipe = child.build(tmp_path / "pipelines", target.url, target.dataset)
+    pipe.run(child.items(EARLIER))
+    killed = run_child(tmp_path, ROWS, "none", target, crash_at=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    pending = stage_ids(pipe, left_in) if left_in else []
+    assert len(pending) == (1 if left_in else 0)
+    committed = point.startswith("load.")
+    assert target.ids() == list(range(ROWS if committed else EARLIER))
+
+    info = pipe.run(child.items(ROWS + MORE))
+    assert info.resumed == pending
+    ids = target.ids()
+    assert ids == list(range(ROWS + MORE)), f"missing or duplicated rows: {len(ids)} rows, {len(set(ids))} distinct"
+    assert cursor(pipe) == ROWS + MORE - 1
+    loads = target.load_ids()
+    assert len(loads) == len(set(loads)) == 2 + len(pending) and set(pending) <= set(loads)
+    assert_clean(pipe)
+
+
+def set_payload_not_null(pipe: dataload.Pipeline, required: bool) -> None:
+    """Make the destination refuse (or accept again) a null payload: a terminal load error, and its fix."""
+    with pipe.sql_client() as sql:
+        sql.execute(f'ALTER TABLE "{pipe.dataset_name}"."items" ALTER COLUMN "payload" '
+                    f'{"SET" if required else "DROP"} NOT NULL')
+
+
+FAILING_POINTS = [  # (crash point, child mode, the error of the package's failing step)
+    ("before_move.normalized.failed", "null_last", TerminalLoadError),
+    ("after_move.normalized.failed", "null_last", TerminalLoadError),
+    ("before_move.extracted.failed", "surrogate_last", dataload.DataloadError),
+    ("after_move.extracted.failed", "surrogate_last", dataload.DataloadError),
+]
+
+
+@pytest.mark.parametrize("point, mode, error", FAILING_POINTS, ids=[p for p, _, _ in FAILING_POINTS])
+def test_killed_while_failing_a_package_the_next_run_fails_it_and_drop_then_loads_every_row_once(
+        tmp_path, target, point, mode, error):
+    pipe = child.build(tmp_path / "pipelines", target.url, target.dataset)
+    pipe.run(child.items(EARLIER))
+    set_payload_not_null(pipe, True)
+    killed = run_child(tmp_path, ROWS, mode, target, crash_at=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert target.ids() == list(range(EARLIER)) and cursor(pipe) == EARLIER - 1
+
+    if point.startswith("before_move"):  # still pending: the next run tries it again, and fails it
+        with pytest.raises(error):
+            pipe.run()
+    with pytest.raises(PackageBlockedError):
+        pipe.run(child.items(ROWS + MORE))
+    assert len(pipe.failed_packages()) == 1 and pipe.pending_packages() == []
+
+    set_payload_not_null(pipe, False)
+    pipe.drop_failed()
+    pipe.run(child.items(ROWS + MORE))
+    assert target.ids() == list(range(ROWS + MORE))
+    assert cursor(pipe) == ROWS + MORE - 1
+    assert_clean(pipe)
+
+
+RETRY_POINTS = ["before_move.failed.normalized", "after_move.failed.normalized", "load.after_commit"]
+
+
+@pytest.mark.parametrize("point", RETRY_POINTS)
+def test_killed_while_retrying_a_failed_package_the_next_run_loads_it_once(tmp_path, target, point):
+    pipe = child.build(tmp_path / "pipelines", target.url, target.dataset)
+    pipe.run(child.items(EARLIER))
+    set_payload_not_null(pipe, True)
+    with pytest.raises(TerminalLoadError):
+        pipe.run(child.spoiled(ROWS, None))
+    [failed] = pipe.failed_packages()
+    set_payload_not_null(pipe, False)  # the fix, then a retry that is killed
+    killed = run_child(tmp_path, ROWS, "retry", target, crash_at=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+    info = pipe.retry_failed()
+    assert info.load_ids == ([] if point == "load.after_commit" else [failed])
+    pipe.run(child.items(ROWS + MORE))
+    assert target.ids() == list(range(ROWS + MORE))
+    assert target.load_ids().count(failed) == 1 and len(target.load_ids()) == 3
+    assert cursor(pipe) == ROWS + MORE - 1
     assert_clean(pipe)
 
 
@@ -351,14 +500,17 @@ def test_terminal_error_fails_the_package_names_table_and_file_and_can_be_droppe
     assert failed[0] not in [r["load_id"] for r in pipe.dataset().table("_dl_loads").rows()]
 
     with caplog.at_level(logging.WARNING, logger="dataload"):
-        info = pipe.run([{"id": 4, "must": "c"}], table_name="t", columns=MUST)
+        info = pipe.run()  # nothing new: the run reports the failed package
     message = " ".join(r.getMessage() for r in caplog.records if r.name == "dataload" and r.levelno == logging.WARNING)
     assert failed[0] in message and "retry_failed" in message and "drop_failed" in message
     assert "FAILED" in str(info) and failed[0] in str(info)
     assert info.failed == failed
-    assert sorted(r["id"] for r in pipe.dataset().table("t").rows()) == [1, 4]
+    with pytest.raises(PackageBlockedError, match=failed[0]):  # newer data waits for the failed package
+        pipe.run([{"id": 4, "must": "c"}], table_name="t", columns=MUST)
+    assert sorted(r["id"] for r in pipe.dataset().table("t").rows()) == [1]
 
     assert pipe.drop_failed() == failed
+    pipe.run([{"id": 4, "must": "c"}], table_name="t", columns=MUST)
     assert pipe.failed_packages() == [] and stage_ids(pipe, "failed") == []
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="dataload"):
@@ -425,3 +577,32 @@ def test_a_second_process_is_refused_while_the_first_runs_and_nothing_is_corrupt
     loads = db_load_ids(db)
     assert len(loads) == 2 and len(set(loads)) == 2
     assert_clean(pipe)
+
+
+def test_a_refused_second_process_writes_nothing_to_the_working_dir(tmp_path):
+    """The lock is taken before anything is written: the refused process leaves the settings as they were."""
+    marker = tmp_path / "pipelines" / "started.marker"
+    first = subprocess.Popen(child_command(tmp_path, 1_000, "slow"), env=child_env(), cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists():
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline, "the child never started extracting"
+            time.sleep(0.02)
+        settings = tmp_path / "pipelines" / child.PIPELINE / "pipeline.json"
+        before = settings.read_text()
+        other = dataload.pipeline(child.PIPELINE, destination=duckdb(str(tmp_path / "other.duckdb")),
+                                  dataset_name="other_ds", pipelines_dir=tmp_path / "pipelines")
+        with pytest.raises(dataload.PipelineLockedError):
+            other.run(child.items(10))
+        assert settings.read_text() == before
+        assert not list(settings.parent.glob("*.tmp"))
+        out, err = first.communicate(timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert first.returncode == 0, err
+    assert db_ids(tmp_path / "resume.duckdb") == list(range(1_000))
+    assert not (tmp_path / "other.duckdb").exists()

@@ -1,15 +1,20 @@
 """Child process for tests/e2e/test_resume.py: runs one pipeline and, on request, SIGKILLs itself.
 
-``python resume_child.py <pipelines_dir> <db_path> <rows> <mode>``; ``mode`` is one of
+``python resume_child.py <pipelines_dir> <db_path> <rows> <mode> [<dataset>]``; ``db_path`` is a DuckDB
+file or a ``postgresql://`` URL; ``mode`` is one of
 
-- ``none``: run to the end; prints ``{"load_ids": ..., "resumed": ...}`` as JSON;
+- ``none``: run to the end; prints ``{"load_ids": ..., "resumed": ...}`` as JSON (with
+  ``DATALOAD_CRASH_AT`` set, the engine kills the process at that crash point: see dataload.crash);
 - ``extract``: kill inside the resource generator after ``KILL_AFTER_PAGES`` pages;
 - ``normalize``: kill on the 3rd call of ``dataload.normalize.step.fit_rows``;
 - ``load``: kill inside the load transaction, after the first table was written, before COMMIT;
 - ``before_commit``: kill inside the load transaction after the ``_dl_loads`` row and the state were
   written, just before COMMIT;
 - ``after_commit``: kill after COMMIT, when the loaded package is removed from ``normalized``;
-- ``slow``: the resource writes ``<pipelines_dir>/started.marker`` and sleeps 3 s before yielding.
+- ``slow``: the resource writes ``<pipelines_dir>/started.marker`` and sleeps 3 s before yielding;
+- ``null_last`` / ``surrogate_last``: the last row's payload is None / holds a lone surrogate (see
+  ``spoiled()``), to fail the package in the load / the normalize step;
+- ``retry``: only ``pipe.retry_failed()``.
 
 The parent imports this file too (``items()``, ``build()``), so both run the very same pipeline.
 """
@@ -25,7 +30,7 @@ from pathlib import Path
 
 import dataload
 from dataload.extract.limits import BufferLimits
-from destinations import duckdb
+from destinations import duckdb, postgres
 
 PIPELINE = "resume"
 PAGE = 250
@@ -37,9 +42,11 @@ def die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def build(pipelines_dir: str | Path, db_path: str | Path) -> dataload.Pipeline:
-    pipe = dataload.pipeline(PIPELINE, destination=duckdb(str(db_path)), dataset_name="ds",
-                             pipelines_dir=pipelines_dir)
+def build(pipelines_dir: str | Path, db_path: str | Path, dataset: str = "ds") -> dataload.Pipeline:
+    """The pipeline both processes run: into DuckDB file ``db_path``, or PostgreSQL when it is a URL."""
+    target = str(db_path)
+    destination = postgres(target) if target.startswith("postgresql://") else duckdb(target)
+    pipe = dataload.pipeline(PIPELINE, destination=destination, dataset_name=dataset, pipelines_dir=pipelines_dir)
     pipe.buffer_limits = BufferLimits(segment_rows=500)
     return pipe
 
@@ -60,9 +67,17 @@ def items(rows: int, kill_after_pages: int | None = None, before: object = None)
     return items_resource()
 
 
+def spoiled(rows: int, payload: object) -> dataload.Resource:
+    """``items(rows)`` whose last row has ``payload`` instead of its text."""
+    return items(rows).add_map(lambda row: {**row, "payload": payload} if row["id"] == rows - 1 else row)
+
+
+SPOILED = {"null_last": None, "surrogate_last": "bad \ud800"}
+
+
 def main() -> None:
     pipelines_dir, db_path, rows, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-    pipe = build(pipelines_dir, db_path)
+    pipe = build(pipelines_dir, db_path, *sys.argv[5:6])
     kill_after_pages = None
     before = None
     if mode == "extract":
@@ -114,9 +129,13 @@ def main() -> None:
         def before():
             Path(pipelines_dir, "started.marker").write_text(str(os.getpid()))
             time.sleep(3)
-    elif mode != "none":
+    elif mode == "retry":
+        info = pipe.retry_failed()
+        print(json.dumps({"load_ids": info.load_ids, "resumed": info.resumed}))
+        return
+    elif mode != "none" and mode not in SPOILED:
         raise SystemExit(f"unknown mode {mode!r}")
-    info = pipe.run(items(rows, kill_after_pages, before))
+    info = pipe.run(spoiled(rows, SPOILED[mode]) if mode in SPOILED else items(rows, kill_after_pages, before))
     print(json.dumps({"load_ids": info.load_ids, "resumed": info.resumed}))
 
 
