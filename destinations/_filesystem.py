@@ -17,8 +17,7 @@ Write dispositions:
   :class:`~dataload.exceptions.InvalidConfig` at extraction, naming the table and asking for
   ``append`` or ``replace`` (a package that reaches the destination anyway gets a
   :class:`~dataload.exceptions.TerminalLoadError`). Files cannot be updated in place, and no
-  silent fallback is made.
-  ``merge`` without keys appends, as on every destination.
+  silent fallback is made. (``merge`` without keys is refused at extraction on every destination.)
 
 System tables are folders of one-row jsonl files in the dataset folder:
 ``_dl_loads/{load_id}.jsonl``, ``_dl_version/{load_id}.{schema}.{version}.{hash}.jsonl`` and

@@ -167,6 +167,7 @@ def _as_arrow(item: Any) -> pa.Table | None:
 
 def _hints_record(resource: Resource, source: Source) -> dict[str, Any]:
     hints: TableHints = resource.hints
+    hints.require_merge_key(resource.name)
     return {
         "resource": resource.name,
         "write_disposition": hints.write_disposition.name,
