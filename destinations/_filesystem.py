@@ -11,7 +11,7 @@ Write dispositions:
 - ``append`` adds the package's files.
 - ``replace`` writes the new files of the table and its child tables first; only when all of them
   are complete are the files of every other load of those tables deleted (child tables follow
-  their root even when the new rows have no lists).
+  their root even when the new rows have no lists; a replace without rows deletes them all).
 - ``merge`` on a table with a ``primary_key`` or ``merge_key`` is refused before anything is
   written: the pipeline sees that the destination declares no merge strategy and raises
   :class:`~dataload.exceptions.InvalidConfig` at extraction, naming the table and asking for

@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from dataload.config.providers import config_snapshot
+from dataload.exceptions import InvalidConfig
 from dataload.extract.buffer import TableBuffer
 from dataload.extract.concurrent import produce_concurrently
 from dataload.extract.limits import BufferLimits
@@ -26,7 +27,8 @@ from dataload.state import extracting
 
 @dataclass
 class ExtractResult:
-    """What one extraction wrote: items per table and the hints of every table."""
+    """What one extraction wrote: items per table, the hints of every table it wrote (and of every
+    ``replace`` table it left without rows, which the package empties),"""
 
     items: dict[str, int] = field(default_factory=dict)
     table_hints: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -47,6 +49,7 @@ class _Extraction:
         self.result = ExtractResult()
         self.document: dict[str, Any] = {}
         self.children: dict[str, list[Resource]] = {}
+        self.claims: set[tuple[str, str]] = set()  # (resource, table) pairs whose hints were checked
         self.flusher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dataload-fsync")
 
     def run(self, document: dict[str, Any]) -> ExtractResult:
@@ -62,6 +65,8 @@ class _Extraction:
         self.document = document
         selected = self.source.selected_resources
         for resource in selected.values():
+            if isinstance(resource.table_name, str):  # conflicts found before anything runs
+                self._table_of(resource, resource.table_name)
             if resource.data_from is not None and resource.data_from.name in selected:
                 self.children.setdefault(resource.data_from.name, []).append(resource)
         roots = [r for r in selected.values() if r.data_from is None or r.data_from.name not in selected]
@@ -74,6 +79,9 @@ class _Extraction:
         for buffer in self.buffers.values():
             buffer.flush()
             self.result.items[buffer.table] = buffer.items
+        # a table without rows goes into the package only to be replaced (emptied) by it
+        self.result.table_hints = {name: hints for name, hints in self.result.table_hints.items()
+                                   if name in self.buffers or hints["write_disposition"] == "replace"}
         self.result.seconds = time.perf_counter() - started
         return self.result
 
@@ -111,12 +119,28 @@ class _Extraction:
         else:
             self._write(resource, page, resource.table_name)
 
-    def _write(self, resource: Resource, page: Any, table: str) -> None:
+    def _table_of(self, resource: Resource, table: str) -> str:
+        """The normalized name of ``table``, whose hints ``resource`` must agree on with every other
+        resource writing it (same write disposition and keys)."""
         name = normalize_table_name(table, self.max_length)
+        if (resource.name, name) in self.claims:
+            return name
+        hints = _hints_record(resource, self.source)
+        known = self.result.table_hints.setdefault(name, hints)
+        differing = [k for k in _TABLE_DEFINING_HINTS if known[k] != hints[k]]
+        if differing:
+            what = ", ".join(f"{k} {known[k]!r} vs {hints[k]!r}" for k in differing)
+            raise InvalidConfig(f"resources {known['resource']!r} and {resource.name!r} both write table {name!r} "
+                                f"but with different hints ({what}); give one of them another table_name, or "
+                                "both the same write disposition and keys")
+        self.claims.add((resource.name, name))
+        return name
+
+    def _write(self, resource: Resource, page: Any, table: str) -> None:
+        name = self._table_of(resource, table)
         buffer = self.buffers.get(name)
         if buffer is None:
             buffer = self.buffers[name] = TableBuffer(name, self._new_file, self.limits)
-            self.result.table_hints[name] = _hints_record(resource, self.source)
         columnar = _as_arrow(page)
         if columnar is not None:
             buffer.add_table(columnar)
@@ -144,6 +168,9 @@ def _with_context(pages: Iterable[Any], document: dict[str, Any], source: str, r
             except StopIteration:
                 return
         yield page
+
+
+_TABLE_DEFINING_HINTS = ("write_disposition", "merge_strategy", "primary_key", "merge_key")
 
 
 def _items_of(page: Any) -> list[Any]:

@@ -64,6 +64,9 @@ def normalize_package(
     started = time.perf_counter()
     before, keys_before = _columns_of(schema), _keys_of(schema)
     chunks = [(chunk, file_name, table) for chunk, (file_name, table) in enumerate(extracted_files)]
+    for table in set(table_hints) - {table for _, _, table in chunks}:  # a replace without rows empties the table
+        if table in schema.tables:
+            apply_table_hints(schema, table, table_hints[table], max_identifier_length)
     settings = ChunkSettings(extracted, output, table_hints, load_id, max_identifier_length, arrow_files)
     count = planned_workers(workers, settings, chunks)
     result = normalize_in_processes(settings, chunks, schema, count) if count > 1 else None
