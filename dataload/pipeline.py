@@ -150,7 +150,8 @@ class Pipeline:
                                              "extracted_files": result.files, "state": encode(document),
                                              "items": result.items})
         self._packages.move(load_id, "extracting.tmp", "extracted")
-        self.last_trace.steps.append(StepInfo("extract", load_id, result.seconds, result.items))
+        self.last_trace.steps.append(StepInfo("extract", load_id, result.seconds, result.items,
+                                              skipped=result.skipped))
         return load_id
 
     def _check_merge_support(self, table_hints: dict[str, dict[str, Any]]) -> None:

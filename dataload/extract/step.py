@@ -28,10 +28,11 @@ from dataload.state import extracting
 @dataclass
 class ExtractResult:
     """What one extraction wrote: items per table, the hints of every table it wrote (and of every
-    ``replace`` table it left without rows, which the package empties),"""
+    ``replace`` table it left without rows, which the package empties), ``None`` items skipped per resource."""
 
     items: dict[str, int] = field(default_factory=dict)
     table_hints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
     files: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -103,7 +104,15 @@ class _Extraction:
         return _with_context(pages, self.document, self.source.name, resource.name)
 
     def _handle_page(self, resource: Resource, page: Any) -> None:
-        """Write a page, then feed each of its items to the transformers of ``resource``."""
+        """Write a page, then feed each of its items to the transformers of ``resource``.
+
+        ``None`` items, yielded alone or inside a page, are skipped and counted per resource.
+        """
+        page, skipped = _without_none(page)
+        if skipped:
+            self.result.skipped[resource.name] = self.result.skipped.get(resource.name, 0) + skipped
+        if page is None:
+            return
         self._dispatch(resource, page)
         for child in self.children.get(resource.name, []):
             for item in _items_of(page):
@@ -171,6 +180,22 @@ def _with_context(pages: Iterable[Any], document: dict[str, Any], source: str, r
 
 
 _TABLE_DEFINING_HINTS = ("write_disposition", "merge_strategy", "primary_key", "merge_key")
+
+
+def _without_none(page: Any) -> tuple[Any, int]:
+    """The page without its ``None`` items (None when nothing is left), and how many were dropped."""
+    items = page.item if isinstance(page, TableItem) else page
+    if items is None:
+        return None, 1
+    if not isinstance(items, list):
+        return page, 0
+    skipped = items.count(None)  # one C-level scan of the page; a copy only when there is a None
+    if not skipped:
+        return page, 0
+    kept = [item for item in items if item is not None]
+    if not kept:
+        return None, skipped
+    return (TableItem(kept, page.table_name) if isinstance(page, TableItem) else kept), skipped
 
 
 def _items_of(page: Any) -> list[Any]:
