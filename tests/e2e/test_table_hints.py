@@ -122,6 +122,22 @@ def test_replace_with_no_rows_empties_the_table_and_its_children(make: MakePipel
     assert len(info.load_ids) == 1
 
 
+def test_replace_with_no_rows_empties_a_table_appended_before(make: MakePipeline) -> None:
+    pipe = make()
+    pipe.run([{"id": 1}, {"id": 2}], table_name="log")
+    pipe.run([], table_name="log", write_disposition="replace")
+    assert rows(pipe, "log") == []
+    assert pipe.default_schema.tables["log"].write_disposition == "replace"
+    pipe.run([{"id": 3}], table_name="log", write_disposition="replace")
+    assert rows(pipe, "log") == [{"id": 3}]
+
+
+def test_replace_with_no_rows_of_a_new_table_creates_nothing(make: MakePipeline) -> None:
+    pipe = make()
+    info = pipe.run([], table_name="never", write_disposition="replace")
+    assert "never" not in [t.name for t in pipe.default_schema.data_tables()] and info.schema_changes == []
+
+
 def test_replace_that_raises_keeps_the_old_rows(make: MakePipeline) -> None:
     pipe = make()
     pipe.run([{"id": 1}], table_name="snap", write_disposition="replace")
