@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from dataload.config.providers import config_snapshot
-from dataload.exceptions import InvalidConfig
+from dataload.exceptions import InvalidConfig, ResourceError
 from dataload.extract.buffer import TableBuffer
 from dataload.extract.concurrent import produce_concurrently
 from dataload.extract.limits import BufferLimits
@@ -122,11 +122,13 @@ class _Extraction:
     def _dispatch(self, resource: Resource, page: Any) -> None:
         if isinstance(page, TableItem):
             self._write(resource, page.item, page.table_name)
-        elif callable(resource.table_name) and isinstance(page, (list, dict)):
-            for item in page if isinstance(page, list) else [page]:
-                self._write(resource, item, resource.table_name(item))
-        else:
+        elif not callable(resource.table_name):
             self._write(resource, page, resource.table_name)
+        elif isinstance(page, (list, dict)):
+            for item in page if isinstance(page, list) else [page]:
+                self._write(resource, item, _routed_table(resource, item, "item"))
+        else:  # an Arrow table or data frame is routed as a whole: the callable is given the page
+            self._write(resource, page, _routed_table(resource, page, "Arrow/pandas page"))
 
     def _table_of(self, resource: Resource, table: str) -> str:
         """The normalized name of ``table``, whose hints ``resource`` must agree on with every other
@@ -196,6 +198,20 @@ def _without_none(page: Any) -> tuple[Any, int]:
     if not kept:
         return None, skipped
     return (TableItem(kept, page.table_name) if isinstance(page, TableItem) else kept), skipped
+
+
+def _routed_table(resource: Resource, item: Any, what: str) -> str:
+    """The table the resource's ``table_name`` callable picks for ``item`` (a str, or a clear error)."""
+    try:
+        picked = resource.table_name(item)
+    except Exception as exc:  # the user's callable: name the resource it belongs to
+        raise ResourceError(resource.name, f"its table_name callable raised {type(exc).__name__}: {exc}") from exc
+    if not isinstance(picked, str) or not picked:
+        raise ResourceError(resource.name, f"the table_name callable must return a table name (a non-empty str) "
+                            f"for each {what}, but returned {type(picked).__name__} {picked!r:.80}; an Arrow "
+                            "table, record batch or data frame is passed to it whole (e.g. "
+                            "lambda page: page['kind'][0].as_py() routes a page by its first row)")
+    return picked
 
 
 def _items_of(page: Any) -> list[Any]:
