@@ -59,6 +59,15 @@ def test_a_changed_primary_key_replaces_the_old_one(make: MakePipeline) -> None:
     assert rows(pipe, "items") == [{"id": 2, "code": "b", "v": 2}, {"id": 3, "code": "a", "v": 3}]
 
 
+def test_an_upsert_on_a_changed_primary_key_no_longer_enforces_the_old_one(make: MakePipeline) -> None:
+    upsert = {"disposition": "merge", "strategy": "upsert"}
+    pipe = make()
+    pipe.run([{"id": 1, "code": "a", "v": 1}], table_name="items", write_disposition=upsert, primary_key="id")
+    pipe.run([{"id": 1, "code": "b", "v": 2}], table_name="items", write_disposition=upsert, primary_key="code")
+    pipe.run([{"id": 3, "code": "a", "v": 3}], table_name="items", write_disposition=upsert, primary_key="code")
+    assert rows(pipe, "items", "code") == [{"id": 3, "code": "a", "v": 3}, {"id": 1, "code": "b", "v": 2}]
+
+
 def test_a_key_declared_by_columns_replaces_the_old_one(make: MakePipeline) -> None:
     pipe = make()
     pipe.run([{"id": 1, "code": "a"}], table_name="items", write_disposition="merge", primary_key="id")
