@@ -29,6 +29,8 @@ from dataload.package.storage import fsync_file
 from dataload.schema.model import LOAD_ID, Column, Schema, Table
 from dataload.schema.naming import normalize_identifier, shorten
 
+KEY_HINTS = ("primary_key", "merge_key")
+
 
 @dataclass
 class NormalizeResult:
@@ -228,14 +230,14 @@ def apply_table_hints(schema: Schema, table: str, hints: dict[str, Any], max_len
     target.schema_contract = hints.get("schema_contract")
     for declared in hints["columns"]:
         _declare(target, Column(**{**declared, "name": shorten(normalize_identifier(declared["name"]), max_length)}))
-    keys = declared_keys(hints, max_length)
+    keys = _declared_keys(hints, max_length)
     if any(keys.values()):  # the keys the resource declares now are the keys; none declared keeps the schema's
         _set_keys(target, keys, frozen=existing is not None and _is_frozen(hints.get("schema_contract")))
     schema.tables[table] = target
     return target
 
 
-def declared_keys(hints: dict[str, Any], max_length: int | None) -> dict[str, list[str]]:
+def _declared_keys(hints: dict[str, Any], max_length: int | None) -> dict[str, list[str]]:
     """The ``primary_key`` and ``merge_key`` columns a resource declares (as arguments or column hints)."""
     keys: dict[str, list[str]] = {}
     for hint in KEY_HINTS:
@@ -248,7 +250,7 @@ def _set_keys(table: Table, keys: dict[str, list[str]], *, frozen: bool) -> None
     """Make ``keys`` the table's keys; under a frozen contract a change of the keys of a table is refused."""
     for hint, names in keys.items():
         current = table.key_columns(hint)
-        if current == names:
+        if set(current) == set(names):  # the order of a composite key does not matter
             continue
         if frozen and LOAD_ID in table.columns:
             raise DataContractViolation(
@@ -280,9 +282,6 @@ def _declare(table: Table, declared: Column) -> None:
             table=table.name, column=declared.name)
     for name, value in declared.to_dict().items():
         setattr(current, name, value)
-
-
-KEY_HINTS = ("primary_key", "merge_key")
 
 
 def _columns_of(schema: Schema) -> dict[str, dict[str, str | None]]:

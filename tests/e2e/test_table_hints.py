@@ -68,6 +68,15 @@ def test_an_upsert_on_a_changed_primary_key_no_longer_enforces_the_old_one(make:
     assert rows(pipe, "items", "code") == [{"id": 3, "code": "a", "v": 3}, {"id": 1, "code": "b", "v": 2}]
 
 
+def test_a_composite_key_declared_again_in_another_order_is_no_change(make: MakePipeline) -> None:
+    pipe = make()
+    pipe.run([{"a": 1, "b": 1, "v": 1}], table_name="pairs", write_disposition="merge", primary_key=["b", "a"])
+    info = pipe.run([{"a": 1, "b": 1, "v": 2}], table_name="pairs", write_disposition="merge",
+                    primary_key=["a", "b"], schema_contract="freeze")
+    assert info.schema_changes == [] and keys_of(pipe, "pairs") == ["b", "a"]
+    assert rows(pipe, "pairs", "a") == [{"a": 1, "b": 1, "v": 2}]
+
+
 def test_a_key_declared_by_columns_replaces_the_old_one(make: MakePipeline) -> None:
     pipe = make()
     pipe.run([{"id": 1, "code": "a"}], table_name="items", write_disposition="merge", primary_key="id")
