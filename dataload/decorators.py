@@ -81,6 +81,7 @@ def resource(
 
     def make(target: Any) -> Resource:
         resource_name = name or _name_of(target, table_name)
+        hints.require_merge_key(resource_name)
         made = Resource(target, name=resource_name, hints=hints, selected=selected, parallelized=parallelized)
         if callable(target):
             functools.update_wrapper(made, target, updated=())
@@ -152,6 +153,7 @@ def transformer(
 
     def make(target: Callable[..., Any]) -> Resource:
         resource_name = name or target.__name__
+        hints.require_merge_key(resource_name)
         positional = [p for p in inspect.signature(target).parameters.values()
                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
         if not positional:

@@ -88,6 +88,21 @@ class TableHints:
             json_schema=json_schema_of(columns),
         )
 
+    def require_merge_key(self, resource: str) -> None:
+        """Refuse a ``merge`` without any key: it would only ever append duplicates.
+
+        >>> TableHints.build(write_disposition="merge").require_merge_key("users")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        dataload.exceptions.InvalidConfig: resource 'users' has write_disposition 'merge' but no key: ...
+        """
+        if self.write_disposition.name != "merge" or self.primary_key or self.merge_key:
+            return
+        if any(c.primary_key or c.merge_key for c in self.columns.values()):
+            return
+        raise InvalidConfig(f"resource {resource!r} has write_disposition 'merge' but no key: give primary_key= "
+                            "(rows with the same key are replaced) or merge_key= (rows with the same merge key "
+                            "are replaced as a group), or use write_disposition 'append'")
+
     def merged(self, **changes: Any) -> TableHints:
         """A copy with the given (loose) hint arguments applied over these."""
         converters: dict[str, Callable[[Any], Any]] = {

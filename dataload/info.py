@@ -10,6 +10,8 @@ from typing import Any
 class StepInfo:
     """One step of one package: which step, how long, rows per table, and in how many processes.
 
+    ``skipped`` counts, per resource, the ``None`` items the extraction skipped.
+
     >>> str(StepInfo("extract", "1.0", 0.5, {"users": 3}))
     'extract 1.0: 0.50 s, users: 3'
     >>> str(StepInfo("normalize", "1.0", 0.5, processes=2))
@@ -22,13 +24,16 @@ class StepInfo:
     rows: dict[str, int] = field(default_factory=dict)
     discarded: dict[str, int] = field(default_factory=dict)
     processes: int = 1
+    skipped: dict[str, int] = field(default_factory=dict)
 
     def __str__(self) -> str:
         counts = ", ".join(f"{t}: {n}" for t, n in self.rows.items())
         dropped = ", ".join(f"{t}: {n}" for t, n in self.discarded.items())
+        skipped = ", ".join(f"{r}: {n}" for r, n in self.skipped.items())
         return (f"{self.step} {self.load_id}: {self.seconds:.2f} s"
                 + (f" in {self.processes} processes" if self.processes > 1 else "") + (f", {counts}" if counts else "")
-                + (f"; discarded by contract {dropped}" if dropped else ""))
+                + (f"; discarded by contract {dropped}" if dropped else "")
+                + (f"; skipped None items: {skipped}" if skipped else ""))
 
 
 @dataclass

@@ -151,14 +151,14 @@ class Pipeline:
                                              "extracted_files": result.files, "state": encode(document),
                                              "items": result.items})
         self._packages.move(load_id, "extracting.tmp", "extracted")
-        self.last_trace.steps.append(StepInfo("extract", load_id, result.seconds, result.items))
+        self.last_trace.steps.append(StepInfo("extract", load_id, result.seconds, result.items,
+                                              skipped=result.skipped))
         return load_id
 
     def _check_merge_support(self, table_hints: dict[str, dict[str, Any]]) -> None:
         supported = self.destination.capabilities.merge_strategies
-        for table, hints in table_hints.items():
-            keyed = hints["primary_key"] or hints["merge_key"]
-            if hints["write_disposition"] == "merge" and keyed and hints["merge_strategy"] not in supported:
+        for table, hints in table_hints.items():  # every merge has a key: extraction refuses one without
+            if hints["write_disposition"] == "merge" and hints["merge_strategy"] not in supported:
                 can = f"it supports {', '.join(supported)}" if supported else "it cannot merge"
                 raise InvalidConfig(
                     f"table {table!r} asks for merge strategy {hints['merge_strategy']!r} but destination "

@@ -137,7 +137,10 @@ class Resource:
 
     # -- evaluating ------------------------------------------------------------------------
     def pages(self, parent_item: Any = None) -> Iterator[Any]:
-        """Yield what the resource produces, pages kept whole, with map/filter/limit applied."""
+        """Yield what the resource produces, pages kept whole, with map/filter/limit applied.
+
+        A ``None`` (yielded, or returned by a map) is passed on; empty pages are not.
+        """
         try:
             yield from self._apply_steps(self._produce(parent_item))
         except ResourceError:
@@ -177,11 +180,11 @@ class Resource:
             for item in items if limit != 0 else ():
                 count += 1
                 for kind, func in self._steps:
-                    if kind == "limit" or item is None:
+                    if kind == "limit" or item is None or item is _FILTERED:
                         continue
                     item = _apply_step(kind, func, item)
-                if item is not None and not (isinstance(item, list) and not item):
-                    yield item
+                if item is not _FILTERED and not (isinstance(item, list) and not item):
+                    yield item  # None too: the extraction skips and counts it
                 if limit is not None and count >= limit:
                     break
         finally:
@@ -262,18 +265,22 @@ def _is_columnar(item: Any) -> bool:
 
 def _apply_step(kind: str, func: Callable[[Any], Any], item: Any) -> Any:
     if isinstance(item, list):
-        if kind == "map":
-            return [func(i) for i in item]
-        return [i for i in item if func(i)]
+        if kind == "map":  # a None item is passed on untouched, to be skipped and counted
+            return [None if i is None else func(i) for i in item]
+        return [i for i in item if i is None or func(i)]
     if kind == "map":
         return func(item)
-    return item if func(item) else None
+    return item if func(item) else _FILTERED
+
+
+_FILTERED = object()  # an item a filter dropped (not a None the resource yielded)
 
 
 def _unpack(pages: Iterator[Any]) -> Iterator[Any]:
+    """Single items of ``pages``; ``None`` items are skipped, as the extraction skips them."""
     for page in pages:
         if isinstance(page, list):
-            yield from page
-        else:
+            yield from (item for item in page if item is not None)
+        elif page is not None:
             yield page
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dataload.decorators import _name_of
 from dataload.exceptions import InvalidConfig
 from dataload.resource import Resource
 from dataload.source import Source
@@ -28,10 +29,11 @@ def as_source(data: Any, *, default_name: str, **hints: Any) -> Source:
         return Source(default_name, [resource.apply_hints(**given) if given else resource])
     if isinstance(data, (list, tuple)) and data and all(isinstance(item, Resource) for item in data):
         return _with_hints_on_source(Source(default_name, [_ready(item) for item in data]), given)
-    name = given.get("table_name") or getattr(data, "__name__", None)
-    if not isinstance(name, str):
-        raise InvalidConfig("run() needs table_name=... to know where plain data (a list, an iterable, "
-                            "an Arrow table) goes")
+    table_name = given.get("table_name")
+    if table_name is None and not isinstance(getattr(data, "__name__", None), str):
+        raise InvalidConfig("run() needs table_name=... (a name, or a callable that picks one per item) to know "
+                            "where plain data (a list, an iterable, an Arrow table) goes")
+    name = _name_of(data, table_name)  # as @dataload.resource names it, also for a callable table_name
     return Source(default_name, [Resource(data, name=name).apply_hints(**given)])
 
 

@@ -11,14 +11,13 @@ Write dispositions:
 - ``append`` adds the package's files.
 - ``replace`` writes the new files of the table and its child tables first; only when all of them
   are complete are the files of every other load of those tables deleted (child tables follow
-  their root even when the new rows have no lists).
+  their root even when the new rows have no lists; a replace without rows deletes them all).
 - ``merge`` on a table with a ``primary_key`` or ``merge_key`` is refused before anything is
   written: the pipeline sees that the destination declares no merge strategy and raises
   :class:`~dataload.exceptions.InvalidConfig` at extraction, naming the table and asking for
   ``append`` or ``replace`` (a package that reaches the destination anyway gets a
   :class:`~dataload.exceptions.TerminalLoadError`). Files cannot be updated in place, and no
-  silent fallback is made.
-  ``merge`` without keys appends, as on every destination.
+  silent fallback is made. (``merge`` without keys is refused at extraction on every destination.)
 
 System tables are folders of one-row jsonl files in the dataset folder:
 ``_dl_loads/{load_id}.jsonl``, ``_dl_version/{load_id}.{schema}.{version}.{hash}.jsonl`` and

@@ -202,17 +202,30 @@ class PostgresClient:
         for statement in schema_changes_sql(self.dataset, schema.data_tables(), self.existing_columns(),
                                             postgres_type):
             self.connection.execute(statement)
+        wanted: set[str] = set()
         for table in schema.tables.values():
             if table.is_root and _is_upsert(table):
-                self._unique_index(table.name, table.key_columns("primary_key"))
+                wanted.add(self._unique_index(table.name, table.key_columns("primary_key")))
                 for child in (c for c in schema.children_of(table.name) if _typed(schema, c)):
-                    self._unique_index(child, [ROW_ID])
+                    wanted.add(self._unique_index(child, [ROW_ID]))
+        self._drop_unique_indexes(schema, keep=wanted)
 
-    def _unique_index(self, table: str, columns: list[str]) -> None:
+    def _unique_index(self, table: str, columns: list[str]) -> str:
         """The unique index ``ON CONFLICT`` needs; named by a hash of table and columns (< 63 bytes)."""
-        name = "_dl_uq_" + hashlib.sha256("\x1f".join([table, *columns]).encode()).hexdigest()[:20]
+        name = UNIQUE_INDEX_PREFIX + hashlib.sha256("\x1f".join([table, *columns]).encode()).hexdigest()[:20]
         self.connection.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {quote(name)} ON "
                                 f"{qualified(self.dataset, table)} ({', '.join(quote(c) for c in columns)})")
+        return name
+
+    def _drop_unique_indexes(self, schema: Schema, *, keep: set[str]) -> None:
+        """Drop upsert indexes of the schema's tables that it no longer needs: an old primary key would
+        otherwise still refuse rows the new key lets in."""
+        found = self.connection.execute(
+            "SELECT tablename, indexname FROM pg_indexes WHERE schemaname = %s AND left(indexname, %s) = %s",
+            [self.dataset, len(UNIQUE_INDEX_PREFIX), UNIQUE_INDEX_PREFIX]).fetchall()
+        for table, name in found:
+            if table in schema.tables and name not in keep:
+                self.connection.execute(f"DROP INDEX {qualified(self.dataset, name)}")
 
     def _write_table(self, package: LoadPackage, root: str, names: Iterator[str]) -> None:
         import psycopg
@@ -326,6 +339,9 @@ class PostgresClient:
         """Drop tables of the dataset."""
         for table in tables:
             self.connection.execute(f"DROP TABLE IF EXISTS {qualified(self.dataset, table)}")
+
+
+UNIQUE_INDEX_PREFIX = "_dl_uq_"
 
 
 def _is_upsert(table: Table) -> bool:

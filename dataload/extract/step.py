@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from dataload.config.providers import config_snapshot
+from dataload.exceptions import InvalidConfig, ResourceError
 from dataload.extract.buffer import TableBuffer
 from dataload.extract.concurrent import produce_concurrently
 from dataload.extract.limits import BufferLimits
@@ -26,10 +27,12 @@ from dataload.state import extracting
 
 @dataclass
 class ExtractResult:
-    """What one extraction wrote: items per table and the hints of every table."""
+    """What one extraction wrote: items per table, the hints of every table it wrote (and of every
+    ``replace`` table it left without rows, which the package empties), ``None`` items skipped per resource."""
 
     items: dict[str, int] = field(default_factory=dict)
     table_hints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
     files: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -47,6 +50,7 @@ class _Extraction:
         self.result = ExtractResult()
         self.document: dict[str, Any] = {}
         self.children: dict[str, list[Resource]] = {}
+        self.claims: set[tuple[str, str]] = set()  # (resource, table) pairs whose hints were checked
         self.flusher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dataload-fsync")
 
     def run(self, document: dict[str, Any]) -> ExtractResult:
@@ -62,6 +66,8 @@ class _Extraction:
         self.document = document
         selected = self.source.selected_resources
         for resource in selected.values():
+            if isinstance(resource.table_name, str):  # conflicts found before anything runs
+                self._table_of(resource, resource.table_name)
             if resource.data_from is not None and resource.data_from.name in selected:
                 self.children.setdefault(resource.data_from.name, []).append(resource)
         roots = [r for r in selected.values() if r.data_from is None or r.data_from.name not in selected]
@@ -74,6 +80,9 @@ class _Extraction:
         for buffer in self.buffers.values():
             buffer.flush()
             self.result.items[buffer.table] = buffer.items
+        # a table without rows goes into the package only to be replaced (emptied) by it
+        self.result.table_hints = {name: hints for name, hints in self.result.table_hints.items()
+                                   if name in self.buffers or hints["write_disposition"] == "replace"}
         self.result.seconds = time.perf_counter() - started
         return self.result
 
@@ -95,7 +104,15 @@ class _Extraction:
         return _with_context(pages, self.document, self.source.name, resource.name)
 
     def _handle_page(self, resource: Resource, page: Any) -> None:
-        """Write a page, then feed each of its items to the transformers of ``resource``."""
+        """Write a page, then feed each of its items to the transformers of ``resource``.
+
+        ``None`` items, yielded alone or inside a page, are skipped and counted per resource.
+        """
+        page, skipped = _without_none(page)
+        if skipped:
+            self.result.skipped[resource.name] = self.result.skipped.get(resource.name, 0) + skipped
+        if page is None:
+            return
         self._dispatch(resource, page)
         for child in self.children.get(resource.name, []):
             for item in _items_of(page):
@@ -105,18 +122,36 @@ class _Extraction:
     def _dispatch(self, resource: Resource, page: Any) -> None:
         if isinstance(page, TableItem):
             self._write(resource, page.item, page.table_name)
-        elif callable(resource.table_name) and isinstance(page, (list, dict)):
-            for item in page if isinstance(page, list) else [page]:
-                self._write(resource, item, resource.table_name(item))
-        else:
+        elif not callable(resource.table_name):
             self._write(resource, page, resource.table_name)
+        elif isinstance(page, (list, dict)):
+            for item in page if isinstance(page, list) else [page]:
+                self._write(resource, item, _routed_table(resource, item, "item"))
+        else:  # an Arrow table or data frame is routed as a whole: the callable is given the page
+            self._write(resource, page, _routed_table(resource, page, "Arrow/pandas page"))
+
+    def _table_of(self, resource: Resource, table: str) -> str:
+        """The normalized name of ``table``, whose hints ``resource`` must agree on with every other
+        resource writing it (same write disposition and keys)."""
+        name = normalize_table_name(table, self.max_length)
+        if (resource.name, name) in self.claims:
+            return name
+        hints = _hints_record(resource, self.source)
+        known = self.result.table_hints.setdefault(name, hints)
+        differing = [k for k in _TABLE_DEFINING_HINTS if known[k] != hints[k]]
+        if differing:
+            what = ", ".join(f"{k} {known[k]!r} vs {hints[k]!r}" for k in differing)
+            raise InvalidConfig(f"resources {known['resource']!r} and {resource.name!r} both write table {name!r} "
+                                f"but with different hints ({what}); give one of them another table_name, or "
+                                "both the same write disposition and keys")
+        self.claims.add((resource.name, name))
+        return name
 
     def _write(self, resource: Resource, page: Any, table: str) -> None:
-        name = normalize_table_name(table, self.max_length)
+        name = self._table_of(resource, table)
         buffer = self.buffers.get(name)
         if buffer is None:
             buffer = self.buffers[name] = TableBuffer(name, self._new_file, self.limits)
-            self.result.table_hints[name] = _hints_record(resource, self.source)
         columnar = _as_arrow(page)
         if columnar is not None:
             buffer.add_table(columnar)
@@ -146,6 +181,39 @@ def _with_context(pages: Iterable[Any], document: dict[str, Any], source: str, r
         yield page
 
 
+_TABLE_DEFINING_HINTS = ("write_disposition", "merge_strategy", "primary_key", "merge_key")
+
+
+def _without_none(page: Any) -> tuple[Any, int]:
+    """The page without its ``None`` items (None when nothing is left), and how many were dropped."""
+    items = page.item if isinstance(page, TableItem) else page
+    if items is None:
+        return None, 1
+    if not isinstance(items, list):
+        return page, 0
+    skipped = items.count(None)  # one C-level scan of the page; a copy only when there is a None
+    if not skipped:
+        return page, 0
+    kept = [item for item in items if item is not None]
+    if not kept:
+        return None, skipped
+    return (TableItem(kept, page.table_name) if isinstance(page, TableItem) else kept), skipped
+
+
+def _routed_table(resource: Resource, item: Any, what: str) -> str:
+    """The table the resource's ``table_name`` callable picks for ``item`` (a str, or a clear error)."""
+    try:
+        picked = resource.table_name(item)
+    except Exception as exc:  # the user's callable: name the resource it belongs to
+        raise ResourceError(resource.name, f"its table_name callable raised {type(exc).__name__}: {exc}") from exc
+    if not isinstance(picked, str) or not picked:
+        raise ResourceError(resource.name, f"the table_name callable must return a table name (a non-empty str) "
+                            f"for each {what}, but returned {type(picked).__name__} {picked!r:.80}; an Arrow "
+                            "table, record batch or data frame is passed to it whole (e.g. "
+                            "lambda page: page['kind'][0].as_py() routes a page by its first row)")
+    return picked
+
+
 def _items_of(page: Any) -> list[Any]:
     if isinstance(page, TableItem):
         page = page.item
@@ -167,6 +235,7 @@ def _as_arrow(item: Any) -> pa.Table | None:
 
 def _hints_record(resource: Resource, source: Source) -> dict[str, Any]:
     hints: TableHints = resource.hints
+    hints.require_merge_key(resource.name)
     return {
         "resource": resource.name,
         "write_disposition": hints.write_disposition.name,

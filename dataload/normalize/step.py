@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataload.exceptions import SchemaError
+from dataload.exceptions import DataContractViolation, SchemaError
 from dataload.extract.buffer import read_extracted
 from dataload.normalize.arrow_files import reused_columns, write_arrow_load_file
 from dataload.normalize.contract import Discards, enforce
@@ -27,8 +27,10 @@ from dataload.normalize.rows import TableRows, assign_ids, keep_rows, key_ids, l
 from dataload.normalize.unnest import unnest
 from dataload.normalize.validate import validate_rows
 from dataload.package.storage import fsync_file
-from dataload.schema.model import Column, Schema, Table
+from dataload.schema.model import LOAD_ID, Column, Schema, Table
 from dataload.schema.naming import normalize_identifier, shorten
+
+KEY_HINTS = ("primary_key", "merge_key")
 
 
 @dataclass
@@ -63,14 +65,17 @@ def normalize_package(
     from dataload.normalize.parallel import normalize_in_processes, planned_workers
 
     started = time.perf_counter()
-    before = _columns_of(schema)
+    before, keys_before = _columns_of(schema), _keys_of(schema)
     chunks = [(chunk, file_name, table) for chunk, (file_name, table) in enumerate(extracted_files)]
+    for table in set(table_hints) - {table for _, _, table in chunks}:  # a replace without rows empties the table
+        if table in schema.tables:
+            apply_table_hints(schema, table, table_hints[table], max_identifier_length)
     settings = ChunkSettings(extracted, output, table_hints, load_id, max_identifier_length, arrow_files)
     count = planned_workers(workers, settings, chunks)
     result = normalize_in_processes(settings, chunks, schema, count) if count > 1 else None
     if result is None:  # one worker, or the workers disagreed on a type or one was lost: in order here
         result = normalize_chunks(settings, chunks, schema)
-    result.schema_changes = describe_changes(before, schema)
+    result.schema_changes = describe_changes(before, schema) + describe_key_changes(before, keys_before, schema)
     pa.default_memory_pool().release_unused()  # hand freed buffers back to the OS before the load runs
     result.seconds = time.perf_counter() - started
     return result
@@ -228,15 +233,44 @@ def apply_table_hints(schema: Schema, table: str, hints: dict[str, Any], max_len
     target.schema_contract = hints.get("schema_contract")
     for declared in hints["columns"]:
         _declare(target, Column(**{**declared, "name": shorten(normalize_identifier(declared["name"]), max_length)}))
-    for hint in ("primary_key", "merge_key"):
-        for key in hints[hint]:
-            name = shorten(normalize_identifier(key), max_length)
-            column = target.columns.setdefault(name, Column(name))
+    keys = _declared_keys(hints, max_length)
+    if any(keys.values()):  # the keys the resource declares now are the keys; none declared keeps the schema's
+        _set_keys(target, keys, frozen=existing is not None and _is_frozen(hints.get("schema_contract")))
+    schema.tables[table] = target
+    return target
+
+
+def _declared_keys(hints: dict[str, Any], max_length: int | None) -> dict[str, list[str]]:
+    """The ``primary_key`` and ``merge_key`` columns a resource declares (as arguments or column hints)."""
+    keys: dict[str, list[str]] = {}
+    for hint in KEY_HINTS:
+        named = [*hints[hint], *(c["name"] for c in hints["columns"] if c.get(hint))]
+        keys[hint] = list(dict.fromkeys(shorten(normalize_identifier(k), max_length) for k in named))
+    return keys
+
+
+def _set_keys(table: Table, keys: dict[str, list[str]], *, frozen: bool) -> None:
+    """Make ``keys`` the table's keys; under a frozen contract a change of the keys of a table is refused."""
+    for hint, names in keys.items():
+        current = table.key_columns(hint)
+        if set(current) == set(names):  # the order of a composite key does not matter
+            continue
+        if frozen and LOAD_ID in table.columns:
+            raise DataContractViolation(
+                f"table {table.name!r}: changing the {hint.replace('_', ' ')} from {current} to {names} is not "
+                "allowed by the schema contract (columns=freeze). Nothing from this package was loaded.",
+                table=table.name, column=(names or current)[0], entity="columns")
+        for name in current:
+            setattr(table.columns[name], hint, False)
+        for name in names:
+            column = table.columns.setdefault(name, Column(name))
             setattr(column, hint, True)
             if hint == "primary_key":
                 column.nullable = False
-    schema.tables[table] = target
-    return target
+
+
+def _is_frozen(contract: dict[str, str] | None) -> bool:
+    return bool(contract) and contract.get("columns") == "freeze"  # type: ignore[union-attr]
 
 
 def _declare(table: Table, declared: Column) -> None:
@@ -257,6 +291,10 @@ def _columns_of(schema: Schema) -> dict[str, dict[str, str | None]]:
     return {t.name: {c.name: c.data_type for c in t.columns.values()} for t in schema.tables.values()}
 
 
+def _keys_of(schema: Schema) -> dict[tuple[str, str], list[str]]:
+    return {(t.name, hint): t.key_columns(hint) for t in schema.tables.values() for hint in KEY_HINTS}
+
+
 def describe_changes(before: dict[str, dict[str, str | None]], schema: Schema) -> list[str]:
     """Readable lines for tables and columns added since ``before`` (variants named as such)."""
     changes: list[str] = []
@@ -272,3 +310,11 @@ def describe_changes(before: dict[str, dict[str, str | None]], schema: Schema) -
                 what = f"variant column (values of column {column.variant_of})" if column.variant_of else "column"
                 changes.append(f"added {what} {table.name}.{column.name} {column.data_type}")
     return changes
+
+
+def describe_key_changes(before: dict[str, dict[str, str | None]], keys_before: dict[tuple[str, str], list[str]],
+                         schema: Schema) -> list[str]:
+    """Readable lines for tables that held data before and whose primary or merge key changed."""
+    return [f"changed {hint.replace('_', ' ')} of {table.name} from {keys_before[table.name, hint]} to {keys}"
+            for table in schema.tables.values() if any((before.get(table.name) or {}).values())
+            for hint in KEY_HINTS if (keys := table.key_columns(hint)) != keys_before[table.name, hint]]

@@ -74,7 +74,8 @@ class Table:
         return [c.name for c in self.columns.values() if getattr(c, hint)]
 
     def merges_on_keys(self) -> bool:
-        """A merge with a primary or merge key (a merge without keys appends)."""
+        """A merge with a primary or merge key (extraction refuses a merge without; one in a package
+        made before that rule appends)."""
         return self.write_disposition == "merge" and any(c.primary_key or c.merge_key for c in self.columns.values())
 
     def to_dict(self) -> dict[str, Any]:

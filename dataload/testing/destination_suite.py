@@ -114,6 +114,35 @@ def check_replace_with_children(make_pipeline: MakePipeline) -> None:
     _expect(pipe.dataset().table("snap__tags").rows(), [], "child rows after a replace without lists")
 
 
+def check_replace_with_no_rows_empties_the_table(make_pipeline: MakePipeline) -> None:
+    """A ``replace`` resource that yields no rows empties its table and child tables, in one package;
+    one that raises leaves them as they were."""
+
+    @dataload.resource(name="gone", write_disposition="replace")
+    def gone(rows: list[dict[str, Any]], fail: bool = False) -> Any:
+        if fail:
+            raise RuntimeError("the source is down")
+        yield from rows
+
+    pipe = make_pipeline()
+    pipe.run(gone([{"id": 1, "tags": ["a", "b"]}, {"id": 2, "tags": ["c"]}]))
+    try:
+        pipe.run(gone([], fail=True))
+    except dataload.ResourceError:
+        pass
+    else:
+        raise AssertionError("a resource that raised did not stop the run")
+    _expect(_children_by_root(pipe, "gone", "gone__tags"), {1: ["a", "b"], 2: ["c"]}, "rows after a failed replace")
+    info = pipe.run(gone([]))
+    _expect(len(info.load_ids), 1, "packages loaded by the replace without rows")
+    _expect(pipe.dataset().table("gone").rows(), [], "rows after a replace without rows")
+    _expect(pipe.dataset().table("gone__tags").rows(), [], "child rows after a replace without rows")
+    _expect([r["load_id"] for r in pipe.dataset().table("_dl_loads").rows()][-1:], info.load_ids,
+            "the replace without rows in _dl_loads")
+    pipe.run(gone([{"id": 3}]))
+    _expect(_values(pipe, "gone", "id"), [3], "rows of the next replace")
+
+
 def check_merge_upsert_and_children(make_pipeline: MakePipeline) -> None:
     """``merge`` on a primary key, with every merge strategy the destination declares.
 
@@ -365,6 +394,7 @@ def check_parallel_workers(make_pipeline: MakePipeline) -> None:
 DESTINATION_CHECKS: list[Callable[[MakePipeline], None]] = [
     check_append,
     check_replace_with_children,
+    check_replace_with_no_rows_empties_the_table,
     check_merge_upsert_and_children,
     check_schema_evolution_added_column_and_variant,
     check_types_round_trip,

@@ -290,11 +290,11 @@ def test_merge_is_refused_before_anything_is_written(fs_pipeline: MakePipeline, 
     assert pipe.failed_packages() == [] and pipe.pending_packages() == []
 
 
-def test_merge_without_keys_appends(fs_pipeline: MakePipeline) -> None:
+def test_merge_without_keys_is_refused(fs_pipeline: MakePipeline, bucket: Path) -> None:
     pipe = fs_pipeline()
-    pipe.run([{"id": 1}], table_name="log", write_disposition="merge")
-    pipe.run([{"id": 1}], table_name="log", write_disposition="merge")
-    assert [r["id"] for r in pipe.dataset().table("log").rows()] == [1, 1]
+    with pytest.raises(InvalidConfig, match="resource 'log' has write_disposition 'merge' but no key"):
+        pipe.run([{"id": 1}], table_name="log", write_disposition="merge")
+    assert _files(bucket) == [] and pipe.pending_packages() == []
 
 
 # -- packages ---------------------------------------------------------------------------------

@@ -148,7 +148,7 @@ def test_pydantic_model_as_columns(make_pipeline):
 def test_schema_file_round_trip_pins_types_and_keys(make_pipeline, tmp_path):
     export_dir, import_dir = tmp_path / "export", tmp_path / "import"
     pipe = make_pipeline("files", export_schema_path=export_dir, import_schema_path=import_dir)
-    pipe.run([{"id": 1, "code": "007", "gone": "x"}], table_name="t", write_disposition="merge")
+    pipe.run([{"id": 1, "code": "007", "gone": "x"}], table_name="t", write_disposition="replace")
     exported = yaml.safe_load((export_dir / "files.schema.yaml").read_text())
     table = next(t for t in exported["tables"] if t["name"] == "t")
     for column in table["columns"]:
@@ -161,7 +161,7 @@ def test_schema_file_round_trip_pins_types_and_keys(make_pipeline, tmp_path):
     (import_dir / "files.schema.yaml").write_text(yaml.safe_dump(exported))
 
     pipe.run([{"id": 1, "code": "008", "amount": 5}, {"id": 2, "code": "9", "amount": "1.25"}],
-             table_name="t", write_disposition="merge")
+             table_name="t", write_disposition="replace")
     types = columns_of(pipe, "t")
     assert "gone" not in types and types["amount"] == "DECIMAL(10,2)"
     assert {r["id"]: (r["code"], str(r["amount"])) for r in rows_of(pipe, "t")} == \
