@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,9 +12,9 @@ class StepInfo:
     """One step of one package: which step, how long, rows per table, and in how many processes.
 
     >>> str(StepInfo("extract", "1.0", 0.5, {"users": 3}))
-    'extract 1.0: 0.50 s, users: 3'
+    'extract package 1.0: 0.50 s, users: 3'
     >>> str(StepInfo("normalize", "1.0", 0.5, processes=2))
-    'normalize 1.0: 0.50 s in 2 processes'
+    'normalize package 1.0: 0.50 s in 2 processes'
     """
 
     step: str
@@ -26,7 +27,7 @@ class StepInfo:
     def __str__(self) -> str:
         counts = ", ".join(f"{t}: {n}" for t, n in self.rows.items())
         dropped = ", ".join(f"{t}: {n}" for t, n in self.discarded.items())
-        return (f"{self.step} {self.load_id}: {self.seconds:.2f} s"
+        return (f"{self.step} package {self.load_id}: {self.seconds:.2f} s"
                 + (f" in {self.processes} processes" if self.processes > 1 else "") + (f", {counts}" if counts else "")
                 + (f"; discarded by contract {dropped}" if dropped else ""))
 
@@ -89,6 +90,11 @@ class Trace:
     """Per-step timings and row counts of the last run."""
 
     steps: list[StepInfo] = field(default_factory=list)
+
+    def record(self, step: StepInfo) -> None:
+        """Add a finished step and log it at INFO on ``dataload.<step>`` (``dataload.extract``, ...)."""
+        self.steps.append(step)
+        logging.getLogger(f"dataload.{step.step}").info("%s", step)
 
     def __str__(self) -> str:
         return "\n".join(str(step) for step in self.steps) or "(nothing ran)"

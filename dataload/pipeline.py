@@ -27,7 +27,7 @@ from dataload.sql_client import SqlClient
 from dataload.state import bump_version, decode, encode, new_state
 from dataload.workers import configured_workers, load_workers
 
-logger = logging.getLogger("dataload")
+logger = logging.getLogger(__name__)
 
 
 class Pipeline:
@@ -150,7 +150,7 @@ class Pipeline:
                                              "extracted_files": result.files, "state": encode(document),
                                              "items": result.items})
         self._packages.move(load_id, "extracting.tmp", "extracted")
-        self.last_trace.steps.append(StepInfo("extract", load_id, result.seconds, result.items))
+        self.last_trace.record(StepInfo("extract", load_id, result.seconds, result.items))
         return load_id
 
     def _check_merge_support(self, table_hints: dict[str, dict[str, Any]]) -> None:
@@ -198,7 +198,7 @@ class Pipeline:
             self._packages.move(load_id, "normalizing.tmp", "normalized")
             self._packages.remove("extracted", load_id)
             discarded = dict(result.discards.rows + result.discards.values)
-            self.last_trace.steps.append(StepInfo("normalize", load_id, result.seconds, result.rows, discarded,
+            self.last_trace.record(StepInfo("normalize", load_id, result.seconds, result.rows, discarded,
                                                   result.processes))
             done.append(load_id)
         return done
@@ -225,7 +225,7 @@ class Pipeline:
                 continue
             info.load_ids.append(load_id)
             info.add_package(meta)
-            self.last_trace.steps.append(StepInfo("load", load_id, time.perf_counter() - started, meta["rows"]))
+            self.last_trace.record(StepInfo("load", load_id, time.perf_counter() - started, meta["rows"]))
 
     def _read_package(self, load_id: str, workers: int) -> tuple[LoadPackage, dict[str, Any]]:
         folder = self._packages.path("normalized", load_id)

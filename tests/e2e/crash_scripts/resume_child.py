@@ -17,6 +17,7 @@ The parent imports this file too (``items()``, ``build()``), so both run the ver
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import sys
@@ -121,4 +122,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING)  # as an application does: dataload itself only adds a NullHandler
     main()
