@@ -65,8 +65,10 @@ class LoadInfo:
         self.schema_changes.extend(meta["schema_changes"])
 
     def __str__(self) -> str:
-        lines = [f"Pipeline {self.pipeline_name} loaded {len(self.load_ids)} package(s) into "
-                 f"{self.destination} dataset {self.dataset_name} in {self.seconds:.2f} s"]
+        where = f"{self.destination} dataset {self.dataset_name}"
+        lines = [f"Pipeline {self.pipeline_name} loaded {len(self.load_ids)} package(s) into {where} in "
+                 f"{self.seconds:.2f} s" if self.load_ids else
+                 f"Pipeline {self.pipeline_name}: nothing to load into {where} ({self.seconds:.2f} s)"]
         if self.resumed:
             lines.append(f"  finished {len(self.resumed)} package(s) left pending by an earlier run: "
                          + ", ".join(self.resumed))

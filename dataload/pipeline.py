@@ -88,8 +88,8 @@ class Pipeline:
         info.seconds = time.perf_counter() - started
         return info
 
-    def extract(self, data: Any, **hints: Any) -> str:
-        """Extract ``data`` into a new package; returns its load id."""
+    def extract(self, data: Any, **hints: Any) -> str | None:
+        """Extract ``data`` into a new package; returns its load id, or None when there was nothing to load."""
         with self._lock():
             self._restore_if_fresh()
             return self._extract(data, hints)
@@ -131,13 +131,14 @@ class Pipeline:
                            ", ".join(info.failed), self._packages.root / "failed")
         return info
 
-    def _extract(self, data: Any, hints: dict[str, Any]) -> str:
+    def _extract(self, data: Any, hints: dict[str, Any]) -> str | None:
         from dataload.extract.step import extract_source
 
         source = as_source(data, default_name=self.pipeline_name, **hints)
         load_id = new_load_id()
         folder = self._packages.create("extracting.tmp", load_id)
-        document = copy.deepcopy(self._newest_state())
+        previous = self._newest_state()
+        document = copy.deepcopy(previous)
         try:
             result = extract_source(source, folder / "extracted", document,
                                     max_identifier_length=self._max_identifier_length, limits=self.buffer_limits)
@@ -145,6 +146,11 @@ class Pipeline:
         except BaseException:
             self._packages.remove("extracting.tmp", load_id)
             raise
+        if result.is_empty and document == previous:  # a package that changes state is loaded, to commit it
+            self._packages.remove("extracting.tmp", load_id)
+            logger.info("pipeline %s: nothing to load (no rows, no table to replace, state unchanged)",
+                        self.pipeline_name)
+            return None
         bump_version(document)
         write_json(folder / "package.json", {"load_id": load_id, "table_hints": result.table_hints,
                                              "extracted_files": result.files, "state": encode(document),

@@ -35,6 +35,12 @@ class ExtractResult:
     files: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
+    @property
+    def is_empty(self) -> bool:
+        """No table got an item and none is to be replaced (replacing with nothing empties a table)."""
+        return not any(self.items.values()) and all(
+            hints["write_disposition"] != "replace" for hints in self.table_hints.values())
+
 
 _NO_PARENT = object()
 
