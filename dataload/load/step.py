@@ -36,8 +36,9 @@ def load_with_retries(open_client: Callable[[], DestinationClient], package: Loa
     for attempt in _retrying(policy, what):
         with attempt:
             number = attempt.retry_state.attempt_number
-            logger.debug("%s, attempt %d: %d file(s) into %s", what, number, len(package.files),
-                         ", ".join(dict.fromkeys(f.table for f in package.files)) or "no table")
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("%s, attempt %d: %d file(s) into %s", what, number, len(package.files),
+                             ", ".join(dict.fromkeys(f.table for f in package.files)) or "no table")
             client = open_client()
             try:
                 loaded = client.load_package(package)
