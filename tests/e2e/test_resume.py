@@ -352,7 +352,8 @@ def test_terminal_error_fails_the_package_names_table_and_file_and_can_be_droppe
 
     with caplog.at_level(logging.WARNING, logger="dataload"):
         info = pipe.run([{"id": 4, "must": "c"}], table_name="t", columns=MUST)
-    message = " ".join(r.getMessage() for r in caplog.records if r.name.startswith("dataload.") and r.levelno == logging.WARNING)
+    message = " ".join(r.getMessage() for r in caplog.records
+                       if r.name.startswith("dataload.") and r.levelno == logging.WARNING)
     assert failed[0] in message and "retry_failed" in message and "drop_failed" in message
     assert "FAILED" in str(info) and failed[0] in str(info)
     assert info.failed == failed
