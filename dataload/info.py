@@ -36,7 +36,8 @@ class StepInfo:
 class LoadInfo:
     """What a run (or a load) did: packages loaded, rows per table, schema changes and timings.
 
-    ``resumed`` lists packages an earlier run left pending that this call loaded first.
+    ``resumed`` lists packages an earlier run left pending that this call loaded first. With no
+    ``load_ids`` it prints "nothing to load" (no package was made, no load recorded).
     """
 
     pipeline_name: str
