@@ -205,7 +205,7 @@ class Pipeline:
             self._packages.remove("extracted", load_id)
             discarded = dict(result.discards.rows + result.discards.values)
             self.last_trace.record(StepInfo("normalize", load_id, result.seconds, result.rows, discarded,
-                                                  result.processes))
+                                            result.processes))
             done.append(load_id)
         return done
 

@@ -26,6 +26,7 @@ from dataload.state import extracting
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass
 class ExtractResult:
     """What one extraction wrote: items per table and the hints of every table."""

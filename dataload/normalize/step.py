@@ -32,6 +32,7 @@ from dataload.schema.naming import normalize_identifier, shorten
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass
 class NormalizeResult:
     """Rows written per table, the load files and what changed in the schema."""
