@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from dataload.config import redact_url
 from dataload.destination import DestinationClient, LoadPackage
 from dataload.exceptions import DataloadError, TransientLoadError
 
@@ -32,13 +33,13 @@ class RetryPolicy:
 def load_with_retries(open_client: Callable[[], DestinationClient], package: LoadPackage,
                       policy: RetryPolicy) -> bool:
     """Load ``package`` with a fresh client per attempt; False if an earlier run had loaded it."""
-    what = f"load of package {package.load_id}"
-    for attempt in _retrying(policy, what):
+    for attempt in _retrying(policy, f"load of package {package.load_id}"):
         with attempt:
             number = attempt.retry_state.attempt_number
             if logger.isEnabledFor(logging.DEBUG):
-                logger.debug("%s, attempt %d: %d file(s) into %s", what, number, len(package.files),
-                             ", ".join(dict.fromkeys(f.table for f in package.files)) or "no table")
+                tables = ", ".join(dict.fromkeys(f.table for f in package.files)) or "no table"
+                logger.debug("package %s, attempt %d: %d file(s) into %s", package.load_id, number,
+                             len(package.files), tables)
             client = open_client()
             try:
                 loaded = client.load_package(package)
@@ -51,16 +52,6 @@ def load_with_retries(open_client: Callable[[], DestinationClient], package: Loa
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _retrying(policy: RetryPolicy, what: str) -> Retrying:
-    """Retries of transient errors by ``policy``, each logged as a warning naming ``what`` failed."""
-    def warn(state: RetryCallState) -> None:
-        logger.warning("%s failed (%s); retrying", what, state.outcome.exception() if state.outcome else "")
-
-    return Retrying(stop=stop_after_attempt(policy.attempts), reraise=True, before_sleep=warn,
-                    wait=wait_exponential(multiplier=policy.first_wait, max=policy.max_wait),
-                    retry=retry_if_exception_type(TransientLoadError))
-
-
 def with_retries(work: Callable[[], T], policy: RetryPolicy, *, what: str) -> T:
     """Run ``work`` (a read from the destination); driver errors count as transient and are retried."""
     def attempt() -> T:
@@ -69,6 +60,18 @@ def with_retries(work: Callable[[], T], policy: RetryPolicy, *, what: str) -> T:
         except DataloadError:
             raise
         except Exception as exc:  # a driver's own error: the connection, most likely
-            raise TransientLoadError(f"{what}: {type(exc).__name__}: {exc}") from exc
+            raise TransientLoadError(redact_url(f"{what}: {type(exc).__name__}: {exc}")) from exc
 
     return _retrying(policy, what)(attempt)
+
+
+def _retrying(policy: RetryPolicy, what: str) -> Retrying:
+    """Retry :class:`TransientLoadError` by ``policy``, logging each retry with its (redacted) cause."""
+    def log(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        logger.warning("%s failed (attempt %d of %d): %s; retrying in %.1f s", what, state.attempt_number,
+                       policy.attempts, redact_url(str(error)), state.upcoming_sleep)
+
+    return Retrying(stop=stop_after_attempt(policy.attempts), reraise=True, before_sleep=log,
+                    wait=wait_exponential(multiplier=policy.first_wait, max=policy.max_wait),
+                    retry=retry_if_exception_type(TransientLoadError))
