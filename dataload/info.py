@@ -12,9 +12,9 @@ class StepInfo:
     """One step of one package: which step, how long, rows per table, and in how many processes.
 
     >>> str(StepInfo("extract", "1.0", 0.5, {"users": 3}))
-    'extract package 1.0: 0.50 s, users: 3'
+    'extract 1.0: 0.50 s, users: 3'
     >>> str(StepInfo("normalize", "1.0", 0.5, processes=2))
-    'normalize package 1.0: 0.50 s in 2 processes'
+    'normalize 1.0: 0.50 s in 2 processes'
     """
 
     step: str
@@ -27,7 +27,7 @@ class StepInfo:
     def __str__(self) -> str:
         counts = ", ".join(f"{t}: {n}" for t, n in self.rows.items())
         dropped = ", ".join(f"{t}: {n}" for t, n in self.discarded.items())
-        return (f"{self.step} package {self.load_id}: {self.seconds:.2f} s"
+        return (f"{self.step} {self.load_id}: {self.seconds:.2f} s"
                 + (f" in {self.processes} processes" if self.processes > 1 else "") + (f", {counts}" if counts else "")
                 + (f"; discarded by contract {dropped}" if dropped else ""))
 

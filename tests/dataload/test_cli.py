@@ -58,7 +58,7 @@ def test_the_command_shows_dataload_logs_at_the_level_asked(make_pipeline, tmp_p
     command = [sys.executable, "-m", "dataload.cli.main", "--log-level", "INFO", "pipeline", "cli_logs",
                "--pipelines-dir", str(tmp_path / "pipelines"), "retry"]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
-    assert f"load package {load_id}" in result.stderr and "items: 2" in result.stderr, result.stderr
+    assert f"load {load_id}" in result.stderr and "items: 2" in result.stderr, result.stderr
     assert sorted(r["id"] for r in pipe.dataset().items.rows()) == [1, 2]
     quiet = subprocess.run([c for c in command if c not in ("--log-level", "INFO")], capture_output=True,
                            text=True, check=True)
