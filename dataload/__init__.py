@@ -5,6 +5,8 @@
 >>> pipe.run([{"id": 1}], table_name="users")  # doctest: +SKIP
 """
 
+import logging
+
 from dataload._version import __version__
 from dataload.config import config, secrets
 from dataload.decorators import resource, source, transformer
@@ -23,6 +25,8 @@ from dataload.schema.model import Schema
 from dataload.sink import destination
 from dataload.source import Source
 from dataload.state import resource_state, state
+
+logging.getLogger("dataload").addHandler(logging.NullHandler())  # the application decides where logs go
 
 __all__ = [
     "DataContractViolation",

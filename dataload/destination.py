@@ -188,6 +188,9 @@ class DestinationClient(Protocol):
     def read_table(self, table: str) -> pa.Table:
         """All rows of a table of the dataset as Arrow."""
 
+    def row_counts(self, tables: list[str]) -> dict[str, int]:
+        """The number of rows of each of ``tables``, counted without reading the rows."""
+
     def drop_tables(self, tables: list[str]) -> None:
         """Drop tables of the dataset (they may not exist)."""
 

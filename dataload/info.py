@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +41,8 @@ class StepInfo:
 class LoadInfo:
     """What a run (or a load) did: packages loaded, rows per table, schema changes and timings.
 
-    ``resumed`` lists packages an earlier run left pending that this call loaded first.
+    ``resumed`` lists packages an earlier run left pending that this call loaded first. With no
+    ``load_ids`` it prints "nothing to load" (no package was made, no load recorded).
     """
 
     pipeline_name: str
@@ -69,8 +71,10 @@ class LoadInfo:
         self.schema_changes.extend(meta["schema_changes"])
 
     def __str__(self) -> str:
-        lines = [f"Pipeline {self.pipeline_name} loaded {len(self.load_ids)} package(s) into "
-                 f"{self.destination} dataset {self.dataset_name} in {self.seconds:.2f} s"]
+        where = f"{self.destination} dataset {self.dataset_name}"
+        lines = [f"Pipeline {self.pipeline_name} loaded {len(self.load_ids)} package(s) into {where} in "
+                 f"{self.seconds:.2f} s" if self.load_ids else
+                 f"Pipeline {self.pipeline_name}: nothing to load into {where} ({self.seconds:.2f} s)"]
         if self.resumed:
             lines.append(f"  finished {len(self.resumed)} package(s) left pending by an earlier run: "
                          + ", ".join(self.resumed))
@@ -94,6 +98,11 @@ class Trace:
     """Per-step timings and row counts of the last run."""
 
     steps: list[StepInfo] = field(default_factory=list)
+
+    def record(self, step: StepInfo) -> None:
+        """Add a finished step and log it at INFO on ``dataload.<step>`` (``dataload.extract``, ...)."""
+        self.steps.append(step)
+        logging.getLogger(f"dataload.{step.step}").info("%s", step)
 
     def __str__(self) -> str:
         return "\n".join(str(step) for step in self.steps) or "(nothing ran)"

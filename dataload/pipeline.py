@@ -28,7 +28,7 @@ from dataload.sql_client import SqlClient
 from dataload.state import bump_version, decode, encode, new_state
 from dataload.workers import configured_workers, load_workers
 
-logger = logging.getLogger("dataload")
+logger = logging.getLogger(__name__)
 
 
 class Pipeline:
@@ -89,8 +89,8 @@ class Pipeline:
         info.seconds = time.perf_counter() - started
         return info
 
-    def extract(self, data: Any, **hints: Any) -> str:
-        """Extract ``data`` into a new package; returns its load id."""
+    def extract(self, data: Any, **hints: Any) -> str | None:
+        """Extract ``data`` into a new package; returns its load id, or None when there was nothing to load."""
         with self._lock():
             self.sync_destination()
             return self._extract(data, hints)
@@ -131,14 +131,15 @@ class Pipeline:
                            ", ".join(info.failed), self._packages.root / "failed")
         return info
 
-    def _extract(self, data: Any, hints: dict[str, Any]) -> str:
+    def _extract(self, data: Any, hints: dict[str, Any]) -> str | None:
         from dataload.extract.step import extract_source
 
         self._refuse_if_blocked("new data")
         source = as_source(data, default_name=self.pipeline_name, **hints)
         load_id = new_load_id()
         folder = self._packages.create("extracting.tmp", load_id)
-        document = copy.deepcopy(self._newest_state())
+        previous = self._newest_state()
+        document = copy.deepcopy(previous)
         try:
             result = extract_source(source, folder / "extracted", document,
                                     max_identifier_length=self._max_identifier_length, limits=self.buffer_limits)
@@ -146,13 +147,18 @@ class Pipeline:
         except BaseException:
             self._packages.remove("extracting.tmp", load_id)
             raise
+        if result.is_empty and document == previous:  # a package that changes state is loaded, to commit it
+            self._packages.remove("extracting.tmp", load_id)
+            logger.info("pipeline %s: nothing to load (no rows, no table to replace, state unchanged)",
+                        self.pipeline_name)
+            return None
         bump_version(document)
         write_json(folder / "package.json", {"load_id": load_id, "table_hints": result.table_hints,
                                              "extracted_files": result.files, "state": encode(document),
                                              "items": result.items})
         self._packages.move(load_id, "extracting.tmp", "extracted")
-        self.last_trace.steps.append(StepInfo("extract", load_id, result.seconds, result.items,
-                                              skipped=result.skipped))
+        self.last_trace.record(StepInfo("extract", load_id, result.seconds, result.items,
+                                        skipped=result.skipped))
         return load_id
 
     def _check_merge_support(self, table_hints: dict[str, dict[str, Any]]) -> None:
@@ -202,8 +208,8 @@ class Pipeline:
             self._packages.move(load_id, "normalizing.tmp", "normalized")
             self._packages.remove("extracted", load_id)
             discarded = dict(result.discards.rows + result.discards.values)
-            self.last_trace.steps.append(StepInfo("normalize", load_id, result.seconds, result.rows, discarded,
-                                                  result.processes))
+            self.last_trace.record(StepInfo("normalize", load_id, result.seconds, result.rows, discarded,
+                                            result.processes))
             done.append(load_id)
         return done
 
@@ -232,7 +238,7 @@ class Pipeline:
                 continue
             info.load_ids.append(load_id)
             info.add_package(meta)
-            self.last_trace.steps.append(StepInfo("load", load_id, time.perf_counter() - started, meta["rows"]))
+            self.last_trace.record(StepInfo("load", load_id, time.perf_counter() - started, meta["rows"]))
 
     def _read_package(self, load_id: str, workers: int) -> tuple[LoadPackage, dict[str, Any]]:
         folder = self._packages.path("normalized", load_id)

@@ -35,7 +35,7 @@ from dataload.state import encode, new_state
 if TYPE_CHECKING:
     from dataload.pipeline import Pipeline
 
-logger = logging.getLogger("dataload")
+logger = logging.getLogger(__name__)
 
 
 def decide(local: dict[str, Any], stored: dict[str, Any] | None) -> str:

@@ -19,7 +19,16 @@ import pyarrow as pa
 from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage, PackageFile, arrow_stream
 from dataload.exceptions import TerminalLoadError, TransientLoadError
 from dataload.schema.model import LOAD_ID, Column
-from destinations.sql import Staged, drop_column_sql, qualified, quote, schema_changes_sql, system_table, write_sql
+from destinations.sql import (
+    Staged,
+    count_rows,
+    drop_column_sql,
+    qualified,
+    quote,
+    schema_changes_sql,
+    system_table,
+    write_sql,
+)
 
 CATALOG = "dataload_db"
 STEPWISE_BYTES = 256 * 1024 * 1024  # packages bigger than this ...
@@ -332,6 +341,11 @@ class DuckDBClient:
     def read_table(self, table: str) -> pa.Table:
         """All rows of ``table``."""
         return _arrow(self.connection.sql(f"SELECT * FROM {qualified(self.dataset, table)}"))
+
+    def row_counts(self, tables: list[str]) -> dict[str, int]:
+        """``count(*)`` of each table."""
+        return count_rows(tables, lambda table: qualified(self.dataset, table),
+                          lambda sql: self.connection.execute(sql).fetchall())
 
     def drop_tables(self, tables: list[str]) -> None:
         """Drop tables of the dataset."""

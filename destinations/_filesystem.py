@@ -60,7 +60,7 @@ from dataload.schema.model import Schema, Table
 from destinations._filesystem_formats import FORMATS, select_sql, without_columns, write_converted
 from destinations._filesystem_layout import DEFAULT_LAYOUT, Layout, safe_segment
 from destinations._filesystem_storage import Storage, local_root, open_storage
-from destinations.sql import SYSTEM_TABLES, quote, system_table
+from destinations.sql import SYSTEM_TABLES, count_rows, quote, system_table
 
 LOADS, VERSIONS, STATES = "_dl_loads", "_dl_version", "_dl_pipeline_state"
 
@@ -295,6 +295,13 @@ class FilesystemClient:
         rows = [self._newest(records, owner, "inserted_at") for owner in owners]
         return [Schema.from_dict(json.loads(row["schema"])) for row in rows if row]
 
+    def _files_by_table(self) -> dict[str, list[DataFile]]:
+        """The committed data files of every table, by the table's folder name."""
+        files: dict[str, list[DataFile]] = {}
+        for file in self._data_files(None):
+            files.setdefault(file.table, []).append(file)
+        return files
+
     def _data_files(self, table: str | None, *, committed_only: bool = True) -> list[DataFile]:
         """Data files of ``table`` (of every table when None), in path order."""
         segment = safe_segment(table) if table is not None else None
@@ -336,13 +343,19 @@ class FilesystemClient:
         sql = self._table_sql(table, self._schemas(), files)
         return _arrow(self._reader().sql(sql))
 
+    def row_counts(self, tables: list[str]) -> dict[str, int]:
+        """Rows of each table from the files of committed loads (DuckDB counts Parquet from its metadata)."""
+        schemas, files = self._schemas(), self._files_by_table()
+
+        def relation(table: str) -> str:
+            return f"({self._table_sql(table, schemas, files.get(safe_segment(table), []))})"
+
+        return count_rows(tables, relation, lambda sql: self._reader().execute(sql).fetchall())
+
     def query(self, sql: str, parameters: list[Any] | None = None) -> pa.Table:
         """Run read-only SQL over the dataset; every table is a view named after it."""
         connection = self._reader()
-        schemas = self._schemas()
-        files: dict[str, list[DataFile]] = {}
-        for file in self._data_files(None):
-            files.setdefault(file.table, []).append(file)
+        schemas, files = self._schemas(), self._files_by_table()
         typed = {t.name for s in schemas for t in s.data_tables()}
         names = [t for s in schemas for t in s.tables if t in typed or safe_segment(t) in files]
         for name in [*SYSTEM_TABLES, *dict.fromkeys(names)]:

@@ -37,6 +37,7 @@ from dataload.schema.model import ROOT_ID, ROW_ID, Column, Schema, Table
 from destinations._postgres_arrow import POSITION_COLUMNS, csv_chunk, result_to_arrow
 from destinations.sql import (
     Staged,
+    count_rows,
     drop_column_sql,
     qmark_to_pyformat,
     qualified,
@@ -334,6 +335,11 @@ class PostgresClient:
     def read_table(self, table: str) -> pa.Table:
         """All rows of ``table``."""
         return self.query(f"SELECT * FROM {qualified(self.dataset, table)}")
+
+    def row_counts(self, tables: list[str]) -> dict[str, int]:
+        """``count(*)`` of each table."""
+        return count_rows(tables, lambda table: qualified(self.dataset, table),
+                          lambda sql: self.connection.execute(sql).fetchall())
 
     def drop_tables(self, tables: list[str]) -> None:
         """Drop tables of the dataset."""

@@ -39,6 +39,7 @@ from destinations._sqlalchemy_results import arrow_array, load_error
 from destinations.sql import (
     SqlDialect,
     Staged,
+    count_rows,
     create_table_sql,
     drop_column_sql,
     qmark_to_pyformat,
@@ -394,6 +395,11 @@ class SqlAlchemyClient:
         rows = self.connection.execute(sa.select(relation)).fetchall()
         arrays = [arrow_array([r[i] for r in rows], c["type"]) for i, c in enumerate(columns)]
         return pa.Table.from_arrays(arrays, names=[c["name"] for c in columns])
+
+    def row_counts(self, tables: list[str]) -> dict[str, int]:
+        """``count(*)`` of each table."""
+        return count_rows(tables, lambda table: self.dialect.qualified(self.dataset, table),
+                          lambda sql: self.connection.exec_driver_sql(sql).fetchall())
 
     def drop_tables(self, tables: list[str]) -> None:
         """Drop tables of the dataset."""

@@ -8,8 +8,9 @@ statements read each table's new rows from a *staged* relation that the destinat
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from dataload.destination import LoadPackage
 from dataload.schema.model import LOAD_ID, ROOT_ID, ROW_ID, Column, Schema, Table
@@ -96,6 +97,24 @@ class SqlDialect:
 
 
 DEFAULT_DIALECT = SqlDialect()
+
+
+def count_rows(tables: list[str], relation: Callable[[str], str],
+               run: Callable[[str], Iterable[Sequence[Any]]]) -> dict[str, int]:
+    """Rows of each of ``tables``, counted by one ``count(*)`` query.
+
+    ``relation(table)`` is what to count from (a quoted qualified name, a subquery); ``run(sql)``
+    returns the result rows.
+
+    >>> count_rows(["a", "b"], quote, lambda sql: [(0, 2), (1, 5)] if "UNION ALL" in sql else [])
+    {'a': 2, 'b': 5}
+    """
+    if not tables:
+        return {}
+    sql = " UNION ALL ".join(f"SELECT {i} AS position, count(*) AS n FROM {relation(table)}"
+                             for i, table in enumerate(tables))
+    counts = {int(position): int(n) for position, n in run(sql)}
+    return {table: counts[i] for i, table in enumerate(tables)}
 
 
 def system_table(name: str) -> Table:

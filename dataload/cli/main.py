@@ -7,12 +7,15 @@
     dataload pipeline NAME drop-failed   discard failed packages
     dataload pipeline NAME drop --resources a,b   drop resources' tables and reset their state
     dataload version
+
+``--log-level`` (default WARNING) sets which of dataload's log records go to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -21,6 +24,8 @@ from typing import Any
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dataload`` command."""
     parser = argparse.ArgumentParser(prog="dataload", description="Inspect and manage dataload pipelines.")
+    parser.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                        help="log records shown on stderr (default WARNING; INFO: one line per step of a package)")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("version", help="print the dataload version")
     pipe = commands.add_parser("pipeline", help="inspect or manage one pipeline")
@@ -42,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code."""
     args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")  # no-op if set up
     if args.command == "version":
         from dataload import __version__
 

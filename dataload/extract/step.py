@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,8 @@ from dataload.schema.naming import table_name as normalize_table_name
 from dataload.source import Source
 from dataload.state import extracting
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass
 class ExtractResult:
@@ -35,6 +38,12 @@ class ExtractResult:
     skipped: dict[str, int] = field(default_factory=dict)
     files: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+
+    @property
+    def is_empty(self) -> bool:
+        """No table got an item and none is to be replaced (replacing with nothing empties a table)."""
+        return not any(self.items.values()) and all(
+            hints["write_disposition"] != "replace" for hints in self.table_hints.values())
 
 
 _NO_PARENT = object()
@@ -71,6 +80,8 @@ class _Extraction:
             if resource.data_from is not None and resource.data_from.name in selected:
                 self.children.setdefault(resource.data_from.name, []).append(resource)
         roots = [r for r in selected.values() if r.data_from is None or r.data_from.name not in selected]
+        logger.debug("source %s: extracting %s", self.source.name,
+                     ", ".join(r.name + (" (parallelized)" if r.parallelized else "") for r in roots))
         for resource, page in produce_concurrently([r for r in roots if r.parallelized], self._pages_in_context):
             self._handle_page(resource, page)
         for resource in roots:
@@ -90,6 +101,7 @@ class _Extraction:
         self._flush_previous_file()
         name = f"{len(self.result.files):06d}.segment"
         self.result.files.append((name, table))
+        logger.debug("table %s: writing extract file %s", table, name)
         return self.folder / name
 
     def _flush_previous_file(self) -> None:

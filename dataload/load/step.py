@@ -7,12 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from dataload.config import redact_url
 from dataload.destination import DestinationClient, LoadPackage
 from dataload.exceptions import DataloadError, TransientLoadError
 
-logger = logging.getLogger("dataload")
+logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -32,24 +33,22 @@ class RetryPolicy:
 def load_with_retries(open_client: Callable[[], DestinationClient], package: LoadPackage,
                       policy: RetryPolicy) -> bool:
     """Load ``package`` with a fresh client per attempt; False if an earlier run had loaded it."""
-    retrying = Retrying(
-        stop=stop_after_attempt(policy.attempts),
-        wait=wait_exponential(multiplier=policy.first_wait, max=policy.max_wait),
-        retry=retry_if_exception_type(TransientLoadError),
-        before_sleep=lambda state: logger.warning(
-            "load of package %s failed (%s); retrying", package.load_id,
-            state.outcome.exception() if state.outcome else ""),
-        reraise=True,
-    )
-    for attempt in retrying:
+    for attempt in _retrying(policy, f"load of package {package.load_id}"):
         with attempt:
+            number = attempt.retry_state.attempt_number
+            if logger.isEnabledFor(logging.DEBUG):
+                tables = ", ".join(dict.fromkeys(f.table for f in package.files)) or "no table"
+                logger.debug("package %s, attempt %d: %d file(s) into %s", package.load_id, number,
+                             len(package.files), tables)
             client = open_client()
             try:
                 loaded = client.load_package(package)
             finally:
                 client.close()
+            if number > 1:
+                logger.info("package %s loaded on attempt %d", package.load_id, number)
             # already there on a retry: our own earlier attempt committed before its error
-            return loaded or attempt.retry_state.attempt_number > 1
+            return loaded or number > 1
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -61,9 +60,18 @@ def with_retries(work: Callable[[], T], policy: RetryPolicy, *, what: str) -> T:
         except DataloadError:
             raise
         except Exception as exc:  # a driver's own error: the connection, most likely
-            raise TransientLoadError(f"{what}: {type(exc).__name__}: {exc}") from exc
+            raise TransientLoadError(redact_url(f"{what}: {type(exc).__name__}: {exc}")) from exc
 
-    retrying = Retrying(stop=stop_after_attempt(policy.attempts), reraise=True,
-                        wait=wait_exponential(multiplier=policy.first_wait, max=policy.max_wait),
-                        retry=retry_if_exception_type(TransientLoadError))
-    return retrying(attempt)
+    return _retrying(policy, what)(attempt)
+
+
+def _retrying(policy: RetryPolicy, what: str) -> Retrying:
+    """Retry :class:`TransientLoadError` by ``policy``, logging each retry with its (redacted) cause."""
+    def log(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        logger.warning("%s failed (attempt %d of %d): %s; retrying in %.1f s", what, state.attempt_number,
+                       policy.attempts, redact_url(str(error)), state.upcoming_sleep)
+
+    return Retrying(stop=stop_after_attempt(policy.attempts), reraise=True, before_sleep=log,
+                    wait=wait_exponential(multiplier=policy.first_wait, max=policy.max_wait),
+                    retry=retry_if_exception_type(TransientLoadError))

@@ -30,7 +30,7 @@ from dataload.normalize.step import ChunkSettings, NormalizeResult, apply_table_
 from dataload.schema.model import Column, Schema
 from dataload.workers import available_cores
 
-logger = logging.getLogger("dataload")
+logger = logging.getLogger(__name__)
 
 MIN_BYTES_PER_WORKER = 256 * 2**20
 """Extracted bytes a worker process must have when the number of workers is not set: starting one

@@ -7,6 +7,7 @@ chunk, which the load step uses to keep the children of the latest row of a merg
 
 from __future__ import annotations
 
+import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from dataload.schema.model import LOAD_ID, Column, Schema, Table
 from dataload.schema.naming import normalize_identifier, shorten
 
 KEY_HINTS = ("primary_key", "merge_key")
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -72,10 +74,13 @@ def normalize_package(
             apply_table_hints(schema, table, table_hints[table], max_identifier_length)
     settings = ChunkSettings(extracted, output, table_hints, load_id, max_identifier_length, arrow_files)
     count = planned_workers(workers, settings, chunks)
+    logger.debug("package %s: normalizing %d extract file(s) in %d process(es)", load_id, len(chunks), count)
     result = normalize_in_processes(settings, chunks, schema, count) if count > 1 else None
     if result is None:  # one worker, or the workers disagreed on a type or one was lost: in order here
         result = normalize_chunks(settings, chunks, schema)
     result.schema_changes = describe_changes(before, schema) + describe_key_changes(before, keys_before, schema)
+    for change in result.schema_changes:
+        logger.debug("package %s: schema: %s", load_id, change)
     pa.default_memory_pool().release_unused()  # hand freed buffers back to the OS before the load runs
     result.seconds = time.perf_counter() - started
     return result

@@ -9,7 +9,7 @@ from dataload.exceptions import DataContractViolation
 from dataload.normalize.contract import Discards
 from dataload.schema.jsonschema import row_errors
 
-logger = logging.getLogger("dataload")
+logger = logging.getLogger(__name__)
 
 
 def validate_rows(rows: list[Any], document: dict[str, Any], *, table: str, schema_name: str,

@@ -98,6 +98,7 @@ def check_append(make_pipeline: MakePipeline) -> None:
     _expect(sorted(r["value"] for r in pipe.dataset().table("items__tags").rows()), ["w", "x", "y", "z"],
             "child rows after two appends")
     _expect(len(pipe.dataset().table("_dl_loads").rows()), 2, "rows in _dl_loads")
+    _expect(pipe.dataset().row_counts(), {"items": 4, "items__tags": 4}, "row_counts() after two appends")
 
 
 def check_replace_with_children(make_pipeline: MakePipeline) -> None:

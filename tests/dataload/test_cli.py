@@ -50,3 +50,16 @@ def test_help_runs_as_a_command():
     result = subprocess.run([sys.executable, "-m", "dataload.cli.main", "--help"], capture_output=True, text=True,
                             check=True)
     assert "pipeline" in result.stdout and "version" in result.stdout
+
+
+def test_the_command_shows_dataload_logs_at_the_level_asked(make_pipeline, tmp_path):
+    pipe = make_pipeline("cli_logs")
+    load_id = pipe.extract([{"id": 1}, {"id": 2}], table_name="items")  # left pending: retry loads it
+    command = [sys.executable, "-m", "dataload.cli.main", "--log-level", "INFO", "pipeline", "cli_logs",
+               "--pipelines-dir", str(tmp_path / "pipelines"), "retry"]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert f"load {load_id}" in result.stderr and "items: 2" in result.stderr, result.stderr
+    assert sorted(r["id"] for r in pipe.dataset().items.rows()) == [1, 2]
+    quiet = subprocess.run([c for c in command if c not in ("--log-level", "INFO")], capture_output=True,
+                           text=True, check=True)
+    assert "INFO" not in quiet.stderr and "nothing to load" in quiet.stdout

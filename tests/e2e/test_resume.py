@@ -312,7 +312,7 @@ def test_run_finishes_a_pending_package_and_still_loads_the_new_data(make_pipeli
     assert a in info.load_ids and len(info.load_ids) == 2
     rows = sorted((r["id"], r["src"]) for r in pipe.dataset().table("t").rows())
     assert rows == [(1, "A"), (2, "A"), (3, "B")]
-    warnings = [r for r in caplog.records if r.name == "dataload" and r.levelno == logging.WARNING]
+    warnings = [r for r in caplog.records if r.name.startswith("dataload.") and r.levelno == logging.WARNING]
     assert any(a in r.getMessage() and "pending" in r.getMessage() for r in warnings), warnings
     assert a in str(info) and "pending" in str(info)
     assert_clean(pipe)
@@ -388,7 +388,7 @@ def test_transient_errors_are_retried_and_the_rows_land_once(make_pipeline, tmp_
     assert db_ids(tmp_path / "flaky.duckdb") == list(range(1_200))
     assert db_load_ids(tmp_path / "flaky.duckdb") == info.load_ids
     assert cursor(pipe) == 1_199
-    assert sum("retrying" in r.getMessage() for r in caplog.records if r.name == "dataload") == 2
+    assert sum("retrying" in r.getMessage() for r in caplog.records if r.name.startswith("dataload.")) == 2
     assert_clean(pipe)
 
 
@@ -501,7 +501,8 @@ def test_terminal_error_fails_the_package_names_table_and_file_and_can_be_droppe
 
     with caplog.at_level(logging.WARNING, logger="dataload"):
         info = pipe.run()  # nothing new: the run reports the failed package
-    message = " ".join(r.getMessage() for r in caplog.records if r.name == "dataload" and r.levelno == logging.WARNING)
+    message = " ".join(r.getMessage() for r in caplog.records
+                       if r.name.startswith("dataload.") and r.levelno == logging.WARNING)
     assert failed[0] in message and "retry_failed" in message and "drop_failed" in message
     assert "FAILED" in str(info) and failed[0] in str(info)
     assert info.failed == failed
@@ -516,7 +517,7 @@ def test_terminal_error_fails_the_package_names_table_and_file_and_can_be_droppe
     with caplog.at_level(logging.WARNING, logger="dataload"):
         info = pipe.run([{"id": 5, "must": "d"}], table_name="t", columns=MUST)
     assert info.failed == [] and "FAILED" not in str(info)
-    assert not [r for r in caplog.records if r.name == "dataload" and r.levelno >= logging.WARNING]
+    assert not [r for r in caplog.records if r.name.startswith("dataload.") and r.levelno >= logging.WARNING]
     assert sorted(r["id"] for r in pipe.dataset().table("t").rows()) == [1, 4, 5]
 
 

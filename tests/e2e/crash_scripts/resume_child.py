@@ -22,6 +22,7 @@ The parent imports this file too (``items()``, ``build()``), so both run the ver
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import sys
@@ -140,4 +141,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING)  # as an application does: dataload itself only adds a NullHandler
     main()
