@@ -24,7 +24,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from dataload.config import NOT_FOUND, Secret, lookup, redact, redact_url
+from dataload.config import NOT_FOUND, Secret, is_credential_key, lookup, redact, redact_url
 from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage, PackageFile, in_threads
 from dataload.exceptions import (
     InvalidConfig,
@@ -111,6 +111,15 @@ class Postgres:
         """The connection target with the password hidden."""
         return redact(redact_url(str(self._conninfo)), self._secrets)
 
+    def attach_spec(self) -> dict[str, Any]:
+        """Options that rebuild this destination in ``dataload.attach``: never a credential.
+
+        Credentials that hold a secret are left out, so ``attach`` looks them up again where
+        they came from (``DESTINATION__POSTGRES__CREDENTIALS`` or ``secrets.toml``).
+        """
+        spec: dict[str, Any] = {} if self._secrets else {"credentials": str(self._conninfo)}
+        return spec | ({"connect_timeout": self.connect_timeout} if self.connect_timeout != 10 else {})
+
     def __repr__(self) -> str:
         return f"Postgres({self.display!r})"
 
@@ -140,11 +149,11 @@ def _conninfo(credentials: str | Mapping[str, Any]) -> tuple[Secret, list[Secret
             text = str(credentials)
         else:
             raise TypeError
-        password = conninfo_to_dict(text).get("password")
+        secrets = [Secret(v) for k, v in conninfo_to_dict(text).items() if v and is_credential_key(k)]
     except Exception:  # the driver's message may quote the string, password included
         pass
     else:
-        return Secret(text), [Secret(password)] if password else []
+        return Secret(text), secrets
     raise InvalidConfig("postgres credentials must be a URL like postgresql://user:password@host:5432/dbname "
                         "or a dict with host, port, user, password and dbname")
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from dataload.config import NOT_FOUND, Secret, lookup, redact
+from dataload.config import NOT_FOUND, Secret, is_credential_key, lookup, redact, redact_url
 from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage
 from dataload.exceptions import InvalidConfig, MissingConfig, MissingDependencyError, TransientLoadError
 from dataload.schema.model import ROW_ID, Column, Table
@@ -98,8 +98,8 @@ class SqlAlchemy:
                 raise MissingConfig("destination.sqlalchemy.credentials", trace)
         self._engine: Any = credentials if isinstance(credentials, sa.engine.Engine) else None
         self.url = self._engine.url if self._engine is not None else _url(credentials)
-        self._secrets = [Secret(self.url.password)] if self.url.password else []
-        self.display = redact(self.url.render_as_string(hide_password=True), self._secrets)
+        self._secrets = _url_secrets(self.url)
+        self.display = redact(redact_url(self.url.render_as_string(hide_password=True)), self._secrets)
         self.batch_size, self._lock = batch_size, threading.Lock()
         self.kind = "mysql" if self.url.get_backend_name() in _MYSQL else self.url.get_backend_name()
         limit = 64 if self.kind == "mysql" else self.url.get_dialect().max_identifier_length  # 255 until connected
@@ -139,11 +139,18 @@ class SqlAlchemy:
         """Options that rebuild this destination in ``dataload.attach`` (never a password)."""
         url, file = self.url, self.url.database if self.kind == "sqlite" else None
         url = url.set(database=str(Path(file).resolve())) if file and file != ":memory:" else url
-        spec: dict[str, Any] = {} if url.password else {"credentials": url.render_as_string()}
+        spec: dict[str, Any] = {} if self._secrets else {"credentials": url.render_as_string(hide_password=False)}
         return spec | ({"batch_size": self.batch_size} if self.batch_size != 10_000 else {})
 
     def __repr__(self) -> str:
         return f"SqlAlchemy({self.display!r})"
+
+
+def _url_secrets(url: Any) -> list[Secret]:
+    """The password and every credential option of the query string (``?password=``, ``?passwd=``, ...)."""
+    values = [url.password, *(v for k, v in url.query.items() if is_credential_key(k))]
+    flat = [v for value in values for v in ((value,) if isinstance(value, str) else value or ())]
+    return [Secret(str(v)) for v in flat if v]
 
 
 def _url(credentials: Any) -> Any:

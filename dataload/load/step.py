@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from dataload.config import redact_url
 from dataload.destination import DestinationClient, LoadPackage
 from dataload.exceptions import DataloadError, TransientLoadError
 
@@ -32,16 +33,7 @@ class RetryPolicy:
 def load_with_retries(open_client: Callable[[], DestinationClient], package: LoadPackage,
                       policy: RetryPolicy) -> bool:
     """Load ``package`` with a fresh client per attempt; False if an earlier run had loaded it."""
-    retrying = Retrying(
-        stop=stop_after_attempt(policy.attempts),
-        wait=wait_exponential(multiplier=policy.first_wait, max=policy.max_wait),
-        retry=retry_if_exception_type(TransientLoadError),
-        before_sleep=lambda state: logger.warning(
-            "load of package %s failed (%s); retrying", package.load_id,
-            state.outcome.exception() if state.outcome else ""),
-        reraise=True,
-    )
-    for attempt in retrying:
+    for attempt in _retrying(policy, f"load of package {package.load_id}"):
         with attempt:
             client = open_client()
             try:
@@ -61,9 +53,18 @@ def with_retries(work: Callable[[], T], policy: RetryPolicy, *, what: str) -> T:
         except DataloadError:
             raise
         except Exception as exc:  # a driver's own error: the connection, most likely
-            raise TransientLoadError(f"{what}: {type(exc).__name__}: {exc}") from exc
+            raise TransientLoadError(redact_url(f"{what}: {type(exc).__name__}: {exc}")) from exc
 
-    retrying = Retrying(stop=stop_after_attempt(policy.attempts), reraise=True,
-                        wait=wait_exponential(multiplier=policy.first_wait, max=policy.max_wait),
-                        retry=retry_if_exception_type(TransientLoadError))
-    return retrying(attempt)
+    return _retrying(policy, what)(attempt)
+
+
+def _retrying(policy: RetryPolicy, what: str) -> Retrying:
+    """Retry :class:`TransientLoadError` by ``policy``, logging each retry with its (redacted) cause."""
+    def log(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        logger.warning("%s failed (attempt %d of %d): %s; retrying in %.1f s", what, state.attempt_number,
+                       policy.attempts, redact_url(str(error)), state.upcoming_sleep)
+
+    return Retrying(stop=stop_after_attempt(policy.attempts), reraise=True, before_sleep=log,
+                    wait=wait_exponential(multiplier=policy.first_wait, max=policy.max_wait),
+                    retry=retry_if_exception_type(TransientLoadError))
