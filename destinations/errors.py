@@ -44,7 +44,8 @@ _TRANSIENT_MYSQL = {1205, 1213, 2002, 2003, 2006, 2013, 2055, 1927, 1053, 1040, 
 _TRANSIENT_FATAL = ("too many clients", "connection slots are reserved", "starting up", "shutting down",
                     "in recovery mode", "not yet accepting connections", "terminating connection")
 _ROW_VALUE_CLASSES = ("22", "23")  # data exception, integrity constraint violation: details quote rows
-_QUOTED_VALUE = re.compile(r"""(?P<lead>(?:value|entry|type \w[\w ]*)\s*:?\s*)(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""")
+_QUOTED_VALUE = re.compile(r"""(?P<lead>(?:value|entry|type \w[\w ]*)\s*:?\s*)"""
+                           r"""(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""")
 _COPY_COLUMN = re.compile(r"\bcolumn (?P<column>[^:,]+):")
 HIDDEN = "(row value hidden; LOAD__SHOW_ROW_VALUES=true shows it)"
 

@@ -76,11 +76,13 @@ def working_dir_leaks(root: Path) -> list[str]:
 QUERY_CASES = [
     pytest.param(postgres, f"postgresql://loader@127.0.0.1:1/test?password={quote(QUERY_PASSWORD, safe='')}",
                  id="postgres-password"),
-    pytest.param(postgres, f"postgresql://loader@127.0.0.1:1/test?sslmode=prefer&sslpassword={quote_plus(QUERY_PASSWORD)}",
+    pytest.param(postgres,
+                 f"postgresql://loader@127.0.0.1:1/test?sslmode=prefer&sslpassword={quote_plus(QUERY_PASSWORD)}",
                  id="postgres-sslpassword"),
     pytest.param(sqlalchemy, f"mysql+pymysql://loader@127.0.0.1:1/test?password={quote(QUERY_PASSWORD, safe='')}",
                  id="mariadb-password"),
-    pytest.param(sqlalchemy, f"mysql+pymysql://loader@127.0.0.1:1/test?charset=utf8mb4&passwd={quote_plus(QUERY_PASSWORD)}",
+    pytest.param(sqlalchemy,
+                 f"mysql+pymysql://loader@127.0.0.1:1/test?charset=utf8mb4&passwd={quote_plus(QUERY_PASSWORD)}",
                  id="mariadb-passwd"),
 ]
 
@@ -106,7 +108,8 @@ def test_a_password_in_the_query_string_never_shows(factory, url, tmp_path, capl
     ("postgresql://u:pw@h/db", "postgresql://u:***@h/db"),
     ("postgresql://u@h/db?password=p%2Fw&sslmode=require", "postgresql://u@h/db?password=***&sslmode=require"),
     ("mysql+pymysql://u@h/db?charset=utf8&passwd=x+y", "mysql+pymysql://u@h/db?charset=utf8&passwd=***"),
-    ("postgresql://u@h/db?sslpassword=a&pwd=b&api_token=c", "postgresql://u@h/db?sslpassword=***&pwd=***&api_token=***"),
+    ("postgresql://u@h/db?sslpassword=a&pwd=b&api_token=c",
+     "postgresql://u@h/db?sslpassword=***&pwd=***&api_token=***"),
     ("postgresql://u@h/db?PASSWORD=a", "postgresql://u@h/db?PASSWORD=***"),
     ("host=h user=u password='a b' dbname=d", "host=h user=u password=*** dbname=d"),
     ("cannot connect to postgresql://u:pw@h/db: refused", "cannot connect to postgresql://u:***@h/db: refused"),
@@ -138,6 +141,32 @@ def test_postgres_credentials_from_the_environment_are_resolved_again_by_attach(
         assert not working_dir_leaks(tmp_path)
         attached = dataload.attach("env_p", pipelines_dir=tmp_path)
         assert attached.dataset().table("t").rows()[0]["a"] == 1  # read back through the resolved credentials
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA IF EXISTS "{dataset}" CASCADE')
+
+
+def test_attach_after_credentials_with_a_secret_given_in_code_says_how_to_pass_them(tmp_path, monkeypatch):
+    from dataload.exceptions import PipelineError
+
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
+    except psycopg.OperationalError:
+        service_unavailable("PostgreSQL")
+    monkeypatch.delenv("DESTINATION__POSTGRES__CREDENTIALS", raising=False)
+    monkeypatch.setenv("DATALOAD_PROJECT_DIR", str(tmp_path))
+    url = POSTGRES_URL.replace("postgresql://postgres@", f"postgresql://postgres:{quote(QUERY_PASSWORD, safe='')}@")
+    dataset = f"sec_{uuid.uuid4().hex[:8]}"
+    pipe = dataload.pipeline("code_p", destination=postgres(url), dataset_name=dataset, pipelines_dir=tmp_path)
+    try:
+        pipe.run([{"a": 1}], table_name="t")  # trust auth accepts any password
+        assert not working_dir_leaks(tmp_path)
+        with pytest.raises(PipelineError) as caught:
+            dataload.attach("code_p", pipelines_dir=tmp_path)
+        assert "destination=" in str(caught.value) and "DESTINATION__POSTGRES__CREDENTIALS" in str(caught.value)
+        attached = dataload.attach("code_p", destination=postgres(url), pipelines_dir=tmp_path)
+        assert attached.dataset().table("t").rows()[0]["a"] == 1
     finally:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
             admin.execute(f'DROP SCHEMA IF EXISTS "{dataset}" CASCADE')
