@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dataload.destination import Destination
 from dataload.exceptions import InvalidConfig, MissingConfig, PipelineError
 from dataload.package.storage import read_json
 from dataload.pipeline import Pipeline
-from dataload.destination import Destination
 from dataload.registry import DestinationArg, resolve_destination
 
 
