@@ -103,7 +103,7 @@ def load_error(error: BaseException, package: LoadPackage, table: str | None, fi
         where = f"package {package.load_id}" + (f", table {table!r}" if table else "")
         return TransientLoadError(_redacted(f"{where}: connection or server problem, worth retrying: {message}",
                                             secrets))
-    unstorable = _unstorable(original, message, file)
+    unstorable = _unstorable(original, message, file, column)
     if unstorable:
         column, message = unstorable
     if table and not file:
@@ -152,7 +152,8 @@ def show_row_values() -> bool:
 
 # what a destination cannot store: (how the driver says so, which values, what to tell the user)
 _UNSTORABLE: list[tuple[Callable[[BaseException, str], bool], Callable[[pa.ChunkedArray], bool], str]] = [
-    (lambda e, m: (sqlstate(e) or "") in ("22021", "22P05") and ("0x00" in m or "\\u0000" in m),
+    (lambda e, m: (sqlstate(e) == "22021" and "0x00" in m)  # in text; in JSON the detail names \u0000
+     or (sqlstate(e) == "22P05" and "\\u0000" in (getattr(getattr(e, "diag", None), "message_detail", None) or "")),
      lambda a: pa.types.is_string(a.type) or pa.types.is_large_string(a.type),
      "PostgreSQL cannot store the NUL character (0x00) in text or JSON; {rows} row(s) hold it. Remove or "
      "replace it before loading (for example with resource.add_map)"),
@@ -163,15 +164,19 @@ _UNSTORABLE: list[tuple[Callable[[BaseException, str], bool], Callable[[pa.Chunk
 ]
 
 
-def _unstorable(original: BaseException, message: str, file: str | None) -> tuple[str, str] | None:
+def _unstorable(original: BaseException, message: str, file: str | None,
+                named: str | None) -> tuple[str, str] | None:
     """``(column, message)`` when the error is a value the destination cannot store, found in ``file``.
 
-    Only read after a load failed, so a load that succeeds pays nothing for it.
+    The column the server ``named`` wins when it holds such a value. The file is read only after
+    a load failed, so a load that succeeds pays nothing for it.
     """
     for said, holds, advice in _UNSTORABLE:
         if file and said(original, message):
-            for column, rows in _columns_holding(Path(file), holds):
-                return column, advice.format(rows=rows)
+            found = dict(_columns_holding(Path(file), holds))
+            column = named if named in found else next(iter(found), None)
+            if column is not None:
+                return column, advice.format(rows=found[column])
     return None
 
 
@@ -187,8 +192,8 @@ def _columns_holding(path: Path, kind: Callable[[pa.ChunkedArray], bool]) -> lis
             continue
         if pa.types.is_floating(column.type):
             bad = pc.or_(pc.is_nan(column), pc.is_inf(column))
-        else:
-            bad = pc.match_substring(column, "\x00")
+        else:  # the character itself, or escaped in JSON text
+            bad = pc.or_(pc.match_substring(column, "\x00"), pc.match_substring(column, "\\u0000"))
         rows = pc.sum(pc.cast(pc.fill_null(bad, False), pa.int64())).as_py() or 0
         if rows:
             found.append((name, rows))

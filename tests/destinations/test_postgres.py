@@ -228,6 +228,14 @@ def test_nul_in_text_is_a_terminal_error_naming_table_column_and_file_without_ro
     assert len(pipe.failed_packages()) == 1
 
 
+def test_nul_in_a_json_column_is_a_terminal_error_naming_the_column(pg_pipeline):
+    pipe = pg_pipeline()
+    with pytest.raises(TerminalLoadError) as caught:
+        pipe.run([{"id": 1, "doc": {"k": "a\x00b"}}], table_name="docs", columns={"doc": {"data_type": "json"}})
+    assert caught.value.table == "docs" and "column 'doc'" in str(caught.value)
+    assert "NUL character (0x00)" in str(caught.value) and len(pipe.failed_packages()) == 1
+
+
 def test_row_values_the_server_quotes_show_only_when_asked(pg_pipeline, dataset, admin, monkeypatch):
     monkeypatch.delenv("LOAD__SHOW_ROW_VALUES", raising=False)
     pipe = pg_pipeline()
