@@ -29,7 +29,7 @@ from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage, Pack
 from dataload.exceptions import InvalidConfig, MissingConfig, MissingDependencyError
 from dataload.schema.model import ROOT_ID, ROW_ID, Column, Schema, Table
 from destinations._postgres_arrow import POSITION_COLUMNS, csv_chunk, result_to_arrow
-from destinations.errors import connect_error, load_error
+from destinations.errors import connect_error, load_error, read_error
 from destinations.sql import (
     Staged,
     drop_column_sql,
@@ -325,6 +325,8 @@ class PostgresClient:
             row = self.connection.execute(sql, [value]).fetchone()
         except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
             return None
+        except psycopg.Error as exc:  # classified: a table of that name but another shape is not retried
+            raise read_error(exc, f"reading the stored {document} from {self.dataset}.{table}", self._secrets) from None
         return dict(json.loads(row[0])) if row and row[0] else None
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> pa.Table:

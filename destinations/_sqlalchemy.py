@@ -36,7 +36,7 @@ from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage
 from dataload.exceptions import InvalidConfig, MissingConfig, MissingDependencyError
 from dataload.schema.model import ROW_ID, Column, Table
 from destinations._sqlalchemy_results import arrow_array
-from destinations.errors import connect_error, load_error
+from destinations.errors import connect_error, load_error, read_error
 from destinations.sql import (
     SqlDialect,
     Staged,
@@ -393,7 +393,10 @@ class SqlAlchemyClient:
         table = self._system(name)
         query = (sa.select(table.c[document]).where(table.c[key] == value)
                  .order_by(table.c.version.desc(), table.c[timestamp].desc()).limit(1))
-        found = self.connection.execute(query).scalar()
+        try:
+            found = self.connection.execute(query).scalar()
+        except sa.exc.DBAPIError as exc:  # classified: a table of that name but another shape is not retried
+            raise read_error(exc, f"reading the stored {document} from {self.dataset}.{name}", self._secrets) from None
         return dict(json.loads(found)) if found else None
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> pa.Table:

@@ -116,6 +116,15 @@ def load_error(error: BaseException, package: LoadPackage, table: str | None, fi
                              table=table, file=file)
 
 
+def read_error(error: BaseException, what: str, secrets: list[Secret]) -> Exception:
+    """A driver error while reading from the destination (``what``: the stored schema, state...) as a load error."""
+    original = getattr(error, "orig", None) or error
+    message, _ = _message(original)
+    state = sqlstate(original) or mysql_code(original)
+    text = _redacted(f"{what}: {type(original).__name__}{f' [{state}]' if state else ''}: {message}", secrets)
+    return TransientLoadError(text) if is_transient(error) else TerminalLoadError(text)
+
+
 def _redacted(text: str, secrets: list[Secret]) -> str:
     return redact(redact_url(text), secrets)
 

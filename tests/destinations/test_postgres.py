@@ -348,3 +348,14 @@ def test_a_reserved_schema_name_is_refused_before_anything_runs(make_pipeline, a
     assert not (tmp_path / "pipelines" / "reserved").exists()
     assert not admin.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [name]).fetchall() \
         or name == "information_schema"
+
+
+def test_a_foreign_table_named_like_a_system_table_is_terminal_when_read(make_pipeline, dataset, admin, caplog):
+    admin.execute(f"CREATE SCHEMA {quote(dataset)}")
+    admin.execute(f"CREATE TABLE {quote(dataset)}._dl_version (something int)")  # not ours: no version column
+    pipe = make_pipeline(destination=postgres(POSTGRES_URL), dataset_name=dataset)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="dataload"), pytest.raises(TerminalLoadError) as caught:
+        pipe.run([{"id": 1}], table_name="t")
+    assert time.monotonic() - started < 3 and not retry_messages(caplog)
+    assert f"{dataset}._dl_version" in str(caught.value) and "42703" in str(caught.value)

@@ -404,3 +404,15 @@ def test_nan_on_mariadb_names_table_and_column_and_keeps_row_values_out(mariadb,
     assert caught.value.table == "measures" and "column 'ratio'" in str(caught.value)
     assert "NaN" in str(caught.value) and "private-row-value" not in shown
     assert len(pipe.failed_packages()) == 1
+
+
+def test_a_foreign_mariadb_table_named_like_a_system_table_is_terminal_when_read(mariadb, make_pipeline, caplog):
+    with mariadb.admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE `{mariadb.dataset}`")
+        connection.exec_driver_sql(f"CREATE TABLE `{mariadb.dataset}`.`_dl_version` (something int)")
+    pipe = pipeline_on(make_pipeline, mariadb)()
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="dataload"), pytest.raises(TerminalLoadError) as caught:
+        pipe.run([{"id": 1}], table_name="t")
+    assert time.monotonic() - started < 3 and not _retries(caplog)
+    assert f"{mariadb.dataset}._dl_version" in str(caught.value) and "1054" in str(caught.value)
