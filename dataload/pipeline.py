@@ -43,6 +43,8 @@ class Pipeline:
                  import_schema_path: Path | None = None) -> None:
         self.pipeline_name = pipeline_name
         self.destination = resolve_destination(destination)
+        # refuse a name the destination reserves before anything runs (an optional destination method)
+        getattr(self.destination, "check_dataset_name", lambda name: None)(dataset_name)
         self.dataset_name = dataset_name
         self.working_dir = pipelines_dir / pipeline_name
         self.local_dir = local_dir

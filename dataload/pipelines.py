@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
-from dataload.exceptions import InvalidConfig, PipelineError
+from dataload.destination import Destination
+from dataload.exceptions import InvalidConfig, MissingConfig, PipelineError
 from dataload.package.storage import read_json
 from dataload.pipeline import Pipeline
 from dataload.registry import DestinationArg, resolve_destination
@@ -60,6 +62,18 @@ def attach(pipeline_name: str, *, destination: DestinationArg | None = None, dat
     if not settings_path.exists():
         raise PipelineError(f"no pipeline {pipeline_name!r} in {base}")
     settings = read_json(settings_path)
-    target = destination or resolve_destination(settings["destination"], **settings["destination_options"])
+    target = destination or _stored_destination(pipeline_name, settings)
     return Pipeline(pipeline_name, destination=target, dataset_name=dataset_name or settings["dataset_name"],
                     pipelines_dir=base, local_dir=Path(settings["local_dir"]))
+
+
+def _stored_destination(pipeline_name: str, settings: dict[str, Any]) -> Destination:
+    """The destination ``pipeline.json`` names; credentials holding a secret are looked up again, never stored."""
+    try:
+        return resolve_destination(settings["destination"], **settings["destination_options"])
+    except MissingConfig as missing:
+        problem = (f"pipeline {pipeline_name!r} ran with {settings['destination']} credentials that hold a secret, "
+                   "which are never written to its working dir, and none are configured: pass them with "
+                   f"attach({pipeline_name!r}, destination=...) or set them in one of the places looked at:\n  "
+                   + "\n  ".join(missing.looked_in))
+    raise PipelineError(problem)

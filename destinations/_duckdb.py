@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage, PackageFile, arrow_stream
-from dataload.exceptions import TerminalLoadError, TransientLoadError
+from dataload.exceptions import InvalidConfig, TerminalLoadError, TransientLoadError
 from dataload.schema.model import LOAD_ID, Column
 from destinations.sql import (
     Staged,
@@ -31,6 +31,7 @@ from destinations.sql import (
 )
 
 CATALOG = "dataload_db"
+_RESERVED_SCHEMAS = ("information_schema", "pg_catalog", "temp", "system", "memory", CATALOG)  # ambiguous or system
 STEPWISE_BYTES = 256 * 1024 * 1024  # packages bigger than this ...
 STEPWISE_ROW_BYTES = 64 * 1024      # ... with rows bigger than this on average load chunk by chunk
 LOAD_MEMORY_BASE = 128 * 2**20  # DuckDB's memory while loading ordinary rows into a file dataload opened, plus
@@ -75,6 +76,7 @@ class DuckDB:
         """Open the database and return a client for ``dataset_name``."""
         import duckdb
 
+        self.check_dataset_name(dataset_name)
         credentials = self.credentials
         if credentials is None:
             credentials = str(local_dir / f"{pipeline_name}.duckdb")
@@ -94,6 +96,17 @@ class DuckDB:
             raise TransientLoadError(f"cannot open DuckDB file {credentials}: {exc}") from exc
         connection.execute(f"USE {CATALOG}")
         return DuckDBClient(connection, dataset_name, owned=True, memory_limit=self.memory_limit, own_database=True)
+
+    def check_dataset_name(self, dataset_name: str) -> None:
+        """Refuse a dataset (schema) name DuckDB reserves: its system schemas and catalog names.
+
+        >>> DuckDB(":memory:").check_dataset_name("temp")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        dataload.exceptions.InvalidConfig: dataset_name 'temp' is reserved by DuckDB; choose another ...
+        """
+        if dataset_name.lower() in _RESERVED_SCHEMAS:
+            raise InvalidConfig(f"dataset_name {dataset_name!r} is reserved by DuckDB; choose another dataset_name "
+                                f"(reserved: {', '.join(_RESERVED_SCHEMAS)})")
 
     def attach_spec(self) -> dict[str, Any]:
         """Options that rebuild this destination in ``dataload.attach`` (a file path; nothing secret)."""

@@ -24,17 +24,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from dataload.config import NOT_FOUND, Secret, lookup, redact, redact_url
+from dataload.config import NOT_FOUND, Secret, is_credential_key, lookup, redact, redact_url
 from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage, PackageFile, in_threads
-from dataload.exceptions import (
-    InvalidConfig,
-    MissingConfig,
-    MissingDependencyError,
-    TerminalLoadError,
-    TransientLoadError,
-)
+from dataload.exceptions import InvalidConfig, MissingConfig, MissingDependencyError
 from dataload.schema.model import ROOT_ID, ROW_ID, Column, Schema, Table
 from destinations._postgres_arrow import POSITION_COLUMNS, csv_chunk, result_to_arrow
+from destinations.errors import connect_error, load_error, read_error
 from destinations.sql import (
     Staged,
     count_rows,
@@ -95,22 +90,43 @@ class Postgres:
         """Connect and return a client for the schema ``dataset_name``."""
         import psycopg
 
-        if len(dataset_name.encode()) > _MAX_NAME_BYTES:
-            raise InvalidConfig(f"dataset_name {dataset_name!r} is longer than PostgreSQL's {_MAX_NAME_BYTES}-byte "
-                                "limit for names")
+        self.check_dataset_name(dataset_name)
         try:
             connection = psycopg.connect(str(self._conninfo), autocommit=True, connect_timeout=self.connect_timeout,
                                          prepare_threshold=None)  # no server-side prepares: poolers stay happy
         except psycopg.Error as exc:
-            message = redact(f"cannot connect to PostgreSQL at {self.display}: {exc}", self._secrets)
+            error = connect_error(exc, f"PostgreSQL at {self.display}", self._secrets)
         else:
             return PostgresClient(connection, dataset_name, self._secrets)
-        raise TransientLoadError(message)  # outside the handler: no chained driver error to leak from
+        raise error  # outside the handler: no chained driver error to leak from
+
+    def check_dataset_name(self, dataset_name: str) -> None:
+        """Refuse a dataset (schema) name PostgreSQL would refuse or that belongs to the system.
+
+        >>> Postgres("postgresql://localhost/db").check_dataset_name("pg_stats")  # doctest: +SKIP
+        Traceback (most recent call last):
+        InvalidConfig: dataset_name 'pg_stats' is reserved by PostgreSQL (names starting with pg_ ...)
+        """
+        if len(dataset_name.encode()) > _MAX_NAME_BYTES:
+            raise InvalidConfig(f"dataset_name {dataset_name!r} is longer than PostgreSQL's {_MAX_NAME_BYTES}-byte "
+                                "limit for names")
+        if dataset_name.startswith("pg_") or dataset_name == "information_schema":
+            raise InvalidConfig(f"dataset_name {dataset_name!r} is reserved by PostgreSQL (names starting with pg_ "
+                                "and information_schema belong to the system); choose another dataset_name")
 
     @property
     def display(self) -> str:
         """The connection target with the password hidden."""
         return redact(redact_url(str(self._conninfo)), self._secrets)
+
+    def attach_spec(self) -> dict[str, Any]:
+        """Options that rebuild this destination in ``dataload.attach``: never a credential.
+
+        Credentials that hold a secret are left out, so ``attach`` looks them up again where
+        they came from (``DESTINATION__POSTGRES__CREDENTIALS`` or ``secrets.toml``).
+        """
+        spec: dict[str, Any] = {} if self._secrets else {"credentials": str(self._conninfo)}
+        return spec | ({"connect_timeout": self.connect_timeout} if self.connect_timeout != 10 else {})
 
     def __repr__(self) -> str:
         return f"Postgres({self.display!r})"
@@ -141,11 +157,11 @@ def _conninfo(credentials: str | Mapping[str, Any]) -> tuple[Secret, list[Secret
             text = str(credentials)
         else:
             raise TypeError
-        password = conninfo_to_dict(text).get("password")
+        secrets = [Secret(v) for k, v in conninfo_to_dict(text).items() if v and is_credential_key(k)]
     except Exception:  # the driver's message may quote the string, password included
         pass
     else:
-        return Secret(text), [Secret(password)] if password else []
+        return Secret(text), secrets
     raise InvalidConfig("postgres credentials must be a URL like postgresql://user:password@host:5432/dbname "
                         "or a dict with host, port, user, password and dbname")
 
@@ -190,19 +206,25 @@ class PostgresClient:
                 for table, columns in package.dropped_columns.items():
                     for column in columns:
                         self.connection.execute(drop_column_sql(self.dataset, table, column))
-                self._apply_schema(package.schema)
+                self._apply_schema(package)
                 names = (f"_dl_stage_{n}" for n in itertools.count())
                 for root in package.tables:
                     self._write_table(package, root, names)
                 self._commit_records(package)
             return True
-        except psycopg.Error as exc:
-            raise _load_error(exc, package, None, None, self._secrets) from exc
+        except psycopg.Error as exc:  # not chained: the driver's text may quote rows
+            raise load_error(exc, package, None, None, self._secrets) from None
 
-    def _apply_schema(self, schema: Schema) -> None:
-        for statement in schema_changes_sql(self.dataset, schema.data_tables(), self.existing_columns(),
-                                            postgres_type):
-            self.connection.execute(statement)
+    def _apply_schema(self, package: LoadPackage) -> None:
+        import psycopg
+
+        schema, existing = package.schema, self.existing_columns()
+        for data_table in schema.data_tables():
+            try:
+                for statement in schema_changes_sql(self.dataset, [data_table], existing, postgres_type):
+                    self.connection.execute(statement)
+            except psycopg.Error as exc:  # e.g. more than 1,600 columns: name the table
+                raise load_error(exc, package, data_table.name, None, self._secrets) from None
         wanted: set[str] = set()
         for table in schema.tables.values():
             if table.is_root and _is_upsert(table):
@@ -248,7 +270,7 @@ class PostgresClient:
             try:
                 self.connection.execute(statement)
             except psycopg.Error as exc:
-                raise _load_error(exc, package, root, None, self._secrets) from exc
+                raise load_error(exc, package, root, None, self._secrets) from None
 
     def _stage(self, package: LoadPackage, table: str, name: str) -> Staged:
         """A temporary table with the rows of ``table``'s load files, filled by COPY."""
@@ -276,7 +298,7 @@ class PostgresClient:
                     for piece in pieces:
                         copy.write(piece)
             except psycopg.Error as exc:
-                raise _load_error(exc, package, table, str(file.path), self._secrets) from exc
+                raise load_error(exc, package, table, str(file.path), self._secrets) from None
 
     def _commit_records(self, package: LoadPackage) -> None:
         now = datetime.now(timezone.utc)
@@ -324,6 +346,8 @@ class PostgresClient:
             row = self.connection.execute(sql, [value]).fetchone()
         except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
             return None
+        except psycopg.Error as exc:  # classified: a table of that name but another shape is not retried
+            raise read_error(exc, f"reading the stored {document} from {self.dataset}.{table}", self._secrets) from None
         return dict(json.loads(row[0])) if row and row[0] else None
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> pa.Table:
@@ -397,18 +421,3 @@ def _on_conflict(dataset: str, table: Table, source: Staged, keys: list[str]) ->
     return (f"INSERT INTO {qualified(dataset, table.name)} ({columns}) SELECT {columns} FROM {source.relation} "
             f"AS s ON CONFLICT ({', '.join(quote(k) for k in keys)}) {action}")
 
-
-def _load_error(exc: Exception, package: LoadPackage, table: str | None, file: str | None,
-                secrets: list[Secret]) -> Exception:
-    import psycopg
-
-    where = f"package {package.load_id}" + (f", table {table!r}" if table else "")
-    diag = getattr(exc, "diag", None)
-    parts = [getattr(diag, name, None) for name in ("message_primary", "message_detail", "context")]
-    detail = "; ".join(p.strip() for p in parts if p) if parts[0] else str(exc).strip()
-    if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
-        return TransientLoadError(redact(f"{where}: connection or server problem, worth retrying: {detail}", secrets))
-    if table and not file:
-        file = ", ".join(str(f.path) for f in package.files_of(table))
-    message = where + (f" (file {file})" if file else "") + f": {type(exc).__name__}: {detail}"
-    return TerminalLoadError(redact(message, secrets), table=table, file=file)

@@ -31,11 +31,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from dataload.config import NOT_FOUND, Secret, lookup, redact
+from dataload.config import NOT_FOUND, Secret, is_credential_key, lookup, redact, redact_url
 from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage
-from dataload.exceptions import InvalidConfig, MissingConfig, MissingDependencyError, TransientLoadError
+from dataload.exceptions import InvalidConfig, MissingConfig, MissingDependencyError
 from dataload.schema.model import ROW_ID, Column, Table
-from destinations._sqlalchemy_results import arrow_array, load_error
+from destinations._sqlalchemy_results import arrow_array
+from destinations.errors import connect_error, load_error, read_error
 from destinations.sql import (
     SqlDialect,
     Staged,
@@ -59,6 +60,7 @@ _MYSQL = ("mysql", "mariadb")
 _PREFIXED = (None, "text", "json", "binary")  # LONGTEXT / LONGBLOB: MariaDB indexes a prefix of them
 _PREFIX_CHARS = 64  # several text columns of one key still fit MariaDB's 3072-byte index limit
 _UTC = datetime.timezone.utc
+_MYSQL_SYSTEM_DATABASES = ("information_schema", "mysql", "performance_schema", "sys")
 
 
 def sa_type(column: Column) -> Any:
@@ -99,8 +101,8 @@ class SqlAlchemy:
                 raise MissingConfig("destination.sqlalchemy.credentials", trace)
         self._engine: Any = credentials if isinstance(credentials, sa.engine.Engine) else None
         self.url = self._engine.url if self._engine is not None else _url(credentials)
-        self._secrets = [Secret(self.url.password)] if self.url.password else []
-        self.display = redact(self.url.render_as_string(hide_password=True), self._secrets)
+        self._secrets = _url_secrets(self.url)
+        self.display = redact(redact_url(self.url.render_as_string(hide_password=True)), self._secrets)
         self.batch_size, self._lock = batch_size, threading.Lock()
         self.kind = "mysql" if self.url.get_backend_name() in _MYSQL else self.url.get_backend_name()
         limit = 64 if self.kind == "mysql" else self.url.get_dialect().max_identifier_length  # 255 until connected
@@ -111,17 +113,30 @@ class SqlAlchemy:
 
     def client(self, *, dataset_name: str, pipeline_name: str, local_dir: Path) -> SqlAlchemyClient:
         """Connect and return a client for ``dataset_name``."""
+        self.check_dataset_name(dataset_name)
+        try:
+            connection = self.engine().connect()
+        except sa.exc.DBAPIError as exc:
+            error = connect_error(exc, self.display, self._secrets)
+        else:
+            return SqlAlchemyClient(connection, dataset_name, self)
+        raise error  # outside the handler: no chained driver error to leak from
+
+    def check_dataset_name(self, dataset_name: str) -> None:
+        """Refuse a dataset name the database would refuse or that belongs to the system.
+
+        >>> SqlAlchemy("sqlite:///main.db").check_dataset_name("temp")
+        Traceback (most recent call last):
+        dataload.exceptions.InvalidConfig: dataset_name 'temp' is reserved by SQLite; choose another dataset_name
+        """
         limit = self.capabilities.max_identifier_length
         if (limit and len(dataset_name.encode()) > limit) or any(c in dataset_name for c in "/\\\x00"):
             raise InvalidConfig(f"dataset_name {dataset_name!r} is not a valid database name here "
                                 f"(at most {limit} bytes, no slashes)")
-        try:
-            connection = self.engine().connect()
-        except sa.exc.DBAPIError as exc:
-            message = redact(f"cannot connect to {self.display}: {exc.orig}", self._secrets)
-        else:
-            return SqlAlchemyClient(connection, dataset_name, self)
-        raise TransientLoadError(message)  # outside the handler: no chained driver error to leak from
+        reserved = {"mysql": _MYSQL_SYSTEM_DATABASES, "sqlite": ("temp",)}.get(self.kind, ())
+        if dataset_name.lower() in reserved:
+            owner = "MariaDB/MySQL" if self.kind == "mysql" else "SQLite"
+            raise InvalidConfig(f"dataset_name {dataset_name!r} is reserved by {owner}; choose another dataset_name")
 
     def engine(self) -> Any:
         """The SQLAlchemy engine, made on first use (the driver is imported then)."""
@@ -140,11 +155,18 @@ class SqlAlchemy:
         """Options that rebuild this destination in ``dataload.attach`` (never a password)."""
         url, file = self.url, self.url.database if self.kind == "sqlite" else None
         url = url.set(database=str(Path(file).resolve())) if file and file != ":memory:" else url
-        spec: dict[str, Any] = {} if url.password else {"credentials": url.render_as_string()}
+        spec: dict[str, Any] = {} if self._secrets else {"credentials": url.render_as_string(hide_password=False)}
         return spec | ({"batch_size": self.batch_size} if self.batch_size != 10_000 else {})
 
     def __repr__(self) -> str:
         return f"SqlAlchemy({self.display!r})"
+
+
+def _url_secrets(url: Any) -> list[Secret]:
+    """The password and every credential option of the query string (``?password=``, ``?passwd=``, ...)."""
+    values = [url.password, *(v for k, v in url.query.items() if is_credential_key(k))]
+    flat = [v for value in values for v in ((value,) if isinstance(value, str) else value or ())]
+    return [Secret(str(v)) for v in flat if v]
 
 
 def _url(credentials: Any) -> Any:
@@ -187,8 +209,6 @@ class SqlAlchemyClient:
 
     def _attach(self, main: str | None) -> None:
         if self.dataset not in [row[1] for row in self._run("PRAGMA database_list")]:
-            if self.dataset == "temp":
-                raise InvalidConfig("dataset_name 'temp' is reserved by SQLite")
             self._attached = main not in (None, "", ":memory:")  # in memory: kept while the connection lives
             path = str(Path(str(main)).parent / f"{self.dataset}.db") if self._attached else ":memory:"
             self._run(f"ATTACH DATABASE ? AS {self.dialect.quote(self.dataset)}", (path,))
@@ -219,8 +239,8 @@ class SqlAlchemyClient:
             return self._load(package)
         except BaseException as exc:
             self._abort()
-            if isinstance(exc, sa.exc.DBAPIError):
-                raise load_error(exc, package, None, None, self._secrets) from exc
+            if isinstance(exc, sa.exc.DBAPIError):  # not chained: the driver's text quotes rows and parameters
+                raise load_error(exc, package, None, None, self._secrets) from None
             raise
 
     def _load(self, package: LoadPackage) -> bool:
@@ -294,7 +314,7 @@ class SqlAlchemyClient:
             for stage in staged.values():
                 self._run(f"{self.dialect.drop_temp_table} {stage.relation}")
         except sa.exc.DBAPIError as exc:
-            raise load_error(exc, package, root, None, self._secrets) from exc
+            raise load_error(exc, package, root, None, self._secrets) from None
 
     def _stage(self, package: LoadPackage, table: str, name: str) -> Staged:
         """A temporary table with the rows of ``table``'s load files, inserted in batches."""
@@ -312,12 +332,12 @@ class SqlAlchemyClient:
         try:
             self._run(f"CREATE {self.dialect.temp_table} {self.dialect.quote(name)} ({', '.join(definitions)})")
         except sa.exc.DBAPIError as exc:
-            raise load_error(exc, package, table, None, self._secrets) from exc
+            raise load_error(exc, package, table, None, self._secrets) from None
         for file in files:
             try:
                 self._insert_file(stage.insert(), file.path, file.chunk, keys)
             except sa.exc.DBAPIError as exc:
-                raise load_error(exc, package, table, str(file.path), self._secrets) from exc
+                raise load_error(exc, package, table, str(file.path), self._secrets) from None
         return Staged(self.dialect.quote(name), columns)
 
     def _insert_file(self, insert: Any, path: Path, chunk: int, keys: dict[str, str]) -> None:
@@ -375,7 +395,10 @@ class SqlAlchemyClient:
         table = self._system(name)
         query = (sa.select(table.c[document]).where(table.c[key] == value)
                  .order_by(table.c.version.desc(), table.c[timestamp].desc()).limit(1))
-        found = self.connection.execute(query).scalar()
+        try:
+            found = self.connection.execute(query).scalar()
+        except sa.exc.DBAPIError as exc:  # classified: a table of that name but another shape is not retried
+            raise read_error(exc, f"reading the stored {document} from {self.dataset}.{name}", self._secrets) from None
         return dict(json.loads(found)) if found else None
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> pa.Table:

@@ -1,8 +1,8 @@
 """What the SQLAlchemy destination gets back from a database, in dataload's terms.
 
 Result columns become Arrow arrays typed by their declared SQL types (SQLite's text dates and
-0/1 booleans, MariaDB's TIME durations and TINYINT(1) booleans, timestamps stored as UTC), and
-driver errors become load errors, transient (worth a retry) or terminal.
+0/1 booleans, MariaDB's TIME durations and TINYINT(1) booleans, timestamps stored as UTC).
+Driver errors are classified in :mod:`destinations.errors`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from dataload.config import Secret, redact
-from dataload.destination import LoadPackage
-from dataload.exceptions import TerminalLoadError, TransientLoadError
-
 sa: Any
 try:
     import sqlalchemy as sa
@@ -24,9 +20,6 @@ try:
 except ImportError:  # SqlAlchemy() says what to install
     sa = None
 
-# MariaDB errors worth a retry: lock wait timeout, deadlock, can't connect, server gone away, lost
-# connection, connection killed, server shutdown, too many connections, query interrupted.
-_MYSQL_TRANSIENT = {1205, 1213, 2002, 2003, 2006, 2013, 2055, 1927, 1053, 1040, 1317}
 _UTC = datetime.timezone.utc
 
 _ARROW = {bool: pa.bool_(), int: pa.int64(), float: pa.float64(), str: pa.string(), bytes: pa.binary(),
@@ -70,28 +63,3 @@ def _value(value: Any, kind: Any) -> Any:
         return value.replace(tzinfo=_UTC) if value.tzinfo is None else value.astimezone(_UTC)
     return bool(value) if kind is bool else value
 
-
-def load_error(exc: Any, package: LoadPackage, table: str | None, file: str | None,
-               secrets: list[Secret]) -> Exception:
-    """A driver error as a load error: transient (worth a retry) or terminal, naming table and file."""
-    where = f"package {package.load_id}" + (f", table {table!r}" if table else "")
-    original = getattr(exc, "orig", None) or exc
-    detail = str(original).strip()
-    if _is_transient(exc, original):
-        return TransientLoadError(redact(f"{where}: connection or server problem, worth retrying: {detail}", secrets))
-    if table and not file:
-        file = ", ".join(str(f.path) for f in package.files_of(table))
-    message = where + (f" (file {file})" if file else "") + f": {type(original).__name__}: {detail}"
-    return TerminalLoadError(redact(message, secrets), table=table, file=file)
-
-
-def _is_transient(exc: Any, original: Any) -> bool:
-    """Lost connections, lock waits and deadlocks (MariaDB), a locked database (SQLite)."""
-    if getattr(exc, "connection_invalidated", False):
-        return True
-    module = type(original).__module__
-    if module.startswith(("pymysql", "MySQLdb", "mysql", "mariadb")):
-        return bool(original.args) and original.args[0] in _MYSQL_TRANSIENT
-    if module.startswith("sqlite3"):
-        return isinstance(exc, sa.exc.OperationalError) and any(w in str(original) for w in ("locked", "busy"))
-    return isinstance(exc, sa.exc.OperationalError)

@@ -8,12 +8,13 @@
 from dataload.config.markers import config, secrets
 from dataload.config.providers import NOT_FOUND
 from dataload.config.resolve import lookup, resolve_arguments
-from dataload.config.secret import Secret, redact, redact_url
+from dataload.config.secret import Secret, is_credential_key, redact, redact_url
 
 __all__ = [
     "NOT_FOUND",
     "Secret",
     "config",
+    "is_credential_key",
     "lookup",
     "redact",
     "redact_url",

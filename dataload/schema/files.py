@@ -4,17 +4,49 @@ An imported file wins over inference: a column's ``data_type`` pins its type, ke
 nullability hints are applied, and a column removed from a table of the file is dropped (from
 the schema and the destination). A pinned type that contradicts the type of a column that
 already holds data is refused before anything is loaded. Nothing is ever renamed.
+
+An imported file is checked before it is used: it must be plain YAML (no tags) and match
+:data:`SCHEMA_FILE_FORMAT`, a JSON Schema of the file format (known keys only, known data types
+and write dispositions). A file that does not is refused with an :class:`InvalidConfig` naming
+the file and the key path of each problem (``tables[0].columns[2].data_type``), and nothing of it
+is saved, so fixing the file is enough.
 """
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
-from dataload.exceptions import SchemaError
-from dataload.schema.model import LOAD_ID, Column, Schema, Table
+from dataload.exceptions import InvalidConfig, SchemaError
+from dataload.schema.model import DATA_TYPES, LOAD_ID, MERGE_STRATEGIES, WRITE_DISPOSITIONS, Column, Schema, Table
 
 _HINTS = ("data_type", "nullable", "primary_key", "merge_key", "unique", "precision", "scale")
+_NAME = {"type": "string", "minLength": 1}
+_FLAG = {"type": "boolean"}
+_SIZE = {"type": ["integer", "null"], "minimum": 0}
+_COLUMN = {
+    "type": "object", "required": ["name"], "additionalProperties": False,
+    "properties": {"name": _NAME, "data_type": {"enum": [*DATA_TYPES, None]}, "nullable": _FLAG,
+                   "primary_key": _FLAG, "merge_key": _FLAG, "unique": _FLAG, "precision": _SIZE, "scale": _SIZE,
+                   "variant_of": {"type": ["string", "null"]}},
+}
+_TABLE = {
+    "type": "object", "required": ["name"], "additionalProperties": False,
+    "properties": {"name": _NAME, "columns": {"type": "array", "items": _COLUMN},
+                   "write_disposition": {"enum": list(WRITE_DISPOSITIONS)},
+                   "merge_strategy": {"enum": list(MERGE_STRATEGIES)},
+                   "parent": {"type": ["string", "null"]}, "resource": {"type": ["string", "null"]},
+                   "schema_contract": {"type": ["object", "null"], "additionalProperties": {"type": "string"}}},
+}
+SCHEMA_FILE_FORMAT: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "dataload schema file",
+    "type": "object", "required": ["name", "tables"], "additionalProperties": False,
+    "properties": {"name": _NAME, "version": {"type": "integer"}, "version_hash": {"type": "string"},
+                   "tables": {"type": "array", "items": _TABLE}},
+}
+"""JSON Schema (draft 2020-12) of a schema file, as :meth:`Schema.to_dict` writes it."""
 
 
 class SchemaFiles:
@@ -40,16 +72,15 @@ class SchemaFiles:
 
     def read_import(self, live: Schema) -> tuple[Schema, dict[str, list[str]]] | None:
         """The live schema with a changed import file applied, and the columns it drops; None if unchanged."""
-        import yaml
-
         if self.import_dir is None or not (self.import_dir / self.file_name).exists():
             return None
-        text = (self.import_dir / self.file_name).read_text(encoding="utf-8")
+        path = self.import_dir / self.file_name
+        text = path.read_text(encoding="utf-8")
         digest = hashlib.sha256(text.encode()).hexdigest()
         if self.marker.exists() and self.marker.read_text() == digest:
             return None
+        imported = Schema.from_dict(read_schema_file(path, text))
         self._pending_hash = digest
-        imported = Schema.from_dict(yaml.safe_load(text))
         merged = live.copy()
         dropped = {t.name: _apply_table(merged, t) for t in imported.tables.values()}
         return merged, {t: cols for t, cols in dropped.items() if cols}
@@ -59,6 +90,45 @@ class SchemaFiles:
         if self._pending_hash is not None:
             self.marker.parent.mkdir(parents=True, exist_ok=True)
             self.marker.write_text(self._pending_hash)
+
+
+def read_schema_file(path: Path, text: str) -> dict[str, Any]:
+    """The document of a schema file, checked against :data:`SCHEMA_FILE_FORMAT`.
+
+    >>> read_schema_file(Path("crm.schema.yaml"), "{name: crm, tables: 5}")
+    Traceback (most recent call last):
+    dataload.exceptions.InvalidConfig: schema file crm.schema.yaml: tables: 5 is not of type 'array'
+    """
+    import yaml
+
+    try:
+        document = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(unknown place)"
+        kind = "not a plain YAML document (tags are not allowed)" if isinstance(
+            exc, yaml.constructor.ConstructorError) else "not valid YAML"
+        problem = f"schema file {path}: {where}: {kind}: {exc.problem or exc}"
+    except yaml.YAMLError as exc:
+        problem = f"schema file {path}: not valid YAML: {exc}"
+    else:
+        problems = _format_problems(document)
+        if not problems:
+            return document  # type: ignore[no-any-return]
+        problem = f"schema file {path}: " + "; ".join(problems)
+        raise InvalidConfig(problem, [f"schema file {path}: {p}" for p in problems])
+    raise InvalidConfig(problem)  # outside the handler: the parser's traceback adds nothing
+
+
+def _format_problems(document: Any) -> list[str]:
+    """``key.path: message`` for every way ``document`` breaks the file format."""
+    from jsonschema import Draft202012Validator
+
+    problems = []
+    for error in sorted(Draft202012Validator(SCHEMA_FILE_FORMAT).iter_errors(document), key=lambda e: list(e.path)):
+        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+        problems.append(f"{key or '(top level)'}: {error.message}")
+    return problems
 
 
 def _apply_table(schema: Schema, imported: Table) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import socket
 import sys
 import threading
 import time
@@ -21,6 +22,7 @@ from dataload.exceptions import (
     InvalidConfig,
     MissingDependencyError,
     TerminalLoadError,
+    TransientLoadError,
 )
 from dataload.extract.limits import BufferLimits
 from dataload.load.step import RetryPolicy
@@ -212,14 +214,41 @@ def test_loading_the_same_package_twice_is_a_no_op(pg_pipeline, dataset):
     assert len(pipe.dataset().table("_dl_loads").rows()) == 1
 
 
-def test_bad_data_is_a_terminal_error_naming_table_and_file(pg_pipeline):
+def test_nul_in_text_is_a_terminal_error_naming_table_column_and_file_without_row_values(pg_pipeline):
+    import traceback
+
+    pipe = pg_pipeline()
+    private = "".join(("nul \x00 ", "private"))  # not spelled out on the line a traceback quotes
+    with pytest.raises(TerminalLoadError) as caught:
+        pipe.run([{"id": 1, "fine": "ok", "name": private}], table_name="bad")
+    assert caught.value.table == "bad" and caught.value.file and Path(caught.value.file).is_file()
+    assert "'bad'" in str(caught.value) and "column 'name'" in str(caught.value)
+    assert caught.value.file in str(caught.value) and "NUL character (0x00)" in str(caught.value)
+    assert private not in "".join(traceback.format_exception(caught.value))
+    assert len(pipe.failed_packages()) == 1
+
+
+def test_nul_in_a_json_column_is_a_terminal_error_naming_the_column(pg_pipeline):
     pipe = pg_pipeline()
     with pytest.raises(TerminalLoadError) as caught:
-        pipe.run([{"id": 1, "name": "nul \x00 byte"}], table_name="bad")
-    assert caught.value.table == "bad" and caught.value.file and Path(caught.value.file).is_file()
-    assert "'bad'" in str(caught.value) and caught.value.file in str(caught.value)
-    assert "0x00" in str(caught.value)  # the server's reason
-    assert len(pipe.failed_packages()) == 1
+        pipe.run([{"id": 1, "doc": {"k": "a\x00b"}}], table_name="docs", columns={"doc": {"data_type": "json"}})
+    assert caught.value.table == "docs" and "column 'doc'" in str(caught.value)
+    assert "NUL character (0x00)" in str(caught.value) and len(pipe.failed_packages()) == 1
+
+
+def test_row_values_the_server_quotes_show_only_when_asked(pg_pipeline, dataset, admin, monkeypatch):
+    monkeypatch.delenv("LOAD__SHOW_ROW_VALUES", raising=False)
+    pipe = pg_pipeline()
+    pipe.run([{"id": 1, "note": "ok"}], table_name="t")
+    admin.execute(f"ALTER TABLE {quote(dataset)}.t ADD CONSTRAINT short_note CHECK (length(note) < 5)")
+    private = "-".join(("private", "value"))
+    with pytest.raises(TerminalLoadError) as caught:
+        pipe.run([{"id": 2, "note": private}], table_name="t")
+    assert "short_note" in str(caught.value) and "23514" in str(caught.value) and private not in str(caught.value)
+    monkeypatch.setenv("LOAD__SHOW_ROW_VALUES", "true")
+    with pytest.raises(TerminalLoadError) as caught:
+        pipe.retry_failed()
+    assert f"Failing row contains (2, {private}" in str(caught.value)
 
 
 def test_password_is_hidden_in_errors_from_a_server(pg_pipeline, dataset, admin):
@@ -256,3 +285,77 @@ def test_without_psycopg_the_error_says_what_to_install(monkeypatch):
 def test_a_dataset_name_longer_than_63_bytes_is_refused(tmp_path):
     with pytest.raises(InvalidConfig, match="63"):
         postgres(POSTGRES_URL).client(dataset_name="d" * 64, pipeline_name="p", local_dir=tmp_path)
+
+
+# -- errors classified by SQLSTATE (item 4) --------------------------------------------------------
+def free_port() -> int:
+    """A local TCP port nobody listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def retry_messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "dataload" and "retrying" in r.getMessage()]
+
+
+def test_more_columns_than_postgres_allows_is_terminal_at_once(pg_pipeline, caplog):
+    pipe = pg_pipeline()  # the default policy would wait 0.5 + 1 + 2 s before giving up on a transient error
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="dataload"), pytest.raises(TerminalLoadError) as caught:
+        pipe.run([{f"c{i}": i for i in range(1_601)}], table_name="wide")
+    assert time.monotonic() - started < 3 and not retry_messages(caplog)
+    assert caught.value.table == "wide" and "1600" in str(caught.value) and "54011" in str(caught.value)
+    assert len(pipe.failed_packages()) == 1 and not pipe.pending_packages()
+
+
+@pytest.mark.parametrize("part, fault", [("database", "dbname"), ("role", "user")])
+def test_a_missing_database_or_role_is_refused_at_once(make_pipeline, admin, part, fault, caplog):
+    missing = f"missing_{uuid.uuid4().hex[:8]}"
+    parts = {**psycopg_parts(), fault: missing}
+    pipe = make_pipeline(destination=postgres(parts), dataset_name="ds")
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="dataload"), pytest.raises(InvalidConfig) as caught:
+        pipe.run([{"id": 1}], table_name="t")
+    assert time.monotonic() - started < 3 and not retry_messages(caplog)
+    assert f'{part} "{missing}" does not exist' in str(caught.value)
+    assert not pipe.failed_packages()  # nothing to discard: fix the credentials and run again
+
+
+def psycopg_parts() -> dict[str, Any]:
+    from psycopg.conninfo import conninfo_to_dict
+
+    return dict(conninfo_to_dict(POSTGRES_URL))
+
+
+def test_a_refused_port_is_transient_and_every_retry_logs_its_cause(make_pipeline, caplog):
+    port = free_port()
+    pipe = make_pipeline(destination=postgres({**psycopg_parts(), "port": port}), dataset_name="ds")
+    pipe.retry_policy = RetryPolicy(attempts=3, first_wait=0.01, max_wait=0.02)
+    with caplog.at_level(logging.WARNING, logger="dataload"), pytest.raises(TransientLoadError):
+        pipe.run([{"id": 1}], table_name="t")
+    messages = retry_messages(caplog)
+    assert len(messages) == 2 and all("Connection refused" in m and f"port {port}" in m for m in messages)
+    assert "attempt 1 of 3" in messages[0] and "attempt 2 of 3" in messages[1]
+    assert not pipe.failed_packages()
+
+
+@pytest.mark.parametrize("name", ["pg_mine", "information_schema"])
+def test_a_reserved_schema_name_is_refused_before_anything_runs(make_pipeline, admin, name, tmp_path):
+    with pytest.raises(InvalidConfig) as caught:
+        make_pipeline("reserved", destination=postgres(POSTGRES_URL), dataset_name=name)
+    assert repr(name) in str(caught.value) and "reserved" in str(caught.value)
+    assert not (tmp_path / "pipelines" / "reserved").exists()
+    assert not admin.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [name]).fetchall() \
+        or name == "information_schema"
+
+
+def test_a_foreign_table_named_like_a_system_table_is_terminal_when_read(make_pipeline, dataset, admin, caplog):
+    admin.execute(f"CREATE SCHEMA {quote(dataset)}")
+    admin.execute(f"CREATE TABLE {quote(dataset)}._dl_version (something int)")  # not ours: no version column
+    pipe = make_pipeline(destination=postgres(POSTGRES_URL), dataset_name=dataset)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="dataload"), pytest.raises(TerminalLoadError) as caught:
+        pipe.run([{"id": 1}], table_name="t")
+    assert time.monotonic() - started < 3 and not retry_messages(caplog)
+    assert f"{dataset}._dl_version" in str(caught.value) and "42703" in str(caught.value)
