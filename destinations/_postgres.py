@@ -18,6 +18,7 @@ import hashlib
 import itertools
 import json
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -303,19 +304,32 @@ class PostgresClient:
     def _commit_records(self, package: LoadPackage) -> None:
         now = datetime.now(timezone.utc)
         schema, state, con = package.schema, package.state, self.connection
-        stored = con.execute(f"SELECT count(*) FROM {qualified(self.dataset, '_dl_version')} "
-                             "WHERE version_hash = %s AND version = %s",
-                             [schema.version_hash, schema.version]).fetchone()
-        if not (stored and stored[0]):
-            con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_version')} VALUES (%s, %s, %s, %s, %s, %s)",
-                        [schema.version, ENGINE_VERSION, now, schema.name, schema.version_hash, schema.to_json()])
-        if state is not None and not self._state_stored(state):
-            con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_pipeline_state')} "
-                        "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                        [state.get("_state_version", 0), ENGINE_VERSION, package.pipeline_name, json.dumps(state),
-                         now, state.get("_state_hash", ""), package.load_id])
-        con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_loads')} VALUES (%s, %s, 0, %s, %s)",
-                    [package.load_id, schema.name, now, schema.version_hash])
+        with self._system_table(package, "_dl_version"):
+            stored = con.execute(f"SELECT count(*) FROM {qualified(self.dataset, '_dl_version')} "
+                                 "WHERE version_hash = %s AND version = %s",
+                                 [schema.version_hash, schema.version]).fetchone()
+            if not (stored and stored[0]):
+                con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_version')} VALUES (%s, %s, %s, %s, %s, %s)",
+                            [schema.version, ENGINE_VERSION, now, schema.name, schema.version_hash, schema.to_json()])
+        with self._system_table(package, "_dl_pipeline_state"):
+            if state is not None and not self._state_stored(state):
+                con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_pipeline_state')} "
+                            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                            [state.get("_state_version", 0), ENGINE_VERSION, package.pipeline_name,
+                             json.dumps(state), now, state.get("_state_hash", ""), package.load_id])
+        with self._system_table(package, "_dl_loads"):
+            con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_loads')} VALUES (%s, %s, 0, %s, %s)",
+                        [package.load_id, schema.name, now, schema.version_hash])
+
+    @contextmanager
+    def _system_table(self, package: LoadPackage, table: str) -> Iterator[None]:
+        """Name the system table at fault (a foreign table of that name, a missing column) in an error."""
+        import psycopg
+
+        try:
+            yield
+        except psycopg.Error as exc:
+            raise load_error(exc, package, f"{self.dataset}.{table}", None, self._secrets) from None
 
     def _state_stored(self, state: dict[str, Any]) -> bool:
         """True when this version of the state is stored (same content alone is not: a state can come back)."""

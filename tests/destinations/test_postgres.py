@@ -296,7 +296,7 @@ def free_port() -> int:
 
 
 def retry_messages(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "dataload" and "retrying" in r.getMessage()]
+    return [r.getMessage() for r in caplog.records if r.name.startswith("dataload") and "retrying" in r.getMessage()]
 
 
 def test_more_columns_than_postgres_allows_is_terminal_at_once(pg_pipeline, caplog):
