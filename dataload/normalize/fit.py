@@ -28,7 +28,7 @@ def fit_rows(rows: TableRows, schema: Schema, load_id: str | None, max_identifie
         if name.startswith("_dl_"):
             continue
         for piece in [array, *rows.alternatives.get(name, [])]:
-            _fit_column(table, arrays, name, piece, name in rows.json_columns, max_identifier_length)
+            _fit_column(table, arrays, name, piece, rows, max_identifier_length)
     for system in _system_columns(rows):
         if system not in table.columns:
             table.columns[system] = Column(system, "text" if system == LOAD_ID else "bigint", nullable=False)
@@ -71,7 +71,8 @@ def _system_columns(rows: TableRows) -> list[str]:
 
 
 def _fit_column(table: Table, out: dict[str, pa.Array], name: str, array: pa.Array,
-                is_json: bool, max_length: int | None) -> None:
+                rows: TableRows, max_length: int | None) -> None:
+    is_json = name in rows.json_columns
     column = table.columns.get(name)
     if column is None or column.data_type is None:
         if array.null_count == len(array):
@@ -83,6 +84,8 @@ def _fit_column(table: Table, out: dict[str, pa.Array], name: str, array: pa.Arr
             inferred.data_type = "json"
         column = _merge_declared(column, inferred)
         table.columns[name] = column
+    if column.source_key is None:  # recorded, so later runs put this key here again
+        column.source_key = rows.sources.get(name)
     if column.data_type == "json" and not is_json and data_type_of_arrow(array.type) is not None:
         array = pa.array([None if v is None else to_json_text(v) for v in array.to_pylist()], pa.string())
     fitted, leftovers = coerce(array, column)

@@ -12,7 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataload.exceptions import SchemaError
-from dataload.schema.model import LIST_INDEX, PARENT_ID, ROOT_ID, ROW_ID
+from dataload.schema.model import LIST_INDEX, PARENT_ID, ROOT_ID, ROW_ID, Schema
+from dataload.schema.naming import ColumnNames, SourceKey
 
 # Nesting (dicts and lists) below this depth is unnested; deeper data lands as one JSON column.
 MAX_NESTING_DEPTH = 32
@@ -32,35 +33,42 @@ class TableRows:
     columns: dict[str, pa.Array] = field(default_factory=dict)
     alternatives: dict[str, list[pa.Array]] = field(default_factory=dict)
     json_columns: set[str] = field(default_factory=set)
-    sources: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, SourceKey] = field(default_factory=dict)
     parent_index: pa.Array | None = None
     list_index: pa.Array | None = None
 
-    def add(self, name: str, array: pa.Array, source_key: str, *, is_json: bool = False) -> None:
-        """Add a column; two keys that normalize to one name are merged unless a row has both."""
-        if name not in self.columns:
+    def fill(self, names: ColumnNames, leaves: list[tuple[SourceKey, pa.Array, bool]]) -> None:
+        """Add the columns ``leaves`` (source key, values, is JSON) under their resolved names."""
+        for (source_key, array, is_json), name in zip(leaves, names.resolve([leaf[0] for leaf in leaves])):
+            if name in self.columns:  # the same key twice, as in an Arrow table with two columns of one name
+                raise SchemaError(f"table {self.table!r}: the key {source_key!r} appears twice (column {name!r}); "
+                                  "rename one of them", table=self.table, column=name)
             self.columns[name] = array
             self.sources[name] = source_key
             if is_json:
                 self.json_columns.add(name)
-            return
-        existing = self.columns[name]
-        both = pc.and_(pc.is_valid(existing), pc.is_valid(array))
-        if pc.any(both).as_py():
-            raise SchemaError(
-                f"table {self.table!r}: keys {self.sources[name]!r} and {source_key!r} both normalize to "
-                f"column {name!r}; rename one of them (for example with add_map)",
-                table=self.table,
-                column=name,
-            )
-        if array.null_count == len(array):
-            return
-        if existing.null_count == len(existing):
-            self.columns[name] = array
-        elif existing.type == array.type:
-            self.columns[name] = pc.coalesce(existing, array)
-        else:  # the same column with another type in other records: a variant, as for any column
-            self.alternatives.setdefault(name, []).append(array)
+
+
+class TableNames:
+    """The :class:`ColumnNames` of every table a batch fills, seeded from the schema's recorded columns.
+
+    >>> TableNames(None, None).of("t").resolve([("+1",), ("-1",)])
+    ['plus_1', 'minus_1']
+    """
+
+    def __init__(self, schema: Schema | None, max_length: int | None) -> None:
+        self.schema, self.max_length = schema, max_length
+        self.tables: dict[str, ColumnNames] = {}
+
+    def of(self, table: str) -> ColumnNames:
+        """The names of ``table``'s columns (made on first use)."""
+        names = self.tables.get(table)
+        if names is None:
+            known = self.schema.tables.get(table) if self.schema else None
+            columns = known.columns.values() if known else ()
+            seeds = [(c.name, c.source_key, c.variant_of is None) for c in columns]
+            names = self.tables[table] = ColumnNames(seeds, self.max_length)
+        return names
 
 
 def list_positions(lists: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:

@@ -22,12 +22,12 @@ from dataload.normalize.arrow_files import reused_columns, write_arrow_load_file
 from dataload.normalize.contract import Discards, enforce
 from dataload.normalize.fit import columns_with_load_id, fit_rows, with_load_id
 from dataload.normalize.flatten import flatten_records
-from dataload.normalize.rows import TableRows, assign_ids, keep_rows, key_ids, last_of_each_key, unique_ids
+from dataload.normalize.rows import TableNames, TableRows, assign_ids, keep_rows, key_ids, last_of_each_key, unique_ids
 from dataload.normalize.unnest import unnest
 from dataload.normalize.validate import validate_rows
 from dataload.package.storage import fsync_file
 from dataload.schema.model import Column, Schema, Table
-from dataload.schema.naming import normalize_identifier, shorten
+from dataload.schema.naming import column_name
 
 
 @dataclass
@@ -110,7 +110,8 @@ def normalize_chunks(settings: ChunkSettings, chunks: list[tuple[int, str, str]]
                                         contract=root.schema_contract, discards=result.discards,
                                         first_position=validated[table] - len(payload))
             json_columns = frozenset(c.name for c in root.columns.values() if c.data_type == "json")
-            batch = _unnest(kind, payload, table, hints, max_identifier_length, json_columns)
+            names = TableNames(schema, max_identifier_length)  # the columns recorded so far
+            batch = _unnest(kind, payload, table, hints, names, json_columns)
             batch = enforce(batch, schema, root.schema_contract, result.discards, max_identifier_length)
             if batch and batch[0].length:
                 reusable = (settings.arrow_files and kind == "arrow" and len(batch) == 1
@@ -180,17 +181,18 @@ def _write_parquet(table: pa.Table, target: Path) -> None:
     fsync_file(target)
 
 
-def _unnest(kind: str, payload: Any, table: str, hints: dict[str, Any], max_length: int | None,
+def _unnest(kind: str, payload: Any, table: str, hints: dict[str, Any], names: TableNames,
             json_columns: frozenset[str]) -> list[TableRows]:
     nesting = hints.get("max_table_nesting")
+    max_length = names.max_length
     if kind == "rows":
         return flatten_records(table, payload, max_table_nesting=nesting, max_identifier_length=max_length,
-                               json_columns=json_columns)
+                               json_columns=json_columns, names=names)
     records = payload.to_struct_array()
     if isinstance(records, pa.ChunkedArray):  # one chunk (as extract writes them): its columns are not copied
         records = records.chunk(0) if records.num_chunks == 1 else records.combine_chunks()
     return unnest(table, records, max_table_nesting=nesting, max_identifier_length=max_length,
-                  json_columns=json_columns)
+                  json_columns=json_columns, names=names)
 
 
 def _to_rows(kind: str, payload: Any) -> list[Any]:
@@ -224,10 +226,10 @@ def apply_table_hints(schema: Schema, table: str, hints: dict[str, Any], max_len
     target.resource = hints["resource"]
     target.schema_contract = hints.get("schema_contract")
     for declared in hints["columns"]:
-        _declare(target, Column(**{**declared, "name": shorten(normalize_identifier(declared["name"]), max_length)}))
+        _declare(target, Column(**{**declared, "name": column_name((declared["name"],), max_length)}))
     for hint in ("primary_key", "merge_key"):
         for key in hints[hint]:
-            name = shorten(normalize_identifier(key), max_length)
+            name = column_name((key,), max_length)
             column = target.columns.setdefault(name, Column(name))
             setattr(column, hint, True)
             if hint == "primary_key":

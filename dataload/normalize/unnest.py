@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from dataload.normalize.rows import MAX_NESTING_DEPTH, TableRows, list_positions
+from dataload.normalize.rows import MAX_NESTING_DEPTH, TableNames, TableRows, list_positions
 from dataload.schema.infer import to_json_text
 from dataload.schema.model import VALUE_COLUMN
-from dataload.schema.naming import join_path, normalize_identifier, shorten
+from dataload.schema.naming import SourceKey, join_path, path_name, shorten
 
 
 def unnest(
@@ -21,52 +21,58 @@ def unnest(
     max_table_nesting: int | None,
     max_identifier_length: int | None,
     json_columns: frozenset[str] = frozenset(),
+    names: TableNames | None = None,
 ) -> list[TableRows]:
     """Split ``records`` into the rows of ``table`` and of its child tables (parents first).
+
+    ``names`` resolves each field's path of keys to its column (a fresh one when not given).
 
     >>> [t.table for t in unnest("u", pa.array([{"tags": ["a"]}]), max_table_nesting=None,
     ...                                         max_identifier_length=None)]
     ['u', 'u__tags']
     """
     out: list[TableRows] = []
-    limits = _Limits(max_table_nesting, max_identifier_length, json_columns)
+    limits = _Limits(max_table_nesting, max_identifier_length, json_columns,
+                     names or TableNames(None, max_identifier_length))
     _unnest_into(out, TableRows(table, None, len(records)), table, records, 0, 0, limits)
     return out
 
 
 class _Limits:
     def __init__(self, max_table_nesting: int | None, max_identifier_length: int | None,
-                 json_columns: frozenset[str]) -> None:
+                 json_columns: frozenset[str], names: TableNames) -> None:
         self.tables = max_table_nesting
         self.length = max_identifier_length
         self.json = json_columns
+        self.names = names
 
 
 def _unnest_into(out: list[TableRows], rows: TableRows, path: str, records: pa.StructArray, level: int,
                  depth: int, limits: _Limits) -> None:
     out.append(rows)
-    _flatten(out, rows, path, "", records, level, depth, limits)
+    leaves: list[tuple[SourceKey, pa.Array, bool]] = []
+    _flatten(out, rows, leaves, path, (), records, level, depth, limits)
+    rows.fill(limits.names.of(rows.table), leaves)
 
 
 def _flatten(
-    out: list[TableRows], rows: TableRows, table_path: str, prefix: str,
-    struct: pa.StructArray, level: int, depth: int, limits: _Limits,
+    out: list[TableRows], rows: TableRows, leaves: list[tuple[SourceKey, pa.Array, bool]], table_path: str,
+    prefix: SourceKey, struct: pa.StructArray, level: int, depth: int, limits: _Limits,
 ) -> None:
     for field, child in zip(struct.type, struct.flatten()):
-        path = join_path(prefix, normalize_identifier(field.name))
-        column = shorten(path, limits.length)
+        path = (*prefix, field.name)
         kind = child.type
         too_deep = depth + 1 >= MAX_NESTING_DEPTH
-        if rows.parent is None and column in limits.json:  # declared json: every value as JSON text
-            rows.add(column, _as_json(child), field.name, is_json=True)
+        if rows.parent is None and limits.json and limits.names.of(rows.table).planned(path) in limits.json:
+            leaves.append((path, _as_json(child), True))  # declared json: every value as JSON text
         elif pa.types.is_struct(kind) and not too_deep:
-            _flatten(out, rows, table_path, path, child, level, depth + 1, limits)
+            _flatten(out, rows, leaves, table_path, path, child, level, depth + 1, limits)
         elif _is_list(kind) and not too_deep and (limits.tables is None or level < limits.tables):
-            _child_table(out, rows, join_path(table_path, path), child, level + 1, depth + 1, limits)
+            _child_table(out, rows, join_path(table_path, path_name(path)), child, level + 1, depth + 1, limits)
         elif pa.types.is_struct(kind) or _is_list(kind) or pa.types.is_map(kind):
-            rows.add(column, _as_json(child), field.name, is_json=True)
+            leaves.append((path, _as_json(child), True))
         else:
-            rows.add(column, child, field.name)
+            leaves.append((path, child, False))
 
 
 def _child_table(out: list[TableRows], parent: TableRows, table_path: str, lists: pa.Array, level: int,

@@ -27,6 +27,9 @@ VALUE_COLUMN = "value"
 class Column:
     """One column: name, data type and hints.
 
+    ``source_key`` is the path of keys the column's values come from (``("reactions", "+1")``),
+    recorded when data first fills the column, so later runs put that key in the same column.
+
     >>> Column("amount", "decimal", precision=18, scale=2).data_type
     'decimal'
     """
@@ -40,12 +43,20 @@ class Column:
     precision: int | None = None
     scale: int | None = None
     variant_of: str | None = None
+    source_key: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.source_key is not None:  # a list when read back from JSON
+            self.source_key = tuple(self.source_key)
 
     def to_dict(self) -> dict[str, Any]:
         """The column as a dict, leaving out hints that have their default value."""
         defaults = Column(self.name)
-        return {f.name: getattr(self, f.name) for f in fields(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)
                 if f.name == "name" or getattr(self, f.name) != getattr(defaults, f.name)}
+        if self.source_key is not None:  # a list: plain data for JSON and YAML alike
+            data["source_key"] = list(self.source_key)
+        return data
 
 
 @dataclass
