@@ -260,3 +260,23 @@ def test_user_keys_named_like_system_columns_are_kept(target: Target, path: str)
     child = target.rows("items__children")
     assert [(r["user_dl_parent_id"], r["n"], r["_dl_parent_id"]) for r in child] == [
         ("child's own", 1, rows[0]["_dl_id"])]
+
+
+# --- a user key named like a variant column --------------------------------------------------------
+
+@pytest.mark.parametrize("order", ["same batch", "user key first", "variant first"])
+def test_a_user_key_named_like_a_variant_column_keeps_its_own_column(target: Target, order: str) -> None:
+    pipe = target.pipeline()
+    user = {"id": 1, "price": 10, "price__v_text": "user's"}
+    odd = {"id": 2, "price": "n/a"}
+    batches = {"same batch": [[user, odd]], "user key first": [[user], [odd]], "variant first": [[odd], [user]]}
+    pipe.run([{"id": 3, "price": 5}], table_name="items")  # price is a bigint column
+    for batch in batches[order]:
+        pipe.run(batch, table_name="items")
+    columns = pipe.default_schema.tables["items"].columns.values()
+    user_column = next(c.name for c in columns if c.source_key == ("price__v_text",))
+    variant = next(c.name for c in columns if c.variant_of == "price")
+    assert user_column != variant
+    loaded = by_id(target.rows("items"))
+    assert {i: (r["price"], r[user_column], r[variant]) for i, r in loaded.items()} == {
+        1: (10, "user's", None), 2: (None, None, "n/a"), 3: (5, None, None)}
