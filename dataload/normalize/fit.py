@@ -65,6 +65,8 @@ def _table_for(rows: TableRows, schema: Schema) -> Table:
         table = Table(rows.table, parent=rows.parent,
                       write_disposition=parent.write_disposition if parent else "append")
         schema.tables[rows.table] = table
+    if table.source_key is None:  # recorded, so later runs put this list here again
+        table.source_key = rows.source_key
     return table
 
 

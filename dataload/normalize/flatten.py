@@ -20,14 +20,19 @@ from dataload.exceptions import NormalizeError
 from dataload.normalize.rows import MAX_NESTING_DEPTH, JsonText, TableNames, TableRows
 from dataload.schema.infer import python_data_type, to_json_text
 from dataload.schema.model import VALUE_COLUMN
-from dataload.schema.naming import SourceKey, join_path, path_name, shorten
+from dataload.schema.naming import SourceKey, child_table_path, path_name, shorten
 
 _LISTS = (list, tuple, set, frozenset)
 
 
 class _TableBuilder:
-    def __init__(self, table: str, parent: str | None) -> None:
-        self.table, self.parent = table, parent
+    """The rows of one table; a child's name is settled once all records are seen (``TableNames``)."""
+
+    def __init__(self, table: str, source_key: SourceKey | None = None) -> None:
+        self.table = table  # the plain name until the names are settled (for error messages)
+        self.parent: str | None = None
+        self.source_key = source_key
+        self.children: dict[SourceKey, _TableBuilder] = {}  # by the list's key, in order of appearance
         self.rows: list[dict[SourceKey, Any]] = []
         self.keys: dict[SourceKey, None] = {}  # every source key seen, in order
         self.json_keys: set[SourceKey] = set()
@@ -38,31 +43,25 @@ class _TableBuilder:
 class _Flattener:
     def __init__(self, table: str, max_table_nesting: int | None, json_columns: frozenset[str],
                  names: TableNames) -> None:
-        self.root = table
         self.json = json_columns
         self.max_tables = max_table_nesting
         self.names = names
-        self.builders: dict[str, _TableBuilder] = {table: _TableBuilder(table, None)}
+        self.root = _TableBuilder(table)
 
-    def builder(self, table: str, parent: str) -> _TableBuilder:
-        if table not in self.builders:
-            self.builders[table] = _TableBuilder(table, parent)
-        return self.builders[table]
-
-    def add_record(self, builder: _TableBuilder, record: Any, path: str, level: int, depth: int = 0) -> int:
+    def add_record(self, builder: _TableBuilder, record: Any, level: int, depth: int = 0) -> int:
         row: dict[SourceKey, Any] = {}
         builder.rows.append(row)
         index = len(builder.rows) - 1
         if not isinstance(record, Mapping):
             record = {VALUE_COLUMN: record}
-        self.flatten(builder, row, index, path, (), record, level, depth)
+        self.flatten(builder, row, index, (), record, level, depth)
         return index
 
     def declared_json(self, builder: _TableBuilder, path: SourceKey) -> bool:
-        return bool(self.json) and builder.parent is None and self.names.of(builder.table).planned(path) in self.json
+        return bool(self.json) and builder is self.root and self.names.of(builder.table).planned(path) in self.json
 
-    def flatten(self, builder: _TableBuilder, row: dict[SourceKey, Any], index: int, table_path: str,
-                prefix: SourceKey, record: Mapping[str, Any], level: int, depth: int) -> None:
+    def flatten(self, builder: _TableBuilder, row: dict[SourceKey, Any], index: int, prefix: SourceKey,
+                record: Mapping[str, Any], level: int, depth: int) -> None:
         for key, raw in record.items():
             path = (*prefix, key if isinstance(key, str) else str(key))
             value = plain_value(raw, builder.table, path_name(path))
@@ -70,9 +69,9 @@ class _Flattener:
             if value is not None and self.declared_json(builder, path):
                 self.put(builder, row, path, to_json_text(_jsonable(value, builder.table, path_name(path))), True)
             elif isinstance(value, Mapping) and not too_deep:
-                self.flatten(builder, row, index, table_path, path, value, level, depth + 1)
+                self.flatten(builder, row, index, path, value, level, depth + 1)
             elif isinstance(value, _LISTS) and not too_deep and (self.max_tables is None or level < self.max_tables):
-                self.child_rows(builder, index, join_path(table_path, path_name(path)), value, level + 1, depth + 1)
+                self.child_rows(builder, index, path, value, level + 1, depth + 1)
             elif isinstance(value, JsonText):
                 self.put(builder, row, path, str(value), True)
             elif isinstance(value, (Mapping,) + _LISTS):
@@ -87,13 +86,16 @@ class _Flattener:
         if is_json:
             builder.json_keys.add(path)
 
-    def child_rows(self, parent: _TableBuilder, parent_row: int, table_path: str, items: Any, level: int,
+    def child_rows(self, parent: _TableBuilder, parent_row: int, path: SourceKey, items: Any, level: int,
                    depth: int) -> None:
-        child = self.builder(shorten(table_path, self.names.max_length), parent.table)
+        child = parent.children.get(path)
+        if child is None:
+            plain = shorten(child_table_path(parent.table, path), self.names.max_length)
+            child = parent.children[path] = _TableBuilder(plain, path)
         for position, item in enumerate(items):
             child.parent_index.append(parent_row)
             child.list_index.append(position)
-            self.add_record(child, plain_value(item, child.table, VALUE_COLUMN), table_path, level, depth)
+            self.add_record(child, plain_value(item, child.table, VALUE_COLUMN), level, depth)
 
 
 def flatten_records(
@@ -102,8 +104,9 @@ def flatten_records(
 ) -> list[TableRows]:
     """Unnest ``records`` row by row into the rows of ``table`` and its child tables (parents first).
 
-    ``names`` resolves each value's path of keys to its column (a fresh one when not given), as in
-    :func:`dataload.normalize.unnest.unnest`, so both paths give the same names.
+    ``names`` resolves each value's path of keys to its column and each list to its child table (a
+    fresh one when not given), as in :func:`dataload.normalize.unnest.unnest`: both paths give the
+    same names.
 
     >>> [t.table for t in flatten_records("t", [{"a": 1, "b": [1, "x"]}], max_table_nesting=None,
     ...                                   max_identifier_length=None)]
@@ -111,15 +114,24 @@ def flatten_records(
     """
     names = names or TableNames(None, max_identifier_length)
     flattener = _Flattener(table, max_table_nesting, json_columns, names)
-    root = flattener.builders[table]
     for record in records:
-        flattener.add_record(root, plain_value(record, table, "(record)"), table, 0)
-    return [_to_table_rows(b, names) for b in flattener.builders.values()]
+        flattener.add_record(flattener.root, plain_value(record, table, "(record)"), 0)
+    return [_to_table_rows(b, names) for b in _named(flattener.root, table, names)]
+
+
+def _named(builder: _TableBuilder, path: str, names: TableNames) -> list[_TableBuilder]:
+    """``builder`` and its descendants (parents first), each child given its settled name."""
+    found = [builder]
+    settled = names.child_tables_of(builder.table, path, list(builder.children))
+    for child, (name, child_path) in zip(builder.children.values(), settled):
+        child.table, child.parent = name, builder.table
+        found += _named(child, child_path, names)
+    return found
 
 
 def _to_table_rows(builder: _TableBuilder, names: TableNames) -> TableRows:
     length = len(builder.rows)
-    rows = TableRows(builder.table, builder.parent, length)
+    rows = TableRows(builder.table, builder.parent, length, source_key=builder.source_key)
     if builder.parent is not None:
         rows.parent_index = pa.array(builder.parent_index, type=pa.int64())
         rows.list_index = pa.array(builder.list_index, type=pa.int64())

@@ -109,16 +109,26 @@ def merged_schema(base: Schema, outcomes: list[Schema]) -> Schema | None:
             mine = base.tables.setdefault(table.name, table)
             if mine is table:
                 continue
+            if mine.source_key is None:
+                mine.source_key = table.source_key
+            elif table.source_key not in (None, mine.source_key):  # two lists in one child table
+                return None
             for column in table.columns.values():
                 agreed = _agreed(mine.columns.get(column.name), column)
                 if agreed is None:
                     return None
                 mine.columns[column.name] = agreed
-    return base if all(_one_column_per_key(table) for table in base.tables.values()) else None
+    return base if _one_place_per_key(base) else None
+
+
+def _one_place_per_key(schema: Schema) -> bool:
+    """False when two workers put one source key in two columns or one list in two child tables
+    (each saw other keys first)."""
+    lists = [(t.parent, t.source_key) for t in schema.tables.values() if t.source_key is not None]
+    return len(lists) == len(set(lists)) and all(_one_column_per_key(t) for t in schema.tables.values())
 
 
 def _one_column_per_key(table: Table) -> bool:
-    """False when two workers put one source key in two columns (each saw other keys first)."""
     keys = [c.source_key for c in table.columns.values() if c.source_key is not None]
     return len(keys) == len(set(keys))
 

@@ -63,6 +63,8 @@ class Column:
 class Table:
     """One table: its columns in order plus how it is written.
 
+    A child table's ``source_key`` is the path of keys, in its parent's rows, of the list it is made from.
+
     >>> Table("users", write_disposition="merge").is_root
     True
     """
@@ -74,6 +76,11 @@ class Table:
     parent: str | None = None
     resource: str | None = None
     schema_contract: dict[str, str] | None = None
+    source_key: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.source_key is not None:  # a list when read back from JSON
+            self.source_key = tuple(self.source_key)
 
     @property
     def is_root(self) -> bool:
@@ -92,6 +99,8 @@ class Table:
         """The table as a dict that :meth:`from_dict` reads back."""
         data = {k: v for k, v in asdict(self).items() if k != "columns" and v is not None}
         data["columns"] = [c.to_dict() for c in self.columns.values()]
+        if self.source_key is not None:  # a list: plain data for JSON and YAML alike
+            data["source_key"] = list(self.source_key)
         return data
 
     @classmethod

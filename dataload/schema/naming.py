@@ -20,7 +20,8 @@ Two different source keys never share a column: :class:`ColumnNames` gives the f
 reaches a name the plain name (within one batch: a key already in normal form, else the first in
 sorted order), and every later key the plain name plus ``_`` and 8 characters of a
 hash of the key's path (:func:`disambiguated_name`). The schema records the path of each column
-(``Column.source_key``), so later runs resolve every known key to its recorded column.
+(``Column.source_key``), so later runs resolve every known key to its recorded column. Child tables
+follow the same rules among the lists of one parent (``Table.source_key``, :func:`child_table_path`).
 """
 
 from __future__ import annotations
@@ -147,8 +148,22 @@ def disambiguated_name(source_key: SourceKey, max_length: int | None = None) -> 
     >>> disambiguated_name(("a_b",))
     'a_b_f202b0fd'
     """
-    digest = hashlib.sha256(json.dumps(list(source_key)).encode("utf-8")).hexdigest()[:_HASH_LENGTH]
-    return shorten(f"{column_name(source_key)}_{digest}", max_length)
+    return shorten(f"{column_name(source_key)}_{_key_hash(source_key)}", max_length)
+
+
+def _key_hash(source_key: SourceKey) -> str:
+    return hashlib.sha256(json.dumps(list(source_key)).encode("utf-8")).hexdigest()[:_HASH_LENGTH]
+
+
+def child_table_path(parent_path: str, source_key: SourceKey, *, disambiguate: bool = False) -> str:
+    """The (unshortened) name of the child table made from the list at ``source_key`` in rows of
+    ``parent_path``; with ``disambiguate``, for when another list already has that name.
+
+    >>> child_table_path("issues", ("Labels",)), child_table_path("t", ("A b",), disambiguate=True)
+    ('issues__labels', 't__a_b_868c07dc')
+    """
+    path = join_path(parent_path, path_name(source_key))
+    return f"{path}_{_key_hash(source_key)}" if disambiguate else path
 
 
 class ColumnNames:
@@ -180,7 +195,7 @@ class ColumnNames:
 
     def resolve(self, source_keys: list[SourceKey]) -> list[str]:
         """The column of each key: recorded, else the plain name if free, else the disambiguated one."""
-        for source_key in sorted(set(source_keys) - self.names.keys(), key=_claim_order):
+        for source_key in sorted(set(source_keys) - self.names.keys(), key=claim_order):
             self._claim(source_key)
         return [self.names[source_key] for source_key in source_keys]
 
@@ -194,6 +209,6 @@ class ColumnNames:
         self.names[source_key] = name
 
 
-def _claim_order(source_key: SourceKey) -> tuple[bool, SourceKey]:
+def claim_order(source_key: SourceKey) -> tuple[bool, SourceKey]:
     """Keys already in normal form (``a_b``) before others (``A b``), then sorted."""
     return path_name(source_key) != NESTING_SEPARATOR.join(source_key), source_key

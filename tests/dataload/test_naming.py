@@ -300,3 +300,39 @@ def test_a_column_keeps_its_source_key_through_json_and_reads_old_schemas() -> N
     assert again.content_hash() == schema.content_hash()
     old = {"name": "s", "tables": [{"name": "t", "columns": [{"name": "a", "data_type": "text"}]}]}
     assert Schema.from_dict(old).tables["t"].columns["a"].source_key is None
+
+
+# -- child tables: one list, one table ----------------------------------------------------------------
+
+def _schema(*tables: Table) -> Schema:
+    return Schema("s", {t.name: t for t in tables})
+
+
+@pytest.mark.parametrize(
+    "schema, batches, expected",
+    [
+        # plain names, whatever the order of lists
+        (None, [[("tags",), ("Labels",)]], {("tags",): "t__tags", ("Labels",): "t__labels"}),
+        (None, [[("A b",), ("a_b",)]], {("a_b",): "t__a_b", ("A b",): "t__a_b_868c07dc"}),
+        (None, [[("a_b",), ("A b",)]], {("a_b",): "t__a_b", ("A b",): "t__a_b_868c07dc"}),
+        # later batches: the first list keeps its table
+        (None, [[("A b",)], [("a_b",)]], {("A b",): "t__a_b", ("a_b",): "t__a_b_" + D(("a_b",))[-8:]}),
+        # recorded in the schema: reused
+        (_schema(Table("t"), Table("t__a_b", parent="t", source_key=("A b",))), [[("a_b",), ("A b",)]],
+         {("A b",): "t__a_b", ("a_b",): "t__a_b_" + D(("a_b",))[-8:]}),
+        # a child table of an older schema (no source key) is taken by the first list of its parent
+        (_schema(Table("t"), Table("t__a_b", parent="t")), [[("A b",)]], {("A b",): "t__a_b"}),
+        # never a root table's name, nor another parent's child table
+        (_schema(Table("t"), Table("t__x")), [[("x",)]], {("x",): "t__x_" + D(("x",))[-8:]}),
+        (_schema(Table("t"), Table("t__x", parent="other")), [[("x",)]], {("x",): "t__x_" + D(("x",))[-8:]}),
+    ],
+)
+def test_child_tables_resolve_every_list_to_a_table_of_its_own(
+        schema: Schema | None, batches: list[list[tuple[str, ...]]], expected: dict[tuple[str, ...], str]) -> None:
+    from dataload.normalize.rows import TableNames
+
+    names = TableNames(schema, None)
+    found: dict[tuple[str, ...], str] = {}
+    for batch in batches:
+        found.update(zip(batch, (name for name, _ in names.child_tables_of("t", "t", batch))))
+    assert found == expected

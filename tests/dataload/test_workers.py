@@ -144,6 +144,9 @@ def test_merged_schema_falls_back_when_workers_name_a_source_key_differently():
     assert merged_schema(Schema.from_dict(base.to_dict()), [spaced, plain]) is None  # two keys, one name
     moved = schema(Column("a_b_1", "bigint", source_key=("a_b",)))
     assert merged_schema(Schema.from_dict(base.to_dict()), [plain, moved]) is None  # one key, two names
+    spaced_list = Schema("s", {"t__a_b": Table("t__a_b", parent="t", source_key=("A b",))})
+    plain_list = Schema("s", {"t__a_b": Table("t__a_b", parent="t", source_key=("a_b",))})
+    assert merged_schema(Schema.from_dict(base.to_dict()), [spaced_list, plain_list]) is None  # two lists, one table
 
 
 def test_chunks_split_into_contiguous_groups_by_bytes():

@@ -280,3 +280,37 @@ def test_a_user_key_named_like_a_variant_column_keeps_its_own_column(target: Tar
     loaded = by_id(target.rows("items"))
     assert {i: (r["price"], r[user_column], r[variant]) for i, r in loaded.items()} == {
         1: (10, "user's", None), 2: (None, None, "n/a"), 3: (5, None, None)}
+
+
+# --- lists whose keys collide: a child table each ---------------------------------------------------
+
+def child_tables(pipe: dataload.Pipeline, parent: str) -> dict[tuple[str, ...], str]:
+    """Source key (in the parent's rows) -> child table name."""
+    return {t.source_key: t.name for t in pipe.default_schema.tables.values()
+            if t.parent == parent and t.source_key is not None}
+
+
+@pytest.mark.parametrize("path", ["columnar", "row-by-row"])
+def test_lists_whose_keys_collide_get_a_child_table_each(target: Target, path: str) -> None:
+    pipe = target.pipeline()
+    extra = ROW_PATH if path == "row-by-row" else {}
+    pipe.run([{"id": 1, "A b": [1, 2], "a_b": [3], **extra}], table_name="items")
+    pipe.run([{"id": 2, "a_b": [4], "A b": [5], **extra}], table_name="items")
+    tables = child_tables(pipe, "items")
+    assert tables[("a_b",)] == "items__a_b" and tables[("A b",)].startswith("items__a_b_")
+    ids = {r["_dl_id"]: r["id"] for r in target.rows("items")}
+    for key, expected in ((("A b",), [(1, 0, 1), (1, 1, 2), (2, 0, 5)]), (("a_b",), [(1, 0, 3), (2, 0, 4)])):
+        rows = target.rows(tables[key])
+        assert sorted((ids[r["_dl_parent_id"]], r["_dl_list_idx"], r["value"]) for r in rows) == expected
+        assert len({r["_dl_id"] for r in rows}) == len(rows)
+
+
+def test_both_paths_name_colliding_child_tables_alike(make_pipeline: Callable[..., dataload.Pipeline]) -> None:
+    found = []
+    for extra in ({}, ROW_PATH):
+        pipe = make_pipeline()
+        pipe.run([{"id": 1, "L": [{"A b": [1], "a_b": [2]}], "l": [{"x": 1}], **extra}], table_name="items")
+        found.append({t.name: (t.parent, t.source_key) for t in pipe.default_schema.tables.values()
+                      if t.parent is not None and t.name != "items__mixed"})
+    assert found[0] == found[1]
+    assert len(found[0]) == 4
