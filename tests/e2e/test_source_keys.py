@@ -211,9 +211,11 @@ def test_a_later_run_reuses_the_recorded_column_when_a_new_colliding_key_appears
                       4: (None, "spaced again", "dashed again")}
 
 
-def test_arrow_columns_colliding_after_normalization_stay_apart(target: Target) -> None:
+@pytest.mark.parametrize("kind", ["arrow", "pandas"])
+def test_arrow_columns_colliding_after_normalization_stay_apart(target: Target, kind: str) -> None:
     pipe = target.pipeline()
-    pipe.run(pa.table({"id": [1, 2], "A b": [10, None], "a_b": ["x", "y"]}), table_name="frame")
+    table = pa.table({"id": [1, 2], "A b": [10, None], "a_b": ["x", "y"]})
+    pipe.run(table if kind == "arrow" else table.to_pandas(), table_name="frame")
     names = {c.source_key: c.name for c in pipe.default_schema.tables["frame"].columns.values() if c.source_key}
     assert names[("A b",)] != names[("a_b",)]
     loaded = by_id(target.rows("frame"))
