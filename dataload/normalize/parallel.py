@@ -28,7 +28,7 @@ from typing import Any
 
 from dataload.normalize.contract import is_active
 from dataload.normalize.step import ChunkSettings, NormalizeResult, apply_table_hints
-from dataload.schema.model import Column, Schema, Table
+from dataload.schema.model import Column, Schema, Table, with_hints
 from dataload.workers import available_cores
 
 logger = logging.getLogger("dataload")
@@ -134,8 +134,10 @@ def _one_column_per_key(table: Table) -> bool:
 
 
 def _agreed(mine: Column | None, theirs: Column) -> Column | None:
-    """The column both sides describe (a type and a source key fill in an untyped column), or None if
-    they differ (two source keys in one column included)."""
+    """The column both sides describe (a type fills in an untyped column, a source key a column
+    recorded without one), or None if they differ (two source keys in one column included)."""
+    if mine is not None and mine.source_key is None and theirs.source_key is not None:
+        mine = with_hints(mine, source_key=theirs.source_key)  # recorded without one (a hint, an older schema)
     if mine is None or mine == theirs or theirs.data_type is None and _same_but_type(mine, theirs):
         return mine or theirs
     if mine.data_type is None and _same_but_type(theirs, mine):
@@ -144,7 +146,7 @@ def _agreed(mine: Column | None, theirs: Column) -> Column | None:
 
 
 def _same_but_type(typed: Column, untyped: Column) -> bool:
-    if untyped.source_key is not None and untyped.source_key != typed.source_key:
+    if untyped.source_key not in (None, typed.source_key):
         return False
     filled = {"data_type": None, "source_key": None}
     return typed.to_dict() | filled == untyped.to_dict() | filled

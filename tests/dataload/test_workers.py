@@ -139,6 +139,9 @@ def test_merged_schema_falls_back_when_workers_name_a_source_key_differently():
     typed = schema(Column("id", "bigint", primary_key=True, nullable=False, source_key=("id",)))
     merged = merged_schema(Schema.from_dict(base.to_dict()), [typed, typed])
     assert merged is not None and merged.tables["t"].columns["id"].source_key == ("id",)  # filled in
+    old = schema(Column("id", "bigint", primary_key=True, nullable=False))  # a schema of an older version
+    merged = merged_schema(Schema.from_dict(old.to_dict()), [typed, typed])
+    assert merged is not None and merged.tables["t"].columns["id"].source_key == ("id",)
     spaced = schema(Column("a_b", "bigint", source_key=("A b",)))
     plain = schema(Column("a_b", "bigint", source_key=("a_b",)))
     assert merged_schema(Schema.from_dict(base.to_dict()), [spaced, plain]) is None  # two keys, one name
