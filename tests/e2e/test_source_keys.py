@@ -229,6 +229,7 @@ def test_two_workers_that_name_a_colliding_key_differently_fall_back_to_one_orde
     rows = [{"id": i, "A b": i} for i in range(50)] + [{"id": i, "a_b": -i} for i in range(50, 100)]
     pipe.extract(iter([rows[:50], rows[50:]]), table_name="split")
     pipe.normalize(workers=2)
+    assert [s.processes for s in pipe.last_trace.steps if s.step == "normalize"] == [1]  # normalized in order
     pipe.load()
     names = {c.source_key: c.name for c in pipe.default_schema.tables["split"].columns.values() if c.source_key}
     assert names[("A b",)] == "a_b" and names[("a_b",)] != "a_b"
@@ -316,3 +317,18 @@ def test_both_paths_name_colliding_child_tables_alike(make_pipeline: Callable[..
                       if t.parent is not None and t.name != "items__mixed"})
     assert found[0] == found[1]
     assert len(found[0]) == 4
+
+
+def test_two_workers_agree_on_the_names_of_keys_without_collisions(
+        make_pipeline: Callable[..., dataload.Pipeline]) -> None:
+    pipe = make_pipeline()
+    pipe.buffer_limits = BufferLimits(segment_rows=50)
+    issues = [dict(issue, id=n) for n in range(100) for issue in github("issues")[n % 3:n % 3 + 1]]
+    pipe.extract(iter([issues[:50], issues[50:]]), table_name="issues", write_disposition="merge", primary_key="id")
+    pipe.normalize(workers=2)
+    assert [s.processes for s in pipe.last_trace.steps if s.step == "normalize"] == [2]  # no needless fallback
+    pipe.load()
+    loaded = by_id(pipe.dataset().table("issues").rows())
+    for issue in issues:
+        for key, column in reaction_columns("reactions").items():
+            assert loaded[issue["id"]][column] == issue["reactions"][key]
