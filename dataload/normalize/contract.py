@@ -22,10 +22,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataload.exceptions import DataContractViolation
+from dataload.normalize.fit import variant_column
 from dataload.normalize.rows import TableRows, keep_rows
 from dataload.schema.infer import coerce, infer_column
 from dataload.schema.model import LOAD_ID, Schema, Table
-from dataload.schema.naming import variant_name
 
 
 @dataclass
@@ -162,7 +162,7 @@ def _any_valid(pieces: list[pa.Array]) -> np.ndarray | None:
 
 def _has_variant(table: Table, name: str, values: pa.Array, max_length: int | None) -> bool:
     inferred = infer_column(name, values)
-    return inferred is not None and variant_name(name, inferred.data_type or "text", max_length) in table.columns
+    return inferred is not None and variant_column(table, name, inferred.data_type or "text", max_length) in table.columns
 
 
 def _truncate(value: object, limit: int = 80) -> str | None:

@@ -6,6 +6,8 @@ path end here and behave the same. The schema's table is updated in place.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -13,7 +15,7 @@ from dataload.normalize.errors import content_errors
 from dataload.normalize.rows import TableRows
 from dataload.schema.infer import coerce, data_type_of_arrow, infer_column, to_json_text
 from dataload.schema.model import LOAD_ID, Column, Schema, Table
-from dataload.schema.naming import variant_name
+from dataload.schema.naming import disambiguated_name, variant_name
 
 
 def fit_rows(rows: TableRows, schema: Schema, load_id: str | None, max_identifier_length: int | None) -> pa.Table:
@@ -30,7 +32,7 @@ def fit_rows(rows: TableRows, schema: Schema, load_id: str | None, max_identifie
             continue
         with content_errors(rows.table, name):
             for piece in [array, *rows.alternatives.get(name, [])]:
-                _fit_column(table, arrays, name, piece, name in rows.json_columns, max_identifier_length)
+                _fit_column(table, arrays, name, piece, rows, max_identifier_length)
     for system in _system_columns(rows):
         if system not in table.columns:
             table.columns[system] = Column(system, "text" if system == LOAD_ID else "bigint", nullable=False)
@@ -65,6 +67,8 @@ def _table_for(rows: TableRows, schema: Schema) -> Table:
         table = Table(rows.table, parent=rows.parent,
                       write_disposition=parent.write_disposition if parent else "append")
         schema.tables[rows.table] = table
+    if table.source_key is None:  # recorded, so later runs put this list here again
+        table.source_key = rows.source_key
     return table
 
 
@@ -73,7 +77,8 @@ def _system_columns(rows: TableRows) -> list[str]:
 
 
 def _fit_column(table: Table, out: dict[str, pa.Array], name: str, array: pa.Array,
-                is_json: bool, max_length: int | None) -> None:
+                rows: TableRows, max_length: int | None) -> None:
+    is_json = name in rows.json_columns
     column = table.columns.get(name)
     if column is None or column.data_type is None:
         if array.null_count == len(array):
@@ -85,19 +90,21 @@ def _fit_column(table: Table, out: dict[str, pa.Array], name: str, array: pa.Arr
             inferred.data_type = "json"
         column = _merge_declared(column, inferred)
         table.columns[name] = column
+    if column.source_key is None:  # recorded, so later runs put this key here again
+        column.source_key = rows.sources.get(name)
     if column.data_type == "json" and not is_json and data_type_of_arrow(array.type) is not None:
         array = pa.array([None if v is None else to_json_text(v) for v in array.to_pylist()], pa.string())
     fitted, leftovers = coerce(array, column)
     out[name] = _combine(out.get(name), fitted)
     if leftovers is not None:
-        _fit_variant(table, out, name, leftovers, max_length)
+        _fit_variant(table, out, name, leftovers, max_length, rows.columns)
 
 
 def _fit_variant(table: Table, out: dict[str, pa.Array], name: str, values: pa.Array,
-                 max_length: int | None) -> None:
+                 max_length: int | None, user_columns: Collection[str]) -> None:
     inferred = infer_column(name, values)
     assert inferred is not None
-    target = variant_name(name, inferred.data_type or "text", max_length)
+    target = variant_column(table, name, inferred.data_type or "text", max_length, user_columns)
     variant = table.columns.get(target)
     if variant is None:
         variant = Column(target, inferred.data_type, precision=inferred.precision,
@@ -106,8 +113,23 @@ def _fit_variant(table: Table, out: dict[str, pa.Array], name: str, values: pa.A
     fitted, rest = coerce(values, variant)
     if rest is not None:  # a decimal wider than the variant's, for example: keep it as text
         _fit_variant(table, out, name, pa.array([None if v is None else str(v) for v in rest.to_pylist()]),
-                     max_length)
+                     max_length, user_columns)
     out[target] = _combine(out.get(target), fitted)
+
+
+def variant_column(table: Table, name: str, data_type: str, max_length: int | None,
+                   user_columns: Collection[str] = ()) -> str:
+    """The variant column of ``name`` for ``data_type`` values: ``<name>__v_<type>``, or that plus a
+    hash of it when a user key has that name (in ``table`` or among ``user_columns``, a batch's).
+
+    >>> variant_column(Table("t"), "price", "text")
+    'price__v_text'
+    """
+    target = variant_name(name, data_type, max_length)
+    existing = table.columns.get(target)
+    if target in user_columns or (existing is not None and existing.variant_of != name):
+        return disambiguated_name((target,), max_length)
+    return target
 
 
 def _merge_declared(declared: Column | None, inferred: Column) -> Column:

@@ -18,119 +18,134 @@ import pyarrow as pa
 
 from dataload.exceptions import NormalizeError
 from dataload.normalize.errors import content_errors
-from dataload.normalize.rows import MAX_NESTING_DEPTH, JsonText, TableRows
+from dataload.normalize.rows import MAX_NESTING_DEPTH, JsonText, TableNames, TableRows
 from dataload.schema.infer import python_data_type, to_json_text
 from dataload.schema.model import VALUE_COLUMN
-from dataload.schema.naming import join_path, normalize_identifier, shorten
+from dataload.schema.naming import SourceKey, child_table_path, path_name, shorten
 
 _LISTS = (list, tuple, set, frozenset)
 
 
 class _TableBuilder:
-    def __init__(self, table: str, parent: str | None) -> None:
-        self.table, self.parent = table, parent
-        self.rows: list[dict[str, Any]] = []
-        self.sources: dict[str, str] = {}
-        self.json_columns: set[str] = set()
+    """The rows of one table; a child's name is settled once all records are seen (``TableNames``)."""
+
+    def __init__(self, table: str, source_key: SourceKey | None = None) -> None:
+        self.table = table  # the plain name until the names are settled (for error messages)
+        self.parent: str | None = None
+        self.source_key = source_key
+        self.children: dict[SourceKey, _TableBuilder] = {}  # by the list's key, in order of appearance
+        self.rows: list[dict[SourceKey, Any]] = []
+        self.keys: dict[SourceKey, None] = {}  # every source key seen, in order
+        self.json_keys: set[SourceKey] = set()
         self.parent_index: list[int] = []
         self.list_index: list[int] = []
 
 
 class _Flattener:
-    def __init__(self, table: str, max_table_nesting: int | None, max_identifier_length: int | None,
-                 json_columns: frozenset[str]) -> None:
-        self.root = table
+    def __init__(self, table: str, max_table_nesting: int | None, json_columns: frozenset[str],
+                 names: TableNames) -> None:
         self.json = json_columns
         self.max_tables = max_table_nesting
-        self.max_length = max_identifier_length
-        self.builders: dict[str, _TableBuilder] = {table: _TableBuilder(table, None)}
+        self.names = names
+        self.root = _TableBuilder(table)
 
-    def builder(self, table: str, parent: str) -> _TableBuilder:
-        if table not in self.builders:
-            self.builders[table] = _TableBuilder(table, parent)
-        return self.builders[table]
-
-    def add_record(self, builder: _TableBuilder, record: Any, path: str, level: int, depth: int = 0) -> int:
-        row: dict[str, Any] = {}
+    def add_record(self, builder: _TableBuilder, record: Any, level: int, depth: int = 0) -> int:
+        row: dict[SourceKey, Any] = {}
         builder.rows.append(row)
         index = len(builder.rows) - 1
         if not isinstance(record, Mapping):
             record = {VALUE_COLUMN: record}
-        self.flatten(builder, row, index, path, "", record, level, depth)
+        self.flatten(builder, row, index, (), record, level, depth)
         return index
 
-    def flatten(self, builder: _TableBuilder, row: dict[str, Any], index: int, table_path: str,
-                prefix: str, record: Mapping[str, Any], level: int, depth: int) -> None:
+    def declared_json(self, builder: _TableBuilder, path: SourceKey) -> bool:
+        return bool(self.json) and builder is self.root and self.names.of(builder.table).planned(path) in self.json
+
+    def flatten(self, builder: _TableBuilder, row: dict[SourceKey, Any], index: int, prefix: SourceKey,
+                record: Mapping[str, Any], level: int, depth: int) -> None:
         for key, raw in record.items():
-            path = join_path(prefix, normalize_identifier(key))
-            column = shorten(path, self.max_length)
-            value = plain_value(raw, builder.table, column)
+            path = (*prefix, key if isinstance(key, str) else str(key))
+            value = plain_value(raw, builder.table, path_name(path))
             too_deep = depth + 1 >= MAX_NESTING_DEPTH
-            if builder.parent is None and column in self.json and value is not None:  # declared json
-                self.put(builder, row, column, to_json_text(_jsonable(value, builder.table, column)), key)
-                builder.json_columns.add(column)
+            if value is not None and self.declared_json(builder, path):
+                self.put(builder, row, path, to_json_text(_jsonable(value, builder.table, path_name(path))), True)
             elif isinstance(value, Mapping) and not too_deep:
-                self.flatten(builder, row, index, table_path, path, value, level, depth + 1)
+                self.flatten(builder, row, index, path, value, level, depth + 1)
             elif isinstance(value, _LISTS) and not too_deep and (self.max_tables is None or level < self.max_tables):
-                self.child_rows(builder, index, join_path(table_path, path), value, level + 1, depth + 1)
+                self.child_rows(builder, index, path, value, level + 1, depth + 1)
             elif isinstance(value, JsonText):
-                self.put(builder, row, column, str(value), key)
-                builder.json_columns.add(column)
+                self.put(builder, row, path, str(value), True)
             elif isinstance(value, (Mapping,) + _LISTS):
-                self.put(builder, row, column, to_json_text(_jsonable(value, builder.table, column)), key)
-                builder.json_columns.add(column)
+                self.put(builder, row, path, to_json_text(_jsonable(value, builder.table, path_name(path))), True)
             else:
-                self.put(builder, row, column, value, key)
+                self.put(builder, row, path, value, False)
 
-    def put(self, builder: _TableBuilder, row: dict[str, Any], column: str, value: Any, key: str) -> None:
-        known = builder.sources.setdefault(column, key)
-        if column in row and known != key and value is not None and row[column] is not None:
-            raise NormalizeError(
-                f"table {builder.table!r}: keys {known!r} and {key!r} both normalize to column {column!r}; "
-                "rename one of them (for example with add_map)", table=builder.table, column=column)
-        if value is not None or column not in row:
-            row[column] = value
+    @staticmethod
+    def put(builder: _TableBuilder, row: dict[SourceKey, Any], path: SourceKey, value: Any, is_json: bool) -> None:
+        builder.keys[path] = None
+        row[path] = value
+        if is_json:
+            builder.json_keys.add(path)
 
-    def child_rows(self, parent: _TableBuilder, parent_row: int, table_path: str, items: Any, level: int,
+    def child_rows(self, parent: _TableBuilder, parent_row: int, path: SourceKey, items: Any, level: int,
                    depth: int) -> None:
-        child = self.builder(shorten(table_path, self.max_length), parent.table)
+        child = parent.children.get(path)
+        if child is None:
+            plain = shorten(child_table_path(parent.table, path), self.names.max_length)
+            child = parent.children[path] = _TableBuilder(plain, path)
         for position, item in enumerate(items):
             child.parent_index.append(parent_row)
             child.list_index.append(position)
-            self.add_record(child, plain_value(item, child.table, VALUE_COLUMN), table_path, level, depth)
+            self.add_record(child, plain_value(item, child.table, VALUE_COLUMN), level, depth)
 
 
 def flatten_records(
     table: str, records: list[Any], *, max_table_nesting: int | None, max_identifier_length: int | None,
-    json_columns: frozenset[str] = frozenset(),
+    json_columns: frozenset[str] = frozenset(), names: TableNames | None = None,
 ) -> list[TableRows]:
     """Unnest ``records`` row by row into the rows of ``table`` and its child tables (parents first).
+
+    ``names`` resolves each value's path of keys to its column and each list to its child table (a
+    fresh one when not given), as in :func:`dataload.normalize.unnest.unnest`: both paths give the
+    same names.
 
     >>> [t.table for t in flatten_records("t", [{"a": 1, "b": [1, "x"]}], max_table_nesting=None,
     ...                                   max_identifier_length=None)]
     ['t', 't__b']
     """
-    flattener = _Flattener(table, max_table_nesting, max_identifier_length, json_columns)
-    root = flattener.builders[table]
+    names = names or TableNames(None, max_identifier_length)
+    flattener = _Flattener(table, max_table_nesting, json_columns, names)
     for record in records:
-        flattener.add_record(root, plain_value(record, table, "(record)"), table, 0)
-    return [_to_table_rows(b) for b in flattener.builders.values()]
+        flattener.add_record(flattener.root, plain_value(record, table, "(record)"), 0)
+    return [_to_table_rows(b, names) for b in _named(flattener.root, table, names)]
 
 
-def _to_table_rows(builder: _TableBuilder) -> TableRows:
+def _named(builder: _TableBuilder, path: str, names: TableNames) -> list[_TableBuilder]:
+    """``builder`` and its descendants (parents first), each child given its settled name."""
+    found = [builder]
+    settled = names.child_tables_of(builder.table, path, list(builder.children))
+    for child, (name, child_path) in zip(builder.children.values(), settled):
+        child.table, child.parent = name, builder.table
+        found += _named(child, child_path, names)
+    return found
+
+
+def _to_table_rows(builder: _TableBuilder, names: TableNames) -> TableRows:
     length = len(builder.rows)
-    rows = TableRows(builder.table, builder.parent, length, json_columns=builder.json_columns,
-                     sources=builder.sources)
+    rows = TableRows(builder.table, builder.parent, length, source_key=builder.source_key)
     if builder.parent is not None:
         rows.parent_index = pa.array(builder.parent_index, type=pa.int64())
         rows.list_index = pa.array(builder.list_index, type=pa.int64())
-    for name in builder.sources:
-        values = [row.get(name) for row in builder.rows]
+    keys = list(builder.keys)
+    leaves = []
+    for path, name in zip(keys, names.of(builder.table).resolve(keys)):
+        values = [row.get(path) for row in builder.rows]
         with content_errors(builder.table, name, find_value=lambda: _first_failing(values, builder.table, name)):
             main, alternatives = build_column(values, builder.table, name)
-        rows.columns[name] = main
+        leaves.append((path, main, path in builder.json_keys))
         if alternatives:
             rows.alternatives[name] = alternatives
+    rows.fill(names.of(builder.table), leaves)
     return rows
 
 

@@ -5,7 +5,8 @@ worker. Each worker normalizes its group against its own copy of the schema and 
 files under the package's own chunk numbers, so files never collide and the chunk order the load
 step relies on is kept. The parent then folds the tables and columns each worker added into the
 schema, group by group. If two workers inferred different types for one column (in order, the
-later rows would have gone to a variant column), the workers' files are deleted and the package is
+later rows would have gone to a variant column) or named a source key differently (see
+:class:`dataload.schema.naming.ColumnNames`), the workers' files are deleted and the package is
 normalized in order in this process: the result never depends on the number of workers. So is a
 package whose worker could not start or died without an answer (killed, out of memory): a lost
 worker never fails a package.
@@ -27,7 +28,7 @@ from typing import Any
 
 from dataload.normalize.contract import is_active
 from dataload.normalize.step import ChunkSettings, NormalizeResult, apply_table_hints
-from dataload.schema.model import Column, Schema
+from dataload.schema.model import Column, Schema, Table, with_hints
 from dataload.workers import available_cores
 
 logger = logging.getLogger(__name__)
@@ -108,16 +109,35 @@ def merged_schema(base: Schema, outcomes: list[Schema]) -> Schema | None:
             mine = base.tables.setdefault(table.name, table)
             if mine is table:
                 continue
+            if mine.source_key is None:
+                mine.source_key = table.source_key
+            elif table.source_key not in (None, mine.source_key):  # two lists in one child table
+                return None
             for column in table.columns.values():
                 agreed = _agreed(mine.columns.get(column.name), column)
                 if agreed is None:
                     return None
                 mine.columns[column.name] = agreed
-    return base
+    return base if _one_place_per_key(base) else None
+
+
+def _one_place_per_key(schema: Schema) -> bool:
+    """False when two workers put one source key in two columns or one list in two child tables
+    (each saw other keys first)."""
+    lists = [(t.parent, t.source_key) for t in schema.tables.values() if t.source_key is not None]
+    return len(lists) == len(set(lists)) and all(_one_column_per_key(t) for t in schema.tables.values())
+
+
+def _one_column_per_key(table: Table) -> bool:
+    keys = [c.source_key for c in table.columns.values() if c.source_key is not None]
+    return len(keys) == len(set(keys))
 
 
 def _agreed(mine: Column | None, theirs: Column) -> Column | None:
-    """The column both sides describe (a type fills in an untyped column), or None if they differ."""
+    """The column both sides describe (a type fills in an untyped column, a source key a column
+    recorded without one), or None if they differ (two source keys in one column included)."""
+    if mine is not None and mine.source_key is None and theirs.source_key is not None:
+        mine = with_hints(mine, source_key=theirs.source_key)  # recorded without one (a hint, an older schema)
     if mine is None or mine == theirs or theirs.data_type is None and _same_but_type(mine, theirs):
         return mine or theirs
     if mine.data_type is None and _same_but_type(theirs, mine):
@@ -126,7 +146,10 @@ def _agreed(mine: Column | None, theirs: Column) -> Column | None:
 
 
 def _same_but_type(typed: Column, untyped: Column) -> bool:
-    return typed.to_dict() | {"data_type": None} == untyped.to_dict() | {"data_type": None}
+    if untyped.source_key not in (None, typed.source_key):
+        return False
+    filled = {"data_type": None, "source_key": None}
+    return typed.to_dict() | filled == untyped.to_dict() | filled
 
 
 def run_workers(tasks: list[tuple[ChunkSettings, list[Chunk], dict[str, Any]]]) -> list[Any]:

@@ -12,7 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataload.exceptions import SchemaError
-from dataload.schema.model import LIST_INDEX, PARENT_ID, ROOT_ID, ROW_ID
+from dataload.schema.model import LIST_INDEX, PARENT_ID, ROOT_ID, ROW_ID, Schema
+from dataload.schema.naming import ColumnNames, SourceKey, child_table_path, claim_order, shorten
 
 # Nesting (dicts and lists) below this depth is unnested; deeper data lands as one JSON column.
 MAX_NESTING_DEPTH = 32
@@ -32,35 +33,73 @@ class TableRows:
     columns: dict[str, pa.Array] = field(default_factory=dict)
     alternatives: dict[str, list[pa.Array]] = field(default_factory=dict)
     json_columns: set[str] = field(default_factory=set)
-    sources: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, SourceKey] = field(default_factory=dict)
     parent_index: pa.Array | None = None
     list_index: pa.Array | None = None
+    source_key: SourceKey | None = None  # a child table's: the list's keys in the parent's rows
 
-    def add(self, name: str, array: pa.Array, source_key: str, *, is_json: bool = False) -> None:
-        """Add a column; two keys that normalize to one name are merged unless a row has both."""
-        if name not in self.columns:
+    def fill(self, names: ColumnNames, leaves: list[tuple[SourceKey, pa.Array, bool]]) -> None:
+        """Add the columns ``leaves`` (source key, values, is JSON) under their resolved names."""
+        for (source_key, array, is_json), name in zip(leaves, names.resolve([leaf[0] for leaf in leaves])):
+            if name in self.columns:  # the same key twice, as in an Arrow table with two columns of one name
+                raise SchemaError(f"table {self.table!r}: the key {source_key!r} appears twice (column {name!r}); "
+                                  "rename one of them", table=self.table, column=name)
             self.columns[name] = array
             self.sources[name] = source_key
             if is_json:
                 self.json_columns.add(name)
-            return
-        existing = self.columns[name]
-        both = pc.and_(pc.is_valid(existing), pc.is_valid(array))
-        if pc.any(both).as_py():
-            raise SchemaError(
-                f"table {self.table!r}: keys {self.sources[name]!r} and {source_key!r} both normalize to "
-                f"column {name!r}; rename one of them (for example with add_map)",
-                table=self.table,
-                column=name,
-            )
-        if array.null_count == len(array):
-            return
-        if existing.null_count == len(existing):
-            self.columns[name] = array
-        elif existing.type == array.type:
-            self.columns[name] = pc.coalesce(existing, array)
-        else:  # the same column with another type in other records: a variant, as for any column
-            self.alternatives.setdefault(name, []).append(array)
+
+
+class TableNames:
+    """The :class:`ColumnNames` of every table a batch fills and the names of its child tables,
+    seeded from the columns and child tables the schema recorded.
+
+    >>> TableNames(None, None).of("t").resolve([("+1",), ("-1",)])
+    ['plus_1', 'minus_1']
+    """
+
+    def __init__(self, schema: Schema | None, max_length: int | None) -> None:
+        self.schema, self.max_length = schema, max_length
+        self.tables: dict[str, ColumnNames] = {}
+        self.children: dict[tuple[str, SourceKey], str] = {}  # (parent, list's key) -> child table
+        self.taken_tables: set[str] = set()  # table names no new list may take
+        for table in schema.tables.values() if schema else ():
+            if table.source_key is not None and table.parent is not None:
+                self.children[(table.parent, table.source_key)] = table.name
+            if table.source_key is not None or table.parent is None:
+                self.taken_tables.add(table.name)
+
+    def child_tables_of(self, parent: str, parent_path: str, source_keys: list[SourceKey]) -> list[tuple[str, str]]:
+        """(name, unshortened name) of the child table of each list at ``source_keys`` in rows of ``parent``
+        (whose unshortened name is ``parent_path``): recorded, else plain, else disambiguated (as for columns)."""
+        for source_key in sorted(set(source_keys), key=claim_order):
+            if (parent, source_key) not in self.children:
+                self._claim_child(parent, parent_path, source_key)
+        found = []
+        for source_key in source_keys:
+            name = self.children[(parent, source_key)]
+            path = child_table_path(parent_path, source_key)
+            found.append((name, path if shorten(path, self.max_length) == name
+                          else child_table_path(parent_path, source_key, disambiguate=True)))
+        return found
+
+    def _claim_child(self, parent: str, parent_path: str, source_key: SourceKey) -> None:
+        name = shorten(child_table_path(parent_path, source_key), self.max_length)
+        existing = self.schema.tables.get(name) if self.schema else None
+        if name in self.taken_tables or (existing is not None and existing.parent != parent):
+            name = shorten(child_table_path(parent_path, source_key, disambiguate=True), self.max_length)
+        self.taken_tables.add(name)
+        self.children[(parent, source_key)] = name
+
+    def of(self, table: str) -> ColumnNames:
+        """The names of ``table``'s columns (made on first use)."""
+        names = self.tables.get(table)
+        if names is None:
+            known = self.schema.tables.get(table) if self.schema else None
+            columns = known.columns.values() if known else ()
+            seeds = [(c.name, c.source_key, c.variant_of is None) for c in columns]
+            names = self.tables[table] = ColumnNames(seeds, self.max_length)
+        return names
 
 
 def list_positions(lists: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:

@@ -24,12 +24,12 @@ from dataload.normalize.contract import Discards, enforce
 from dataload.normalize.errors import content_errors
 from dataload.normalize.fit import columns_with_load_id, fit_rows, with_load_id
 from dataload.normalize.flatten import flatten_records
-from dataload.normalize.rows import TableRows, assign_ids, keep_rows, key_ids, last_of_each_key, unique_ids
+from dataload.normalize.rows import TableNames, TableRows, assign_ids, keep_rows, key_ids, last_of_each_key, unique_ids
 from dataload.normalize.unnest import unnest
 from dataload.normalize.validate import validate_rows
 from dataload.package.storage import fsync_file
 from dataload.schema.model import LOAD_ID, Column, Schema, Table
-from dataload.schema.naming import normalize_identifier, shorten
+from dataload.schema.naming import column_name
 
 KEY_HINTS = ("primary_key", "merge_key")
 logger = logging.getLogger(__name__)
@@ -123,7 +123,8 @@ def normalize_chunks(settings: ChunkSettings, chunks: list[tuple[int, str, str]]
                                             contract=root.schema_contract, discards=result.discards,
                                             first_position=validated[table] - len(payload))
                 json_columns = frozenset(c.name for c in root.columns.values() if c.data_type == "json")
-                batch = _unnest(kind, payload, table, hints, max_identifier_length, json_columns)
+                names = TableNames(schema, max_identifier_length)  # the columns recorded so far
+                batch = _unnest(kind, payload, table, hints, names, json_columns)
                 batch = enforce(batch, schema, root.schema_contract, result.discards, max_identifier_length)
                 if batch and batch[0].length:
                     reusable = (settings.arrow_files and kind == "arrow" and len(batch) == 1
@@ -193,17 +194,18 @@ def _write_parquet(table: pa.Table, target: Path) -> None:
     fsync_file(target)
 
 
-def _unnest(kind: str, payload: Any, table: str, hints: dict[str, Any], max_length: int | None,
+def _unnest(kind: str, payload: Any, table: str, hints: dict[str, Any], names: TableNames,
             json_columns: frozenset[str]) -> list[TableRows]:
     nesting = hints.get("max_table_nesting")
+    max_length = names.max_length
     if kind == "rows":
         return flatten_records(table, payload, max_table_nesting=nesting, max_identifier_length=max_length,
-                               json_columns=json_columns)
+                               json_columns=json_columns, names=names)
     records = payload.to_struct_array()
     if isinstance(records, pa.ChunkedArray):  # one chunk (as extract writes them): its columns are not copied
         records = records.chunk(0) if records.num_chunks == 1 else records.combine_chunks()
     return unnest(table, records, max_table_nesting=nesting, max_identifier_length=max_length,
-                  json_columns=json_columns)
+                  json_columns=json_columns, names=names)
 
 
 def _to_rows(kind: str, payload: Any) -> list[Any]:
@@ -237,7 +239,7 @@ def apply_table_hints(schema: Schema, table: str, hints: dict[str, Any], max_len
     target.resource = hints["resource"]
     target.schema_contract = hints.get("schema_contract")
     for declared in hints["columns"]:
-        _declare(target, Column(**{**declared, "name": shorten(normalize_identifier(declared["name"]), max_length)}))
+        _declare(target, Column(**{**declared, "name": column_name((declared["name"],), max_length)}))
     keys = _declared_keys(hints, max_length)
     if any(keys.values()):  # the keys the resource declares now are the keys; none declared keeps the schema's
         _set_keys(target, keys, frozen=existing is not None and _is_frozen(hints.get("schema_contract")))
@@ -250,7 +252,7 @@ def _declared_keys(hints: dict[str, Any], max_length: int | None) -> dict[str, l
     keys: dict[str, list[str]] = {}
     for hint in KEY_HINTS:
         named = [*hints[hint], *(c["name"] for c in hints["columns"] if c.get(hint))]
-        keys[hint] = list(dict.fromkeys(shorten(normalize_identifier(k), max_length) for k in named))
+        keys[hint] = list(dict.fromkeys(column_name((k,), max_length) for k in named))
     return keys
 
 

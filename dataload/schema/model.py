@@ -27,6 +27,9 @@ VALUE_COLUMN = "value"
 class Column:
     """One column: name, data type and hints.
 
+    ``source_key`` is the path of keys the column's values come from (``("reactions", "+1")``),
+    recorded when data first fills the column, so later runs put that key in the same column.
+
     >>> Column("amount", "decimal", precision=18, scale=2).data_type
     'decimal'
     """
@@ -40,17 +43,27 @@ class Column:
     precision: int | None = None
     scale: int | None = None
     variant_of: str | None = None
+    source_key: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.source_key is not None:  # a list when read back from JSON
+            self.source_key = tuple(self.source_key)
 
     def to_dict(self) -> dict[str, Any]:
         """The column as a dict, leaving out hints that have their default value."""
         defaults = Column(self.name)
-        return {f.name: getattr(self, f.name) for f in fields(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)
                 if f.name == "name" or getattr(self, f.name) != getattr(defaults, f.name)}
+        if self.source_key is not None:  # a list: plain data for JSON and YAML alike
+            data["source_key"] = list(self.source_key)
+        return data
 
 
 @dataclass
 class Table:
     """One table: its columns in order plus how it is written.
+
+    A child table's ``source_key`` is the path of keys, in its parent's rows, of the list it is made from.
 
     >>> Table("users", write_disposition="merge").is_root
     True
@@ -63,6 +76,11 @@ class Table:
     parent: str | None = None
     resource: str | None = None
     schema_contract: dict[str, str] | None = None
+    source_key: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.source_key is not None:  # a list when read back from JSON
+            self.source_key = tuple(self.source_key)
 
     @property
     def is_root(self) -> bool:
@@ -82,6 +100,8 @@ class Table:
         """The table as a dict that :meth:`from_dict` reads back."""
         data = {k: v for k, v in asdict(self).items() if k != "columns" and v is not None}
         data["columns"] = [c.to_dict() for c in self.columns.values()]
+        if self.source_key is not None:  # a list: plain data for JSON and YAML alike
+            data["source_key"] = list(self.source_key)
         return data
 
     @classmethod

@@ -223,8 +223,9 @@ def check_hostile_identifiers(make_pipeline: MakePipeline) -> None:
     pipe.run([record], table_name=HOSTILE_TABLE)
     table = shorten(normalize_identifier(HOSTILE_TABLE), limit)
     (row,) = pipe.dataset().table(table).rows()
+    columns = {c.source_key: c.name for c in pipe.default_schema.tables[table].columns.values()}
     for key in HOSTILE_KEYS:
-        column = shorten(normalize_identifier(key), limit)
+        column = columns.get((key,), "(none)")
         _expect(row.get(column), f"value of {key}", f"column {column!r} (from key {key!r})")
     children = [t.name for t in pipe.default_schema.tables.values() if t.parent == table]
     _expect(len(children), 1, f"child tables of {table!r}")

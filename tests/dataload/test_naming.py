@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
-from dataload.schema.naming import join_path, normalize_identifier, shorten, table_name
+from dataload.schema.model import Column, Schema, Table
+from dataload.schema.naming import (
+    ColumnNames,
+    column_name,
+    disambiguated_name,
+    join_path,
+    normalize_identifier,
+    shorten,
+    table_name,
+)
 
 HASH_SUFFIX = re.compile(r"_[0-9a-zA-Z]{8}$")
 
@@ -55,13 +65,24 @@ HASH_SUFFIX = re.compile(r"_[0-9a-zA-Z]{8}$")
         ("ÀB", "àb"),
         ("Straße", "straße"),
         ("привет мир", "привет_мир"),
+        # "+" and a leading "-" before a digit are spelled: they carry meaning (GitHub's reactions)
+        ("+1", "plus_1"),
+        ("-1", "minus_1"),
+        ("+", "plus"),
+        ("c++", "c_plus_plus"),
+        ("a+b", "a_plus_b"),
+        ("price (+tax)", "price_plus_tax_"),
+        ("-1.5", "minus_1_5"),
+        ("-x", "_x"),  # not a number: a plain separator
+        ("a-1", "a_1"),  # not leading
+        ("--1", "_1"),
     ],
 )
 def test_normalize_identifier(name: str, expected: str) -> None:
     assert normalize_identifier(name) == expected
 
 
-@pytest.mark.parametrize("name", ["Signed Up", "2fa", "", "!!!", "Ünïcode", "a-b.c", "名前"])
+@pytest.mark.parametrize("name", ["Signed Up", "2fa", "", "!!!", "Ünïcode", "a-b.c", "名前", "+1", "-1"])
 def test_normalize_identifier_is_idempotent(name: str) -> None:
     once = normalize_identifier(name)
     assert normalize_identifier(once) == once
@@ -186,3 +207,132 @@ def test_table_name_is_normalized_then_shortened(name: str, limit: int) -> None:
     assert len(result.encode("utf-8")) <= limit
     assert result == shorten(normalize_identifier(name), limit)
     assert result == table_name(name, limit)
+
+
+# -- column names: one source key, one column --------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "source_key, limit, expected",
+    [
+        (("id",), None, "id"),
+        (("reactions", "+1"), None, "reactions__plus_1"),
+        (("reactions", "-1"), None, "reactions__minus_1"),
+        (("Address", "Geo", "Lat"), None, "address__geo__lat"),
+        # dataload's own prefix is never a user column's
+        (("_dl_id",), None, "user_dl_id"),
+        (("_DL_ID",), None, "user_dl_id"),
+        (("_dl_load_id",), None, "user_dl_load_id"),
+        (("_dl_parent_id",), None, "user_dl_parent_id"),
+        (("meta", "_dl_id"), None, "meta___dl_id"),  # nested: the name does not start with the prefix
+        (("_dl",), None, "_dl"),
+        (("dl_id",), None, "dl_id"),
+        (("x" * 70,), 63, shorten("x" * 70, 63)),
+    ],
+)
+def test_column_name(source_key: tuple[str, ...], limit: int | None, expected: str) -> None:
+    assert column_name(source_key, limit) == expected
+
+
+def test_disambiguated_names_are_the_plain_name_plus_a_hash_of_the_path() -> None:
+    name = disambiguated_name(("A b",))
+    assert name.startswith("a_b_") and HASH_SUFFIX.search(name)
+    assert disambiguated_name(("A b",)) == name  # the same in every run and process
+    assert len({disambiguated_name(k) for k in [("A b",), ("a b",), ("A-B",), ("a", "b"), ("a__b",)]}) == 5
+    assert len(disambiguated_name(("y" * 100,), 63).encode()) <= 63
+
+
+D = disambiguated_name
+
+
+@pytest.mark.parametrize(
+    "seeds, batches, expected",
+    [
+        # no collision: plain names
+        ([], [[("+1",), ("-1",)]], {("+1",): "plus_1", ("-1",): "minus_1"}),
+        # one batch: the key in normal form keeps the plain name, whatever the order of keys
+        ([], [[("A b",), ("a_b",)]], {("a_b",): "a_b", ("A b",): D(("A b",))}),
+        ([], [[("a_b",), ("A b",)]], {("a_b",): "a_b", ("A b",): D(("A b",))}),
+        # neither in normal form: sorted order
+        ([], [[("a b",), ("A b",)]], {("A b",): "a_b", ("a b",): D(("a b",))}),
+        ([], [[("A b",), ("a b",)]], {("A b",): "a_b", ("a b",): D(("a b",))}),
+        # a nested path and a flat key that meet
+        ([], [[("a__b",), ("a", "b")]], {("a", "b"): "a__b", ("a__b",): D(("a__b",))}),
+        # later batches: whoever came first keeps its name
+        ([], [[("A b",)], [("a_b",)]], {("A b",): "a_b", ("a_b",): D(("a_b",))}),
+        # recorded in the schema: reused, even when a new colliding key arrives
+        ([("a_b", ("A b",), True)], [[("a_b",), ("A b",)]], {("A b",): "a_b", ("a_b",): D(("a_b",))}),
+        ([("x", ("A b",), True)], [[("A b",)]], {("A b",): "x"}),
+        # a hinted column (no source key yet) is claimed by the first key that normalizes to it
+        ([("id", None, True)], [[("ID",)]], {("ID",): "id"}),
+        # a variant column is never claimed
+        ([("price__v_text", None, False)], [[("price__v_text",)]], {("price__v_text",): D(("price__v_text",))}),
+        # keys named like system columns
+        ([], [[("_DL_ID",), ("_dl_id",)]], {("_dl_id",): "user_dl_id", ("_DL_ID",): D(("_DL_ID",))}),
+        # a user key that looks exactly like another key's hashed name
+        ([], [[("a_b",), ("A b",), (D(("A b",)),)]],
+         {("a_b",): "a_b", (D(("A b",)),): D(("A b",)), ("A b",): D(("A b", D(("A b",))))}),
+    ],
+)
+def test_column_names_resolve_every_source_key_to_a_column_of_its_own(
+        seeds: list[tuple[str, tuple[str, ...] | None, bool]], batches: list[list[tuple[str, ...]]],
+        expected: dict[tuple[str, ...], str]) -> None:
+    names = ColumnNames(seeds, None)
+    found: dict[tuple[str, ...], str] = {}
+    for batch in batches:
+        found.update(zip(batch, names.resolve(batch)))
+    assert found == expected
+    assert len(set(found.values())) == len(found)  # never two keys in one column
+    assert names.resolve(list(found)) == list(found.values())  # stable once resolved
+
+
+def test_column_names_fit_the_identifier_limit_and_stay_distinct() -> None:
+    keys = [("L" * 80 + " x",), ("l" * 80 + "_x",), ("l" * 80 + "-x",)]
+    resolved = ColumnNames([], 63).resolve(keys)
+    assert len(set(resolved)) == 3
+    assert all(len(name.encode()) <= 63 for name in resolved)
+
+
+def test_a_column_keeps_its_source_key_through_json_and_reads_old_schemas() -> None:
+    schema = Schema("s", {"t": Table("t", {"reactions__plus_1": Column("reactions__plus_1", "bigint",
+                                                                        source_key=("reactions", "+1"))})})
+    again = Schema.from_dict(json.loads(schema.to_json()))
+    assert again.tables["t"].columns["reactions__plus_1"].source_key == ("reactions", "+1")
+    assert again.content_hash() == schema.content_hash()
+    old = {"name": "s", "tables": [{"name": "t", "columns": [{"name": "a", "data_type": "text"}]}]}
+    assert Schema.from_dict(old).tables["t"].columns["a"].source_key is None
+
+
+# -- child tables: one list, one table ----------------------------------------------------------------
+
+def _schema(*tables: Table) -> Schema:
+    return Schema("s", {t.name: t for t in tables})
+
+
+@pytest.mark.parametrize(
+    "schema, batches, expected",
+    [
+        # plain names, whatever the order of lists
+        (None, [[("tags",), ("Labels",)]], {("tags",): "t__tags", ("Labels",): "t__labels"}),
+        (None, [[("A b",), ("a_b",)]], {("a_b",): "t__a_b", ("A b",): "t__a_b_868c07dc"}),
+        (None, [[("a_b",), ("A b",)]], {("a_b",): "t__a_b", ("A b",): "t__a_b_868c07dc"}),
+        # later batches: the first list keeps its table
+        (None, [[("A b",)], [("a_b",)]], {("A b",): "t__a_b", ("a_b",): "t__a_b_" + D(("a_b",))[-8:]}),
+        # recorded in the schema: reused
+        (_schema(Table("t"), Table("t__a_b", parent="t", source_key=("A b",))), [[("a_b",), ("A b",)]],
+         {("A b",): "t__a_b", ("a_b",): "t__a_b_" + D(("a_b",))[-8:]}),
+        # a child table of an older schema (no source key) is taken by the first list of its parent
+        (_schema(Table("t"), Table("t__a_b", parent="t")), [[("A b",)]], {("A b",): "t__a_b"}),
+        # never a root table's name, nor another parent's child table
+        (_schema(Table("t"), Table("t__x")), [[("x",)]], {("x",): "t__x_" + D(("x",))[-8:]}),
+        (_schema(Table("t"), Table("t__x", parent="other")), [[("x",)]], {("x",): "t__x_" + D(("x",))[-8:]}),
+    ],
+)
+def test_child_tables_resolve_every_list_to_a_table_of_its_own(
+        schema: Schema | None, batches: list[list[tuple[str, ...]]], expected: dict[tuple[str, ...], str]) -> None:
+    from dataload.normalize.rows import TableNames
+
+    names = TableNames(schema, None)
+    found: dict[tuple[str, ...], str] = {}
+    for batch in batches:
+        found.update(zip(batch, (name for name, _ in names.child_tables_of("t", "t", batch))))
+    assert found == expected

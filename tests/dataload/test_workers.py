@@ -131,6 +131,27 @@ def test_schemas_merge_untyped_into_typed_and_refuse_two_types():
     assert merged_schema(Schema.from_dict(base.to_dict()), [first, clash]) is None
 
 
+def test_merged_schema_falls_back_when_workers_name_a_source_key_differently():
+    def schema(*columns: Column) -> Schema:
+        return Schema("s", {"t": Table("t", {c.name: c for c in columns})})
+
+    base = schema(Column("id", primary_key=True, nullable=False))
+    typed = schema(Column("id", "bigint", primary_key=True, nullable=False, source_key=("id",)))
+    merged = merged_schema(Schema.from_dict(base.to_dict()), [typed, typed])
+    assert merged is not None and merged.tables["t"].columns["id"].source_key == ("id",)  # filled in
+    old = schema(Column("id", "bigint", primary_key=True, nullable=False))  # a schema of an older version
+    merged = merged_schema(Schema.from_dict(old.to_dict()), [typed, typed])
+    assert merged is not None and merged.tables["t"].columns["id"].source_key == ("id",)
+    spaced = schema(Column("a_b", "bigint", source_key=("A b",)))
+    plain = schema(Column("a_b", "bigint", source_key=("a_b",)))
+    assert merged_schema(Schema.from_dict(base.to_dict()), [spaced, plain]) is None  # two keys, one name
+    moved = schema(Column("a_b_1", "bigint", source_key=("a_b",)))
+    assert merged_schema(Schema.from_dict(base.to_dict()), [plain, moved]) is None  # one key, two names
+    spaced_list = Schema("s", {"t__a_b": Table("t__a_b", parent="t", source_key=("A b",))})
+    plain_list = Schema("s", {"t__a_b": Table("t__a_b", parent="t", source_key=("a_b",))})
+    assert merged_schema(Schema.from_dict(base.to_dict()), [spaced_list, plain_list]) is None  # two lists, one table
+
+
 def test_chunks_split_into_contiguous_groups_by_bytes():
     chunks = [(i, f"f{i}", "t") for i in range(5)]
     assert split_by_bytes(chunks, [100, 1, 1, 1, 100], 2) == [chunks[:2], chunks[2:]]  # 101 and 102 bytes
