@@ -25,11 +25,12 @@ _HINTS = ("data_type", "nullable", "primary_key", "merge_key", "unique", "precis
 _NAME = {"type": "string", "minLength": 1}
 _FLAG = {"type": "boolean"}
 _SIZE = {"type": ["integer", "null"], "minimum": 0}
+_SOURCE_KEY = {"type": ["array", "null"], "items": {"type": "string"}, "minItems": 1}
 _COLUMN = {
     "type": "object", "required": ["name"], "additionalProperties": False,
     "properties": {"name": _NAME, "data_type": {"enum": [*DATA_TYPES, None]}, "nullable": _FLAG,
                    "primary_key": _FLAG, "merge_key": _FLAG, "unique": _FLAG, "precision": _SIZE, "scale": _SIZE,
-                   "variant_of": {"type": ["string", "null"]}},
+                   "variant_of": {"type": ["string", "null"]}, "source_key": _SOURCE_KEY},
 }
 _TABLE = {
     "type": "object", "required": ["name"], "additionalProperties": False,
@@ -37,6 +38,7 @@ _TABLE = {
                    "write_disposition": {"enum": list(WRITE_DISPOSITIONS)},
                    "merge_strategy": {"enum": list(MERGE_STRATEGIES)},
                    "parent": {"type": ["string", "null"]}, "resource": {"type": ["string", "null"]},
+                   "source_key": _SOURCE_KEY,
                    "schema_contract": {"type": ["object", "null"], "additionalProperties": {"type": "string"}}},
 }
 SCHEMA_FILE_FORMAT: dict[str, Any] = {

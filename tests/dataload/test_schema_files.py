@@ -60,3 +60,23 @@ def test_a_bad_schema_file_is_refused_naming_file_and_key_and_nothing_is_kept(ma
     rows = {r["id"]: (r["n"], r.get("note")) for r in pipe.dataset().table("t").rows()}
     assert rows == {1: (10, None), 2: (20, None), 3: (30, "ok")}
     assert pipe.default_schema.tables["t"].columns["note"].data_type == "text"
+
+
+def test_the_file_format_accepts_every_field_a_schema_writes():
+    """What :meth:`Schema.to_dict` writes must pass the file's JSON Schema, or an exported file
+    could not be imported again: every field of Column and Table set to a non-default value."""
+    import dataclasses
+
+    import jsonschema
+
+    from dataload.schema.files import SCHEMA_FILE_FORMAT
+    from dataload.schema.model import Column, Schema, Table
+
+    column = Column("n", "bigint", nullable=False, primary_key=True, merge_key=True, unique=True, precision=32,
+                    scale=0, variant_of="m", source_key=("N",))
+    table = Table("t", {"n": column}, write_disposition="merge", merge_strategy="upsert", parent="p",
+                  resource="r", schema_contract={"columns": "freeze"}, source_key=("items",))
+    for value, default in ((column, Column("n")), (table, Table("t"))):
+        unset = [f.name for f in dataclasses.fields(value) if getattr(value, f.name) == getattr(default, f.name)]
+        assert unset == ["name"], f"set {unset} too, so the format is checked for them"
+    jsonschema.validate(Schema("s", {"t": table}, 1, "abc").to_dict(), SCHEMA_FILE_FORMAT)
