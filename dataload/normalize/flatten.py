@@ -18,7 +18,12 @@ import pyarrow as pa
 
 from dataload.exceptions import NormalizeError
 from dataload.normalize.rows import MAX_NESTING_DEPTH, JsonText, TableRows
-from dataload.schema.infer import python_data_type, to_json_text
+from dataload.schema.infer import (
+    coerce_value,
+    decimal_type_for_values,
+    python_data_type,
+    to_json_text,
+)
 from dataload.schema.model import VALUE_COLUMN
 from dataload.schema.naming import join_path, normalize_identifier, shorten
 
@@ -176,9 +181,10 @@ def _for_arrow(value: Any, kind: str | None) -> Any:
 def _array(values: list[Any], kind: str | None, table: str, column: str) -> pa.Array:
     try:
         if kind == "timestamp":
-            from dataload.schema.infer import coerce_value
-
             return pa.array([coerce_value(v, "timestamp") for v in values], type=pa.timestamp("us", tz="UTC"))
+        if kind == "decimal":
+            tight = pa.array(values)
+            return tight.cast(decimal_type_for_values(tight.type))
         return pa.array(values) if kind is not None else pa.nulls(len(values))
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
         raise NormalizeError(f"table {table!r}, column {column!r}: cannot store {kind} values: {exc}",
