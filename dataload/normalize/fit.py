@@ -30,7 +30,7 @@ class TypeNotes:
     """Values not stored as their column's type, counted per ``"table.column"``.
 
     ``not_converted``: values that did not convert to the column's type (they went to a variant
-    column); ``truncated``: values cut to microseconds (nanosecond timestamps and times).
+    column); ``truncated``: values cut to microseconds (nanosecond timestamps, times, durations).
     """
 
     not_converted: Counter[str] = field(default_factory=Counter)

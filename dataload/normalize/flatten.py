@@ -9,6 +9,7 @@ table and column.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import enum
 import uuid
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from dataload.normalize.rows import MAX_NESTING_DEPTH, JsonText, TableRows
 from dataload.schema.infer import (
     coerce_value,
     decimal_type_for_values,
+    duration_micros,
     python_data_type,
     to_json_text,
 )
@@ -195,6 +197,10 @@ def plain_value(value: Any, table: str, column: str) -> Any:
     """Convert well-known Python objects to plain data; refuse objects with no defined form."""
     if value is None or isinstance(value, (str, int, float, bool, Mapping, list)):
         return value
+    if type(value).__name__ == "NaTType":  # pandas' missing timestamp or timedelta
+        return None
+    if isinstance(value, datetime.timedelta):
+        return duration_micros(value)
     if python_data_type(value) != "json" or isinstance(value, (tuple, set, frozenset)):
         return value
     if isinstance(value, enum.Enum):

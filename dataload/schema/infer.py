@@ -8,7 +8,8 @@
 Documented coercions: naive timestamps are taken as UTC; ints beyond 64 bits become ``decimal``
 (``decimal(38, 9)``, up to 29 digits) and text beyond that; NaN and infinity stay doubles. Arrow
 types are kept where the schema has them: decimal precision and scale, integer width (a
-``bigint``'s ``precision`` is its width in bits: 8, 16, 32 or 64). Lossless conversions into a column's type are made
+``bigint``'s ``precision`` is its width in bits: 8, 16, 32 or 64). A ``timedelta`` or an Arrow
+``duration`` is a ``bigint`` of microseconds. Lossless conversions into a column's type are made
 (see :func:`coerce`); anything finer than microseconds is cut to microseconds and counted by
 :func:`truncated_count`.
 """
@@ -75,7 +76,7 @@ def data_type_of_arrow(arrow_type: pa.DataType) -> str | None:
     checks = (
         (t.is_null, None), (t.is_boolean, "bool"), (t.is_integer, "bigint"), (t.is_floating, "double"),
         (t.is_decimal, "decimal"), (t.is_timestamp, "timestamp"), (t.is_date, "date"), (t.is_time, "time"),
-        (_is_string, "text"), (_is_binary, "binary"), (t.is_dictionary, "text"),
+        (t.is_duration, "bigint"), (_is_string, "text"), (_is_binary, "binary"), (t.is_dictionary, "text"),
     )
     for check, kind in checks:
         if check(arrow_type):
@@ -164,7 +165,7 @@ def plain_array(array: pa.Array) -> pa.Array:
     """``array`` in the form columns are fitted from.
 
     Dictionary-encoded arrays (pandas categoricals) are decoded, large and view strings become
-    strings, and nanosecond timestamps and times are
+    strings, a ``duration`` becomes int64 microseconds, and nanosecond timestamps and times are
     cut to microseconds (:func:`truncated_count` counts what that loses).
     """
     arrow_type = array.type
@@ -172,6 +173,8 @@ def plain_array(array: pa.Array) -> pa.Array:
         return plain_array(array.dictionary_decode())
     if pa.types.is_large_string(arrow_type) or pa.types.is_string_view(arrow_type):
         return pc.cast(array, pa.string())
+    if pa.types.is_duration(arrow_type):
+        return pc.cast(pc.cast(array, pa.duration("us"), safe=False), pa.int64())
     if _finer_than_micros(arrow_type):
         return pc.cast(array, _in_micros(arrow_type), safe=False)
     return array
@@ -463,6 +466,18 @@ _PY_TYPES: tuple[tuple[type | tuple[type, ...], str], ...] = (
 )
 
 
+def duration_micros(value: datetime.timedelta) -> int:
+    """A ``timedelta`` as the ``bigint`` dataload stores it: whole microseconds.
+
+    >>> duration_micros(datetime.timedelta(seconds=1, microseconds=5))
+    1000005
+    """
+    return value // _MICROSECOND
+
+
+_MICROSECOND = datetime.timedelta(microseconds=1)
+
+
 def to_json_text(value: Any) -> str:
     """Serialize a nested value for a ``json`` column (datetimes and decimals as strings).
 
@@ -475,6 +490,8 @@ def to_json_text(value: Any) -> str:
 def _json_default(value: Any) -> Any:
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return duration_micros(value)
     if isinstance(value, decimal.Decimal):
         return str(value)
     if isinstance(value, (bytes, bytearray, memoryview)):

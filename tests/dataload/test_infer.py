@@ -7,10 +7,11 @@ import decimal
 import math
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 
-from dataload.normalize.flatten import build_column
+from dataload.normalize.flatten import build_column, plain_value
 from dataload.schema.infer import coerce, infer_column, python_data_type, truncated_count, variant_column
 from dataload.schema.model import Column
 
@@ -350,6 +351,7 @@ def test_coerce_wider_decimal_into_decimal_column_is_a_leftover() -> None:
     (pa.array([2**63 - 1], pa.uint64()), ("bigint", None, None)),
     (pa.array([2**63], pa.uint64()), ("decimal", 20, 0)),
     (pa.array([1], pa.int32()).dictionary_encode(), ("bigint", 32, None)),
+    (pa.array([5], pa.duration("s")), ("bigint", None, None)),  # microseconds
     (pa.array([1], pa.timestamp("ns")), ("timestamp", None, None)),
 ])
 def test_infer_column_keeps_arrow_types(array: pa.Array, expected: tuple[str, int | None, int | None]) -> None:
@@ -383,8 +385,24 @@ def test_variant_column_is_never_of_the_column_type(values: pa.Array, of: Column
     (pa.array([1_000, 1_001, None], pa.timestamp("ns", tz="UTC")), 1),
     (pa.array([1_000, 2_000], pa.timestamp("ns")), 0),
     (pa.array([1_001], pa.time64("ns")), 1),
+    (pa.array([1_001, 7], pa.duration("ns")), 2),
     (pa.array([1_001], pa.timestamp("us")), 0),
     (pa.array([1]), 0),
 ])
 def test_truncated_count(array: pa.Array, truncated: int) -> None:
     assert truncated_count(array) == truncated
+
+
+def test_durations_are_fitted_as_microseconds() -> None:
+    fitted, leftovers = coerce(pa.array([2, None], pa.duration("ms")), Column("x", "bigint"))
+    assert leftovers is None and fitted.to_pylist() == [2_000, None]
+
+
+@pytest.mark.parametrize("value, expected", [
+    (datetime.timedelta(seconds=1, microseconds=5), 1_000_005),
+    (-datetime.timedelta(microseconds=1), -1),
+    (pd.NaT, None),
+    (pd.Timedelta(seconds=2), 2_000_000),
+])
+def test_plain_value_of_durations_and_nat(value: Any, expected: Any) -> None:
+    assert plain_value(value, "t", "c") == expected

@@ -230,3 +230,34 @@ def test_a_wider_decimal_in_an_existing_decimal_column_goes_to_text_not_a_decima
     pipe.run([{"id": 2, "d": decimal.Decimal("1.123456789123")}], table_name="t")
     assert set(target.types("t")) == {"id", "d", "d__v_text"}
     assert target.values("t", "d__v_text") == [None, "1.123456789123"]
+
+
+# --- issue 12: timedelta, Arrow duration, NaT ---------------------------------------------------------------
+
+def test_timedeltas_and_durations_load_as_microseconds(target: Target) -> None:
+    pipe = target.pipeline()
+    week = datetime.timedelta(days=7, microseconds=3)
+    pipe.run([{"id": 1, "took": datetime.timedelta(seconds=1.5)}, {"id": 2, "took": -week},
+              {"id": 3, "took": None, "extra": {"nested": datetime.timedelta(seconds=2)}}], table_name="rows")
+    assert target.types("rows")["took"] == expect(target, "BIGINT", "bigint")
+    assert target.values("rows", "took") == [1_500_000, -(week // datetime.timedelta(microseconds=1)), None]
+    assert target.values("rows", "extra__nested") == [None, None, 2_000_000]
+    pipe.run(pa.table({"id": [1, 2], "took": pa.array([3, None], pa.duration("s"))}), table_name="arrow")
+    assert target.types("arrow")["took"] == expect(target, "BIGINT", "bigint")
+    assert target.values("arrow", "took") == [3_000_000, None]
+
+
+def test_a_timedelta_among_other_types_and_pandas_nat_load(target: Target) -> None:
+    pipe = target.pipeline()
+    pipe.run([{"id": 1, "at": pd.NaT, "took": datetime.timedelta(seconds=1)},
+              {"id": 2, "at": datetime.datetime(2024, 3, 1, tzinfo=UTC), "took": "n/a"}], table_name="t")
+    assert [None if v is None else v.astimezone(UTC) for v in target.values("t", "at")] == \
+        [None, datetime.datetime(2024, 3, 1, tzinfo=UTC)]
+    assert target.values("t", "took") == [1_000_000, None]
+    assert target.values("t", "took__v_text") == [None, "n/a"]
+    frame = pd.DataFrame({"id": [1, 2], "at": [pd.Timestamp("2024-03-01", tz="UTC"), pd.NaT],
+                          "took": [pd.Timedelta(seconds=2), pd.NaT]})
+    pipe.run(frame, table_name="frame")
+    assert target.values("frame", "took") == [2_000_000, None]
+    assert [None if v is None else v.astimezone(UTC) for v in target.values("frame", "at")] == \
+        [datetime.datetime(2024, 3, 1, tzinfo=UTC), None]
