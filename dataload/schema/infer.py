@@ -263,6 +263,9 @@ _Cast = Callable[[pa.Array, pa.DataType], "pa.Array | None"]
 def _cast_where(array: pa.Array, mask: pa.Array, target: pa.DataType,
                 cast: _Cast) -> tuple[pa.Array, pa.Array | None] | None:
     """The values where ``mask`` is true cast to ``target``, the others apart; None if a cast failed."""
+    if pc.all(mask).as_py():  # every value converts (the usual case; nulls are skipped): no masking
+        whole = cast(array, target)
+        return None if whole is None else (whole, None)
     mask = pc.fill_null(mask, False)
     fitted = cast(pc.if_else(mask, array, pa.scalar(None, array.type)), target)
     if fitted is None:
@@ -303,7 +306,7 @@ def _in_range(array: pa.Array, target: pa.DataType) -> pa.Array:
 
 
 def _cast_timestamps(array: pa.Array, _target: pa.DataType) -> pa.Array | None:
-    return _parse_timestamps(array)
+    return _cast_iso_timestamps(array)
 
 
 _INTEGER_TEXT = r"^-?(0|[1-9]\d*)$"  # canonical only: "007" or "+5" would not come back as written
@@ -343,6 +346,11 @@ _ALLOWED_CASTS: dict[str, tuple[str, ...]] = {
 def _parse_timestamps(array: pa.Array) -> pa.Array | None:
     if not pc.all(pc.match_substring_regex(array.drop_null(), _ISO_TIMESTAMP)).as_py():
         return None
+    return _cast_iso_timestamps(array)
+
+
+def _cast_iso_timestamps(array: pa.Array) -> pa.Array | None:
+    """ISO 8601 text (already matched) as UTC timestamps; None when a value is no real date-time."""
     try:
         return pc.cast(array, TIMESTAMP_TYPE)
     except pa.ArrowInvalid:
