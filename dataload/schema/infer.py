@@ -149,6 +149,24 @@ def decimal_type_for_values(arrow_type: pa.DataType) -> pa.DataType:
     return pa.decimal128(DEFAULT_PRECISION, min(max(arrow_type.scale, DEFAULT_SCALE), DEFAULT_PRECISION - digits))
 
 
+def with_room_for_python_decimals(arrow_type: pa.DataType) -> pa.DataType:
+    """``arrow_type`` (as Arrow inferred it from Python values) with every decimal widened as
+    :func:`decimal_type_for_values` does, inside structs and lists too.
+
+    >>> with_room_for_python_decimals(pa.struct([("d", pa.decimal128(2, 1))]))
+    StructType(struct<d: decimal128(38, 9)>)
+    """
+    if pa.types.is_decimal(arrow_type):
+        return decimal_type_for_values(arrow_type)
+    if pa.types.is_struct(arrow_type):
+        return pa.struct([f.with_type(with_room_for_python_decimals(f.type)) for f in arrow_type])
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        value = arrow_type.value_field
+        kind = pa.list_ if pa.types.is_list(arrow_type) else pa.large_list
+        return kind(value.with_type(with_room_for_python_decimals(value.type)))
+    return arrow_type
+
+
 def variant_column(name: str, values: pa.Array, of: Column) -> Column:
     """The column for ``values`` that did not fit column ``of``: never of ``of``'s own type (then text).
 

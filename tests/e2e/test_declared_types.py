@@ -172,6 +172,15 @@ def test_arrow_decimal_precision_and_integer_width_are_kept(target: Target) -> N
     assert target.values("t", "byte") == [0, 255]
 
 
+def test_python_decimals_get_the_default_decimal_not_their_tightest_type(target: Target) -> None:
+    pipe = target.pipeline()
+    pipe.run([{"id": 1, "d": decimal.Decimal("1.5")}, {"id": 2, "d": decimal.Decimal("22.25")}], table_name="t")
+    pipe.run([{"id": 3, "d": decimal.Decimal("12345.123")}], table_name="t")  # wider than the first values
+    assert target.types("t") == {"id": expect(target, "BIGINT", "bigint"),
+                                 "d": expect(target, "DECIMAL(38,9)", "numeric(38,9)")}
+    assert target.values("t", "d") == [decimal.Decimal("1.5"), decimal.Decimal("22.25"), decimal.Decimal("12345.123")]
+
+
 def test_an_int_too_wide_for_a_kept_width_is_not_lost(target: Target) -> None:
     pipe = target.pipeline()
     pipe.run(pa.table({"id": [1], "n": pa.array([5], pa.int32())}), table_name="t")
