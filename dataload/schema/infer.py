@@ -1,6 +1,6 @@
 """Type inference and coercion, one column (an Arrow array) at a time.
 
-* :func:`infer_data_type` gives the dataload type of an Arrow array; text that is entirely ISO 8601
+* :func:`infer_column` gives the column (type and hints) for an Arrow array; text that is entirely ISO 8601
   timestamps or dates is detected as ``timestamp`` / ``date``.
 * :func:`coerce` fits an array into a column of a known type and returns the values that do not
   fit separately, so the caller can put them into a variant column instead of dropping them.
