@@ -200,6 +200,17 @@ def test_pandas_categoricals_and_nullable_ints_arrive_as_values(target: Target) 
     assert target.values("t", "n") == [1, None, 3]
 
 
+def test_pandas_decimal_objects_get_room_and_arrow_typed_decimals_keep_theirs(target: Target) -> None:
+    pipe = target.pipeline()
+    typed = pd.array([decimal.Decimal("1.25"), None], dtype=pd.ArrowDtype(pa.decimal128(10, 2)))
+    frame = pd.DataFrame({"id": [1, 2], "loose": [decimal.Decimal("1.5"), decimal.Decimal("-2.25")], "typed": typed})
+    pipe.run(frame, table_name="t")
+    assert target.types("t")["loose"] == expect(target, "DECIMAL(38,9)", "numeric(38,9)")
+    assert target.types("t")["typed"] == expect(target, "DECIMAL(10,2)", "numeric(10,2)")
+    assert target.values("t", "loose") == [decimal.Decimal("1.5"), decimal.Decimal("-2.25")]
+    assert target.values("t", "typed") == [decimal.Decimal("1.25"), None]
+
+
 def test_nanoseconds_cut_to_microseconds_are_reported(target: Target, caplog: Any) -> None:
     pipe = target.pipeline()
     at = pa.array([1_700_000_000_123_456_789, 1_700_000_000_123_456_000], pa.timestamp("ns", tz="UTC"))
