@@ -281,3 +281,21 @@ def test_a_timedelta_among_other_types_and_pandas_nat_load(target: Target) -> No
     assert target.values("frame", "took") == [2_000_000, None]
     assert [None if v is None else v.astimezone(UTC) for v in target.values("frame", "at")] == \
         [datetime.datetime(2024, 3, 1, tzinfo=UTC), None]
+
+
+def test_worker_processes_report_what_did_not_convert(make_pipeline: Callable[..., dataload.Pipeline]) -> None:
+    from dataload.extract.limits import BufferLimits
+
+    pipe = make_pipeline()
+    pipe.buffer_limits = BufferLimits(segment_rows=50)  # many files, so two workers share them
+    rows = [{"id": i, "n": "x" if i % 10 == 0 else str(i)} for i in range(200)]
+    pipe.extract(iter([rows[start:start + 50] for start in range(0, 200, 50)]), table_name="t",
+                 columns={"n": {"data_type": "bigint"}})
+    pipe.normalize(workers=2)
+    step = normalize_step(pipe)
+    assert step.processes == 2
+    assert step.not_converted == {"t.n": 20}
+    pipe.load()
+    loaded = sorted(pipe.dataset().table("t").rows(), key=lambda r: r["id"])
+    assert [r["n"] for r in loaded] == [None if i % 10 == 0 else i for i in range(200)]
+    assert [r["n__v_text"] for r in loaded] == ["x" if i % 10 == 0 else None for i in range(200)]
