@@ -192,7 +192,8 @@ def plain_array(array: pa.Array) -> pa.Array:
     if pa.types.is_large_string(arrow_type) or pa.types.is_string_view(arrow_type):
         return pc.cast(array, pa.string())
     if pa.types.is_duration(arrow_type):
-        return pc.cast(pc.cast(array, pa.duration("us"), safe=False), pa.int64())
+        micros = pc.cast(array, pa.duration("us"), safe=arrow_type.unit != "ns")  # only ns may lose digits
+        return pc.cast(micros, pa.int64())
     if _finer_than_micros(arrow_type):
         return pc.cast(array, _in_micros(arrow_type), safe=False)
     return array
