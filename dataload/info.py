@@ -11,7 +11,9 @@ from typing import Any
 class StepInfo:
     """One step of one package: which step, how long, rows per table, and in how many processes.
 
-    ``skipped`` counts, per resource, the ``None`` items the extraction skipped.
+    ``skipped`` counts, per resource, the ``None`` items the extraction skipped;
+    ``not_converted`` and ``truncated`` (normalize): per ``"table.column"``, values that did not
+    convert to the column's type (they are in a variant column) and values cut to microseconds.
 
     >>> str(StepInfo("extract", "1.0", 0.5, {"users": 3}))
     'extract 1.0: 0.50 s, users: 3'
@@ -26,15 +28,22 @@ class StepInfo:
     discarded: dict[str, int] = field(default_factory=dict)
     processes: int = 1
     skipped: dict[str, int] = field(default_factory=dict)
+    not_converted: dict[str, int] = field(default_factory=dict)
+    truncated: dict[str, int] = field(default_factory=dict)
 
     def __str__(self) -> str:
         counts = ", ".join(f"{t}: {n}" for t, n in self.rows.items())
-        dropped = ", ".join(f"{t}: {n}" for t, n in self.discarded.items())
-        skipped = ", ".join(f"{r}: {n}" for r, n in self.skipped.items())
         return (f"{self.step} {self.load_id}: {self.seconds:.2f} s"
                 + (f" in {self.processes} processes" if self.processes > 1 else "") + (f", {counts}" if counts else "")
-                + (f"; discarded by contract {dropped}" if dropped else "")
-                + (f"; skipped None items: {skipped}" if skipped else ""))
+                + _counted("discarded by contract", self.discarded)
+                + _counted("skipped None items:", self.skipped)
+                + _counted("not converted to the column type (in variant columns)", self.not_converted)
+                + _counted("cut to microseconds", self.truncated))
+
+
+def _counted(what: str, counts: dict[str, int]) -> str:
+    listed = ", ".join(f"{name}: {n}" for name, n in counts.items())
+    return f"; {what} {listed}" if listed else ""
 
 
 @dataclass

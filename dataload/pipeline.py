@@ -211,7 +211,8 @@ class Pipeline:
             self._packages.remove("extracted", load_id)
             discarded = dict(result.discards.rows + result.discards.values)
             self.last_trace.record(StepInfo("normalize", load_id, result.seconds, result.rows, discarded,
-                                            result.processes))
+                                            result.processes, not_converted=dict(result.type_notes.not_converted),
+                                            truncated=dict(result.type_notes.truncated)))
             done.append(load_id)
         return done
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage, PackageFile, arrow_stream
 from dataload.exceptions import InvalidConfig, TerminalLoadError, TransientLoadError
-from dataload.schema.model import LOAD_ID, Column
+from dataload.schema.model import LOAD_ID, Column, integer_bits
 from destinations.sql import (
     Staged,
     count_rows,
@@ -46,7 +46,12 @@ def duckdb_type(column: Column) -> str:
     """The DuckDB type of a column."""
     if column.data_type == "decimal":
         return f"DECIMAL({column.precision or 38}, {9 if column.scale is None else column.scale})"
+    if column.data_type == "bigint":
+        return INTEGER_TYPES[integer_bits(column)]
     return _TYPES[column.data_type or "text"]
+
+
+INTEGER_TYPES = {8: "TINYINT", 16: "SMALLINT", 32: "INTEGER", 64: "BIGINT"}
 
 
 class DuckDB:

@@ -30,7 +30,8 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from dataload.schema.model import Column, Table
+from dataload.schema.model import Column, Table, integer_bits
+from destinations._duckdb import INTEGER_TYPES
 from destinations.sql import quote
 
 FORMATS = ("parquet", "jsonl", "csv")
@@ -141,6 +142,8 @@ def _typed(column: Column) -> str:
     """The DuckDB type a column is read back as (``json`` as its text)."""
     if column.data_type == "decimal":
         return f"DECIMAL({column.precision or 38}, {9 if column.scale is None else column.scale})"
+    if column.data_type == "bigint":
+        return INTEGER_TYPES[integer_bits(column)]  # read back by DuckDB
     return _TYPES[column.data_type or "text"]
 
 

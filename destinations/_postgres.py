@@ -28,7 +28,7 @@ import pyarrow as pa
 from dataload.config import NOT_FOUND, Secret, is_credential_key, lookup, redact, redact_url
 from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage, PackageFile, in_threads
 from dataload.exceptions import InvalidConfig, MissingConfig, MissingDependencyError
-from dataload.schema.model import ROOT_ID, ROW_ID, Column, Schema, Table
+from dataload.schema.model import ROOT_ID, ROW_ID, Column, Schema, Table, integer_bits
 from destinations._postgres_arrow import POSITION_COLUMNS, csv_chunk, result_to_arrow
 from destinations.errors import connect_error, load_error, read_error
 from destinations.sql import (
@@ -58,7 +58,12 @@ def postgres_type(column: Column) -> str:
     """
     if column.data_type == "decimal":
         return f"numeric({column.precision or 38}, {9 if column.scale is None else column.scale})"
+    if column.data_type == "bigint":
+        return _INTEGER_TYPES[integer_bits(column)]
     return _TYPES[column.data_type or "text"]
+
+
+_INTEGER_TYPES = {8: "smallint", 16: "smallint", 32: "integer", 64: "bigint"}  # no one-byte integer
 
 
 class Postgres:

@@ -34,7 +34,7 @@ import pyarrow as pa
 from dataload.config import NOT_FOUND, Secret, is_credential_key, lookup, redact, redact_url
 from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage
 from dataload.exceptions import InvalidConfig, MissingConfig, MissingDependencyError
-from dataload.schema.model import ROW_ID, Column, Table
+from dataload.schema.model import ROW_ID, Column, Table, integer_bits
 from destinations._sqlalchemy_results import arrow_array
 from destinations.errors import connect_error, load_error, read_error
 from destinations.sql import (
@@ -72,6 +72,8 @@ def sa_type(column: Column) -> Any:
     kind = column.data_type or "text"
     if kind == "decimal":
         return sa.Numeric(column.precision or 38, 9 if column.scale is None else column.scale)
+    if kind == "bigint" and integer_bits(column) < 64:
+        return sa.Integer() if integer_bits(column) == 32 else sa.SmallInteger()
     types = {"bigint": sa.BigInteger(), "double": sa.Double(), "bool": sa.Boolean(),
              "timestamp": sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), *_MYSQL),
              "date": sa.Date(), "time": sa.Time().with_variant(mysql.TIME(fsp=6), *_MYSQL),

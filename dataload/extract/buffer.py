@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from dataload.extract.limits import BufferLimits
 from dataload.normalize.rows import MAX_NESTING_DEPTH, JsonText
-from dataload.schema.infer import to_json_text
+from dataload.schema.infer import to_json_text, with_room_for_python_decimals
 
 
 class TableBuffer:
@@ -122,7 +122,10 @@ def _as_records(rows: list[Any]) -> pa.StructArray | None:
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError, TypeError,
             ValueError, RecursionError):
         return None
-    return records if pa.types.is_struct(records.type) else None
+    if not pa.types.is_struct(records.type):
+        return None
+    roomy = with_room_for_python_decimals(records.type)  # Decimals get decimal(38, 9), not their tightest type
+    return records if roomy == records.type else records.cast(roomy)
 
 
 def approximate_size(value: Any, depth: int = 0) -> int:

@@ -21,6 +21,7 @@ from dataload.extract.limits import BufferLimits
 from dataload.hints import TableHints
 from dataload.package.storage import fsync_file
 from dataload.resource import Resource, TableItem
+from dataload.schema.infer import with_room_for_python_decimals
 from dataload.schema.naming import table_name as normalize_table_name
 from dataload.source import Source
 from dataload.state import extracting
@@ -241,8 +242,16 @@ def _as_arrow(item: Any) -> pa.Table | None:
     if isinstance(item, pa.RecordBatch):
         return pa.Table.from_batches([item])
     if type(item).__module__.startswith("pandas") and hasattr(item, "columns"):
-        return pa.Table.from_pandas(item, preserve_index=False)
+        return _from_pandas(item)
     return None
+
+
+def _from_pandas(frame: Any) -> pa.Table:
+    """A data frame as Arrow; ``Decimal`` objects (an ``object`` column) get room to grow as in records."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    untyped = {str(name) for name, dtype in frame.dtypes.items() if dtype == object}
+    fields = [f.with_type(with_room_for_python_decimals(f.type)) if f.name in untyped else f for f in table.schema]
+    return table if table.schema.equals(pa.schema(fields)) else table.cast(pa.schema(fields, table.schema.metadata))
 
 
 def _hints_record(resource: Resource, source: Source) -> dict[str, Any]:

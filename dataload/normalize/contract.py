@@ -24,8 +24,8 @@ import pyarrow.compute as pc
 from dataload.exceptions import DataContractViolation
 from dataload.normalize.fit import variant_column
 from dataload.normalize.rows import TableRows, keep_rows
-from dataload.schema.infer import coerce, infer_column
-from dataload.schema.model import LOAD_ID, Schema, Table
+from dataload.schema.infer import coerce, variant_type
+from dataload.schema.model import LOAD_ID, Column, Schema, Table
 
 
 @dataclass
@@ -104,7 +104,7 @@ class _Enforcer:
         for piece in pieces:
             fits, leftovers = coerce(piece, column)
             fitted = fits if fitted is None else pc.coalesce(fitted, fits)
-            if leftovers is not None and not _has_variant(table, name, leftovers, self.max_length):
+            if leftovers is not None and not _has_variant(table, column, leftovers, self.max_length):
                 misfits.append(leftovers)
         present = _any_valid(misfits)
         if present is None:
@@ -160,9 +160,9 @@ def _any_valid(pieces: list[pa.Array]) -> np.ndarray | None:
     return mask if mask.any() else None
 
 
-def _has_variant(table: Table, name: str, values: pa.Array, max_length: int | None) -> bool:
-    inferred = infer_column(name, values)
-    return inferred is not None and variant_column(table, name, inferred.data_type or "text", max_length) in table.columns
+def _has_variant(table: Table, column: Column, values: pa.Array, max_length: int | None) -> bool:
+    inferred = variant_type(column.name, values, column)
+    return variant_column(table, column.name, inferred.data_type or "text", max_length) in table.columns
 
 
 def _truncate(value: object, limit: int = 80) -> str | None:

@@ -6,33 +6,62 @@ path end here and behave the same. The schema's table is updated in place.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataload.normalize.errors import content_errors
 from dataload.normalize.rows import TableRows
-from dataload.schema.infer import coerce, data_type_of_arrow, infer_column, to_json_text
+from dataload.schema.infer import (
+    coerce,
+    data_type_of_arrow,
+    infer_column,
+    to_json_text,
+    truncated_count,
+    variant_type,
+)
 from dataload.schema.model import LOAD_ID, Column, Schema, Table
 from dataload.schema.naming import disambiguated_name, variant_name
 
 
-def fit_rows(rows: TableRows, schema: Schema, load_id: str | None, max_identifier_length: int | None) -> pa.Table:
+@dataclass
+class TypeNotes:
+    """Values not stored as their column's type, counted per ``"table.column"``.
+
+    ``not_converted``: values that did not convert to the column's type (they went to a variant
+    column); ``truncated``: values cut to microseconds (nanosecond timestamps, times, durations).
+    """
+
+    not_converted: Counter[str] = field(default_factory=Counter)
+    truncated: Counter[str] = field(default_factory=Counter)
+
+    def update(self, other: TypeNotes) -> None:
+        """Add the counts of ``other``."""
+        self.not_converted.update(other.not_converted)
+        self.truncated.update(other.truncated)
+
+
+def fit_rows(rows: TableRows, schema: Schema, load_id: str | None, max_identifier_length: int | None,
+             notes: TypeNotes | None = None) -> pa.Table:
     """The final Arrow table for ``rows``: every column typed as the schema says.
 
     New columns are added to ``schema``; values that do not fit their column go into a variant
-    column ``<name>__v_<type>``, never dropped. With ``load_id`` None the ``_dl_load_id`` column
-    is declared in the schema but left out of the table (see :func:`with_load_id`).
+    column ``<name>__v_<type>``, never dropped, and are counted in ``notes``. With ``load_id``
+    None the ``_dl_load_id`` column is declared in the schema but left out of the table (see
+    :func:`with_load_id`).
     """
     table = _table_for(rows, schema)
+    notes = TypeNotes() if notes is None else notes
     arrays: dict[str, pa.Array] = {}
     for name, array in rows.columns.items():
         if name.startswith("_dl_"):
             continue
         with content_errors(rows.table, name):
             for piece in [array, *rows.alternatives.get(name, [])]:
-                _fit_column(table, arrays, name, piece, rows, max_identifier_length)
+                _fit_column(table, arrays, name, piece, rows, max_identifier_length, notes)
     for system in _system_columns(rows):
         if system not in table.columns:
             table.columns[system] = Column(system, "text" if system == LOAD_ID else "bigint", nullable=False)
@@ -77,7 +106,7 @@ def _system_columns(rows: TableRows) -> list[str]:
 
 
 def _fit_column(table: Table, out: dict[str, pa.Array], name: str, array: pa.Array,
-                rows: TableRows, max_length: int | None) -> None:
+                rows: TableRows, max_length: int | None, notes: TypeNotes) -> None:
     is_json = name in rows.json_columns
     column = table.columns.get(name)
     if column is None or column.data_type is None:
@@ -94,16 +123,20 @@ def _fit_column(table: Table, out: dict[str, pa.Array], name: str, array: pa.Arr
         column.source_key = rows.sources.get(name)
     if column.data_type == "json" and not is_json and data_type_of_arrow(array.type) is not None:
         array = pa.array([None if v is None else to_json_text(v) for v in array.to_pylist()], pa.string())
+    truncated = truncated_count(array)
+    if truncated:
+        notes.truncated[f"{table.name}.{name}"] += truncated
     fitted, leftovers = coerce(array, column)
     out[name] = _combine(out.get(name), fitted)
     if leftovers is not None:
-        _fit_variant(table, out, name, leftovers, max_length, rows.columns)
+        notes.not_converted[f"{table.name}.{name}"] += len(leftovers) - leftovers.null_count
+        _fit_variant(table, out, name, leftovers, column, max_length, rows.columns)
 
 
-def _fit_variant(table: Table, out: dict[str, pa.Array], name: str, values: pa.Array,
+def _fit_variant(table: Table, out: dict[str, pa.Array], name: str, values: pa.Array, misfit: Column,
                  max_length: int | None, user_columns: Collection[str]) -> None:
-    inferred = infer_column(name, values)
-    assert inferred is not None
+    """Put ``values`` that did not fit column ``misfit`` into a variant of column ``name``."""
+    inferred = variant_type(name, values, misfit)
     target = variant_column(table, name, inferred.data_type or "text", max_length, user_columns)
     variant = table.columns.get(target)
     if variant is None:
@@ -113,7 +146,7 @@ def _fit_variant(table: Table, out: dict[str, pa.Array], name: str, values: pa.A
     fitted, rest = coerce(values, variant)
     if rest is not None:  # a decimal wider than the variant's, for example: keep it as text
         _fit_variant(table, out, name, pa.array([None if v is None else str(v) for v in rest.to_pylist()]),
-                     max_length, user_columns)
+                     variant, max_length, user_columns)
     out[target] = _combine(out.get(target), fitted)
 
 

@@ -9,6 +9,7 @@ table and column.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import enum
 import uuid
 from collections.abc import Mapping
@@ -19,7 +20,13 @@ import pyarrow as pa
 from dataload.exceptions import NormalizeError
 from dataload.normalize.errors import content_errors
 from dataload.normalize.rows import MAX_NESTING_DEPTH, JsonText, TableNames, TableRows
-from dataload.schema.infer import python_data_type, to_json_text
+from dataload.schema.infer import (
+    coerce_value,
+    decimal_type_for_values,
+    duration_micros,
+    python_data_type,
+    to_json_text,
+)
 from dataload.schema.model import VALUE_COLUMN
 from dataload.schema.naming import SourceKey, child_table_path, path_name, shorten
 
@@ -205,9 +212,10 @@ def _for_arrow(value: Any, kind: str | None) -> Any:
 def _array(values: list[Any], kind: str | None, table: str, column: str) -> pa.Array:
     try:
         if kind == "timestamp":
-            from dataload.schema.infer import coerce_value
-
             return pa.array([coerce_value(v, "timestamp") for v in values], type=pa.timestamp("us", tz="UTC"))
+        if kind == "decimal":
+            tight = pa.array(values)
+            return tight.cast(decimal_type_for_values(tight.type))
         return pa.array(values) if kind is not None else pa.nulls(len(values))
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
         raise NormalizeError(f"table {table!r}, column {column!r}: cannot store {kind} values: {exc}",
@@ -218,6 +226,10 @@ def plain_value(value: Any, table: str, column: str) -> Any:
     """Convert well-known Python objects to plain data; refuse objects with no defined form."""
     if value is None or isinstance(value, (str, int, float, bool, Mapping, list)):
         return value
+    if type(value).__name__ == "NaTType":  # pandas' missing timestamp or timedelta
+        return None
+    if isinstance(value, datetime.timedelta):
+        return duration_micros(value)
     if python_data_type(value) != "json" or isinstance(value, (tuple, set, frozenset)):
         return value
     if isinstance(value, enum.Enum):

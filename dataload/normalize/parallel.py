@@ -202,6 +202,7 @@ def _combined(results: list[NormalizeResult]) -> NormalizeResult:
         combined.files.extend(result.files)
         combined.discards.rows.update(result.discards.rows)
         combined.discards.values.update(result.discards.values)
+        combined.type_notes.update(result.type_notes)
     return combined
 
 

@@ -22,7 +22,7 @@ from dataload.extract.buffer import read_extracted
 from dataload.normalize.arrow_files import reused_columns, write_arrow_load_file
 from dataload.normalize.contract import Discards, enforce
 from dataload.normalize.errors import content_errors
-from dataload.normalize.fit import columns_with_load_id, fit_rows, with_load_id
+from dataload.normalize.fit import TypeNotes, columns_with_load_id, fit_rows, with_load_id
 from dataload.normalize.flatten import flatten_records
 from dataload.normalize.rows import TableNames, TableRows, assign_ids, keep_rows, key_ids, last_of_each_key, unique_ids
 from dataload.normalize.unnest import unnest
@@ -37,12 +37,13 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class NormalizeResult:
-    """Rows written per table, the load files and what changed in the schema."""
+    """Rows written per table, the load files, what changed in the schema and values not stored as typed."""
 
     rows: dict[str, int] = field(default_factory=dict)
     files: list[dict[str, Any]] = field(default_factory=list)
     schema_changes: list[str] = field(default_factory=list)
     discards: Discards = field(default_factory=Discards)
+    type_notes: TypeNotes = field(default_factory=TypeNotes)
     seconds: float = 0.0
     processes: int = 1
 
@@ -81,6 +82,7 @@ def normalize_package(
     result.schema_changes = describe_changes(before, schema) + describe_key_changes(before, keys_before, schema)
     for change in result.schema_changes:
         logger.debug("package %s: schema: %s", load_id, change)
+    _warn_about(result.type_notes, load_id)
     pa.default_memory_pool().release_unused()  # hand freed buffers back to the OS before the load runs
     result.seconds = time.perf_counter() - started
     return result
@@ -144,7 +146,7 @@ def _write_batch(writer: _Writer, result: NormalizeResult, output: Path, chunk: 
     for position, rows in enumerate(batch):
         if rows.length == 0:
             continue
-        fitted = fit_rows(rows, schema, None, max_identifier_length)
+        fitted = fit_rows(rows, schema, None, max_identifier_length, result.type_notes)
         table = schema.tables[rows.table]
         reused = reused_columns(fitted, extracted[1]) if extracted else {}
         if extracted and reused:
@@ -292,6 +294,14 @@ def _declare(table: Table, declared: Column) -> None:
             table=table.name, column=declared.name)
     for name, value in declared.to_dict().items():
         setattr(current, name, value)
+
+
+def _warn_about(notes: TypeNotes, load_id: str) -> None:
+    for column, count in sorted(notes.not_converted.items()):
+        logger.warning("package %s: %d value(s) of column %s did not convert to its type; they are in a "
+                       "variant column", load_id, count, column)
+    for column, count in sorted(notes.truncated.items()):
+        logger.warning("package %s: %d value(s) of column %s were cut to microseconds", load_id, count, column)
 
 
 def _columns_of(schema: Schema) -> dict[str, dict[str, str | None]]:

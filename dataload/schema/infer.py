@@ -1,12 +1,17 @@
 """Type inference and coercion, one column (an Arrow array) at a time.
 
-* :func:`infer_data_type` gives the dataload type of an Arrow array; text that is entirely ISO 8601
+* :func:`infer_column` gives the column (type and hints) for an Arrow array; text that is entirely ISO 8601
   timestamps or dates is detected as ``timestamp`` / ``date``.
 * :func:`coerce` fits an array into a column of a known type and returns the values that do not
   fit separately, so the caller can put them into a variant column instead of dropping them.
 
 Documented coercions: naive timestamps are taken as UTC; ints beyond 64 bits become ``decimal``
-(``decimal(38, 9)``, up to 29 digits) and text beyond that; NaN and infinity stay doubles.
+(``decimal(38, 9)``, up to 29 digits) and text beyond that; NaN and infinity stay doubles. Arrow
+types are kept where the schema has them: decimal precision and scale, integer width (a
+``bigint``'s ``precision`` is its width in bits: 8, 16, 32 or 64). A ``timedelta`` or an Arrow
+``duration`` is a ``bigint`` of microseconds. Lossless conversions into a column's type are made
+(see :func:`coerce`); anything finer than microseconds is cut to microseconds and counted by
+:func:`truncated_count`.
 """
 
 from __future__ import annotations
@@ -18,18 +23,21 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataload.schema.model import Column
+from dataload.schema.model import Column, integer_bits
 
 DEFAULT_PRECISION, DEFAULT_SCALE = 38, 9
+MAX_DECIMAL128 = 38
 TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
 _ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|z|[+-]\d{2}(:?\d{2})?)?$"
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 _ISO_TIMESTAMP_TEXT = re.compile(_ISO_TIMESTAMP)
 _ISO_DATE_TEXT = re.compile(_ISO_DATE)
 _INT64 = (-(2**63), 2**63 - 1)
+_INTEGER_TYPES = {8: pa.int8(), 16: pa.int16(), 32: pa.int32(), 64: pa.int64()}
 
 
 def arrow_type_for(column: Column) -> pa.DataType:
@@ -43,11 +51,12 @@ def arrow_type_for(column: Column) -> pa.DataType:
         precision = column.precision or DEFAULT_PRECISION
         scale = DEFAULT_SCALE if column.scale is None else column.scale
         return pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
+    if kind == "bigint":
+        return _INTEGER_TYPES[integer_bits(column)]
     return _SIMPLE_ARROW_TYPES[kind or "text"]
 
 
 _SIMPLE_ARROW_TYPES: dict[str, pa.DataType] = {
-    "bigint": pa.int64(),
     "double": pa.float64(),
     "bool": pa.bool_(),
     "text": pa.string(),
@@ -69,7 +78,7 @@ def data_type_of_arrow(arrow_type: pa.DataType) -> str | None:
     checks = (
         (t.is_null, None), (t.is_boolean, "bool"), (t.is_integer, "bigint"), (t.is_floating, "double"),
         (t.is_decimal, "decimal"), (t.is_timestamp, "timestamp"), (t.is_date, "date"), (t.is_time, "time"),
-        (_is_string, "text"), (_is_binary, "binary"), (t.is_dictionary, "text"),
+        (t.is_duration, "bigint"), (_is_string, "text"), (_is_binary, "binary"), (t.is_dictionary, "text"),
     )
     for check, kind in checks:
         if check(arrow_type):
@@ -88,7 +97,7 @@ def _is_binary(arrow_type: pa.DataType) -> bool:
 
 
 def infer_column(name: str, array: pa.Array) -> Column | None:
-    """A new column for ``array``, or None when it holds only nulls.
+    """A new column for ``array``, of a type that holds its values; None when it holds only nulls.
 
     >>> infer_column("when", pa.array(["2024-03-01T10:00:00Z"])).data_type
     'timestamp'
@@ -99,18 +108,123 @@ def infer_column(name: str, array: pa.Array) -> Column | None:
         return None
     if kind == "text":
         kind = _detect_text_type(array)
-    if kind == "decimal" and array.type.scale > DEFAULT_SCALE:
-        return Column(name, "decimal", precision=DEFAULT_PRECISION, scale=min(array.type.scale, 37))
+    if kind == "decimal":
+        return _decimal_column(name, array.type)
+    if kind == "bigint":
+        return _integer_column(name, array)
     return Column(name, kind)
 
 
+def _decimal_column(name: str, arrow_type: pa.Decimal128Type) -> Column:
+    """Precision and scale kept; wider than 38 digits (more than most destinations hold) is text."""
+    precision, scale = arrow_type.precision, arrow_type.scale
+    if precision > MAX_DECIMAL128:
+        return Column(name, "text")
+    if (precision, scale) == (DEFAULT_PRECISION, DEFAULT_SCALE):
+        return Column(name, "decimal")
+    return Column(name, "decimal", precision=precision, scale=scale)
+
+
+def _integer_column(name: str, array: pa.Array) -> Column:
+    """The width kept (unsigned ints get the next signed width); a uint64 beyond 2^63 is decimal(20, 0)."""
+    arrow_type = array.type
+    bits = arrow_type.bit_width * (2 if pa.types.is_unsigned_integer(arrow_type) else 1)
+    if bits > 64:
+        if (pc.max(array).as_py() or 0) > _INT64[1]:
+            return Column(name, "decimal", precision=20, scale=0)
+        bits = 64
+    return Column(name, "bigint", precision=bits if bits < 64 else None)
+
+
+def decimal_type_for_values(arrow_type: pa.DataType) -> pa.DataType:
+    """The decimal type for Python ``Decimal`` values whose tightest type is ``arrow_type``.
+
+    Values from Python get room to grow: precision 38, scale at least 9 (the default) unless the
+    integer digits need it; more than 38 digits keeps the tight type (it becomes ``text``).
+
+    >>> decimal_type_for_values(pa.decimal128(3, 2))
+    Decimal128Type(decimal128(38, 9))
+    """
+    if arrow_type.precision > MAX_DECIMAL128:
+        return arrow_type
+    digits = arrow_type.precision - arrow_type.scale
+    return pa.decimal128(DEFAULT_PRECISION, min(max(arrow_type.scale, DEFAULT_SCALE), DEFAULT_PRECISION - digits))
+
+
+def with_room_for_python_decimals(arrow_type: pa.DataType) -> pa.DataType:
+    """``arrow_type`` (as Arrow inferred it from Python values) with every decimal widened as
+    :func:`decimal_type_for_values` does, inside structs and lists too.
+
+    >>> with_room_for_python_decimals(pa.struct([("d", pa.decimal128(2, 1))]))
+    StructType(struct<d: decimal128(38, 9)>)
+    """
+    if pa.types.is_decimal(arrow_type):
+        return decimal_type_for_values(arrow_type)
+    if pa.types.is_struct(arrow_type):
+        return pa.struct([f.with_type(with_room_for_python_decimals(f.type)) for f in arrow_type])
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        value = arrow_type.value_field
+        kind = pa.list_ if pa.types.is_list(arrow_type) else pa.large_list
+        return kind(value.with_type(with_room_for_python_decimals(value.type)))
+    return arrow_type
+
+
+def variant_type(name: str, values: pa.Array, of: Column) -> Column:
+    """The column for ``values`` that did not fit column ``of``: never of ``of``'s own type (then text).
+
+    >>> variant_type("n", pa.array([2**40]), Column("n", "bigint", precision=32)).data_type
+    'text'
+    """
+    inferred = infer_column(name, values)
+    if inferred is None or inferred.data_type == of.data_type:
+        return Column(name, "text")
+    return inferred
+
+
 def plain_array(array: pa.Array) -> pa.Array:
-    """Dictionary-encoded arrays (pandas categoricals) decoded; others unchanged."""
-    if pa.types.is_dictionary(array.type):
-        return array.dictionary_decode()
-    if pa.types.is_large_string(array.type) or pa.types.is_string_view(array.type):
+    """``array`` in the form columns are fitted from.
+
+    Dictionary-encoded arrays (pandas categoricals) are decoded, large and view strings become
+    strings, a ``duration`` becomes int64 microseconds, and nanosecond timestamps and times are
+    cut to microseconds (:func:`truncated_count` counts what that loses).
+    """
+    arrow_type = array.type
+    if pa.types.is_dictionary(arrow_type):
+        return plain_array(array.dictionary_decode())
+    if pa.types.is_large_string(arrow_type) or pa.types.is_string_view(arrow_type):
         return pc.cast(array, pa.string())
+    if pa.types.is_duration(arrow_type):
+        micros = pc.cast(array, pa.duration("us"), safe=arrow_type.unit != "ns")  # only ns may lose digits
+        return pc.cast(micros, pa.int64())
+    if _finer_than_micros(arrow_type):
+        return pc.cast(array, _in_micros(arrow_type), safe=False)
     return array
+
+
+def _finer_than_micros(arrow_type: pa.DataType) -> bool:
+    t = pa.types
+    return bool((t.is_timestamp(arrow_type) or t.is_time(arrow_type) or t.is_duration(arrow_type))
+                and arrow_type.unit == "ns")
+
+
+def _in_micros(arrow_type: pa.DataType) -> pa.DataType:
+    if pa.types.is_timestamp(arrow_type):
+        return pa.timestamp("us", arrow_type.tz)
+    return pa.time64("us") if pa.types.is_time(arrow_type) else pa.duration("us")
+
+
+def truncated_count(array: pa.Array) -> int:
+    """How many values of ``array`` lose digits below a microsecond when fitted (0 for other types).
+
+    >>> truncated_count(pa.array([1_000, 1_001], pa.timestamp("ns")))
+    1
+    """
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    if not _finer_than_micros(array.type):
+        return 0
+    cut = pc.cast(pc.cast(array, _in_micros(array.type), safe=False), array.type)
+    return int(pc.sum(pc.not_equal(cut, array)).as_py() or 0)
 
 
 def _detect_text_type(array: pa.Array) -> str:
@@ -136,7 +250,11 @@ def coerce(array: pa.Array, column: Column) -> tuple[pa.Array, pa.Array | None]:
     """Fit ``array`` into ``column``; values that do not fit are returned apart (None if all fit).
 
     The first array has the column's Arrow type with nulls where a value did not fit; the second
-    holds exactly those values (nulls elsewhere), still in their own type.
+    holds exactly those values (nulls elsewhere), still in their own type. Conversions that lose
+    nothing are made: ints and decimals into text, canonical integer text into ``bigint``, numeric
+    text into ``double`` / ``decimal``, ISO 8601 text into ``timestamp`` / ``date`` / ``time``,
+    ``0`` / ``1`` and ``"true"`` / ``"false"`` into ``bool``, ints into a narrower int column when in
+    range. Text is matched by pattern and cast by Arrow, one column at a time.
 
     >>> coerce(pa.array([1, 2]), Column("x", "double"))[0].type
     DataType(double)
@@ -145,12 +263,87 @@ def coerce(array: pa.Array, column: Column) -> tuple[pa.Array, pa.Array | None]:
     array = plain_array(array)
     if array.type == target:
         return array, None
-    if data_type_of_arrow(array.type) is None:
+    source = data_type_of_arrow(array.type)
+    if source is None:
         return pa.nulls(len(array), target), None
     fitted = _vectorized_cast(array, column, target)
     if fitted is not None:
         return fitted, None
+    partial = _PARTIAL_CASTS.get((source, column.data_type or "text"))
+    if partial is not None:
+        split = _cast_where(array, partial[0](array, target), target, partial[1])
+        if split is not None:
+            return split
     return _coerce_each(array, column, target)
+
+
+_Mask = Callable[[pa.Array, pa.DataType], pa.Array]
+_Cast = Callable[[pa.Array, pa.DataType], "pa.Array | None"]
+
+
+def _cast_where(array: pa.Array, mask: pa.Array, target: pa.DataType,
+                cast: _Cast) -> tuple[pa.Array, pa.Array | None] | None:
+    """The values where ``mask`` is true cast to ``target``, the others apart; None if a cast failed."""
+    if pc.all(mask).as_py():  # every value converts (the usual case; nulls are skipped): no masking
+        whole = cast(array, target)
+        return None if whole is None else (whole, None)
+    mask = pc.fill_null(mask, False)
+    fitted = cast(pc.if_else(mask, array, pa.scalar(None, array.type)), target)
+    if fitted is None:
+        return None
+    rest = pc.if_else(mask, pa.scalar(None, array.type), array)
+    return fitted, (rest if rest.null_count < len(rest) else None)
+
+
+def _cast(array: pa.Array, target: pa.DataType) -> pa.Array | None:
+    try:
+        return pc.cast(array, target, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+
+
+def _matching(pattern: str) -> _Mask:
+    return lambda array, _target: pc.match_substring_regex(array, pattern)
+
+
+def _bool_text(array: pa.Array, _target: pa.DataType) -> pa.Array:
+    return pc.is_in(pc.utf8_lower(array), value_set=pa.array(["true", "false"]))
+
+
+def _cast_bool_text(array: pa.Array, target: pa.DataType) -> pa.Array | None:
+    return _cast(pc.utf8_lower(array), target)
+
+
+def _zero_or_one(array: pa.Array, _target: pa.DataType) -> pa.Array:
+    return pc.is_in(array, value_set=pa.array([0, 1], array.type))
+
+
+def _in_range(array: pa.Array, target: pa.DataType) -> pa.Array:
+    """Ints that the (narrower or signed) integer type ``target`` holds."""
+    source_info, target_info = np.iinfo(array.type.to_pandas_dtype()), np.iinfo(target.to_pandas_dtype())
+    low, high = max(source_info.min, target_info.min), min(source_info.max, target_info.max)
+    return pc.and_(pc.greater_equal(array, pa.scalar(low, array.type)),
+                   pc.less_equal(array, pa.scalar(high, array.type)))
+
+
+def _cast_timestamps(array: pa.Array, _target: pa.DataType) -> pa.Array | None:
+    return _cast_iso_timestamps(array)
+
+
+_INTEGER_TEXT = r"^-?(0|[1-9]\d*)$"  # canonical only: "007" or "+5" would not come back as written
+_NUMBER_TEXT = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+_TIME_TEXT = r"^\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$"
+_PARTIAL_CASTS: dict[tuple[str, str], tuple[_Mask, _Cast]] = {
+    ("text", "bigint"): (_matching(_INTEGER_TEXT), _cast),
+    ("text", "double"): (_matching(_NUMBER_TEXT), _cast),
+    ("text", "decimal"): (_matching(_NUMBER_TEXT), _cast),
+    ("text", "timestamp"): (_matching(_ISO_TIMESTAMP), _cast_timestamps),
+    ("text", "date"): (_matching(_ISO_DATE), _cast),
+    ("text", "time"): (_matching(_TIME_TEXT), _cast),
+    ("text", "bool"): (_bool_text, _cast_bool_text),
+    ("bigint", "bool"): (_zero_or_one, _cast),
+    ("bigint", "bigint"): (_in_range, _cast),
+}
 
 
 def _vectorized_cast(array: pa.Array, column: Column, target: pa.DataType) -> pa.Array | None:
@@ -158,34 +351,27 @@ def _vectorized_cast(array: pa.Array, column: Column, target: pa.DataType) -> pa
     allowed = _ALLOWED_CASTS.get(column.data_type or "", ())
     if source_kind != column.data_type and source_kind not in allowed:
         return None
-    try:
-        if source_kind == "text" and column.data_type == "timestamp":
-            return _parse_timestamps(array)
-        if source_kind == "text" and column.data_type in _TEXT_PATTERNS:
-            if not pc.all(pc.match_substring_regex(array.drop_null(), _TEXT_PATTERNS[column.data_type])).as_py():
-                return None
-        if source_kind == "timestamp" and array.type.tz is None:
-            array = pc.assume_timezone(array, "UTC")
-        return pc.cast(array, target, safe=True)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        return None
+    if source_kind == "timestamp" and array.type.tz is None:
+        array = pc.assume_timezone(array, "UTC")
+    return _cast(array, target)
 
 
 _ALLOWED_CASTS: dict[str, tuple[str, ...]] = {
     "double": ("bigint", "decimal"),
-    "decimal": ("bigint", "double", "text"),
-    "timestamp": ("text",),
-    "date": ("text",),
-    "time": ("text",),
+    "decimal": ("bigint", "double"),
+    "text": ("bigint", "decimal"),
     "json": ("text",),
 }
-_TEXT_PATTERNS = {"date": _ISO_DATE, "time": r"^\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$",
-                  "decimal": r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"}
 
 
 def _parse_timestamps(array: pa.Array) -> pa.Array | None:
     if not pc.all(pc.match_substring_regex(array.drop_null(), _ISO_TIMESTAMP)).as_py():
         return None
+    return _cast_iso_timestamps(array)
+
+
+def _cast_iso_timestamps(array: pa.Array) -> pa.Array | None:
+    """ISO 8601 text (already matched) as UTC timestamps; None when a value is no real date-time."""
     try:
         return pc.cast(array, TIMESTAMP_TYPE)
     except pa.ArrowInvalid:
@@ -282,6 +468,10 @@ def coerce_value(value: Any, data_type: str) -> Any:
             return float(value)
         if data_type == "decimal" and kind in ("bigint", "double"):
             return decimal.Decimal(str(value))
+        if data_type == "text" and kind in ("bigint", "decimal"):
+            return str(value)
+        if data_type == "bool" and kind == "bigint" and value in (0, 1):
+            return bool(value)
         if kind == "text" and data_type in _FROM_TEXT:
             return _FROM_TEXT[data_type](value)
     except (ValueError, decimal.InvalidOperation, OverflowError):
@@ -294,8 +484,18 @@ _FROM_TEXT: dict[str, Callable[[str], Any]] = {
     "date": datetime.date.fromisoformat,
     "time": datetime.time.fromisoformat,
     "json": lambda s: s,
-    "decimal": decimal.Decimal,
+    "decimal": lambda s: decimal.Decimal(_matched(s, _NUMBER_TEXT)),
+    "bigint": lambda s: int(_matched(s, _INTEGER_TEXT)),
+    "double": lambda s: float(_matched(s, _NUMBER_TEXT)),
+    "bool": lambda s: {"true": True, "false": False}[_matched(s.lower(), "^(true|false)$")],
 }
+
+
+def _matched(text: str, pattern: str) -> str:
+    """``text`` when it matches ``pattern`` (the same patterns the columnar path uses), else ValueError."""
+    if re.match(pattern, text) is None:
+        raise ValueError(f"{text!r} does not match {pattern}")
+    return text
 
 
 def _to_micros(text: str) -> str:
@@ -326,6 +526,18 @@ _PY_TYPES: tuple[tuple[type | tuple[type, ...], str], ...] = (
 )
 
 
+def duration_micros(value: datetime.timedelta) -> int:
+    """A ``timedelta`` as the ``bigint`` dataload stores it: whole microseconds.
+
+    >>> duration_micros(datetime.timedelta(seconds=1, microseconds=5))
+    1000005
+    """
+    return value // _MICROSECOND
+
+
+_MICROSECOND = datetime.timedelta(microseconds=1)
+
+
 def to_json_text(value: Any) -> str:
     """Serialize a nested value for a ``json`` column (datetimes and decimals as strings).
 
@@ -338,6 +550,8 @@ def to_json_text(value: Any) -> str:
 def _json_default(value: Any) -> Any:
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return duration_micros(value)
     if isinstance(value, decimal.Decimal):
         return str(value)
     if isinstance(value, (bytes, bytearray, memoryview)):

@@ -59,6 +59,17 @@ class Column:
         return data
 
 
+def integer_bits(column: Column) -> int:
+    """The width in bits of a ``bigint`` column: its ``precision`` hint (8, 16 or 32), else 64.
+
+    Destinations map it to their narrowest integer type that holds it (SMALLINT, INTEGER, ...).
+
+    >>> integer_bits(Column("n", "bigint", precision=32)), integer_bits(Column("n", "bigint"))
+    (32, 64)
+    """
+    return column.precision if column.precision in (8, 16, 32) else 64
+
+
 @dataclass
 class Table:
     """One table: its columns in order plus how it is written.

@@ -7,10 +7,12 @@ import decimal
 import math
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 
-from dataload.schema.infer import coerce, infer_column, python_data_type
+from dataload.normalize.flatten import build_column, plain_value
+from dataload.schema.infer import coerce, infer_column, python_data_type, truncated_count, variant_type
 from dataload.schema.model import Column
 
 UTC = datetime.timezone.utc
@@ -172,7 +174,7 @@ def test_infer_column_keeps_the_name() -> None:
     ],
 )
 def test_infer_column_decimal_scale(values: list[decimal.Decimal], min_scale: int) -> None:
-    column = infer_column("amount", pa.array(values))
+    column = infer_column("amount", build_column(values, "t", "amount")[0])  # as records are built
     assert column is not None and column.data_type == "decimal"
     assert (9 if column.scale is None else column.scale) >= min_scale
     assert (38 if column.precision is None else column.precision) <= 38
@@ -182,6 +184,8 @@ def test_infer_column_decimal_scale(values: list[decimal.Decimal], min_scale: in
 
 def _coerce(values: Any, data_type: str, arrow_type: pa.DataType | None = None,
             **column: Any) -> tuple[list[Any], list[Any] | None]:
+    if data_type == "bigint32":  # a bigint with a width hint (an INTEGER column)
+        data_type, column = "bigint", {**column, "precision": 32}
     fitted, leftovers = coerce(pa.array(values, type=arrow_type), Column("x", data_type, **column))
     assert len(fitted) == len(values)
     return fitted.to_pylist(), None if leftovers is None else leftovers.to_pylist()
@@ -223,6 +227,17 @@ def _utc(*args: int) -> datetime.datetime:
         ([datetime.datetime(2024, 3, 1, 10, 0)], "timestamp", [_utc(2024, 3, 1, 10, 0)]),
         ([datetime.datetime(2024, 3, 1, 12, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=2)))],
          "timestamp", [_utc(2024, 3, 1, 10, 0)]),
+        # lossless conversions into a declared type
+        ([7, 8, None], "text", ["7", "8", None]),
+        ([-(2**63)], "text", [str(-(2**63))]),
+        ([decimal.Decimal("1.25")], "text", ["1.25"]),
+        (["7", "-12", "0", None], "bigint", [7, -12, 0, None]),
+        ([str(2**63 - 1)], "bigint", [2**63 - 1]),
+        (["1.5", "-2", "1e3", ".5"], "double", [1.5, -2.0, 1000.0, 0.5]),
+        (["12.50", "-3"], "decimal", [decimal.Decimal("12.5"), decimal.Decimal(-3)]),
+        ([0, 1, None], "bool", [False, True, None]),
+        (["true", "False", "TRUE"], "bool", [True, False, True]),
+        ([5, -5], "bigint32", [5, -5]),
         # only nulls fit anything
         ([None, None], "bigint", [None, None]),
         ([None], "timestamp", [None]),
@@ -239,13 +254,10 @@ def test_coerce_fits(values: list[Any], data_type: str, expected: list[Any]) -> 
     [
         (["nope"], "bigint", [None], ["nope"]),
         (["nope", None, "x"], "bigint", [None, None, None], ["nope", None, "x"]),
-        (["1"], "bigint", [None], ["1"]),  # digits in a string are not silently converted
         ([1.5], "bigint", [None], [1.5]),
         ([1.5, None, 2.5], "bigint", [None, None, None], [1.5, None, 2.5]),
         ([1.0], "bigint", [None], [1.0]),  # a float is never silently made an int
         ([True], "bigint", [None], [True]),
-        ([1], "bool", [None], [1]),
-        ([1], "text", [None], [1]),  # an int does not become text
         (["n/a"], "timestamp", [None], ["n/a"]),
         (["yesterday", "2024-03-01T10:00:00Z"], "timestamp", [None, _utc(2024, 3, 1, 10, 0)],
          ["yesterday", None]),
@@ -253,6 +265,21 @@ def test_coerce_fits(values: list[Any], data_type: str, expected: list[Any]) -> 
         (["n/a"], "time", [None], ["n/a"]),
         ([1], "timestamp", [None], [1]),
         ([b"\x00"], "text", [None], [b"\x00"]),
+        # text that would not come back as written stays apart
+        (["007"], "bigint", [None], ["007"]),
+        (["+5"], "bigint", [None], ["+5"]),
+        (["1.5"], "bigint", [None], ["1.5"]),
+        (["99999999999999999999"], "bigint", [None], ["99999999999999999999"]),  # beyond 64 bits
+        (["1", "x", None], "bigint", [1, None, None], [None, "x", None]),
+        (["1.5e"], "double", [None], ["1.5e"]),
+        (["nan"], "double", [None], ["nan"]),
+        # bool only where unambiguous
+        ([2], "bool", [None], [2]),
+        ([0, 1, -1], "bool", [False, True, None], [None, None, -1]),
+        (["yes"], "bool", [None], ["yes"]),
+        (["1"], "bool", [None], ["1"]),
+        # an int outside a narrower int column
+        ([2**40, 5], "bigint32", [None, 5], [2**40, None]),
         ([datetime.date(2024, 3, 1)], "bigint", [None], [datetime.date(2024, 3, 1)]),
     ],
 )
@@ -306,3 +333,76 @@ def test_coerce_wider_decimal_into_decimal_column_is_a_leftover() -> None:
     fitted, leftovers = _coerce([value, decimal.Decimal("2.5")], "decimal")
     assert fitted[1] == decimal.Decimal("2.5")
     assert _lost_nothing(value, fitted[0], None if leftovers is None else leftovers[0])
+
+
+# --- Arrow types kept, a new column holds its first values ----------------------------------------------
+
+@pytest.mark.parametrize("array, expected", [
+    (pa.array([decimal.Decimal("1.25")], pa.decimal128(10, 2)), ("decimal", 10, 2)),
+    (pa.array([decimal.Decimal("1.25")], pa.decimal128(38, 9)), ("decimal", None, None)),  # the default
+    (pa.array([decimal.Decimal("1" * 40)]), ("text", None, None)),  # beyond 38 digits: text holds it
+    (pa.array([1], pa.int8()), ("bigint", 8, None)),
+    (pa.array([1], pa.int16()), ("bigint", 16, None)),
+    (pa.array([1], pa.int32()), ("bigint", 32, None)),
+    (pa.array([1], pa.int64()), ("bigint", None, None)),
+    (pa.array([1], pa.uint8()), ("bigint", 16, None)),  # the next signed width holds every value
+    (pa.array([1], pa.uint16()), ("bigint", 32, None)),
+    (pa.array([1], pa.uint32()), ("bigint", None, None)),
+    (pa.array([2**63 - 1], pa.uint64()), ("bigint", None, None)),
+    (pa.array([2**63], pa.uint64()), ("decimal", 20, 0)),
+    (pa.array([1], pa.int32()).dictionary_encode(), ("bigint", 32, None)),
+    (pa.array([5], pa.duration("s")), ("bigint", None, None)),  # microseconds
+    (pa.array([1], pa.timestamp("ns")), ("timestamp", None, None)),
+])
+def test_infer_column_keeps_arrow_types(array: pa.Array, expected: tuple[str, int | None, int | None]) -> None:
+    column = infer_column("x", array)
+    assert column is not None and (column.data_type, column.precision, column.scale) == expected
+
+
+@pytest.mark.parametrize("values, expected", [
+    ([decimal.Decimal("1.5")], (38, 9)),
+    ([decimal.Decimal("1" * 30)], (38, 8)),  # 30 integer digits leave room for 8 decimals
+    ([decimal.Decimal("0.0000000000001")], (38, 13)),
+])
+def test_python_decimals_get_room_to_grow(values: list[decimal.Decimal], expected: tuple[int, int]) -> None:
+    array = build_column(values, "t", "d")[0]
+    assert (array.type.precision, array.type.scale) == expected
+    assert array.to_pylist() == values
+
+
+@pytest.mark.parametrize("values, of, expected", [
+    (pa.array([2**40]), Column("n", "bigint", precision=32), "text"),  # same type: text, never n__v_bigint
+    (pa.array([decimal.Decimal("1.123456789123")]), Column("d", "decimal"), "text"),
+    (pa.array(["x"]), Column("n", "bigint"), "text"),
+    (pa.array([2**63], pa.uint64()), Column("u", "bigint"), "decimal"),
+    (pa.array([1]), Column("s", "timestamp"), "bigint"),
+])
+def test_variant_type_is_never_of_the_column_type(values: pa.Array, of: Column, expected: str) -> None:
+    assert variant_type(of.name, values, of).data_type == expected
+
+
+@pytest.mark.parametrize("array, truncated", [
+    (pa.array([1_000, 1_001, None], pa.timestamp("ns", tz="UTC")), 1),
+    (pa.array([1_000, 2_000], pa.timestamp("ns")), 0),
+    (pa.array([1_001], pa.time64("ns")), 1),
+    (pa.array([1_001, 7], pa.duration("ns")), 2),
+    (pa.array([1_001], pa.timestamp("us")), 0),
+    (pa.array([1]), 0),
+])
+def test_truncated_count(array: pa.Array, truncated: int) -> None:
+    assert truncated_count(array) == truncated
+
+
+def test_durations_are_fitted_as_microseconds() -> None:
+    fitted, leftovers = coerce(pa.array([2, None], pa.duration("ms")), Column("x", "bigint"))
+    assert leftovers is None and fitted.to_pylist() == [2_000, None]
+
+
+@pytest.mark.parametrize("value, expected", [
+    (datetime.timedelta(seconds=1, microseconds=5), 1_000_005),
+    (-datetime.timedelta(microseconds=1), -1),
+    (pd.NaT, None),
+    (pd.Timedelta(seconds=2), 2_000_000),
+])
+def test_plain_value_of_durations_and_nat(value: Any, expected: Any) -> None:
+    assert plain_value(value, "t", "c") == expected

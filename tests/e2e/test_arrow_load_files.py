@@ -23,14 +23,15 @@ def rows_by_id(pipe: dataload.Pipeline, table: str) -> dict[int, dict]:
 
 
 def test_untouched_arrow_columns_are_not_rewritten_and_load_exactly(make_pipeline):
-    data = pa.table({"id": pa.array([1, 2, 3], pa.int32()), "Amount": [1.5, None, 3.25], "label": ["a", "b", None],
+    data = pa.table({"id": pa.array([1, 2, 3], pa.uint32()), "Amount": [1.5, None, 3.25], "label": ["a", "b", None],
                      "at": pa.array([0, 1_000_000, None], pa.timestamp("us", tz="UTC"))})
     pipe = make_pipeline()
     pipe.extract(data, table_name="items")
     pipe.normalize()
     (entry,) = normalized_files(pipe)
     assert entry["format"] == "arrow"
-    # renamed but unchanged columns come from the extracted file; the widened id and the row ids are written
+    # renamed but unchanged columns come from the extracted file; the widened id (uint32 to int64) and the
+    # row ids are written
     assert entry["base_columns"] == {"amount": "Amount", "label": "label", "at": "at"}
     assert entry["columns"] == ["id", "amount", "label", "at", "_dl_load_id", "_dl_id"]
     info = pipe.load()
