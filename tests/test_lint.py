@@ -6,24 +6,20 @@ Both tools are in the ``test`` extra; without them the test is skipped, or fails
 from __future__ import annotations
 
 import importlib.util
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from conftest import skip_or_fail_in_ci
 
 ROOT = Path(__file__).resolve().parent.parent
 TYPED_PACKAGES = ("dataload", "destinations", "sources")
 
 
 def _require(tool: str) -> None:
-    """Skip without ``tool`` (fail when ``CI`` is set: there, a check that does not run hides a failure)."""
+    """Skip without ``tool`` (fail when ``CI`` is set)."""
     if importlib.util.find_spec(tool) is None:
-        message = f"{tool} is not installed: pip install -e '.[test]'"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail_in_ci(f"{tool} is not installed", remedy="pip install -e '.[test]'")
 
 
 def _run(*command: str) -> subprocess.CompletedProcess[str]:
