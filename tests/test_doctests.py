@@ -21,13 +21,14 @@ PACKAGES = ("dataload", "destinations", "sources")
 
 
 def _module_names() -> Iterator[str]:
-    """Every module of the packages that exist in this checkout, packages included."""
+    """Every module of the packages that exist in this checkout, packages included (``__main__`` runs: not it)."""
     for package in PACKAGES:
         if not (ROOT / package / "__init__.py").is_file():
             continue
         yield package
         for module in pkgutil.walk_packages([str(ROOT / package)], prefix=f"{package}."):
-            yield module.name
+            if not module.name.endswith(".__main__"):
+                yield module.name
 
 
 def _run_examples(module_name: str) -> tuple[int, list[str]]:
