@@ -1,8 +1,9 @@
-"""Find destinations by name: entry points of the group ``dataload.destinations``.
+"""Find destinations by name: the built-ins below, plus entry points of the group ``dataload.destinations``.
 
-Our own destinations are declared in the same group (see ``pyproject.toml``), so dataload never
-imports ``destinations`` at module level and a third-party package adds one with no change here.
-Entry points are read on the first lookup, not at import.
+The built-ins are ``module:attribute`` strings, imported only when looked up, so dataload never
+imports ``destinations`` at module level (and they work without an installed distribution); a
+third-party package adds a destination through the entry-point group with no change here, and one
+with a built-in's name takes its place. Entry points are read at each lookup by name, never at import.
 """
 
 from __future__ import annotations

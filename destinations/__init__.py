@@ -26,7 +26,7 @@ def duckdb(credentials: Any = None, *, memory_limit: str | None = None) -> Any:
 def postgres(credentials: Any = None) -> Any:
     """The PostgreSQL destination: a URL, a dict of parts, or None for ``DESTINATION__POSTGRES__CREDENTIALS``.
 
-    >>> postgres("postgresql://loader:s3cret@localhost/analytics")  # doctest: +SKIP
+    >>> postgres("postgresql://loader:s3cret@localhost/analytics")
     Postgres('postgresql://loader:***@localhost/analytics')
     """
     from destinations._postgres import Postgres
@@ -55,7 +55,7 @@ def sqlalchemy(credentials: Any = None, *, batch_size: int = 10_000) -> Any:
 
     ``batch_size`` is the number of rows per ``executemany``.
 
-    >>> sqlalchemy("mysql+pymysql://loader:s3cret@localhost/analytics")  # doctest: +SKIP
+    >>> sqlalchemy("mysql+pymysql://loader:s3cret@localhost/analytics")
     SqlAlchemy('mysql+pymysql://loader:***@localhost/analytics')
     """
     from destinations._sqlalchemy import SqlAlchemy

@@ -1,7 +1,8 @@
 """DuckDB destination: one schema per dataset, Parquet loaded by DuckDB's own reader, Arrow files scanned in place.
 
 A package is loaded in one transaction: schema changes, every table's rows, the ``_dl_loads``
-row, a new ``_dl_version`` row when the schema changed, and the pipeline state.
+row, a new ``_dl_version`` row when the schema changed, and the pipeline state; a package of only
+appended big rows loads chunk by chunk instead (see :meth:`DuckDB.load_package`).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ temporary staging table that carries ``_dl_chunk``/``_dl_row``, so the shared st
 :mod:`destinations.sql` run unchanged; ``merge`` with the ``upsert`` strategy uses
 ``INSERT ... ON CONFLICT`` on a unique index over the primary key.
 
->>> Postgres("postgresql://loader:s3cret@db.internal/analytics")  # doctest: +SKIP
+>>> Postgres("postgresql://loader:s3cret@db.internal/analytics")
 Postgres('postgresql://loader:***@db.internal/analytics')
 """
 
@@ -109,9 +109,9 @@ class Postgres:
     def check_dataset_name(self, dataset_name: str) -> None:
         """Refuse a dataset (schema) name PostgreSQL would refuse or that belongs to the system.
 
-        >>> Postgres("postgresql://localhost/db").check_dataset_name("pg_stats")  # doctest: +SKIP
+        >>> Postgres("postgresql://localhost/db").check_dataset_name("pg_stats")
         Traceback (most recent call last):
-        InvalidConfig: dataset_name 'pg_stats' is reserved by PostgreSQL (names starting with pg_ ...)
+        dataload.exceptions.InvalidConfig: dataset_name 'pg_stats' is reserved by PostgreSQL (names starting ...
         """
         if len(dataset_name.encode()) > _MAX_NAME_BYTES:
             raise InvalidConfig(f"dataset_name {dataset_name!r} is longer than PostgreSQL's {_MAX_NAME_BYTES}-byte "

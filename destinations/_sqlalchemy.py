@@ -15,7 +15,7 @@ alone says whether a package was loaded. Types: BigInteger, Double, Numeric(p, s
 (LONGTEXT), DateTime (DATETIME(6) holding UTC, read back as UTC), Date, Time(6), LargeBinary
 (LONGBLOB), JSON as text (MariaDB's JSON). SQLite keeps decimals exact to 15 significant digits.
 
->>> SqlAlchemy("mysql+pymysql://loader:s3cret@db.internal/analytics")  # doctest: +SKIP
+>>> SqlAlchemy("mysql+pymysql://loader:s3cret@db.internal/analytics")
 SqlAlchemy('mysql+pymysql://loader:***@db.internal/analytics')
 """
 

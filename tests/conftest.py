@@ -6,7 +6,7 @@ import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -45,9 +45,14 @@ def postgres_connection() -> Any:
 
 def service_unavailable(what: str) -> None:
     """Skip a test whose server is not running, or fail when ``CI`` is set."""
+    skip_or_fail_in_ci(f"{what} is not reachable", remedy="start it (see .ci/run)")
+
+
+def skip_or_fail_in_ci(reason: str, *, remedy: str) -> NoReturn:
+    """Skip for ``reason``, or fail when ``CI`` is set: there, a check that does not run hides a failure."""
     if os.environ.get("CI"):
-        pytest.fail(f"{what} is not reachable and CI is set: start it (see .ci/run)")
-    pytest.skip(f"{what} is not reachable")
+        pytest.fail(f"{reason} and CI is set: {remedy}")
+    pytest.skip(reason)
 
 
 @pytest.fixture(params=["duckdb", "postgres"])

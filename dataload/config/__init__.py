@@ -1,8 +1,8 @@
 """Configuration: explicit arguments > environment > ``secrets.toml`` > ``config.toml``.
 
->>> import dataload.config as cfg
->>> def github(api_key: str = cfg.secrets.value, start: str = cfg.config.value): ...
->>> bound = cfg.resolve_arguments(github, (), {}, sections=("sources", "github"))  # doctest: +SKIP
+>>> from dataload.config import config, resolve_arguments, secrets
+>>> def github(api_key: str = secrets.value, start: str = config.value): ...
+>>> bound = resolve_arguments(github, (), {}, sections=("sources", "github"))  # doctest: +SKIP
 """
 
 from dataload.config.markers import config, secrets

@@ -249,7 +249,7 @@ def _as_arrow(item: Any) -> pa.Table | None:
 def _from_pandas(frame: Any) -> pa.Table:
     """A data frame as Arrow; ``Decimal`` objects (an ``object`` column) get room to grow as in records."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    untyped = {str(name) for name, dtype in frame.dtypes.items() if dtype == object}
+    untyped = {str(name) for name, dtype in frame.dtypes.items() if dtype == "object"}
     fields = [f.with_type(with_room_for_python_decimals(f.type)) if f.name in untyped else f for f in table.schema]
     return table if table.schema.equals(pa.schema(fields)) else table.cast(pa.schema(fields, table.schema.metadata))
 

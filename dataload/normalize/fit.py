@@ -155,7 +155,7 @@ def variant_column(table: Table, name: str, data_type: str, max_length: int | No
     """The variant column of ``name`` for ``data_type`` values: ``<name>__v_<type>``, or that plus a
     hash of it when a user key has that name (in ``table`` or among ``user_columns``, a batch's).
 
-    >>> variant_column(Table("t"), "price", "text")
+    >>> variant_column(Table("t"), "price", "text", None)
     'price__v_text'
     """
     target = variant_name(name, data_type, max_length)

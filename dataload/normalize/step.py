@@ -1,8 +1,12 @@
 """Normalize step: an extracted package becomes typed Parquet load files plus the updated schema.
 
 Each extracted file is one *chunk*: its rows for every table (root and children) are written to
-``files/<chunk>/<table>.parquet``. Rows of one root record and its children always share a
-chunk, which the load step uses to keep the children of the latest row of a merge key.
+``files/<chunk>/<n>.parquet`` (``<chunk>`` six digits, ``<n>`` three: the table's place in the
+chunk's batch; the package entry of each file names its table). An Arrow chunk whose columns are
+reused instead becomes ``files/<chunk>/extracted.arrows`` (a link to the extracted file) plus
+``written.arrow`` (see :mod:`dataload.normalize.arrow_files`). Rows of one root record and its
+children always share a chunk, which the load step uses to keep the children of the latest row of
+a merge key.
 """
 
 from __future__ import annotations

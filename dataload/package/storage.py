@@ -35,7 +35,7 @@ def new_load_id() -> str:
 class PackageStorage:
     """The packages of one pipeline working directory.
 
-    >>> import tempfile; s = PackageStorage(Path(tempfile.mkdtemp())); s.load_ids("extracted")
+    >>> PackageStorage(Path("pipelines/new")).load_ids("extracted")
     []
     """
 

@@ -130,8 +130,9 @@ class Schema:
     ``version`` goes up by one each time the content changes; ``version_hash`` is a hash of the
     content, so two machines that reach the same schema agree on it.
 
-    >>> s = Schema("crm"); s.tables["users"] = Table("users"); s.bump_version(); s.version
-    1
+    >>> s = Schema("crm"); s.tables["users"] = Table("users")
+    >>> s.bump_version(), s.version
+    (True, 1)
     """
 
     name: str

@@ -298,7 +298,7 @@ def check_fresh_working_dir_restore(make_pipeline: MakePipeline) -> None:
 
 
 def check_state_that_comes_back_is_the_newest(make_pipeline: MakePipeline) -> None:
-    """After ``drop(resources=...)`` and a reload, the stored state is the reload's, though its content equals the first.
+    """After ``drop(resources=...)`` and a reload, the stored state is the reload's, though its content is the same.
 
     The destination must store a state whose version is new even when an older version had the same
     content; else a fresh working dir restores the dropped state and loads everything again.

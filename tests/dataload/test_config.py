@@ -580,7 +580,8 @@ def test_item_access(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_public_names() -> None:
     assert sorted(cfg.__all__) == sorted(
-        ["NOT_FOUND", "Secret", "config", "is_credential_key", "lookup", "redact", "redact_url", "resolve_arguments", "secrets"]
+        ["NOT_FOUND", "Secret", "config", "is_credential_key", "lookup", "redact", "redact_url", "resolve_arguments",
+         "secrets"]
     )
     for name in cfg.__all__:
         doc = getattr(cfg, name).__doc__

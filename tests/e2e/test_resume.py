@@ -24,10 +24,10 @@ import duckdb as duckdb_driver
 import pytest
 
 import dataload
+from conftest import POSTGRES_URL, postgres_connection
 from dataload.exceptions import PackageBlockedError, TerminalLoadError, TransientLoadError
 from dataload.load.step import RetryPolicy
 from destinations import duckdb
-from conftest import POSTGRES_URL, postgres_connection
 
 REPO = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).resolve().parent / "crash_scripts" / "resume_child.py"
