@@ -70,6 +70,19 @@ def integer_bits(column: Column) -> int:
     return column.precision if column.precision in (8, 16, 32) else 64
 
 
+DEFAULT_PRECISION, DEFAULT_SCALE = 38, 9
+"""The size of a ``decimal`` column without precision or scale hints."""
+
+
+def decimal_size(column: Column) -> tuple[int, int]:
+    """``(precision, scale)`` of a ``decimal`` column: its hints, else ``DEFAULT_PRECISION``/``DEFAULT_SCALE``.
+
+    >>> decimal_size(Column("x", "decimal", precision=18)), decimal_size(Column("x", "decimal", scale=0))
+    ((18, 9), (38, 0))
+    """
+    return column.precision or DEFAULT_PRECISION, DEFAULT_SCALE if column.scale is None else column.scale
+
+
 @dataclass
 class Table:
     """One table: its columns in order plus how it is written.
