@@ -356,14 +356,20 @@ def _rollback(connection: Any) -> None:
 
 
 def _parquet_relation(files: list[PackageFile], ordered: bool) -> str:
+    """``read_parquet`` of ``files``; ``ordered``: with each row's ``_dl_chunk`` (the file's) and ``_dl_row``."""
+    if not ordered:
+        return _read_parquet(files)
+    chunks = sorted({f.chunk for f in files})
+    parts = [f"SELECT * EXCLUDE (file_row_number), CAST({int(chunk)} AS BIGINT) AS _dl_chunk, "
+             f"file_row_number AS _dl_row FROM {_read_parquet([f for f in files if f.chunk == chunk], True)}"
+             for chunk in chunks]
+    return "(" + " UNION ALL BY NAME ".join(parts) + ")"
+
+
+def _read_parquet(files: list[PackageFile], row_numbers: bool = False) -> str:
     paths = "[" + ", ".join(_literal(str(f.path)) for f in files) + "]"
     union = ", union_by_name = true" if len({tuple(f.columns) for f in files}) > 1 else ""
-    if not ordered:
-        return f"read_parquet({paths}{union})"
-    return (f"(SELECT * EXCLUDE (filename, file_row_number), "
-            f"CAST(regexp_extract(filename, '([0-9]+)[/\\\\][^/\\\\]*$', 1) AS BIGINT) AS _dl_chunk, "
-            f"file_row_number AS _dl_row FROM read_parquet({paths}{union}, "
-            f"filename = true, file_row_number = true))")
+    return f"read_parquet({paths}{union}{', file_row_number = true' if row_numbers else ''})"
 
 
 def _data_bytes(package: LoadPackage) -> int:

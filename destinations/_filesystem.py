@@ -88,8 +88,7 @@ class Filesystem:
     """
 
     name = "filesystem"
-    capabilities = Capabilities(max_identifier_length=200, file_formats=FORMATS, merge_strategies=(),
-                                transactional_ddl=False)
+    capabilities = Capabilities(max_identifier_length=200, file_formats=FORMATS, merge_strategies=())
 
     def __init__(self, bucket_url: str | os.PathLike[str] | None = None, *, layout: str | None = DEFAULT_LAYOUT,
                  format: str = "parquet", storage_options: Mapping[str, Any] | None = None) -> None:
@@ -119,6 +118,9 @@ class Filesystem:
         except OSError as exc:
             raise TransientLoadError(f"cannot open {redact_url(self.bucket_url)}: {exc}") from exc
         return FilesystemClient(storage, self.layout, self.format, dataset_name, pipeline_name)
+
+    def check_dataset_name(self, dataset_name: str) -> None:
+        """Any name: the dataset folder's name is made a safe path segment."""
 
     def attach_spec(self) -> dict[str, Any]:
         """Options that rebuild this destination in ``dataload.attach`` (no password, no storage options)."""

@@ -115,8 +115,7 @@ class SqlAlchemy:
         limit = 64 if self.kind == "mysql" else self.url.get_dialect().max_identifier_length  # 255 until connected
         # "upsert" runs as delete-insert in the transaction, as on DuckDB: the same rows result
         self.capabilities = Capabilities(max_identifier_length=limit if limit < 9999 else None,
-                                         file_formats=("parquet",), merge_strategies=("delete-insert", "upsert"),
-                                         transactional_ddl=self.kind != "mysql", case_sensitive=False)
+                                         file_formats=("parquet",), merge_strategies=("delete-insert", "upsert"))
 
     def client(self, *, dataset_name: str, pipeline_name: str, local_dir: Path) -> SqlAlchemyClient:
         """Connect and return a client for ``dataset_name``."""
