@@ -1,9 +1,10 @@
 """The destination contract: what a destination declares and the few things it must do.
 
-A destination is an object with a ``name``, frozen :class:`Capabilities` and a ``client()``
-method. The client loads whole packages (schema changes, data, ``_dl_loads``, ``_dl_version`` and
-state in one transaction where the destination has them), reads back the stored schema and state,
-and answers queries for ``pipe.dataset()``.
+A destination is an object with a ``name``, frozen :class:`Capabilities`, a ``client()`` method,
+``check_dataset_name()`` (called when a pipeline is made) and ``attach_spec()`` (what
+``dataload.attach`` rebuilds it from). The client loads whole packages (schema changes, data,
+``_dl_loads``, ``_dl_version`` and state in one transaction where the destination has them), reads
+back the stored schema and state, and answers queries for ``pipe.dataset()``.
 """
 
 from __future__ import annotations
@@ -36,10 +37,6 @@ class Capabilities:
     max_identifier_length: int | None = None
     file_formats: tuple[str, ...] = ("parquet",)
     merge_strategies: tuple[str, ...] = ("delete-insert",)
-    transactional_ddl: bool = True
-    case_sensitive: bool = True
-    timestamp_precision: int = 6
-    max_query_size: int | None = None
     keeps_state: bool = True
     """False for a destination that stores no ``_dl_pipeline_state`` (a function): the local state is the record."""
 
@@ -197,10 +194,33 @@ class DestinationClient(Protocol):
 
 @runtime_checkable
 class Destination(Protocol):
-    """A place data is loaded into: a name, capabilities and a way to open a client."""
+    """A place data is loaded into: a name, capabilities, a way to open a client, and what a pipeline asks of it."""
 
     name: str
     capabilities: Capabilities
 
     def client(self, *, dataset_name: str, pipeline_name: str, local_dir: Path) -> DestinationClient:
         """Open a client for ``dataset_name``; ``local_dir`` is where local database files go by default."""
+
+    def check_dataset_name(self, dataset_name: str) -> None:
+        """Raise :class:`~dataload.exceptions.InvalidConfig` for a dataset name the destination refuses or reserves.
+
+        Called when a pipeline is made, before anything runs.
+        """
+
+    def attach_spec(self) -> dict[str, Any]:
+        """The options that rebuild this destination in ``dataload.attach()``; never a credential.
+
+        They are stored in the pipeline's working dir (``pipeline.json``) and passed to the
+        destination's factory by name; ``dataload.config.is_credential_key`` tells which options hold one.
+        """
+
+
+def missing_members(value: object) -> list[str]:
+    """The members of the :class:`Destination` protocol that ``value`` lacks.
+
+    >>> missing_members(object())
+    ['name', 'capabilities', 'client', 'check_dataset_name', 'attach_spec']
+    """
+    methods = [name for name, member in vars(Destination).items() if callable(member) and not name.startswith("_")]
+    return [name for name in [*Destination.__annotations__, *methods] if not hasattr(value, name)]

@@ -17,7 +17,10 @@ ContractArg = Union[str, Mapping[str, str], None]
 
 CONTRACT_MODES = ("evolve", "freeze", "discard_row", "discard_value")
 CONTRACT_ENTITIES = ("tables", "columns", "data_type")
-_COLUMN_HINTS = {"data_type", "nullable", "primary_key", "merge_key", "unique", "precision", "scale"}
+_COLUMN_HINTS = {"data_type", "nullable", "primary_key", "merge_key", "precision", "scale"}
+UNIQUE_REFUSED = ("the 'unique' hint is refused: no destination enforces it (files cannot, DuckDB cannot add the "
+                  "constraint to a table that exists), and a uniqueness that is not kept is worse than none; declare "
+                  "primary_key=... with write_disposition='merge' to keep one row per key")
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,8 @@ def parse_columns(value: ColumnsArg) -> dict[str, Column]:
     items = value.items() if isinstance(value, Mapping) else [(c["name"], c) for c in value]
     columns: dict[str, Column] = {}
     for name, hints in items:
+        if "unique" in hints:
+            raise InvalidConfig(f"column {name!r}: {UNIQUE_REFUSED}")
         unknown = set(hints) - _COLUMN_HINTS - {"name"}
         if unknown:
             raise InvalidConfig(f"column {name!r}: unknown hint(s) {sorted(unknown)}; known: {sorted(_COLUMN_HINTS)}")

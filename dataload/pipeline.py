@@ -43,8 +43,7 @@ class Pipeline:
                  import_schema_path: Path | None = None) -> None:
         self.pipeline_name = pipeline_name
         self.destination = resolve_destination(destination)
-        # refuse a name the destination reserves before anything runs (an optional destination method)
-        getattr(self.destination, "check_dataset_name", lambda name: None)(dataset_name)
+        self.destination.check_dataset_name(dataset_name)  # a name it reserves is refused before anything runs
         self.dataset_name = dataset_name
         self.working_dir = pipelines_dir / pipeline_name
         self.local_dir = local_dir
@@ -430,7 +429,7 @@ class Pipeline:
     def _remember_settings(self) -> None:
         """Write what :func:`attach` needs to reopen this pipeline (never credentials that are secret)."""
         path = self.working_dir / "pipeline.json"
-        spec: dict[str, Any] = getattr(self.destination, "attach_spec", lambda: {})()
+        spec = self.destination.attach_spec()
         settings = {"destination": self.destination.name, "destination_options": spec,
                     "dataset_name": self.dataset_name, "local_dir": str(self.local_dir)}
         if not path.exists() or read_json(path) != settings:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from typing import Any, Union
 
-from dataload.destination import Destination
+from dataload.destination import Destination, missing_members
 from dataload.exceptions import InvalidConfig
 
 DestinationArg = Union[str, Destination]
@@ -39,7 +39,8 @@ def resolve_destination(value: DestinationArg, **options: Any) -> Destination:
     """
     if not isinstance(value, str):
         if not isinstance(value, Destination):
-            raise InvalidConfig(f"{value!r} is not a destination: it needs name, capabilities and client()")
+            raise InvalidConfig(f"{value!r} is not a destination: it lacks {', '.join(missing_members(value))} "
+                                "(see the Destination protocol in dataload.destination)")
         return value
     known = available()
     if value not in known:

@@ -34,8 +34,7 @@ _FORMATS = ("jsonl", "parquet")
 class FunctionDestination:
     """A destination that hands batches to a function; made by :func:`destination`."""
 
-    capabilities = Capabilities(file_formats=_FORMATS, merge_strategies=(), transactional_ddl=False,
-                                keeps_state=False)
+    capabilities = Capabilities(file_formats=_FORMATS, merge_strategies=(), keeps_state=False)
 
     def __init__(self, func: SinkFunction, *, batch_size: int, loader_file_format: str, name: str,
                  attempts: int = 3) -> None:
@@ -48,6 +47,13 @@ class FunctionDestination:
     def client(self, *, dataset_name: str, pipeline_name: str, local_dir: Path) -> FunctionClient:
         """A client delivering packages to the function."""
         return FunctionClient(self)
+
+    def check_dataset_name(self, dataset_name: str) -> None:
+        """Any name: the function receives no dataset."""
+
+    def attach_spec(self) -> dict[str, Any]:
+        """Nothing: a function cannot be rebuilt by name, ``attach(name, destination=...)`` passes it again."""
+        return {}
 
     def __call__(self, items: Any, table: Table) -> None:
         self.func(items, table)

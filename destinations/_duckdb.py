@@ -8,28 +8,19 @@ appended big rows loads chunk by chunk instead (see :meth:`DuckDB.load_package`)
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
-from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage, PackageFile, arrow_stream
-from dataload.exceptions import InvalidConfig, TerminalLoadError, TransientLoadError
-from dataload.schema.model import LOAD_ID, Column, integer_bits
-from destinations.sql import (
-    Staged,
-    count_rows,
-    drop_column_sql,
-    qualified,
-    quote,
-    schema_changes_sql,
-    system_table,
-    write_sql,
-)
+from dataload.destination import Capabilities, LoadPackage, PackageFile, arrow_stream
+from dataload.exceptions import InvalidConfig, TransientLoadError
+from dataload.schema.model import LOAD_ID, Column, decimal_size, integer_bits
+from destinations.errors import load_error
+from destinations.records import SCHEMA, STATE, SqlRecords
+from destinations.sql import Staged, count_rows, drop_column_sql, qualified, quote, schema_changes_sql, write_sql
 
 CATALOG = "dataload_db"
 _RESERVED_SCHEMAS = ("information_schema", "pg_catalog", "temp", "system", "memory", CATALOG)  # ambiguous or system
@@ -41,18 +32,16 @@ BLOCK_BYTES = 256 * 1024         # ... of at least one block per column
 ONE_THREAD_ROW_GROUP = 256 * 2**20  # row groups bigger than this (wide tables) are built by one thread at a time
 _TYPES = {"bigint": "BIGINT", "double": "DOUBLE", "bool": "BOOLEAN", "text": "VARCHAR",
           "timestamp": "TIMESTAMPTZ", "date": "DATE", "time": "TIME", "binary": "BLOB", "json": "JSON"}
+_INTEGER_TYPES = {8: "TINYINT", 16: "SMALLINT", 32: "INTEGER", 64: "BIGINT"}
 
 
 def duckdb_type(column: Column) -> str:
     """The DuckDB type of a column."""
     if column.data_type == "decimal":
-        return f"DECIMAL({column.precision or 38}, {9 if column.scale is None else column.scale})"
+        return "DECIMAL({}, {})".format(*decimal_size(column))
     if column.data_type == "bigint":
-        return INTEGER_TYPES[integer_bits(column)]
+        return _INTEGER_TYPES[integer_bits(column)]
     return _TYPES[column.data_type or "text"]
-
-
-INTEGER_TYPES = {8: "TINYINT", 16: "SMALLINT", 32: "INTEGER", 64: "BIGINT"}
 
 
 class DuckDB:
@@ -135,10 +124,15 @@ class DuckDBClient:
         self._owned = owned
         self._own_database = own_database
         self._cap_loads = own_database and not memory_limit
+        self.records = SqlRecords(dataset, self._execute, duckdb_type, _driver_errors())
         connection.execute("SET TimeZone = 'UTC'")
         connection.execute("SET preserve_insertion_order = false")  # merge orders by itself; lets DuckDB stream
         if memory_limit:  # DuckDB otherwise caches up to 80 % of RAM
             connection.execute("SET memory_limit = ?", [memory_limit])
+
+    def _execute(self, sql: str, parameters: list[Any]) -> Sequence[Sequence[Any]]:
+        # fetchall: an unfinished result would block registering Arrow data
+        return self.connection.execute(sql, parameters).fetchall()  # type: ignore[no-any-return]
 
     def close(self) -> None:
         """Close the connection (or the cursor of a shared one)."""
@@ -194,18 +188,19 @@ class DuckDBClient:
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.dataset)}")
-            self._create_system_tables()
-            if self._already_loaded(package.load_id):
+            for statement in self.records.create_sql():
+                con.execute(statement)
+            if self.records.loaded(package):
                 con.execute("ROLLBACK")
                 return False
             work()
             if final:
-                self._commit_records(package)
+                self.records.commit(package)
             con.execute("COMMIT")
             return True
         except duckdb.Error as exc:
             _rollback(con)
-            raise _load_error(exc, package, None) from exc
+            raise load_error(exc, package, None, None, []) from exc
         except BaseException:
             _rollback(con)
             raise
@@ -219,7 +214,7 @@ class DuckDBClient:
             try:
                 self._write_table(package, root, chunk)
             except duckdb.Error as exc:
-                raise _load_error(exc, package, root) from exc
+                raise load_error(exc, package, root, None, []) from exc
 
     def _prepare(self, package: LoadPackage) -> None:
         self.drop_tables(package.dropped_tables)
@@ -254,15 +249,6 @@ class DuckDBClient:
             yield
         if self._own_database:
             self.connection.execute("CHECKPOINT")
-
-    def _create_system_tables(self) -> None:
-        for name in ("_dl_loads", "_dl_version", "_dl_pipeline_state"):
-            self.connection.execute(schema_changes_sql(self.dataset, [system_table(name)], {}, duckdb_type)[0])
-
-    def _already_loaded(self, load_id: str) -> bool:
-        found = self.connection.execute(  # fetchall: an unfinished result would block registering Arrow data
-            f"SELECT count(*) FROM {qualified(self.dataset, '_dl_loads')} WHERE load_id = ?", [load_id]).fetchall()
-        return bool(found[0][0])
 
     def _apply_schema(self, package: LoadPackage) -> None:
         tables = package.schema.data_tables()
@@ -308,58 +294,22 @@ class DuckDBClient:
             return Staged(parts[0], columns)
         return Staged("(" + " UNION ALL BY NAME ".join(f"SELECT * FROM {p}" for p in parts) + ")", columns)
 
-    def _commit_records(self, package: LoadPackage) -> None:
-        now = datetime.now(timezone.utc)
-        schema = package.schema
-        con = self.connection
-        stored = con.execute(f"SELECT count(*) FROM {qualified(self.dataset, '_dl_version')} "
-                             "WHERE version_hash = ? AND version = ?", [schema.version_hash, schema.version]).fetchone()
-        if not (stored and stored[0]):
-            con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_version')} VALUES (?, ?, ?, ?, ?, ?)",
-                        [schema.version, ENGINE_VERSION, now, schema.name, schema.version_hash, schema.to_json()])
-        if package.state is not None and not self._state_stored(package.state):
-            con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_pipeline_state')} VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [package.state.get("_state_version", 0), ENGINE_VERSION, package.pipeline_name,
-                         json.dumps(package.state), now, package.state.get("_state_hash", ""), package.load_id])
-        con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_loads')} VALUES (?, ?, 0, ?, ?)",
-                    [package.load_id, schema.name, now, schema.version_hash])
-
-    def _state_stored(self, state: dict[str, Any]) -> bool:
-        """True when this version of the state is stored (same content alone is not: a state can come back)."""
-        found = self.connection.execute(
-            f"SELECT count(*) FROM {qualified(self.dataset, '_dl_pipeline_state')} WHERE version_hash = ? "
-            "AND version = ?", [state.get("_state_hash", ""), state.get("_state_version", 0)]).fetchone()
-        return bool(found and found[0])
-
     def stored_schema(self, schema_name: str) -> dict[str, Any] | None:
         """The newest schema of ``schema_name`` stored in the dataset."""
-        row = self._newest(f"SELECT schema FROM {qualified(self.dataset, '_dl_version')} "
-                           "WHERE schema_name = ? ORDER BY version DESC, inserted_at DESC LIMIT 1", [schema_name])
-        return json.loads(row) if row else None
+        return self.records.newest(SCHEMA, schema_name)
 
     def stored_state(self, pipeline_name: str) -> dict[str, Any] | None:
         """The newest state of ``pipeline_name`` stored in the dataset."""
-        row = self._newest(f"SELECT state FROM {qualified(self.dataset, '_dl_pipeline_state')} "
-                           "WHERE pipeline_name = ? ORDER BY version DESC, created_at DESC LIMIT 1", [pipeline_name])
-        return json.loads(row) if row else None
-
-    def _newest(self, sql: str, parameters: list[Any]) -> Any:
-        import duckdb
-
-        try:
-            row = self.connection.execute(sql, parameters).fetchone()
-        except duckdb.CatalogException:
-            return None
-        return row[0] if row else None
+        return self.records.newest(STATE, pipeline_name)
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> pa.Table:
         """Run SQL (the dataset is the default schema) and return Arrow."""
         self._use_dataset()
-        return _arrow(self.connection.sql(sql, params=parameters or None))
+        return duckdb_arrow(self.connection.sql(sql, params=parameters or None))
 
     def read_table(self, table: str) -> pa.Table:
         """All rows of ``table``."""
-        return _arrow(self.connection.sql(f"SELECT * FROM {qualified(self.dataset, table)}"))
+        return duckdb_arrow(self.connection.sql(f"SELECT * FROM {qualified(self.dataset, table)}"))
 
     def row_counts(self, tables: list[str]) -> dict[str, int]:
         """``count(*)`` of each table."""
@@ -407,14 +357,20 @@ def _rollback(connection: Any) -> None:
 
 
 def _parquet_relation(files: list[PackageFile], ordered: bool) -> str:
+    """``read_parquet`` of ``files``; ``ordered``: with each row's ``_dl_chunk`` (the file's) and ``_dl_row``."""
+    if not ordered:
+        return _read_parquet(files)
+    chunks = sorted({f.chunk for f in files})
+    parts = [f"SELECT * EXCLUDE (file_row_number), CAST({int(chunk)} AS BIGINT) AS _dl_chunk, "
+             f"file_row_number AS _dl_row FROM {_read_parquet([f for f in files if f.chunk == chunk], True)}"
+             for chunk in chunks]
+    return "(" + " UNION ALL BY NAME ".join(parts) + ")"
+
+
+def _read_parquet(files: list[PackageFile], row_numbers: bool = False) -> str:
     paths = "[" + ", ".join(_literal(str(f.path)) for f in files) + "]"
     union = ", union_by_name = true" if len({tuple(f.columns) for f in files}) > 1 else ""
-    if not ordered:
-        return f"read_parquet({paths}{union})"
-    return (f"(SELECT * EXCLUDE (filename, file_row_number), "
-            f"CAST(regexp_extract(filename, '([0-9]+)[/\\\\][^/\\\\]*$', 1) AS BIGINT) AS _dl_chunk, "
-            f"file_row_number AS _dl_row FROM read_parquet({paths}{union}, "
-            f"filename = true, file_row_number = true))")
+    return f"read_parquet({paths}{union}{', file_row_number = true' if row_numbers else ''})"
 
 
 def _data_bytes(package: LoadPackage) -> int:
@@ -442,20 +398,13 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _load_error(exc: Exception, package: LoadPackage, table: str | None) -> Exception:
+def _driver_errors() -> tuple[type[BaseException], ...]:
     import duckdb
 
-    where = f"package {package.load_id}" + (f", table {table!r}" if table else "")
-    if isinstance(exc, duckdb.OutOfMemoryException) or "could not allocate block" in str(exc) \
-            or "failed to pin block" in str(exc):
-        return TerminalLoadError(f"{where}: DuckDB ran out of memory ({exc}); give it more with "
-                                 "destinations.duckdb(path, memory_limit='4GB')", table=table)
-    if isinstance(exc, (duckdb.IOException, duckdb.TransactionException)):
-        return TransientLoadError(f"{where}: {exc}")
-    files = ", ".join(str(f.path) for f in package.files_of(table)) if table else None
-    return TerminalLoadError(f"{where} (files {files}): {type(exc).__name__}: {exc}", table=table, file=files)
+    return (duckdb.Error,)
 
 
-def _arrow(result: Any) -> pa.Table:
+def duckdb_arrow(result: Any) -> pa.Table:
+    """A DuckDB relation or result as an Arrow table (``to_arrow_table``, ``fetch_arrow_table`` before DuckDB 1.1)."""
     to_arrow = getattr(result, "to_arrow_table", None) or result.fetch_arrow_table
     return to_arrow()

@@ -46,7 +46,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -54,15 +54,25 @@ from urllib.parse import urlsplit, urlunsplit
 import pyarrow as pa
 
 from dataload.config import NOT_FOUND, lookup, redact_url
-from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage, PackageFile, in_threads
+from dataload.destination import Capabilities, LoadPackage, PackageFile, in_threads
 from dataload.exceptions import InvalidConfig, MissingConfig, PipelineError, TerminalLoadError, TransientLoadError
 from dataload.schema.model import Schema, Table
+from destinations._duckdb import duckdb_arrow
 from destinations._filesystem_formats import FORMATS, select_sql, without_columns, write_converted
 from destinations._filesystem_layout import DEFAULT_LAYOUT, Layout, safe_segment
 from destinations._filesystem_storage import Storage, local_root, open_storage
-from destinations.sql import SYSTEM_TABLES, count_rows, quote, system_table
-
-LOADS, VERSIONS, STATES = "_dl_loads", "_dl_version", "_dl_pipeline_state"
+from destinations.records import (
+    LOADS,
+    SCHEMA,
+    STATE,
+    STATES,
+    SYSTEM_TABLES,
+    VERSIONS,
+    Document,
+    commit_records,
+    system_table,
+)
+from destinations.sql import count_rows, quote
 
 
 class Filesystem:
@@ -78,8 +88,7 @@ class Filesystem:
     """
 
     name = "filesystem"
-    capabilities = Capabilities(max_identifier_length=200, file_formats=FORMATS, merge_strategies=(),
-                                transactional_ddl=False)
+    capabilities = Capabilities(max_identifier_length=200, file_formats=FORMATS, merge_strategies=())
 
     def __init__(self, bucket_url: str | os.PathLike[str] | None = None, *, layout: str | None = DEFAULT_LAYOUT,
                  format: str = "parquet", storage_options: Mapping[str, Any] | None = None) -> None:
@@ -109,6 +118,9 @@ class Filesystem:
         except OSError as exc:
             raise TransientLoadError(f"cannot open {redact_url(self.bucket_url)}: {exc}") from exc
         return FilesystemClient(storage, self.layout, self.format, dataset_name, pipeline_name)
+
+    def check_dataset_name(self, dataset_name: str) -> None:
+        """Any name: the dataset folder's name is made a safe path segment."""
 
     def attach_spec(self) -> dict[str, Any]:
         """Options that rebuild this destination in ``dataload.attach`` (no password, no storage options)."""
@@ -187,7 +199,7 @@ class FilesystemClient:
                 if package.schema.tables[root].write_disposition == "replace":
                     for table in family:
                         self._delete_files(table, keep=load)
-            self._commit_records(package, load)
+            commit_records(package, _RecordFiles(self, load))
         except PermissionError as exc:
             raise TerminalLoadError(f"package {package.load_id}: {exc}", file=exc.filename) from exc
         except OSError as exc:
@@ -227,27 +239,6 @@ class FilesystemClient:
             if self.layout.owns_folder() and folder.endswith("/" + segment):
                 self.storage.remove_tree(folder)
 
-    def _commit_records(self, package: LoadPackage, load: str) -> None:
-        """The schema version and state files, then the ``_dl_loads`` file that commits the load."""
-        now = datetime.now(timezone.utc).isoformat()
-        schema = package.schema
-        version_hash = safe_segment(schema.version_hash or "-")
-        if (schema.version, version_hash) not in {(r.version, r.version_hash) for r in self._records(VERSIONS)}:
-            self._write_record(VERSIONS, f"{load}.{_owner(schema.name)}.{schema.version}.{version_hash}", {
-                "version": schema.version, "engine_version": ENGINE_VERSION, "inserted_at": now,
-                "schema_name": schema.name, "version_hash": schema.version_hash, "schema": schema.to_json()})
-        state = package.state
-        state_hash = safe_segment(str(state.get("_state_hash", "")) or "-") if state is not None else ""
-        version = int(state.get("_state_version", 0)) if state is not None else 0
-        stored_states = {(r.version, r.version_hash) for r in self._records(STATES)}  # content can come back
-        if state is not None and (version, state_hash) not in stored_states:
-            self._write_record(STATES, f"{load}.{_owner(package.pipeline_name)}.{version}.{state_hash}", {
-                "version": version, "engine_version": ENGINE_VERSION, "pipeline_name": package.pipeline_name,
-                "state": json.dumps(state), "created_at": now, "version_hash": state.get("_state_hash", ""),
-                "_dl_load_id": package.load_id})
-        self._write_record(LOADS, load, {"load_id": package.load_id, "schema_name": schema.name, "status": 0,
-                                         "inserted_at": now, "schema_version_hash": schema.version_hash})
-
     def _write_record(self, table: str, name: str, row: dict[str, Any]) -> None:
         with self.storage.open_write(self._system_path(table, name)) as out:
             out.write((json.dumps(row, ensure_ascii=False) + "\n").encode())
@@ -272,28 +263,27 @@ class FilesystemClient:
                 found.append(Record(parts[0], parts[1], int(parts[2]), parts[3], path))
         return sorted(found, key=lambda r: r.version, reverse=True)
 
-    def _newest(self, records: list[Record], owner: str, stamp: str) -> dict[str, Any] | None:
-        """The row of ``owner`` (a safe segment) with the highest version, the latest ``stamp`` on a tie."""
+    def _newest(self, records: list[Record], document: Document, owner: str) -> dict[str, Any] | None:
+        """The document of ``owner`` (a safe segment) with the highest version, the latest stamp on a tie."""
         mine = [r for r in records if r.owner == owner]
         rows = [json.loads(self.storage.read(r.path)) for r in mine if r.version == mine[0].version]
-        return max(rows, key=lambda row: str(row.get(stamp, ""))) if rows else None
+        newest = max(rows, key=lambda row: str(row.get(document.stamp, ""))) if rows else None
+        return dict(json.loads(newest[document.column])) if newest else None
 
     def stored_schema(self, schema_name: str) -> dict[str, Any] | None:
         """The newest committed schema of ``schema_name``."""
-        row = self._newest(self._records(VERSIONS), _owner(schema_name), "inserted_at")
-        return json.loads(row["schema"]) if row else None
+        return self._newest(self._records(VERSIONS), SCHEMA, _owner(schema_name))
 
     def stored_state(self, pipeline_name: str) -> dict[str, Any] | None:
         """The newest committed state of ``pipeline_name``."""
-        row = self._newest(self._records(STATES), _owner(pipeline_name), "created_at")
-        return json.loads(row["state"]) if row else None
+        return self._newest(self._records(STATES), STATE, _owner(pipeline_name))
 
     def _schemas(self) -> list[Schema]:
         """The newest committed schema of every schema name, this pipeline's first."""
         records = self._records(VERSIONS)
         owners = sorted(dict.fromkeys(r.owner for r in records), key=lambda o: o != _owner(self.pipeline_name))
-        rows = [self._newest(records, owner, "inserted_at") for owner in owners]
-        return [Schema.from_dict(json.loads(row["schema"])) for row in rows if row]
+        found = [self._newest(records, SCHEMA, owner) for owner in owners]
+        return [Schema.from_dict(schema) for schema in found if schema]
 
     def _files_by_table(self) -> dict[str, list[DataFile]]:
         """The committed data files of every table, by the table's folder name."""
@@ -341,7 +331,7 @@ class FilesystemClient:
         """All rows of ``table`` from the files of committed loads."""
         files = [] if table in SYSTEM_TABLES else self._data_files(table)
         sql = self._table_sql(table, self._schemas(), files)
-        return _arrow(self._reader().sql(sql))
+        return duckdb_arrow(self._reader().sql(sql))
 
     def row_counts(self, tables: list[str]) -> dict[str, int]:
         """Rows of each table from the files of committed loads (DuckDB counts Parquet from its metadata)."""
@@ -361,7 +351,29 @@ class FilesystemClient:
         for name in [*SYSTEM_TABLES, *dict.fromkeys(names)]:
             view = self._table_sql(name, schemas, files.get(safe_segment(name), []))
             connection.execute(f"CREATE OR REPLACE TEMP VIEW {quote(name)} AS {view}")
-        return _arrow(connection.sql(sql, params=parameters or None))
+        return duckdb_arrow(connection.sql(sql, params=parameters or None))
+
+
+class _RecordFiles:
+    """The system tables of a dataset folder as a :class:`~destinations.records.RecordStore` for one load."""
+
+    def __init__(self, client: FilesystemClient, load: str) -> None:
+        self.client, self.load = client, load
+
+    def stored(self, table: str, version: int, version_hash: str) -> bool:
+        """True when a committed record file of ``table`` has this version and hash."""
+        wanted = (version, safe_segment(version_hash or "-"))
+        return wanted in {(r.version, r.version_hash) for r in self.client._records(table)}
+
+    def insert(self, table: str, row: dict[str, Any]) -> None:
+        """Write the row as ``table``'s one-row file for this load (named by owner, version and hash)."""
+        if table == LOADS:
+            name = self.load
+        else:
+            owner = row["schema_name"] if table == VERSIONS else row["pipeline_name"]
+            name = f"{self.load}.{_owner(owner)}.{row['version']}.{safe_segment(row['version_hash'] or '-')}"
+        self.client._write_record(table, name, {k: v.isoformat() if isinstance(v, datetime) else v
+                                                for k, v in row.items()})
 
 
 def _family(package: LoadPackage, root: str) -> list[str]:
@@ -387,8 +399,3 @@ def _family(package: LoadPackage, root: str) -> list[str]:
 def _owner(name: str) -> str:
     """A schema or pipeline name as part of a record file name (short enough for any filesystem)."""
     return safe_segment(name, max_bytes=100)
-
-
-def _arrow(result: Any) -> pa.Table:
-    to_arrow = getattr(result, "to_arrow_table", None) or result.fetch_arrow_table
-    return to_arrow()

@@ -30,13 +30,11 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from dataload.schema.model import Column, Table, integer_bits
-from destinations._duckdb import INTEGER_TYPES
+from dataload.schema.model import Column, Table
+from destinations._duckdb import duckdb_type
 from destinations.sql import quote
 
 FORMATS = ("parquet", "jsonl", "csv")
-_TYPES = {"bigint": "BIGINT", "double": "DOUBLE", "bool": "BOOLEAN", "text": "VARCHAR", "json": "VARCHAR",
-          "timestamp": "TIMESTAMPTZ", "date": "DATE", "time": "TIME", "binary": "BLOB"}
 
 
 def write_converted(source: Path, out: BinaryIO, file_format: str, table: Table | None) -> None:
@@ -140,11 +138,7 @@ def _csv_without(data: bytes, columns: set[str]) -> bytes | None:
 
 def _typed(column: Column) -> str:
     """The DuckDB type a column is read back as (``json`` as its text)."""
-    if column.data_type == "decimal":
-        return f"DECIMAL({column.precision or 38}, {9 if column.scale is None else column.scale})"
-    if column.data_type == "bigint":
-        return INTEGER_TYPES[integer_bits(column)]  # read back by DuckDB
-    return _TYPES[column.data_type or "text"]
+    return "VARCHAR" if column.data_type == "json" else duckdb_type(column)
 
 
 def _decoded(column: Column, file_format: str) -> str:

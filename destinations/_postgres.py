@@ -16,21 +16,19 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from datetime import datetime, timezone
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from dataload.config import NOT_FOUND, Secret, is_credential_key, lookup, redact, redact_url
-from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage, PackageFile, in_threads
+from dataload.destination import Capabilities, LoadPackage, PackageFile, in_threads
 from dataload.exceptions import InvalidConfig, MissingConfig, MissingDependencyError
-from dataload.schema.model import ROOT_ID, ROW_ID, Column, Schema, Table, integer_bits
+from dataload.schema.model import ROOT_ID, ROW_ID, Column, Schema, Table, decimal_size, integer_bits
 from destinations._postgres_arrow import POSITION_COLUMNS, csv_chunk, result_to_arrow
-from destinations.errors import connect_error, load_error, read_error
+from destinations.errors import connect_error, load_error
+from destinations.records import SCHEMA, STATE, SqlRecords
 from destinations.sql import (
     Staged,
     count_rows,
@@ -39,7 +37,6 @@ from destinations.sql import (
     qualified,
     quote,
     schema_changes_sql,
-    system_table,
     write_sql,
 )
 
@@ -57,7 +54,7 @@ def postgres_type(column: Column) -> str:
     'numeric(18, 2)'
     """
     if column.data_type == "decimal":
-        return f"numeric({column.precision or 38}, {9 if column.scale is None else column.scale})"
+        return "numeric({}, {})".format(*decimal_size(column))
     if column.data_type == "bigint":
         return _INTEGER_TYPES[integer_bits(column)]
     return _TYPES[column.data_type or "text"]
@@ -176,13 +173,19 @@ class PostgresClient:
     """A connection to one dataset (a PostgreSQL schema)."""
 
     def __init__(self, connection: Any, dataset: str, secrets: list[Secret]) -> None:
+        import psycopg
         from psycopg.types.string import TextLoader
 
         self.connection, self.dataset, self._secrets = connection, dataset, secrets
+        self.records = SqlRecords(dataset, self._execute, postgres_type, (psycopg.Error,), secrets=secrets)
         for json_type in ("json", "jsonb"):  # read JSON back as text, like the other destinations
             connection.adapters.register_loader(json_type, TextLoader)
         connection.execute("SET TimeZone TO 'UTC'")
         connection.execute(f"SET search_path TO {quote(dataset)}, public")
+
+    def _execute(self, sql: str, parameters: list[Any]) -> Sequence[Sequence[Any]]:
+        cursor = self.connection.execute(qmark_to_pyformat(sql), parameters)
+        return cursor.fetchall() if cursor.description else []
 
     def close(self) -> None:
         """Close the connection."""
@@ -203,10 +206,9 @@ class PostgresClient:
         try:
             with self.connection.transaction():
                 self.connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.dataset)}")
-                for name in ("_dl_loads", "_dl_version", "_dl_pipeline_state"):
-                    self.connection.execute(schema_changes_sql(self.dataset, [system_table(name)], {},
-                                                               postgres_type)[0])
-                if self._exists("_dl_loads", "load_id", package.load_id):
+                for statement in self.records.create_sql():
+                    self.connection.execute(statement)
+                if self.records.loaded(package):
                     return False
                 self.drop_tables(package.dropped_tables)
                 for table, columns in package.dropped_columns.items():
@@ -216,7 +218,7 @@ class PostgresClient:
                 names = (f"_dl_stage_{n}" for n in itertools.count())
                 for root in package.tables:
                     self._write_table(package, root, names)
-                self._commit_records(package)
+                self.records.commit(package)
             return True
         except psycopg.Error as exc:  # not chained: the driver's text may quote rows
             raise load_error(exc, package, None, None, self._secrets) from None
@@ -306,68 +308,13 @@ class PostgresClient:
             except psycopg.Error as exc:
                 raise load_error(exc, package, table, str(file.path), self._secrets) from None
 
-    def _commit_records(self, package: LoadPackage) -> None:
-        now = datetime.now(timezone.utc)
-        schema, state, con = package.schema, package.state, self.connection
-        with self._system_table(package, "_dl_version"):
-            stored = con.execute(f"SELECT count(*) FROM {qualified(self.dataset, '_dl_version')} "
-                                 "WHERE version_hash = %s AND version = %s",
-                                 [schema.version_hash, schema.version]).fetchone()
-            if not (stored and stored[0]):
-                con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_version')} VALUES (%s, %s, %s, %s, %s, %s)",
-                            [schema.version, ENGINE_VERSION, now, schema.name, schema.version_hash, schema.to_json()])
-        with self._system_table(package, "_dl_pipeline_state"):
-            if state is not None and not self._state_stored(state):
-                con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_pipeline_state')} "
-                            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                            [state.get("_state_version", 0), ENGINE_VERSION, package.pipeline_name,
-                             json.dumps(state), now, state.get("_state_hash", ""), package.load_id])
-        with self._system_table(package, "_dl_loads"):
-            con.execute(f"INSERT INTO {qualified(self.dataset, '_dl_loads')} VALUES (%s, %s, 0, %s, %s)",
-                        [package.load_id, schema.name, now, schema.version_hash])
-
-    @contextmanager
-    def _system_table(self, package: LoadPackage, table: str) -> Iterator[None]:
-        """Name the system table at fault (a foreign table of that name, a missing column) in an error."""
-        import psycopg
-
-        try:
-            yield
-        except psycopg.Error as exc:
-            raise load_error(exc, package, f"{self.dataset}.{table}", None, self._secrets) from None
-
-    def _state_stored(self, state: dict[str, Any]) -> bool:
-        """True when this version of the state is stored (same content alone is not: a state can come back)."""
-        found = self.connection.execute(
-            f"SELECT count(*) FROM {qualified(self.dataset, '_dl_pipeline_state')} WHERE version_hash = %s "
-            "AND version = %s", [state.get("_state_hash", ""), state.get("_state_version", 0)]).fetchone()
-        return bool(found and found[0])
-
-    def _exists(self, table: str, column: str, value: str) -> bool:
-        found = self.connection.execute(
-            f"SELECT count(*) FROM {qualified(self.dataset, table)} WHERE {quote(column)} = %s", [value]).fetchone()
-        return bool(found and found[0])
-
     def stored_schema(self, schema_name: str) -> dict[str, Any] | None:
         """The newest schema of ``schema_name`` stored in the dataset."""
-        return self._newest("schema", "_dl_version", "schema_name", schema_name, "inserted_at")
+        return self.records.newest(SCHEMA, schema_name)
 
     def stored_state(self, pipeline_name: str) -> dict[str, Any] | None:
         """The newest state of ``pipeline_name`` stored in the dataset."""
-        return self._newest("state", "_dl_pipeline_state", "pipeline_name", pipeline_name, "created_at")
-
-    def _newest(self, document: str, table: str, key: str, value: str, timestamp: str) -> dict[str, Any] | None:
-        import psycopg
-
-        sql = (f"SELECT {quote(document)} FROM {qualified(self.dataset, table)} WHERE {quote(key)} = %s "
-               f"ORDER BY version DESC, {quote(timestamp)} DESC LIMIT 1")
-        try:
-            row = self.connection.execute(sql, [value]).fetchone()
-        except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
-            return None
-        except psycopg.Error as exc:  # classified: a table of that name but another shape is not retried
-            raise read_error(exc, f"reading the stored {document} from {self.dataset}.{table}", self._secrets) from None
-        return dict(json.loads(row[0])) if row and row[0] else None
+        return self.records.newest(STATE, pipeline_name)
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> pa.Table:
         """Run SQL (the dataset first on the search path; ``?`` placeholders) and return Arrow."""

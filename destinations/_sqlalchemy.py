@@ -23,29 +23,27 @@ from __future__ import annotations
 
 import datetime
 import itertools
-import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from dataload.config import NOT_FOUND, Secret, is_credential_key, lookup, redact, redact_url
-from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage
+from dataload.destination import Capabilities, LoadPackage
 from dataload.exceptions import InvalidConfig, MissingConfig, MissingDependencyError
-from dataload.schema.model import ROW_ID, Column, Table, integer_bits
+from dataload.schema.model import ROW_ID, Column, Table, decimal_size, integer_bits
 from destinations._sqlalchemy_results import arrow_array
-from destinations.errors import connect_error, load_error, read_error
+from destinations.errors import connect_error, load_error
+from destinations.records import SCHEMA, STATE, SqlRecords
 from destinations.sql import (
     SqlDialect,
     Staged,
     count_rows,
-    create_table_sql,
     drop_column_sql,
     qmark_to_pyformat,
     schema_changes_sql,
-    system_table,
     write_sql,
 )
 
@@ -63,6 +61,13 @@ _UTC = datetime.timezone.utc
 _MYSQL_SYSTEM_DATABASES = ("information_schema", "mysql", "performance_schema", "sys")
 
 
+# how the commit time is stored where columns keep no zone: naive UTC (SQLite as SQLAlchemy writes DateTime)
+_STORED_TIME: dict[str, Callable[[datetime.datetime], Any]] = {
+    "mysql": lambda now: now.astimezone(_UTC).replace(tzinfo=None),
+    "sqlite": lambda now: now.astimezone(_UTC).replace(tzinfo=None).isoformat(" ", "microseconds"),
+}
+
+
 def sa_type(column: Column) -> Any:
     """The SQLAlchemy type of a column (with MariaDB variants that hold any length).
 
@@ -71,7 +76,7 @@ def sa_type(column: Column) -> Any:
     """
     kind = column.data_type or "text"
     if kind == "decimal":
-        return sa.Numeric(column.precision or 38, 9 if column.scale is None else column.scale)
+        return sa.Numeric(*decimal_size(column))
     if kind == "bigint" and integer_bits(column) < 64:
         return sa.Integer() if integer_bits(column) == 32 else sa.SmallInteger()
     types = {"bigint": sa.BigInteger(), "double": sa.Double(), "bool": sa.Boolean(),
@@ -110,8 +115,7 @@ class SqlAlchemy:
         limit = 64 if self.kind == "mysql" else self.url.get_dialect().max_identifier_length  # 255 until connected
         # "upsert" runs as delete-insert in the transaction, as on DuckDB: the same rows result
         self.capabilities = Capabilities(max_identifier_length=limit if limit < 9999 else None,
-                                         file_formats=("parquet",), merge_strategies=("delete-insert", "upsert"),
-                                         transactional_ddl=self.kind != "mysql", case_sensitive=False)
+                                         file_formats=("parquet",), merge_strategies=("delete-insert", "upsert"))
 
     def client(self, *, dataset_name: str, pipeline_name: str, local_dir: Path) -> SqlAlchemyClient:
         """Connect and return a client for ``dataset_name``."""
@@ -197,6 +201,8 @@ class SqlAlchemyClient:
             temp_table="TEMPORARY TABLE" if on_mysql else "TEMP TABLE", match_by_in=self.kind == "sqlite",
             drop_temp_table="DROP TEMPORARY TABLE" if on_mysql else "DROP TABLE",
             temp_indexes=self._merge_indexes if on_mysql else None)
+        self.records = SqlRecords(dataset, self._execute, self._ddl_type, (sa.exc.DBAPIError,), self.dialect,
+                                  self._secrets, _STORED_TIME.get(self.kind))
         try:
             if self.kind == "sqlite":
                 self._attach(destination.url.database)
@@ -227,6 +233,10 @@ class SqlAlchemyClient:
         return self.connection.exec_driver_sql(sql.replace("%", "%%") if self._percent and parameters is None
                                                else sql, parameters)
 
+    def _execute(self, sql: str, parameters: list[Any]) -> Sequence[Sequence[Any]]:
+        result = self.connection.exec_driver_sql(qmark_to_pyformat(sql) if self._percent else sql, tuple(parameters))
+        return result.fetchall() if result.returns_rows else []
+
     def existing_columns(self) -> dict[str, set[str]]:
         """Tables of the dataset with their column names."""
         inspector = sa.inspect(self.connection)
@@ -255,9 +265,9 @@ class SqlAlchemyClient:
             self._run(f"CREATE SCHEMA IF NOT EXISTS {quote(self.dataset)}")
         if ddl_in_transaction:
             self._begin()
-        for name in ("_dl_loads", "_dl_version", "_dl_pipeline_state"):
-            self._run(create_table_sql(self.dataset, system_table(name), self._ddl_type, self.dialect))
-        if self._count("_dl_loads", load_id=package.load_id):
+        for statement in self.records.create_sql():
+            self._run(statement)
+        if self.records.loaded(package):
             if ddl_in_transaction:
                 self._run("ROLLBACK")
             return False
@@ -275,7 +285,7 @@ class SqlAlchemyClient:
         names = (f"_dl_stage_{n}" for n in itertools.count())
         for root in package.tables:
             self._write_table(package, root, names)
-        self._commit_records(package)
+        self.records.commit(package)
         self._run("COMMIT")
         return True
 
@@ -358,50 +368,13 @@ class SqlAlchemyClient:
             self.connection.execute(insert, pa.RecordBatch.from_arrays(arrays, names).to_pylist())
             first_row += batch.num_rows
 
-    def _system(self, name: str) -> Any:
-        columns = system_table(name).columns.values()
-        return sa.Table(name, sa.MetaData(), *(sa.Column(c.name, sa_type(c)) for c in columns), schema=self.dataset)
-
-    def _count(self, name: str, **where: Any) -> int:
-        table = self._system(name)
-        query = sa.select(sa.func.count()).select_from(table).where(*(table.c[k] == v for k, v in where.items()))
-        return int(self.connection.execute(query).scalar() or 0)
-
-    def _insert(self, name: str, *values: Any) -> None:
-        table = self._system(name)
-        self.connection.execute(table.insert(), [dict(zip(table.c.keys(), values))])
-
-    def _commit_records(self, package: LoadPackage) -> None:
-        now = datetime.datetime.now(_UTC).replace(tzinfo=None if self.kind in ("sqlite", "mysql") else _UTC)
-        schema, state = package.schema, package.state
-        if not self._count("_dl_version", version_hash=schema.version_hash, version=schema.version):
-            self._insert("_dl_version", schema.version, ENGINE_VERSION, now, schema.name, schema.version_hash,
-                         schema.to_json())
-        if state is not None and not self._count("_dl_pipeline_state", version_hash=state.get("_state_hash", ""),
-                                                 version=state.get("_state_version", 0)):  # content can come back
-            self._insert("_dl_pipeline_state", state.get("_state_version", 0), ENGINE_VERSION, package.pipeline_name,
-                         json.dumps(state), now, state.get("_state_hash", ""), package.load_id)
-        self._insert("_dl_loads", package.load_id, schema.name, 0, now, schema.version_hash)
-
     def stored_schema(self, schema_name: str) -> dict[str, Any] | None:
         """The newest schema of ``schema_name`` stored in the dataset."""
-        return self._newest("schema", "_dl_version", "schema_name", schema_name, "inserted_at")
+        return self.records.newest(SCHEMA, schema_name)
 
     def stored_state(self, pipeline_name: str) -> dict[str, Any] | None:
         """The newest state of ``pipeline_name`` stored in the dataset."""
-        return self._newest("state", "_dl_pipeline_state", "pipeline_name", pipeline_name, "created_at")
-
-    def _newest(self, document: str, name: str, key: str, value: str, timestamp: str) -> dict[str, Any] | None:
-        if name not in self.existing_columns():
-            return None
-        table = self._system(name)
-        query = (sa.select(table.c[document]).where(table.c[key] == value)
-                 .order_by(table.c.version.desc(), table.c[timestamp].desc()).limit(1))
-        try:
-            found = self.connection.execute(query).scalar()
-        except sa.exc.DBAPIError as exc:  # classified: a table of that name but another shape is not retried
-            raise read_error(exc, f"reading the stored {document} from {self.dataset}.{name}", self._secrets) from None
-        return dict(json.loads(found)) if found else None
+        return self.records.newest(STATE, pipeline_name)
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> pa.Table:
         """Run SQL (``?`` placeholders; unqualified names find the dataset's tables) and return Arrow."""

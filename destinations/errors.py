@@ -1,14 +1,15 @@
 """Driver errors as dataload errors, classified by what they mean, never by the driver's class.
 
 The SQLSTATE (PostgreSQL, and any driver that reports one) or the server's error code
-(MariaDB/MySQL) decides:
+(MariaDB/MySQL) decides; DuckDB, which has neither, by the class of its error:
 
 * **transient**, worth a retry: the server could not be reached or the connection was lost,
   a serialization failure or deadlock, a lock timeout, too many connections, a server shutting
-  down or starting up (SQLite: a locked or busy database);
+  down or starting up (SQLite: a locked or busy database; DuckDB: an I/O error, such as a file
+  another process holds, or a transaction conflict);
 * **terminal**, retrying will not help: everything about the data, the schema or the
   configuration (a missing database or role, a wrong password, too many columns, a value a
-  column cannot hold).
+  column cannot hold; DuckDB running out of memory, with how to give it more).
 
 At connect time a terminal error is an :class:`InvalidConfig` (the package is fine: fix the
 credentials and run again); during a load it is a :class:`TerminalLoadError` naming the table,
@@ -46,6 +47,10 @@ _ROW_VALUE_CLASSES = ("22", "23")  # data exception, integrity constraint violat
 _QUOTED_VALUE = re.compile(r"""(?P<lead>(?:value|entry|type \w[\w ]*)\s*:?\s*)"""
                            r"""(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""")
 _COPY_COLUMN = re.compile(r"\bcolumn (?P<column>[^:,]+):")
+_DUCKDB_TRANSIENT = ("IOException", "TransactionException")
+_DUCKDB_OUT_OF_MEMORY = ("could not allocate block", "failed to pin block")
+_MISSING_TABLE_SQLSTATES = ("42P01", "3F000", "42S02")  # undefined table, invalid schema name; MySQL's table
+_MISSING_TABLE_MYSQL = (1146, 1049)  # table doesn't exist, unknown database
 HIDDEN = "(row value hidden; LOAD__SHOW_ROW_VALUES=true shows it)"
 
 
@@ -63,11 +68,32 @@ def is_transient(error: BaseException) -> bool:
     module, message = type(original).__module__, str(original)
     if module.startswith("sqlite3"):
         return "locked" in message or "busy" in message
+    if module.startswith(("duckdb", "_duckdb")):  # no codes: the class says what happened
+        return not _out_of_memory(original) and _is_a(original, _DUCKDB_TRANSIENT)
     if module.startswith("psycopg"):  # no SQLSTATE: the server never answered, or refused the login
         fatal = "FATAL:" in message
         return type(original).__name__ in ("OperationalError", "InterfaceError") and (
             not fatal or any(reason in message for reason in _TRANSIENT_FATAL))
     return type(original).__name__ == "OperationalError"  # a driver with no codes: only its class is left
+
+
+def is_missing_table(error: BaseException) -> bool:
+    """True when ``error`` says the table (or its schema or database) does not exist."""
+    original = getattr(error, "orig", None) or error
+    if sqlstate(original) in _MISSING_TABLE_SQLSTATES or mysql_code(original) in _MISSING_TABLE_MYSQL:
+        return True
+    if type(original).__module__.startswith("sqlite3"):
+        return "no such table" in str(original)
+    return _is_a(original, ("CatalogException",))  # DuckDB
+
+
+def _is_a(error: BaseException, class_names: tuple[str, ...]) -> bool:
+    """True when ``error``'s class or a base class has one of ``class_names`` (DuckDB's only classification)."""
+    return any(kind.__name__ in class_names for kind in type(error).__mro__)
+
+
+def _out_of_memory(error: BaseException) -> bool:
+    return _is_a(error, ("OutOfMemoryException",)) or any(text in str(error) for text in _DUCKDB_OUT_OF_MEMORY)
 
 
 def sqlstate(error: BaseException) -> str | None:
@@ -100,8 +126,11 @@ def load_error(error: BaseException, package: LoadPackage, table: str | None, fi
     message, column = _message(original)
     if is_transient(error):
         where = f"package {package.load_id}" + (f", table {table!r}" if table else "")
-        return TransientLoadError(_redacted(f"{where}: connection or server problem, worth retrying: {message}",
+        return TransientLoadError(_redacted(f"{where}: connection, server or I/O problem, worth retrying: {message}",
                                             secrets))
+    if _out_of_memory(original):
+        message = (f"DuckDB ran out of memory ({message}); give it more with "
+                   "destinations.duckdb(path, memory_limit='4GB')")
     unstorable = _unstorable(original, message, file, column)
     if unstorable:
         column, message = unstorable

@@ -16,15 +16,6 @@ from dataload.destination import LoadPackage
 from dataload.schema.model import LOAD_ID, ROOT_ID, ROW_ID, Column, Schema, Table
 
 TypeMapper = Callable[[Column], str]
-SYSTEM_TABLES: dict[str, list[tuple[str, str]]] = {
-    "_dl_loads": [("load_id", "text"), ("schema_name", "text"), ("status", "bigint"),
-                  ("inserted_at", "timestamp"), ("schema_version_hash", "text")],
-    "_dl_version": [("version", "bigint"), ("engine_version", "bigint"), ("inserted_at", "timestamp"),
-                    ("schema_name", "text"), ("version_hash", "text"), ("schema", "text")],
-    "_dl_pipeline_state": [("version", "bigint"), ("engine_version", "bigint"), ("pipeline_name", "text"),
-                           ("state", "text"), ("created_at", "timestamp"), ("version_hash", "text"),
-                           ("_dl_load_id", "text")],
-}
 
 
 def quote(identifier: str) -> str:
@@ -115,11 +106,6 @@ def count_rows(tables: list[str], relation: Callable[[str], str],
                              for i, table in enumerate(tables))
     counts = {int(position): int(n) for position, n in run(sql)}
     return {table: counts[i] for i, table in enumerate(tables)}
-
-
-def system_table(name: str) -> Table:
-    """The schema of a system table (``_dl_loads``, ``_dl_version``, ``_dl_pipeline_state``)."""
-    return Table(name, {c: Column(c, t) for c, t in SYSTEM_TABLES[name]})
 
 
 def create_table_sql(dataset: str, table: Table, type_of: TypeMapper, dialect: SqlDialect = DEFAULT_DIALECT) -> str:

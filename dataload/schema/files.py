@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from dataload.exceptions import InvalidConfig, SchemaError
+from dataload.hints import UNIQUE_REFUSED
 from dataload.schema.model import DATA_TYPES, LOAD_ID, MERGE_STRATEGIES, WRITE_DISPOSITIONS, Column, Schema, Table
 
-_HINTS = ("data_type", "nullable", "primary_key", "merge_key", "unique", "precision", "scale")
+_HINTS = ("data_type", "nullable", "primary_key", "merge_key", "precision", "scale")
 _NAME = {"type": "string", "minLength": 1}
 _FLAG = {"type": "boolean"}
 _SIZE = {"type": ["integer", "null"], "minimum": 0}
@@ -29,7 +30,7 @@ _SOURCE_KEY = {"type": ["array", "null"], "items": {"type": "string"}, "minItems
 _COLUMN = {
     "type": "object", "required": ["name"], "additionalProperties": False,
     "properties": {"name": _NAME, "data_type": {"enum": [*DATA_TYPES, None]}, "nullable": _FLAG,
-                   "primary_key": _FLAG, "merge_key": _FLAG, "unique": _FLAG, "precision": _SIZE, "scale": _SIZE,
+                   "primary_key": _FLAG, "merge_key": _FLAG, "precision": _SIZE, "scale": _SIZE,
                    "variant_of": {"type": ["string", "null"]}, "source_key": _SOURCE_KEY},
 }
 _TABLE = {
@@ -129,7 +130,8 @@ def _format_problems(document: Any) -> list[str]:
     problems = []
     for error in sorted(Draft202012Validator(SCHEMA_FILE_FORMAT).iter_errors(document), key=lambda e: list(e.path)):
         key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
-        problems.append(f"{key or '(top level)'}: {error.message}")
+        refused = error.validator == "additionalProperties" and "'unique'" in error.message
+        problems.append(f"{key or '(top level)'}: {UNIQUE_REFUSED if refused else error.message}")
     return problems
 
 

@@ -27,9 +27,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataload.schema.model import Column, integer_bits
+from dataload.schema.model import DEFAULT_PRECISION, DEFAULT_SCALE, Column, decimal_size, integer_bits
 
-DEFAULT_PRECISION, DEFAULT_SCALE = 38, 9
 MAX_DECIMAL128 = 38
 TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
 _ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|z|[+-]\d{2}(:?\d{2})?)?$"
@@ -48,9 +47,8 @@ def arrow_type_for(column: Column) -> pa.DataType:
     """
     kind = column.data_type
     if kind == "decimal":
-        precision = column.precision or DEFAULT_PRECISION
-        scale = DEFAULT_SCALE if column.scale is None else column.scale
-        return pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
+        precision, scale = decimal_size(column)
+        return pa.decimal128(precision, scale) if precision <= MAX_DECIMAL128 else pa.decimal256(precision, scale)
     if kind == "bigint":
         return _INTEGER_TYPES[integer_bits(column)]
     return _SIMPLE_ARROW_TYPES[kind or "text"]

@@ -21,6 +21,7 @@ PARENT_ID = "_dl_parent_id"
 LIST_INDEX = "_dl_list_idx"
 ROOT_ID = "_dl_root_id"
 VALUE_COLUMN = "value"
+_DROPPED_HINTS = ("unique",)  # in schemas stored before it was refused (never enforced): read without it
 
 
 @dataclass
@@ -39,7 +40,6 @@ class Column:
     nullable: bool = True
     primary_key: bool = False
     merge_key: bool = False
-    unique: bool = False
     precision: int | None = None
     scale: int | None = None
     variant_of: str | None = None
@@ -68,6 +68,19 @@ def integer_bits(column: Column) -> int:
     (32, 64)
     """
     return column.precision if column.precision in (8, 16, 32) else 64
+
+
+DEFAULT_PRECISION, DEFAULT_SCALE = 38, 9
+"""The size of a ``decimal`` column without precision or scale hints."""
+
+
+def decimal_size(column: Column) -> tuple[int, int]:
+    """``(precision, scale)`` of a ``decimal`` column: its hints, else ``DEFAULT_PRECISION``/``DEFAULT_SCALE``.
+
+    >>> decimal_size(Column("x", "decimal", precision=18)), decimal_size(Column("x", "decimal", scale=0))
+    ((18, 9), (38, 0))
+    """
+    return column.precision or DEFAULT_PRECISION, DEFAULT_SCALE if column.scale is None else column.scale
 
 
 @dataclass
@@ -119,7 +132,8 @@ class Table:
     def from_dict(cls, data: dict[str, Any]) -> Table:
         """Read a table written by :meth:`to_dict`."""
         values = dict(data)
-        columns = {c["name"]: Column(**c) for c in values.pop("columns", [])}
+        columns = {c["name"]: Column(**{k: v for k, v in c.items() if k not in _DROPPED_HINTS})
+                   for c in values.pop("columns", [])}
         return cls(columns=columns, **values)
 
 
@@ -210,7 +224,7 @@ class Schema:
             extra = f" child of {table.parent}" if table.parent else f" [{table.write_disposition}]"
             lines.append(f"  {table.name}{extra}")
             for col in table.columns.values():
-                flags = [k for k in ("primary_key", "merge_key", "unique") if getattr(col, k)]
+                flags = [k for k in ("primary_key", "merge_key") if getattr(col, k)]
                 if not col.nullable:
                     flags.append("not null")
                 suffix = f" ({', '.join(flags)})" if flags else ""

@@ -326,6 +326,7 @@ class _LostAfterCommit:
 
     def __init__(self, inner: Any) -> None:
         self.inner, self.name, self.capabilities, self.calls = inner, inner.name, inner.capabilities, 0
+        self.check_dataset_name, self.attach_spec = inner.check_dataset_name, inner.attach_spec
 
     def client(self, **options: Any) -> Any:
         client = self.inner.client(**options)

@@ -72,7 +72,7 @@ def test_the_file_format_accepts_every_field_a_schema_writes():
     from dataload.schema.files import SCHEMA_FILE_FORMAT
     from dataload.schema.model import Column, Schema, Table
 
-    column = Column("n", "bigint", nullable=False, primary_key=True, merge_key=True, unique=True, precision=32,
+    column = Column("n", "bigint", nullable=False, primary_key=True, merge_key=True, precision=32,
                     scale=0, variant_of="m", source_key=("N",))
     table = Table("t", {"n": column}, write_disposition="merge", merge_strategy="upsert", parent="p",
                   resource="r", schema_contract={"columns": "freeze"}, source_key=("items",))

@@ -8,6 +8,7 @@ import destinations._duckdb as duckdb_module
 from dataload.exceptions import TransientLoadError
 from dataload.extract.limits import BufferLimits
 from dataload.load.step import RetryPolicy
+from destinations.records import SqlRecords
 
 
 @pytest.fixture
@@ -69,14 +70,14 @@ def test_ordinary_rows_load_in_one_transaction(make_pipeline, monkeypatch, trans
 def settings_while_loading(monkeypatch):
     """DuckDB's memory_limit and threads settings seen inside each load transaction, in order."""
     seen = []
-    original = duckdb_module.DuckDBClient._commit_records
+    original = SqlRecords.commit
 
     def recording(self, package):
-        seen.append({name: self.connection.execute(f"SELECT current_setting('{name}')").fetchall()[0][0]
+        seen.append({name: self.execute(f"SELECT current_setting('{name}')", [])[0][0]
                      for name in ("memory_limit", "threads")})
         return original(self, package)
 
-    monkeypatch.setattr(duckdb_module.DuckDBClient, "_commit_records", recording)
+    monkeypatch.setattr(SqlRecords, "commit", recording)
     return seen
 
 

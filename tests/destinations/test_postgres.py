@@ -195,6 +195,7 @@ def test_loading_the_same_package_twice_is_a_no_op(pg_pipeline, dataset):
 
         def __init__(self, inner: Any) -> None:
             self.inner, self.name, self.capabilities = inner, inner.name, inner.capabilities
+            self.check_dataset_name, self.attach_spec = inner.check_dataset_name, inner.attach_spec
 
         def client(self, **options: Any) -> Any:
             client = self.inner.client(**options)

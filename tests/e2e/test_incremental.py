@@ -279,6 +279,7 @@ def test_restore_retries_a_dropped_connection(make_pipeline, tmp_path):
 
     class FlakyReads:
         name, capabilities = inner.name, inner.capabilities
+        check_dataset_name, attach_spec = staticmethod(inner.check_dataset_name), staticmethod(inner.attach_spec)
 
         def client(self, **kwargs):
             client = inner.client(**kwargs)

@@ -351,6 +351,7 @@ class FlakyDestination:
         self.inner = inner
         self.name = inner.name
         self.capabilities = inner.capabilities
+        self.check_dataset_name, self.attach_spec = inner.check_dataset_name, inner.attach_spec
         self.failures_left = failures
         self.load_calls = 0
         self.after_commit = False

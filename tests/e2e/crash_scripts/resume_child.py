@@ -106,15 +106,15 @@ def main() -> None:
 
         DuckDBClient._write_table = _write_table
     elif mode == "before_commit":
-        from destinations._duckdb import DuckDBClient
+        from destinations.records import SqlRecords
 
-        original_records = DuckDBClient._commit_records
+        original_records = SqlRecords.commit
 
-        def _commit_records(self, package):
+        def commit(self, package):
             original_records(self, package)
             die()
 
-        DuckDBClient._commit_records = _commit_records
+        SqlRecords.commit = commit
     elif mode == "after_commit":
         from dataload.package.storage import PackageStorage
 
