@@ -34,7 +34,8 @@ def arrow_array(values: list[Any], sql_type: Any) -> pa.Array:
     arrow_type = _ARROW.get(kind)
     if kind is decimal.Decimal:  # SQLite hands back a float, MariaDB a Decimal: both get the column's scale
         scale = sql_type.scale or 0
-        exponent, arrow_type = decimal.Decimal(1).scaleb(-scale), pa.decimal128(sql_type.precision or DEFAULT_PRECISION, scale)
+        exponent = decimal.Decimal(1).scaleb(-scale)
+        arrow_type = pa.decimal128(sql_type.precision or DEFAULT_PRECISION, scale)
         values = [None if v is None else decimal.Decimal(str(v)).quantize(exponent) for v in values]
     try:
         return pa.array([None if v is None else _value(v, kind) for v in values], type=arrow_type)
