@@ -127,7 +127,11 @@ class Resource:
         >>> Resource([], name="r").apply_hints(primary_key="id").hints.primary_key
         ('id',)
         """
-        self.hints = self.hints.merged(**hints)
+        try:
+            self.hints = self.hints.merged(**hints)
+        except InvalidConfig as error:
+            where = f"resource {self.name!r}"
+            raise InvalidConfig(f"{where}: {error}", [f"{where}: {problem}" for problem in error.errors]) from None
         return self
 
     @property

@@ -9,10 +9,15 @@ from pathlib import Path
 
 import dataload
 
-PUBLIC = {
-    "DataContractViolation", "DataloadError", "Incremental", "Pipeline", "PipelineLockedError", "Resource",
-    "ResourceError", "Schema", "SchemaError", "Source", "__version__", "attach", "config", "destination",
-    "incremental",
+ERRORS = {
+    "ConfigError", "DataContractViolation", "DataloadError", "ExtractError", "InvalidConfig", "LoadError",
+    "MissingConfig", "MissingDependencyError", "NormalizeError", "PackageBlockedError", "PipelineError",
+    "PipelineLockedError", "ResourceError", "SchemaError", "TerminalLoadError", "TransientLoadError",
+    "UnsupportedOperation",
+}
+PUBLIC = ERRORS | {
+    "BufferLimits", "Dataset", "Incremental", "LoadInfo", "Pipeline", "Resource", "RetryPolicy", "Schema", "Source",
+    "__version__", "attach", "config", "destination", "incremental",
     "pipeline", "resource", "resource_state", "secrets", "source", "state", "transformer", "with_table_name",
 }
 ROOT = Path(__file__).resolve().parent.parent
