@@ -475,3 +475,28 @@ def test_selecting_resources_of_one_source_call_does_not_change_the_next(make_pi
     pipe = make_pipeline()
     pipe.run(family())
     assert count(pipe, "kids") == 2
+
+
+def test_parallelized_transformers_run_at_the_same_time_as_roots(make_pipeline):
+    import threading
+
+    both_running = threading.Barrier(2, timeout=10)  # passes only if the two transformers overlap
+
+    def make(name):
+        parent = dataload.resource([{"p": p} for p in range(3)], name=f"{name}_parent")
+
+        @dataload.transformer(data_from=parent, name=name, parallelized=True)
+        def child(item):
+            both_running.wait()
+            yield {"n": item["p"] * 10}
+
+        return child
+
+    @dataload.source
+    def two():
+        return make("left"), make("right")
+
+    pipe = make_pipeline()
+    pipe.run(two())
+    assert sorted(r["n"] for r in pipe.dataset().table("left").rows()) == [0, 10, 20]
+    assert sorted(r["n"] for r in pipe.dataset().table("right").rows()) == [0, 10, 20]
