@@ -102,7 +102,10 @@ class Resource:
         return clone
 
     def add_map(self, func: Callable[[Any], Any]) -> Resource:
-        """Transform every item with ``func`` (each record of a page; an Arrow table as a whole)."""
+        """Transform every item with ``func`` (each record of a page; an Arrow table as a whole).
+
+        Like every builder here, it changes this resource in place and returns it.
+        """
         self._steps.append(("map", func))
         return self
 
@@ -122,7 +125,7 @@ class Resource:
         return self
 
     def apply_hints(self, **hints: Any) -> Resource:
-        """Change table hints: table_name, write_disposition, primary_key, merge_key, columns, ...
+        """Change table hints in place: table_name, write_disposition, primary_key, merge_key, columns, ...
 
         >>> Resource([], name="r").apply_hints(primary_key="id").hints.primary_key
         ('id',)
