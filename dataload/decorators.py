@@ -11,10 +11,10 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, ParamSpec, overload
 
+from dataload._resource import Resource
+from dataload._source import Source
 from dataload.exceptions import InvalidConfig
 from dataload.hints import ColumnsArg, ContractArg, KeyArg, TableHints, TableNameArg, WriteDispositionArg
-from dataload.resource import Resource
-from dataload.source import Source
 
 P = ParamSpec("P")
 SourceFunction = Callable[P, Resource | Iterable[Resource]]
@@ -208,7 +208,7 @@ def source(
 
         @functools.wraps(target)
         def build(*args: Any, **kwargs: Any) -> Source:
-            from dataload.config import resolve_arguments
+            from dataload.configuration import resolve_arguments
 
             bound = resolve_arguments(target, args, kwargs, sections=("sources", source_name))
             returned = target(*bound.args, **bound.kwargs)

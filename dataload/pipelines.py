@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dataload.destination import Destination
 from dataload.exceptions import InvalidConfig, MissingConfig, PipelineError
 from dataload.extract.limits import BufferLimits
 from dataload.load.step import RetryPolicy
 from dataload.package.storage import read_json
 from dataload.pipeline import Pipeline
+from dataload.protocol import Destination
 from dataload.registry import DestinationArg, resolve_destination
 
 

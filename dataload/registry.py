@@ -10,8 +10,8 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from typing import Any, Union
 
-from dataload.destination import Destination
 from dataload.exceptions import InvalidConfig
+from dataload.protocol import Destination
 
 DestinationArg = Union[str, Destination]
 _BUILT_IN = {

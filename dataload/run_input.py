@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from dataload._resource import Resource
+from dataload._source import Source
 from dataload.decorators import _name_of
 from dataload.exceptions import InvalidConfig
-from dataload.resource import Resource
-from dataload.source import Source
 
 _RESOURCE_HINTS = ("table_name", "write_disposition", "primary_key", "merge_key", "columns", "schema_contract")
 

@@ -25,9 +25,9 @@ from typing import Any, overload
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from dataload.destination import Capabilities, LoadPackage
 from dataload.exceptions import InvalidConfig, TransientLoadError, UnsupportedOperation
 from dataload.load.errors import destination_call
+from dataload.protocol import Capabilities, LoadPackage
 from dataload.schema.model import Table
 
 SinkFunction = Callable[[Any, Table], None]

@@ -16,8 +16,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage, PackageFile, arrow_stream
 from dataload.exceptions import InvalidConfig, TerminalLoadError, TransientLoadError
+from dataload.protocol import ENGINE_VERSION, Capabilities, LoadPackage, PackageFile, arrow_stream
 from dataload.schema.model import LOAD_ID, Column, integer_bits
 from destinations.sql import (
     Staged,

@@ -25,9 +25,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from dataload.config import NOT_FOUND, Secret, is_credential_key, lookup, redact, redact_url
-from dataload.destination import ENGINE_VERSION, Capabilities, LoadPackage, PackageFile, in_threads
+from dataload.configuration import NOT_FOUND, Secret, is_credential_key, lookup, redact, redact_url
 from dataload.exceptions import InvalidConfig, MissingConfig, MissingDependencyError
+from dataload.protocol import ENGINE_VERSION, Capabilities, LoadPackage, PackageFile, in_threads
 from dataload.schema.model import ROOT_ID, ROW_ID, Column, Schema, Table, integer_bits
 from destinations._postgres_arrow import POSITION_COLUMNS, csv_chunk, result_to_arrow
 from destinations.errors import connect_error, load_error, read_error

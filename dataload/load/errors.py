@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from dataload.config import redact_url
+from dataload.configuration import redact_url
 from dataload.exceptions import DataloadError, TerminalLoadError, TransientLoadError
 
 T = TypeVar("T")

@@ -9,10 +9,10 @@ from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from dataload.config import redact_url
-from dataload.destination import DestinationClient, LoadPackage
+from dataload.configuration import redact_url
 from dataload.exceptions import TransientLoadError
 from dataload.load.errors import destination_call
+from dataload.protocol import DestinationClient, LoadPackage
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

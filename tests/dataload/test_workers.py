@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 import dataload
-from dataload.destination import in_threads
+from dataload.concurrency import MAX_DEFAULT_LOAD_WORKERS, available_cores, configured_workers, load_workers
 from dataload.exceptions import InvalidConfig, SchemaError
 from dataload.extract.limits import BufferLimits
 from dataload.normalize.parallel import merged_schema, split_by_bytes
+from dataload.protocol import in_threads
 from dataload.schema.model import Column, Schema, Table
-from dataload.workers import MAX_DEFAULT_LOAD_WORKERS, available_cores, configured_workers, load_workers
 
 
 def _pages(rows: list[dict], size: int = 50) -> list[list[dict]]:

@@ -15,9 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import dataload
-from dataload.destination import LoadPackage, PackageFile
 from dataload.exceptions import InvalidConfig, MissingConfig, PipelineError, TerminalLoadError, TransientLoadError
 from dataload.load.step import RetryPolicy
+from dataload.protocol import LoadPackage, PackageFile
 from dataload.schema.model import Column, Schema, Table
 from dataload.testing import ALL_CHECKS
 from dataload.testing.destination_suite import TYPED_HINTS, TYPED_ROWS

@@ -11,7 +11,7 @@ import pytest
 
 import dataload
 from conftest import POSTGRES_URL, service_unavailable
-from dataload.config import Secret, redact, redact_url
+from dataload.configuration import Secret, redact, redact_url
 from dataload.exceptions import MissingConfig, TransientLoadError
 from dataload.load.step import RetryPolicy
 from destinations import postgres, sqlalchemy

@@ -1,14 +1,14 @@
 """Configuration: explicit arguments > environment > ``secrets.toml`` > ``config.toml``.
 
->>> import dataload.config as cfg
+>>> import dataload.configuration as cfg
 >>> def github(api_key: str = cfg.secrets.value, start: str = cfg.config.value): ...
 >>> bound = cfg.resolve_arguments(github, (), {}, sections=("sources", "github"))  # doctest: +SKIP
 """
 
-from dataload.config.markers import config, secrets
-from dataload.config.providers import NOT_FOUND
-from dataload.config.resolve import lookup, resolve_arguments
-from dataload.config.secret import Secret, is_credential_key, redact, redact_url
+from dataload.configuration.markers import config, secrets
+from dataload.configuration.providers import NOT_FOUND
+from dataload.configuration.resolve import lookup, resolve_arguments
+from dataload.configuration.secret import Secret, is_credential_key, redact, redact_url
 
 __all__ = [
     "NOT_FOUND",

@@ -6,13 +6,13 @@ import inspect
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from dataload.config.markers import _Marker
+from dataload._incremental import Incremental
+from dataload.configuration.markers import _Marker
 from dataload.exceptions import InvalidConfig, ResourceError
 from dataload.hints import TableHints
-from dataload.incremental import Incremental
 
 if TYPE_CHECKING:
-    from dataload.config.resolve import ArgumentResolver
+    from dataload.configuration.resolve import ArgumentResolver
 
 Step = tuple[str, Any]
 
@@ -228,7 +228,7 @@ class _Call:
         and a function with no config, secret or incremental parameter is then called directly.
         """
         if self._resolver is None:
-            from dataload.config.resolve import ArgumentResolver
+            from dataload.configuration.resolve import ArgumentResolver
 
             self._resolver = ArgumentResolver(self.func)
             defaults = (p.default for p in self._resolver.signature.parameters.values())
