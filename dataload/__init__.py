@@ -7,38 +7,70 @@
 
 import logging
 
+from dataload._incremental import Incremental, incremental
+from dataload._resource import Resource, with_table_name
+from dataload._source import Source
+from dataload._state import resource_state, state
 from dataload._version import __version__
-from dataload.config import config, secrets
+from dataload.configuration import config, secrets
+from dataload.dataset import Dataset
 from dataload.decorators import resource, source, transformer
 from dataload.exceptions import (
+    ConfigError,
     DataContractViolation,
     DataloadError,
+    ExtractError,
+    InvalidConfig,
+    LoadError,
+    MissingConfig,
+    MissingDependencyError,
+    NormalizeError,
+    PackageBlockedError,
+    PipelineError,
     PipelineLockedError,
     ResourceError,
     SchemaError,
+    TerminalLoadError,
+    TransientLoadError,
+    UnsupportedOperation,
 )
-from dataload.incremental import Incremental, incremental
+from dataload.extract.limits import BufferLimits
+from dataload.info import LoadInfo
+from dataload.load.step import RetryPolicy
 from dataload.pipeline import Pipeline
 from dataload.pipelines import attach, pipeline
-from dataload.resource import Resource, with_table_name
 from dataload.schema.model import Schema
 from dataload.sink import destination
-from dataload.source import Source
-from dataload.state import resource_state, state
 
 logging.getLogger("dataload").addHandler(logging.NullHandler())  # the application decides where logs go
 
 __all__ = [
+    "BufferLimits",
+    "ConfigError",
     "DataContractViolation",
     "DataloadError",
+    "Dataset",
+    "ExtractError",
     "Incremental",
+    "InvalidConfig",
+    "LoadError",
+    "LoadInfo",
+    "MissingConfig",
+    "MissingDependencyError",
+    "NormalizeError",
+    "PackageBlockedError",
     "Pipeline",
+    "PipelineError",
     "PipelineLockedError",
     "Resource",
     "ResourceError",
+    "RetryPolicy",
     "Schema",
     "SchemaError",
     "Source",
+    "TerminalLoadError",
+    "TransientLoadError",
+    "UnsupportedOperation",
     "__version__",
     "attach",
     "config",

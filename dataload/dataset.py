@@ -6,8 +6,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from dataload.destination import DestinationClient
 from dataload.exceptions import MissingDependencyError
+from dataload.protocol import DestinationClient
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped,unused-ignore]  # typed with pandas-stubs only

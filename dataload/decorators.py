@@ -11,10 +11,10 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, ParamSpec, overload
 
+from dataload._resource import Resource
+from dataload._source import Source
 from dataload.exceptions import InvalidConfig
 from dataload.hints import ColumnsArg, ContractArg, KeyArg, TableHints, TableNameArg, WriteDispositionArg
-from dataload.resource import Resource
-from dataload.source import Source
 
 P = ParamSpec("P")
 SourceFunction = Callable[P, Resource | Iterable[Resource]]
@@ -103,6 +103,7 @@ def transformer(
     columns: ColumnsArg = None,
     schema_contract: ContractArg = None,
     max_table_nesting: int | None = None,
+    parallelized: bool = False,
     selected: bool = True,
 ) -> Callable[[Callable[..., Any]], Resource]: ...
 @overload
@@ -118,6 +119,7 @@ def transformer(
     columns: ColumnsArg = None,
     schema_contract: ContractArg = None,
     max_table_nesting: int | None = None,
+    parallelized: bool = False,
     selected: bool = True,
 ) -> Resource: ...
 
@@ -134,9 +136,14 @@ def transformer(
     columns: ColumnsArg = None,
     schema_contract: ContractArg = None,
     max_table_nesting: int | None = None,
+    parallelized: bool = False,
     selected: bool = True,
 ) -> Resource | Callable[[Callable[..., Any]], Resource]:
     """Make a resource that receives every item of ``data_from`` and yields new items.
+
+    ``parallelized=True``: as for :func:`resource`, the transformer runs in a thread of its own when
+    it is extracted as a root (its ``data_from`` resource is not in the same run); fed by a parent
+    in the same run, it runs in the thread that extracts the parent.
 
     >>> @resource
     ... def issues():
@@ -160,7 +167,8 @@ def transformer(
             raise InvalidConfig(f"transformer {resource_name!r} must take the parent item as its first parameter")
         if data_from is not None and not isinstance(data_from, Resource):
             raise InvalidConfig(f"transformer {resource_name!r}: data_from must be a resource, not {data_from!r}")
-        made = Resource(target, name=resource_name, hints=hints, selected=selected, data_from=data_from)
+        made = Resource(target, name=resource_name, hints=hints, selected=selected, data_from=data_from,
+                        parallelized=parallelized)
         functools.update_wrapper(made, target, updated=())
         return made
 
@@ -200,7 +208,7 @@ def source(
 
         @functools.wraps(target)
         def build(*args: Any, **kwargs: Any) -> Source:
-            from dataload.config import resolve_arguments
+            from dataload.configuration import resolve_arguments
 
             bound = resolve_arguments(target, args, kwargs, sections=("sources", source_name))
             returned = target(*bound.args, **bound.kwargs)

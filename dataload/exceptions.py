@@ -16,9 +16,12 @@ The tree (each class is named for what the user has to do about it)::
     │   └── TerminalLoadError        retrying will not help (``.table``, ``.file``)
     ├── PipelineError                misuse of a pipeline or a failed/pending package (``.load_id``)
     │   ├── PipelineLockedError      another process is running the same pipeline
-    │   └── PackageBlockedError      an older package failed: newer data waits (``.load_id``)
+    │   ├── PackageBlockedError      an older package failed: newer data waits (``.load_id``)
+    │   └── UnsupportedOperation     the destination cannot do what was asked (read back a function sink)
     └── MissingDependencyError       an optional driver is not installed (also an ``ImportError``)
 
+``InvalidConfig`` is for arguments and configuration that are wrong before anything runs; a
+refusal at run time is a ``PipelineError``. Every class here is also importable from ``dataload``.
 All errors keep their constructor arguments so they pickle across worker processes.
 """
 
@@ -159,3 +162,7 @@ class PackageBlockedError(PipelineError):
         super().__init__(message)
         self.load_id = load_id
         self._remember(message, load_id)
+
+
+class UnsupportedOperation(PipelineError):
+    """The destination cannot do what was asked, e.g. read back the data a function destination received."""

@@ -78,8 +78,6 @@ class TableHints:
         max_table_nesting: int | None = None,
     ) -> TableHints:
         """Validate and convert user hint arguments."""
-        if max_table_nesting is not None and (not isinstance(max_table_nesting, int) or max_table_nesting < 0):
-            raise InvalidConfig(f"max_table_nesting must be a whole number >= 0, not {max_table_nesting!r}")
         return cls(
             table_name=table_name,
             write_disposition=WriteDisposition.parse(write_disposition),
@@ -87,7 +85,7 @@ class TableHints:
             merge_key=as_key(merge_key),
             columns=parse_columns(columns),
             schema_contract=parse_contract(schema_contract),
-            max_table_nesting=max_table_nesting,
+            max_table_nesting=_nesting(max_table_nesting),
             json_schema=json_schema_of(columns),
         )
 
@@ -107,15 +105,35 @@ class TableHints:
                             "are replaced as a group), or use write_disposition 'append'")
 
     def merged(self, **changes: Any) -> TableHints:
-        """A copy with the given (loose) hint arguments applied over these."""
+        """A copy with the given (loose) hint arguments applied over these; a name that is not a hint
+        argument of :meth:`build` is refused.
+
+        >>> TableHints().merged(primary_kye="id")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        dataload.exceptions.InvalidConfig: unknown hint(s) ['primary_kye']; known: table_name, ...
+        """
+        unknown = sorted(set(changes) - set(HINT_ARGUMENTS))
+        if unknown:
+            raise InvalidConfig(f"unknown hint(s) {unknown}; known: {', '.join(HINT_ARGUMENTS)}")
         converters: dict[str, Callable[[Any], Any]] = {
             "write_disposition": WriteDisposition.parse, "primary_key": as_key, "merge_key": as_key,
-            "columns": parse_columns, "schema_contract": parse_contract}
+            "columns": parse_columns, "schema_contract": parse_contract, "max_table_nesting": _nesting}
         converted = {k: converters.get(k, lambda v: v)(v) for k, v in changes.items()}
         if "columns" in converted:
             converted["columns"] = {**self.columns, **converted["columns"]}
             converted["json_schema"] = json_schema_of(changes["columns"]) or self.json_schema
         return replace(self, **converted)
+
+
+HINT_ARGUMENTS = ("table_name", "write_disposition", "primary_key", "merge_key", "columns", "schema_contract",
+                  "max_table_nesting")
+"""The hint arguments of ``@resource``, ``@transformer`` and ``Resource.apply_hints``."""
+
+
+def _nesting(max_table_nesting: int | None) -> int | None:
+    if max_table_nesting is not None and (not isinstance(max_table_nesting, int) or max_table_nesting < 0):
+        raise InvalidConfig(f"max_table_nesting must be a whole number >= 0, not {max_table_nesting!r}")
+    return max_table_nesting
 
 
 def as_key(value: KeyArg) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from dataload.exceptions import ResourceError
 from dataload.incremental_values import cursor_key
 
 if TYPE_CHECKING:
-    from dataload.incremental import Incremental
+    from dataload._incremental import Incremental
 
 
 def is_table(item: Any) -> bool:

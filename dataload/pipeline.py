@@ -11,22 +11,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from dataload._state import bump_version, decode, encode, new_state
+from dataload.concurrency import configured_workers, load_workers
 from dataload.crash import crash_point
 from dataload.dataset import Dataset
-from dataload.destination import DestinationClient, LoadPackage, PackageFile
 from dataload.exceptions import DataloadError, InvalidConfig, PackageBlockedError, TerminalLoadError
 from dataload.extract.limits import BufferLimits
 from dataload.info import LoadInfo, StepInfo, Trace
 from dataload.load.step import RetryPolicy, load_with_retries
 from dataload.lock import pipeline_lock
 from dataload.package.storage import PackageStorage, new_load_id, read_json, write_json
+from dataload.protocol import DestinationClient, LoadPackage, PackageFile
 from dataload.registry import DestinationArg, resolve_destination
 from dataload.run_input import as_source
 from dataload.schema.files import SchemaFiles
 from dataload.schema.model import Schema
 from dataload.sql_client import SqlClient
-from dataload.state import bump_version, decode, encode, new_state
-from dataload.workers import configured_workers, load_workers
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class Pipeline:
         """Normalize every extracted package; returns their load ids.
 
         ``workers``: processes per package (default: ``NORMALIZE__WORKERS``, else decided by the
-        package's size and the machine's cores; see :mod:`dataload.workers`).
+        package's size and the machine's cores; see :mod:`dataload.concurrency`).
         """
         with self._lock():
             return self._normalize_all(workers)
@@ -109,7 +109,7 @@ class Pipeline:
         """Load every normalized package.
 
         ``workers``: threads the destination may use for a package's jobs (default:
-        ``LOAD__WORKERS``, else ``min(8, cores)``; see :mod:`dataload.workers`).
+        ``LOAD__WORKERS``, else ``min(8, cores)``; see :mod:`dataload.concurrency`).
         """
         with self._lock():
             info = self._new_info()

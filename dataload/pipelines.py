@@ -7,10 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dataload.destination import Destination
 from dataload.exceptions import InvalidConfig, MissingConfig, PipelineError
+from dataload.extract.limits import BufferLimits
+from dataload.load.step import RetryPolicy
 from dataload.package.storage import read_json
 from dataload.pipeline import Pipeline
+from dataload.protocol import Destination
 from dataload.registry import DestinationArg, resolve_destination
 
 
@@ -27,6 +29,8 @@ def pipeline(
     pipelines_dir: str | os.PathLike[str] | None = None,
     export_schema_path: str | os.PathLike[str] | None = None,
     import_schema_path: str | os.PathLike[str] | None = None,
+    retry_policy: RetryPolicy | None = None,
+    buffer_limits: BufferLimits | None = None,
 ) -> Pipeline:
     """Create (or reopen) a pipeline.
 
@@ -39,6 +43,10 @@ def pipeline(
     user-edited copy of that file; when it changes, it wins over inference (pinned types, keys,
     hints) and columns removed from it are dropped.
 
+    ``retry_policy``: how transient load errors are retried (default ``RetryPolicy()``).
+    ``buffer_limits``: after how many rows or bytes a table's extraction buffer is written to a
+    file (default ``BufferLimits()``).
+
     >>> pipe = pipeline("demo", destination="duckdb", dataset_name="crm")  # doctest: +SKIP
     """
     name = pipeline_name or Path(sys.argv[0] or "dataload").stem or "dataload"
@@ -48,12 +56,16 @@ def pipeline(
     return Pipeline(name, destination=destination, dataset_name=dataset_name or f"{name}_dataset",
                     pipelines_dir=base, local_dir=Path.cwd(),
                     export_schema_path=Path(export_schema_path) if export_schema_path else None,
-                    import_schema_path=Path(import_schema_path) if import_schema_path else None)
+                    import_schema_path=Path(import_schema_path) if import_schema_path else None,
+                    retry_policy=retry_policy, buffer_limits=buffer_limits)
 
 
 def attach(pipeline_name: str, *, destination: DestinationArg | None = None, dataset_name: str | None = None,
-           pipelines_dir: str | os.PathLike[str] | None = None) -> Pipeline:
+           pipelines_dir: str | os.PathLike[str] | None = None, retry_policy: RetryPolicy | None = None,
+           buffer_limits: BufferLimits | None = None) -> Pipeline:
     """Reopen an existing pipeline by name, with the destination and dataset it last ran with.
+
+    ``retry_policy`` and ``buffer_limits`` are as in :func:`pipeline` (they are not stored).
 
     >>> pipe = attach("github")  # doctest: +SKIP
     """
@@ -64,7 +76,8 @@ def attach(pipeline_name: str, *, destination: DestinationArg | None = None, dat
     settings = read_json(settings_path)
     target = destination or _stored_destination(pipeline_name, settings)
     return Pipeline(pipeline_name, destination=target, dataset_name=dataset_name or settings["dataset_name"],
-                    pipelines_dir=base, local_dir=Path(settings["local_dir"]))
+                    pipelines_dir=base, local_dir=Path(settings["local_dir"]), retry_policy=retry_policy,
+                    buffer_limits=buffer_limits)
 
 
 def _stored_destination(pipeline_name: str, settings: dict[str, Any]) -> Destination:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from typing import Any, Union
 
-from dataload.destination import Destination, missing_members
 from dataload.exceptions import InvalidConfig
+from dataload.protocol import Destination, missing_members
 
 DestinationArg = Union[str, Destination]
 _BUILT_IN = {
@@ -40,7 +40,7 @@ def resolve_destination(value: DestinationArg, **options: Any) -> Destination:
     if not isinstance(value, str):
         if not isinstance(value, Destination):
             raise InvalidConfig(f"{value!r} is not a destination: it lacks {', '.join(missing_members(value))} "
-                                "(see the Destination protocol in dataload.destination)")
+                                "(see the Destination protocol in dataload.protocol)")
         return value
     known = available()
     if value not in known:

@@ -1,19 +1,27 @@
-"""Turn whatever a user passes to ``pipe.run()`` into a :class:`Source`."""
+"""Turn whatever a user passes to ``pipe.run()`` into a :class:`Source`.
+
+The rule for the caller's objects: builder methods (``add_map``, ``add_filter``, ``add_limit``,
+``apply_hints``, ``Source.with_resources``) change the resource or source in place and return it,
+so ``source.users.add_map(f)`` changes the source; whatever *receives* a resource or source
+(``pipe.run``, ``pipe.extract``) works on copies and never changes it, so ``run(res, table_name=...)``
+leaves ``res`` as it was.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from dataload._resource import Resource
+from dataload._source import Source
 from dataload.decorators import _name_of
 from dataload.exceptions import InvalidConfig
-from dataload.resource import Resource
-from dataload.source import Source
 
 _RESOURCE_HINTS = ("table_name", "write_disposition", "primary_key", "merge_key", "columns", "schema_contract")
 
 
 def as_source(data: Any, *, default_name: str, **hints: Any) -> Source:
-    """Wrap ``data`` (source, resource, list of resources, list, iterable, Arrow table, data frame) into a source.
+    """Wrap ``data`` (source, resource, list of resources, list, iterable, Arrow table, data frame) into a source
+    of copies: the caller's source and resources are not changed by ``hints``.
 
     >>> as_source([{"a": 1}], default_name="p", table_name="t").resources["t"].table_name
     't'
@@ -23,7 +31,9 @@ def as_source(data: Any, *, default_name: str, **hints: Any) -> Source:
         raise InvalidConfig(f"run() got unknown argument(s) {sorted(unknown)}; it accepts {', '.join(_RESOURCE_HINTS)}")
     given = {k: v for k, v in hints.items() if v is not None}
     if isinstance(data, Source):
-        return _with_hints_on_source(data, given)
+        copied = Source(data.name, [_ready(r) for r in data.resources.values()],
+                        max_table_nesting=data.max_table_nesting, schema_contract=data.schema_contract)
+        return _with_hints_on_source(copied, given)
     if isinstance(data, Resource):
         resource = _ready(data)
         return Source(default_name, [resource.apply_hints(**given) if given else resource])
@@ -38,8 +48,8 @@ def as_source(data: Any, *, default_name: str, **hints: Any) -> Source:
 
 
 def _ready(resource: Resource) -> Resource:
-    """The resource itself, or its call if it is a generator function still waiting for its arguments."""
-    return resource if resource._bound or resource.data_from is not None else resource()
+    """A copy of the resource, called if it is a generator function still waiting for its arguments."""
+    return resource._copy() if resource._bound or resource.data_from is not None else resource()
 
 
 def _with_hints_on_source(source: Source, hints: dict[str, Any]) -> Source:

@@ -7,8 +7,10 @@ The function receives batches of one table's rows and the table's schema::
         requests.post(f"https://example.com/{table.name}", json=items)
 
 ``loader_file_format="jsonl"`` (the default) passes lists of dicts; ``"parquet"`` passes pyarrow
-Tables. A batch that raises is retried with backoff; a package is complete only when every batch
-of every table returned. Batches already delivered are remembered in the package folder, so a
+Tables. A batch whose function raises an ``OSError`` (``ConnectionError``, ``TimeoutError``) or a
+``TransientLoadError`` is retried with backoff; any other exception (a bug) fails the package at
+once, which is kept in ``failed/``. A package is complete only when every batch of every table
+returned. Batches already delivered are remembered in the package folder, so a
 retried or resumed package does not send them twice. Rows come in load order: each root table
 before its child tables. A function sink keeps no ``_dl_*`` tables, so state restore from the
 destination is not available with it.
@@ -21,10 +23,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, overload
 
-from tenacity import Retrying, stop_after_attempt, wait_exponential
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from dataload.destination import Capabilities, LoadPackage
-from dataload.exceptions import InvalidConfig, TransientLoadError
+from dataload.exceptions import InvalidConfig, TransientLoadError, UnsupportedOperation
+from dataload.load.errors import destination_call
+from dataload.protocol import Capabilities, LoadPackage
 from dataload.schema.model import Table
 
 SinkFunction = Callable[[Any, Table], None]
@@ -100,15 +103,14 @@ class FunctionClient:
                 yield batch.to_pylist()
 
     def _deliver(self, batch: Any, table: Table) -> None:
-        retrying = Retrying(stop=stop_after_attempt(self.destination.attempts),
-                            wait=wait_exponential(multiplier=0.2, max=5), reraise=True)
-        try:
-            for attempt in retrying:
-                with attempt:
-                    self.destination.func(batch, table)
-        except Exception as exc:
-            raise TransientLoadError(f"destination {self.destination.name!r}, table {table.name!r}: the function "
-                                     f"raised {type(exc).__name__}: {exc}") from exc
+        """Call the function; a transient error (see :mod:`dataload.load.errors`) is retried, any other is not."""
+        retrying = Retrying(stop=stop_after_attempt(self.destination.attempts), reraise=True,
+                            wait=wait_exponential(multiplier=0.2, max=5),
+                            retry=retry_if_exception_type(TransientLoadError))
+        what = f"destination {self.destination.name!r}, table {table.name!r}: the function raised"
+        for attempt in retrying:
+            with attempt:
+                destination_call(lambda: self.destination.func(batch, table), what, table=table.name)
 
     def stored_schema(self, schema_name: str) -> dict[str, Any] | None:
         """A function keeps no schema."""
@@ -120,7 +122,7 @@ class FunctionClient:
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> Any:
         """Not available: the data went to the function."""
-        raise InvalidConfig(f"destination {self.destination.name!r} is a function; its data cannot be queried")
+        raise UnsupportedOperation(f"destination {self.destination.name!r} is a function; its data cannot be queried")
 
     def read_table(self, table: str) -> Any:
         """Not available: the data went to the function."""

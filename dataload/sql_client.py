@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from dataload.destination import DestinationClient
+from dataload.protocol import DestinationClient
 
 if TYPE_CHECKING:
     import pyarrow as pa

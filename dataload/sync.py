@@ -28,9 +28,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from dataload._state import encode, new_state
 from dataload.load.step import with_retries
 from dataload.package.storage import read_json, write_json
-from dataload.state import encode, new_state
 
 if TYPE_CHECKING:
     from dataload.pipeline import Pipeline

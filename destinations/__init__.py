@@ -7,10 +7,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the driver modules are imported only when a factory is called
+    from destinations._duckdb import DuckDB
+    from destinations._filesystem import Filesystem
+    from destinations._postgres import Postgres
+    from destinations._sqlalchemy import SqlAlchemy
 
 
-def duckdb(credentials: Any = None, *, memory_limit: str | None = None) -> Any:
+def duckdb(credentials: Any = None, *, memory_limit: str | None = None) -> DuckDB:
     """The DuckDB destination: a database file path, ``":memory:"``, or None for ``<pipeline>.duckdb``.
 
     ``memory_limit`` caps DuckDB's memory (it spills to disk beyond). None: loads of ordinary rows
@@ -23,7 +29,7 @@ def duckdb(credentials: Any = None, *, memory_limit: str | None = None) -> Any:
     return DuckDB(credentials, memory_limit=memory_limit)
 
 
-def postgres(credentials: Any = None) -> Any:
+def postgres(credentials: Any = None) -> Postgres:
     """The PostgreSQL destination: a URL, a dict of parts, or None for ``DESTINATION__POSTGRES__CREDENTIALS``.
 
     >>> postgres("postgresql://loader:s3cret@localhost/analytics")
@@ -35,7 +41,7 @@ def postgres(credentials: Any = None) -> Any:
 
 
 def filesystem(bucket_url: Any = None, *, layout: str | None = None, format: str = "parquet",
-               storage_options: Any = None) -> Any:
+               storage_options: Any = None) -> Filesystem:
     """The filesystem destination: tables as folders of parquet, jsonl or csv files.
 
     ``bucket_url`` is a folder, a ``file://`` URL or (with fsspec installed) any fsspec URL; None reads
@@ -50,7 +56,7 @@ def filesystem(bucket_url: Any = None, *, layout: str | None = None, format: str
     return Filesystem(bucket_url, layout=layout, format=format, storage_options=storage_options)
 
 
-def sqlalchemy(credentials: Any = None, *, batch_size: int = 10_000) -> Any:
+def sqlalchemy(credentials: Any = None, *, batch_size: int = 10_000) -> SqlAlchemy:
     """Any SQLAlchemy database: a URL, URL parts, an Engine, or None for ``DESTINATION__SQLALCHEMY__CREDENTIALS``.
 
     ``batch_size`` is the number of rows per ``executemany``.

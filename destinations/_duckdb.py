@@ -15,8 +15,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from dataload.destination import Capabilities, LoadPackage, PackageFile, arrow_stream
 from dataload.exceptions import InvalidConfig, TransientLoadError
+from dataload.protocol import Capabilities, LoadPackage, PackageFile, arrow_stream
 from dataload.schema.model import LOAD_ID, Column, decimal_size, integer_bits
 from destinations.errors import load_error
 from destinations.records import SCHEMA, STATE, SqlRecords

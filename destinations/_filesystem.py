@@ -53,9 +53,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow as pa
 
-from dataload.config import NOT_FOUND, lookup, redact_url
-from dataload.destination import Capabilities, LoadPackage, PackageFile, in_threads
+from dataload.configuration import NOT_FOUND, lookup, redact_url
 from dataload.exceptions import InvalidConfig, MissingConfig, PipelineError, TerminalLoadError, TransientLoadError
+from dataload.protocol import Capabilities, LoadPackage, PackageFile, in_threads
 from dataload.schema.model import Schema, Table
 from destinations._duckdb import duckdb_arrow
 from destinations._filesystem_formats import FORMATS, select_sql, without_columns, write_converted

@@ -22,9 +22,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from dataload.config import NOT_FOUND, Secret, is_credential_key, lookup, redact, redact_url
-from dataload.destination import Capabilities, LoadPackage, PackageFile, in_threads
+from dataload.configuration import NOT_FOUND, Secret, is_credential_key, lookup, redact, redact_url
 from dataload.exceptions import InvalidConfig, MissingConfig, MissingDependencyError
+from dataload.protocol import Capabilities, LoadPackage, PackageFile, in_threads
 from dataload.schema.model import ROOT_ID, ROW_ID, Column, Schema, Table, decimal_size, integer_bits
 from destinations._postgres_arrow import POSITION_COLUMNS, csv_chunk, result_to_arrow
 from destinations.errors import connect_error, load_error

@@ -30,9 +30,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from dataload.config import NOT_FOUND, Secret, is_credential_key, lookup, redact, redact_url
-from dataload.destination import Capabilities, LoadPackage
+from dataload.configuration import NOT_FOUND, Secret, is_credential_key, lookup, redact, redact_url
 from dataload.exceptions import InvalidConfig, MissingConfig, MissingDependencyError
+from dataload.protocol import Capabilities, LoadPackage
 from dataload.schema.model import ROW_ID, Column, Table, decimal_size, integer_bits
 from destinations._sqlalchemy_results import arrow_array
 from destinations.errors import connect_error, load_error

@@ -30,9 +30,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataload.config import NOT_FOUND, Secret, lookup, redact, redact_url
-from dataload.destination import LoadPackage
+from dataload.configuration import NOT_FOUND, Secret, lookup, redact, redact_url
 from dataload.exceptions import InvalidConfig, TerminalLoadError, TransientLoadError
+from dataload.protocol import LoadPackage
 
 # SQLSTATE: connection exception (class 08), serialization failure, deadlock, lock not available,
 # too many connections, admin/crash shutdown, cannot connect now

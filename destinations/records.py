@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, ContextManager, Protocol
 
-from dataload.config import Secret
-from dataload.destination import ENGINE_VERSION, LoadPackage
+from dataload.configuration import Secret
+from dataload.protocol import ENGINE_VERSION, LoadPackage
 from dataload.schema.model import Column, Table
 from destinations.errors import is_missing_table, load_error, read_error
 from destinations.sql import DEFAULT_DIALECT, SqlDialect, TypeMapper, create_table_sql

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dataload.destination import LoadPackage
+from dataload.protocol import LoadPackage
 from dataload.schema.model import LOAD_ID, ROOT_ID, ROW_ID, Column, Schema, Table
 
 TypeMapper = Callable[[Column], str]

@@ -5,17 +5,26 @@ That every name is in the docs is tested in tests/test_docs.py.
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import dataload
 
-PUBLIC = {
-    "DataContractViolation", "DataloadError", "Incremental", "Pipeline", "PipelineLockedError", "Resource",
-    "ResourceError", "Schema", "SchemaError", "Source", "__version__", "attach", "config", "destination",
-    "incremental",
+ERRORS = {
+    "ConfigError", "DataContractViolation", "DataloadError", "ExtractError", "InvalidConfig", "LoadError",
+    "MissingConfig", "MissingDependencyError", "NormalizeError", "PackageBlockedError", "PipelineError",
+    "PipelineLockedError", "ResourceError", "SchemaError", "TerminalLoadError", "TransientLoadError",
+    "UnsupportedOperation",
+}
+PUBLIC = ERRORS | {
+    "BufferLimits", "Dataset", "Incremental", "LoadInfo", "Pipeline", "Resource", "RetryPolicy", "Schema", "Source",
+    "__version__", "attach", "config", "destination", "incremental",
     "pipeline", "resource", "resource_state", "secrets", "source", "state", "transformer", "with_table_name",
 }
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +49,20 @@ def test_import_has_no_side_effects(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_destination_decorator_is_not_shadowed_by_the_protocol_module():
-    import dataload.destination as protocol_module  # noqa: F401  (the Protocol lives in this module)
+PIPELINE_RENAMED_ON_STAGES = pytest.mark.xfail(reason="dataload/pipeline.py is renamed on the stages branch of "
+                                                      "issue 13; drop this mark when it is merged")
 
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=PIPELINE_RENAMED_ON_STAGES) if n == "pipeline" else n
+                                  for n in sorted(PUBLIC - {"__version__"})])
+def test_no_public_name_is_shadowed_by_a_submodule(name):
+    """No submodule ``dataload.<name>`` exists, or it is the very object ``dataload.<name>`` is: a
+    submodule named like a public name is shadowed by it (``import dataload.config as cfg`` used to
+    give the marker object, not the module)."""
+    submodules = {module.name for module in pkgutil.iter_modules(dataload.__path__)}
+    if name in submodules:
+        assert getattr(dataload, name) is importlib.import_module(f"dataload.{name}")
+
+
+def test_destination_decorator_is_the_function_sink():
     assert callable(dataload.destination) and dataload.destination.__module__ == "dataload.sink"

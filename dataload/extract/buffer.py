@@ -9,6 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from dataload.exceptions import SchemaError
 from dataload.extract.limits import BufferLimits
 from dataload.normalize.rows import MAX_NESTING_DEPTH, JsonText
 from dataload.schema.infer import to_json_text, with_room_for_python_decimals
@@ -62,7 +63,11 @@ class TableBuffer:
         return self._row_estimate
 
     def add_table(self, table: pa.Table) -> None:
-        """Buffer an Arrow table (its columns are kept as they are)."""
+        """Buffer an Arrow table (its columns are kept as they are); a column name given twice is refused."""
+        if len(set(table.column_names)) < table.num_columns:
+            twice = next(name for name in table.column_names if table.column_names.count(name) > 1)
+            raise SchemaError(f"table {self.table!r}: the key {twice!r} appears twice (two Arrow columns of that "
+                              "name); rename one of them", table=self.table, column=twice)
         if self.rows:
             self.flush()
         self.arrow.append(table)

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from dataload.resource import Resource
+from dataload._resource import Resource
 
 MAX_PENDING_PAGES = 16
 _DONE = object()

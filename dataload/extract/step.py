@@ -13,18 +13,18 @@ from typing import Any
 
 import pyarrow as pa
 
-from dataload.config.providers import config_snapshot
+from dataload._resource import Resource, TableItem
+from dataload._source import Source
+from dataload._state import extracting
+from dataload.configuration.providers import config_snapshot
 from dataload.exceptions import InvalidConfig, ResourceError
 from dataload.extract.buffer import TableBuffer
 from dataload.extract.concurrent import produce_concurrently
 from dataload.extract.limits import BufferLimits
 from dataload.hints import TableHints
 from dataload.package.storage import fsync_file
-from dataload.resource import Resource, TableItem
 from dataload.schema.infer import with_room_for_python_decimals
 from dataload.schema.naming import table_name as normalize_table_name
-from dataload.source import Source
-from dataload.state import extracting
 
 logger = logging.getLogger(__name__)
 

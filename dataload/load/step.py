@@ -9,9 +9,10 @@ from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from dataload.config import redact_url
-from dataload.destination import DestinationClient, LoadPackage
-from dataload.exceptions import DataloadError, TransientLoadError
+from dataload.configuration import redact_url
+from dataload.exceptions import TransientLoadError
+from dataload.load.errors import destination_call
+from dataload.protocol import DestinationClient, LoadPackage
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -40,11 +41,8 @@ def load_with_retries(open_client: Callable[[], DestinationClient], package: Loa
                 tables = ", ".join(dict.fromkeys(f.table for f in package.files)) or "no table"
                 logger.debug("package %s, attempt %d: %d file(s) into %s", package.load_id, number,
                              len(package.files), tables)
-            client = open_client()
-            try:
-                loaded = client.load_package(package)
-            finally:
-                client.close()
+            loaded = destination_call(lambda: _load_once(open_client, package),
+                                      f"load of package {package.load_id}")
             if number > 1:
                 logger.info("package %s loaded on attempt %d", package.load_id, number)
             # already there on a retry: our own earlier attempt committed before its error
@@ -52,17 +50,17 @@ def load_with_retries(open_client: Callable[[], DestinationClient], package: Loa
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def with_retries(work: Callable[[], T], policy: RetryPolicy, *, what: str) -> T:
-    """Run ``work`` (a read from the destination); driver errors count as transient and are retried."""
-    def attempt() -> T:
-        try:
-            return work()
-        except DataloadError:
-            raise
-        except Exception as exc:  # a driver's own error: the connection, most likely
-            raise TransientLoadError(redact_url(f"{what}: {type(exc).__name__}: {exc}")) from exc
+def _load_once(open_client: Callable[[], DestinationClient], package: LoadPackage) -> bool:
+    client = open_client()
+    try:
+        return client.load_package(package)
+    finally:
+        client.close()
 
-    return _retrying(policy, what)(attempt)
+
+def with_retries(work: Callable[[], T], policy: RetryPolicy, *, what: str) -> T:
+    """Run ``work`` (a read from the destination), its errors classified; transient ones are retried."""
+    return _retrying(policy, what)(lambda: destination_call(work, what))
 
 
 def _retrying(policy: RetryPolicy, what: str) -> Retrying:

@@ -6,7 +6,7 @@ hard-linked into the package (a copy where links are not possible), and only the
 normalization made or changed (``_dl_id``, casts, nulled values, variants) are written to a small
 Arrow file beside it. "Untouched" is decided by memory, not by value: the fitted column is the
 extracted file's column itself. ``_dl_load_id`` is the same in every row and is left to the
-destination. :meth:`dataload.destination.PackageFile.read_arrow` puts the two files together.
+destination. :meth:`dataload.protocol.PackageFile.read_arrow` puts the two files together.
 """
 
 from __future__ import annotations

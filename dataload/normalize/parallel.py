@@ -26,10 +26,10 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from dataload.concurrency import available_cores
 from dataload.normalize.contract import is_active
 from dataload.normalize.step import ChunkSettings, NormalizeResult, apply_table_hints
 from dataload.schema.model import Column, Schema, Table, with_hints
-from dataload.workers import available_cores
 
 logger = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from typing import Any, Optional
 
 import pytest
 
-from dataload.config import NOT_FOUND, Secret, config, lookup, redact, redact_url, resolve_arguments, secrets
-from dataload.config.resolve import candidate_keys, coerce_value
+from dataload.configuration import NOT_FOUND, Secret, config, lookup, redact, redact_url, resolve_arguments, secrets
+from dataload.configuration.resolve import candidate_keys, coerce_value
 from dataload.exceptions import InvalidConfig, MissingConfig
 
-cfg = importlib.import_module("dataload.config")  # the package: dataload.config is the marker namespace
+cfg = importlib.import_module("dataload.configuration")  # the package; dataload.config is the marker namespace
 
 SECRET = "hunter2-very-secret"
 ABSENT = "-"  # "not configured here" in the truth tables

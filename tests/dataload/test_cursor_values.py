@@ -9,8 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from dataload.incremental import Incremental
-from dataload.state import extracting
+from dataload._incremental import Incremental
+from dataload._state import extracting
 
 UTC = datetime.timezone.utc
 PLUS2 = datetime.timezone(datetime.timedelta(hours=2))

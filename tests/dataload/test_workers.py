@@ -7,17 +7,18 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import dataload
-from dataload.destination import in_threads
+from dataload.concurrency import MAX_DEFAULT_LOAD_WORKERS, available_cores, configured_workers, load_workers
 from dataload.exceptions import InvalidConfig, SchemaError
 from dataload.extract.limits import BufferLimits
 from dataload.normalize.parallel import merged_schema, split_by_bytes
+from dataload.protocol import in_threads
 from dataload.schema.model import Column, Schema, Table
-from dataload.workers import MAX_DEFAULT_LOAD_WORKERS, available_cores, configured_workers, load_workers
 
 
 def _pages(rows: list[dict], size: int = 50) -> list[list[dict]]:
@@ -28,15 +29,14 @@ def _processes(pipe: dataload.Pipeline) -> list[int]:
     return [step.processes for step in pipe.last_trace.steps if step.step == "normalize"]
 
 
-def _many_files(pipe: dataload.Pipeline) -> dataload.Pipeline:
-    pipe.buffer_limits = BufferLimits(segment_rows=50)
-    return pipe
+def _many_files(make_pipeline: Callable[..., dataload.Pipeline]) -> dataload.Pipeline:
+    return make_pipeline(buffer_limits=BufferLimits(segment_rows=50))
 
 
 # -- normalize in processes ----------------------------------------------------------------------
 
 def test_a_type_two_workers_disagree_on_falls_back_to_one_process_and_makes_the_variant(make_pipeline):
-    pipe = _many_files(make_pipeline())
+    pipe = _many_files(make_pipeline)
     rows = [{"id": i, "v": i} for i in range(100)] + [{"id": i, "v": f"t{i}"} for i in range(100, 200)]
     pipe.extract(iter(_pages(rows)), table_name="clash")
     pipe.normalize(workers=2)
@@ -49,7 +49,7 @@ def test_a_type_two_workers_disagree_on_falls_back_to_one_process_and_makes_the_
 
 
 def test_an_error_in_a_worker_process_is_raised_with_its_table_and_column(make_pipeline):
-    pipe = _many_files(make_pipeline())
+    pipe = _many_files(make_pipeline)
     rows = [{"id": i} for i in range(100)] + [{"other": i} for i in range(100)]
     pipe.extract(iter(_pages(rows)), table_name="keyed", write_disposition="merge", primary_key="id")
     with pytest.raises(SchemaError) as caught:
@@ -60,7 +60,7 @@ def test_an_error_in_a_worker_process_is_raised_with_its_table_and_column(make_p
 
 
 def test_a_frozen_contract_normalizes_in_order_and_refuses_the_later_column(make_pipeline):
-    pipe = _many_files(make_pipeline())
+    pipe = _many_files(make_pipeline)
     pipe.run([{"id": 0}], table_name="frozen")
     rows = [{"id": i} for i in range(1, 100)] + [{"id": 100, "extra": "x"}]
     pipe.extract(iter(_pages(rows)), table_name="frozen", schema_contract={"columns": "freeze"})
@@ -72,7 +72,7 @@ def test_a_frozen_contract_normalizes_in_order_and_refuses_the_later_column(make
 @pytest.mark.parametrize("interpreter", ["/bin/false", "/nonexistent/python"])
 def test_workers_that_cannot_run_leave_the_package_to_one_process(make_pipeline, monkeypatch, caplog, interpreter):
     monkeypatch.setattr(sys, "executable", interpreter)  # what a frozen app or a killed worker looks like
-    pipe = _many_files(make_pipeline())
+    pipe = _many_files(make_pipeline)
     pipe.extract(iter(_pages([{"id": i, "tags": [i]} for i in range(200)])), table_name="lost")
     pipe.normalize(workers=2)
     assert _processes(pipe) == [1]
@@ -85,7 +85,7 @@ def test_workers_that_cannot_run_leave_the_package_to_one_process(make_pipeline,
 def test_workers_come_from_the_environment(make_pipeline, monkeypatch):
     monkeypatch.setenv("NORMALIZE__WORKERS", "2")
     monkeypatch.setenv("LOAD__WORKERS", "3")
-    pipe = _many_files(make_pipeline())
+    pipe = _many_files(make_pipeline)
     pipe.run(iter(_pages([{"id": i, "tags": [i, i]} for i in range(300)])), table_name="env")
     assert _processes(pipe) == [2]
     assert sorted(r["id"] for r in pipe.dataset().table("env").rows()) == list(range(300))
@@ -101,8 +101,8 @@ def test_a_script_without_a_main_guard_is_not_run_again_by_the_workers(tmp_path)
 
         print("script body ran")
         pipe = dataload.pipeline("noguard", destination=duckdb({str(tmp_path / 'noguard.duckdb')!r}),
-                                 dataset_name="ds", pipelines_dir={str(tmp_path / 'pipelines')!r})
-        pipe.buffer_limits = BufferLimits(segment_rows=10)
+                                 dataset_name="ds", pipelines_dir={str(tmp_path / 'pipelines')!r},
+                                                                       buffer_limits=BufferLimits(segment_rows=10))
         pipe.extract(([{{"id": i}} for i in range(s, s + 10)] for s in range(0, 100, 10)), table_name="t")
         pipe.normalize(workers=2)
         pipe.load()

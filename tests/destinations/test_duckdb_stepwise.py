@@ -32,8 +32,7 @@ def small_thresholds(monkeypatch):
 
 
 def test_big_rows_load_chunk_by_chunk_and_count_once(make_pipeline, small_thresholds, transactions):
-    pipe = make_pipeline()
-    pipe.buffer_limits = BufferLimits(segment_rows=2)
+    pipe = make_pipeline(buffer_limits=BufferLimits(segment_rows=2))
     pipe.run([{"id": i, "body": "x" * 500} for i in range(6)], table_name="docs")
     assert transactions == [False, False, False, False, True]  # prepare, 3 chunks, records
     assert sorted(r["id"] for r in pipe.dataset().table("docs").rows()) == list(range(6))
@@ -51,9 +50,8 @@ def test_a_failure_between_chunks_is_retried_without_duplicates(make_pipeline, s
             raise TransientLoadError("connection lost after chunk 1 (simulated)")
 
     monkeypatch.setattr(duckdb_module.DuckDBClient, "_write_table", fail_second_chunk_once)
-    pipe = make_pipeline()
-    pipe.buffer_limits = BufferLimits(segment_rows=2)
-    pipe.retry_policy = RetryPolicy(attempts=3, first_wait=0.01, max_wait=0.02)
+    pipe = make_pipeline(buffer_limits=BufferLimits(segment_rows=2),
+                         retry_policy=RetryPolicy(attempts=3, first_wait=0.01, max_wait=0.02))
     pipe.run([{"id": i, "body": "y" * 500} for i in range(6)], table_name="docs")
     assert failed == [1]
     assert sorted(r["id"] for r in pipe.dataset().table("docs").rows()) == list(range(6))
@@ -111,9 +109,8 @@ def test_ordinary_loads_run_with_a_cap_that_follows_the_width_and_queries_do_not
 
 def test_big_row_packages_and_explicit_limits_are_not_capped(make_pipeline, small_thresholds,
                                                               settings_while_loading, tmp_path):
-    pipe = make_pipeline()
-    pipe.run([{"id": i, "body": "x" * 500} for i in range(1)], table_name="one_big_row")  # capped path, uncapped
-    pipe.buffer_limits = BufferLimits(segment_rows=2)
+    pipe = make_pipeline("big", buffer_limits=BufferLimits(segment_rows=2))
+    pipe.run([{"id": 1, "body": "x" * 500}], table_name="one_big_row")  # capped path, uncapped
     pipe.run([{"id": i, "body": "x" * 500} for i in range(4)], table_name="docs")  # stepwise
     assert settings_while_loading and set(_limits(settings_while_loading)) == {_setting(pipe)}
     settings_while_loading.clear()
@@ -132,8 +129,7 @@ def test_chunked_loads_checkpoint_once_at_the_end(make_pipeline, small_threshold
         return original(self, package, root, chunk)
 
     monkeypatch.setattr(duckdb_module.DuckDBClient, "_write_table", recording)
-    pipe = make_pipeline()
-    pipe.buffer_limits = BufferLimits(segment_rows=2)
+    pipe = make_pipeline(buffer_limits=BufferLimits(segment_rows=2))
     pipe.run([{"id": i, "body": "z" * 500} for i in range(6)], table_name="docs")
     assert len(thresholds) == 3 and set(thresholds) == {"931.3 GiB"}  # 1 TB: no automatic checkpoint
     with pipe.sql_client() as client:

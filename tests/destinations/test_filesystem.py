@@ -15,9 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import dataload
-from dataload.destination import LoadPackage, PackageFile
 from dataload.exceptions import InvalidConfig, MissingConfig, PipelineError, TerminalLoadError, TransientLoadError
 from dataload.load.step import RetryPolicy
+from dataload.protocol import LoadPackage, PackageFile
 from dataload.schema.model import Column, Schema, Table
 from dataload.testing import ALL_CHECKS
 from dataload.testing.destination_suite import TYPED_HINTS, TYPED_ROWS
@@ -257,9 +257,8 @@ def test_replace_removes_old_files_only_after_new_ones_are_complete(
 
 
 def test_a_crash_before_the_commit_keeps_the_old_rows_and_is_finished_later(
-        fs_pipeline: MakePipeline, bucket: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pipe = fs_pipeline()
-    pipe.retry_policy = RetryPolicy(attempts=1)
+        make_pipeline: MakePipeline, bucket: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pipe = make_pipeline(destination=filesystem(str(bucket)), dataset_name="ds", retry_policy=RetryPolicy(attempts=1))
     pipe.run([{"id": 1}, {"id": 2}], table_name="snap", write_disposition="replace")
 
     def disk_gone(self: LocalStorage, rel: str) -> None:

@@ -83,8 +83,7 @@ def test_types_are_native_postgres_types(pg_pipeline, admin, dataset):
 
 
 def test_upsert_updates_in_place_over_a_unique_index_and_children_follow(pg_pipeline, admin, dataset):
-    pipe = pg_pipeline()
-    pipe.buffer_limits = BufferLimits(segment_rows=3)  # keys repeat across the load files of one package
+    pipe = pg_pipeline(buffer_limits=BufferLimits(segment_rows=3))  # keys repeat across the load files of one package
     upsert = {"disposition": "merge", "strategy": "upsert"}
     rows = [{"id": i % 4, "seq": i, "l": [i, -i]} for i in range(20)]
     pages = (rows[i:i + 3] for i in range(0, 20, 3))  # one load file per page
@@ -150,8 +149,7 @@ def two_tables(n: int, start: int) -> Any:
 
 def test_connection_killed_mid_load_is_retried_and_every_row_lands_once(pg_pipeline, admin, dataset, caplog):
     psycopg = pytest.importorskip("psycopg")
-    pipe = pg_pipeline()
-    pipe.retry_policy = RetryPolicy(attempts=3, first_wait=0.05, max_wait=0.1)
+    pipe = pg_pipeline(retry_policy=RetryPolicy(attempts=3, first_wait=0.05, max_wait=0.1))
     pipe.run(two_tables(1, 0))  # creates both tables
 
     blocker = psycopg.connect(POSTGRES_URL)  # holds a lock on b: the load stops there, a already written
@@ -331,8 +329,8 @@ def psycopg_parts() -> dict[str, Any]:
 
 def test_a_refused_port_is_transient_and_every_retry_logs_its_cause(make_pipeline, caplog):
     port = free_port()
-    pipe = make_pipeline(destination=postgres({**psycopg_parts(), "port": port}), dataset_name="ds")
-    pipe.retry_policy = RetryPolicy(attempts=3, first_wait=0.01, max_wait=0.02)
+    pipe = make_pipeline(destination=postgres({**psycopg_parts(), "port": port}), dataset_name="ds",
+                         retry_policy=RetryPolicy(attempts=3, first_wait=0.01, max_wait=0.02))
     with caplog.at_level(logging.WARNING, logger="dataload"), pytest.raises(TransientLoadError):
         pipe.run([{"id": 1}], table_name="t")
     messages = retry_messages(caplog)

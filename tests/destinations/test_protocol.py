@@ -15,8 +15,8 @@ import pytest
 
 import dataload
 from conftest import POSTGRES_URL, postgres_connection
-from dataload.destination import Destination, LoadPackage, PackageFile
 from dataload.exceptions import InvalidConfig
+from dataload.protocol import Destination, LoadPackage, PackageFile
 from dataload.schema.model import LOAD_ID, ROW_ID, Column, Schema, Table
 from destinations import duckdb, filesystem, postgres, sqlalchemy
 from destinations.sql import quote

@@ -11,7 +11,7 @@ import pytest
 
 import dataload
 from conftest import POSTGRES_URL, service_unavailable
-from dataload.config import Secret, redact, redact_url
+from dataload.configuration import Secret, redact, redact_url
 from dataload.exceptions import MissingConfig, TransientLoadError
 from dataload.load.step import RetryPolicy
 from destinations import postgres, sqlalchemy
@@ -35,8 +35,8 @@ def test_password_never_shows_in_repr_or_errors(factory, url, parts, tmp_path):
     with pytest.raises(TransientLoadError) as caught:
         destination.client(dataset_name="x", pipeline_name="p", local_dir=tmp_path)
     assert PASSWORD not in str(caught.value) and caught.value.__context__ is None
-    pipe = dataload.pipeline("secret_p", destination=destination, dataset_name="x", pipelines_dir=tmp_path)
-    pipe.retry_policy = RetryPolicy(attempts=1)
+    pipe = dataload.pipeline("secret_p", destination=destination, dataset_name="x", pipelines_dir=tmp_path,
+                             retry_policy=RetryPolicy(attempts=1))
     with pytest.raises(TransientLoadError) as caught:
         pipe.run([{"a": 1}], table_name="t")
     assert PASSWORD not in str(caught.value) and PASSWORD not in repr(pipe)
@@ -94,8 +94,8 @@ def test_a_password_in_the_query_string_never_shows(factory, url, tmp_path, capl
     with pytest.raises(TransientLoadError) as caught:
         destination.client(dataset_name="x", pipeline_name="p", local_dir=tmp_path)
     assert not leaks(str(caught.value))
-    pipe = dataload.pipeline("query_p", destination=destination, dataset_name="x", pipelines_dir=tmp_path)
-    pipe.retry_policy = RetryPolicy(attempts=2, first_wait=0.01)
+    pipe = dataload.pipeline("query_p", destination=destination, dataset_name="x", pipelines_dir=tmp_path,
+                             retry_policy=RetryPolicy(attempts=2, first_wait=0.01))
     with caplog.at_level(logging.DEBUG, logger="dataload"), pytest.raises(TransientLoadError) as caught:
         pipe.run([{"a": 1}], table_name="t")
     assert not leaks(str(caught.value)) and not leaks(repr(pipe))

@@ -291,8 +291,8 @@ def test_sqlite_rolls_back_schema_changes_with_the_data(sqlite_backend, make_pip
 
 def test_a_locked_sqlite_database_is_transient_and_retried(sqlite_backend, make_pipeline, tmp_path, caplog):
     engine = sa.create_engine(sqlite_backend.url, connect_args={"timeout": 0.1})
-    pipe = make_pipeline(destination=sqlalchemy(engine), dataset_name=sqlite_backend.dataset)
-    pipe.retry_policy = RetryPolicy(attempts=5, first_wait=0.2, max_wait=0.5)
+    pipe = make_pipeline(destination=sqlalchemy(engine), dataset_name=sqlite_backend.dataset,
+                         retry_policy=RetryPolicy(attempts=5, first_wait=0.2, max_wait=0.5))
     pipe.run([{"id": 1}], table_name="t")
     blocker = sqlite3.connect(tmp_path / f"{sqlite_backend.dataset}.db", isolation_level=None,
                               check_same_thread=False)
@@ -317,8 +317,8 @@ def test_a_killed_mariadb_connection_is_transient_and_every_row_lands_once(maria
             with mariadb.admin.connect() as admin:
                 admin.exec_driver_sql(f"KILL CONNECTION {killed[0]}")
 
-    pipe = make_pipeline(destination=destination, dataset_name=mariadb.dataset)
-    pipe.retry_policy = RetryPolicy(attempts=3, first_wait=0.05, max_wait=0.1)
+    pipe = make_pipeline(destination=destination, dataset_name=mariadb.dataset,
+                         retry_policy=RetryPolicy(attempts=3, first_wait=0.05, max_wait=0.1))
     pipe.run([{"id": 0}], table_name="t")
     with caplog.at_level(logging.WARNING, logger="dataload"):
         info = pipe.run([{"id": i, "l": [i]} for i in range(1, 1001)], table_name="t")
@@ -375,8 +375,8 @@ def test_a_refused_mariadb_port_is_transient_and_every_retry_logs_its_cause(make
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    pipe = make_pipeline(destination=sqlalchemy(f"mysql+pymysql://root@127.0.0.1:{port}/test"), dataset_name="ds")
-    pipe.retry_policy = RetryPolicy(attempts=3, first_wait=0.01, max_wait=0.02)
+    pipe = make_pipeline(destination=sqlalchemy(f"mysql+pymysql://root@127.0.0.1:{port}/test"), dataset_name="ds",
+                         retry_policy=RetryPolicy(attempts=3, first_wait=0.01, max_wait=0.02))
     with caplog.at_level(logging.WARNING, logger="dataload"), pytest.raises(TransientLoadError):
         pipe.run([{"id": 1}], table_name="t")
     messages = _retries(caplog)

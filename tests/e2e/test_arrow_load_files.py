@@ -74,8 +74,7 @@ def test_flat_dicts_reuse_converted_columns_and_parse_timestamps(make_pipeline):
 
 
 def test_chunks_with_different_columns_load_into_one_table(make_pipeline):
-    pipe = make_pipeline()
-    pipe.buffer_limits = BufferLimits(segment_rows=2)
+    pipe = make_pipeline(buffer_limits=BufferLimits(segment_rows=2))
 
     @dataload.resource(name="events")
     def events():

@@ -286,8 +286,7 @@ def test_a_timedelta_among_other_types_and_pandas_nat_load(target: Target) -> No
 def test_worker_processes_report_what_did_not_convert(make_pipeline: Callable[..., dataload.Pipeline]) -> None:
     from dataload.extract.limits import BufferLimits
 
-    pipe = make_pipeline()
-    pipe.buffer_limits = BufferLimits(segment_rows=50)  # many files, so two workers share them
+    pipe = make_pipeline(buffer_limits=BufferLimits(segment_rows=50))  # many files, so two workers share them
     rows = [{"id": i, "n": "x" if i % 10 == 0 else str(i)} for i in range(200)]
     pipe.extract(iter([rows[start:start + 50] for start in range(0, 200, 50)]), table_name="t",
                  columns={"n": {"data_type": "bigint"}})

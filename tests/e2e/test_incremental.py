@@ -297,8 +297,8 @@ def test_restore_retries_a_dropped_connection(make_pipeline, tmp_path):
     rows = [{"id": i, "updated_at": i} for i in range(3)]
     make_pipeline("flaky", destination=inner).run(make_events(rows)())
     shutil.rmtree(tmp_path / "pipelines" / "flaky")
-    pipe = make_pipeline("flaky", destination=FlakyReads())
-    pipe.retry_policy = RetryPolicy(attempts=3, first_wait=0.01, max_wait=0.02)
+    pipe = make_pipeline("flaky", destination=FlakyReads(),
+                         retry_policy=RetryPolicy(attempts=3, first_wait=0.01, max_wait=0.02))
     rows.append({"id": 3, "updated_at": 3})
     assert pipe.run(make_events(rows)()).rows == {"events": 1}
     assert len(failures) == 2

@@ -90,8 +90,8 @@ def test_a_failing_destination_logs_retries_without_the_password(tmp_path: Path,
                                                                  caplog: pytest.LogCaptureFixture) -> None:
     url = f"postgresql://loader:{PASSWORD}@127.0.0.1:9/nowhere"  # the discard port: nothing answers
     pipe = dataload.pipeline("secret_fail", destination=postgres(url), dataset_name="ds",
-                             pipelines_dir=tmp_path / "pipelines")
-    pipe.retry_policy = RetryPolicy(attempts=2, first_wait=0.01, max_wait=0.01)
+                             pipelines_dir=tmp_path / "pipelines",
+                             retry_policy=RetryPolicy(attempts=2, first_wait=0.01, max_wait=0.01))
     with caplog.at_level(logging.DEBUG, logger="dataload"), pytest.raises(dataload.DataloadError) as raised:
         pipe.run([{"id": 1}], table_name="people")
     assert PASSWORD not in str(raised.value)

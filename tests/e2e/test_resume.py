@@ -380,8 +380,7 @@ class FlakyClient:
 
 def test_transient_errors_are_retried_and_the_rows_land_once(make_pipeline, tmp_path, caplog):
     flaky = FlakyDestination(duckdb(str(tmp_path / "flaky.duckdb")), failures=2)
-    pipe = make_pipeline("flaky", destination=flaky)
-    pipe.retry_policy = FAST_RETRY
+    pipe = make_pipeline("flaky", destination=flaky, retry_policy=FAST_RETRY)
     with caplog.at_level(logging.WARNING, logger="dataload"):
         info = pipe.run(child.items(1_200))
     assert flaky.load_calls == 3
@@ -397,8 +396,7 @@ def test_a_transient_error_after_the_commit_is_retried_without_duplicating(make_
     db = tmp_path / "flaky.duckdb"
     flaky = FlakyDestination(duckdb(str(db)), failures=1)
     flaky.after_commit = True
-    pipe = make_pipeline("flaky", destination=flaky)
-    pipe.retry_policy = FAST_RETRY
+    pipe = make_pipeline("flaky", destination=flaky, retry_policy=FAST_RETRY)
     info = pipe.run(child.items(1_000))
     assert flaky.load_calls == 2
     assert db_ids(db) == list(range(1_000))
@@ -421,8 +419,7 @@ def test_a_transient_error_mid_transaction_rolls_back_and_the_retry_loads_once(m
 
     monkeypatch.setattr(DuckDBClient, "_write_table", write_then_fail_once)
     db = tmp_path / "mid.duckdb"
-    pipe = make_pipeline("mid", destination=duckdb(str(db)))
-    pipe.retry_policy = FAST_RETRY
+    pipe = make_pipeline("mid", destination=duckdb(str(db)), retry_policy=FAST_RETRY)
     pipe.run([{"id": 0}], table_name="items")
     raised.clear()
     info = pipe.run(child.items(1_000))
@@ -443,7 +440,8 @@ con.close()
 
 def test_a_destination_file_locked_by_another_process_is_retried(make_pipeline, tmp_path):
     db = tmp_path / "locked.duckdb"
-    pipe = make_pipeline("locked", destination=duckdb(str(db)))
+    pipe = make_pipeline("locked", destination=duckdb(str(db)),
+                         retry_policy=RetryPolicy(attempts=8, first_wait=0.2, max_wait=1.0))
     pipe.run([{"id": 1}], table_name="t")
     script = tmp_path / "hold_db.py"
     script.write_text(HOLD_DB)
@@ -453,7 +451,6 @@ def test_a_destination_file_locked_by_another_process_is_retried(make_pipeline, 
         while not Path(str(db) + ".held").exists():
             assert holder.poll() is None and time.monotonic() < deadline
             time.sleep(0.02)
-        pipe.retry_policy = RetryPolicy(attempts=8, first_wait=0.2, max_wait=1.0)
         pipe.run([{"id": 2}], table_name="t")  # a lock held for 1 s is a transient error
     finally:
         holder.wait(timeout=30)
@@ -464,8 +461,8 @@ def test_a_destination_file_locked_by_another_process_is_retried(make_pipeline, 
 def test_transient_errors_past_the_attempts_propagate_and_keep_the_package(make_pipeline, tmp_path):
     db = tmp_path / "flaky.duckdb"
     flaky = FlakyDestination(duckdb(str(db)), failures=99)
-    pipe = make_pipeline("flaky", destination=flaky)
-    pipe.retry_policy = RetryPolicy(attempts=2, first_wait=0.01, max_wait=0.02)
+    pipe = make_pipeline("flaky", destination=flaky,
+                         retry_policy=RetryPolicy(attempts=2, first_wait=0.01, max_wait=0.02))
     with pytest.raises(TransientLoadError, match="connection lost"):
         pipe.run(child.items(1_000))
     assert flaky.load_calls == 2

@@ -224,8 +224,7 @@ def test_arrow_columns_colliding_after_normalization_stay_apart(target: Target, 
 
 def test_two_workers_that_name_a_colliding_key_differently_fall_back_to_one_order(
         make_pipeline: Callable[..., dataload.Pipeline]) -> None:
-    pipe = make_pipeline()
-    pipe.buffer_limits = BufferLimits(segment_rows=50)
+    pipe = make_pipeline(buffer_limits=BufferLimits(segment_rows=50))
     rows = [{"id": i, "A b": i} for i in range(50)] + [{"id": i, "a_b": -i} for i in range(50, 100)]
     pipe.extract(iter([rows[:50], rows[50:]]), table_name="split")
     pipe.normalize(workers=2)
@@ -321,8 +320,7 @@ def test_both_paths_name_colliding_child_tables_alike(make_pipeline: Callable[..
 
 def test_two_workers_agree_on_the_names_of_keys_without_collisions(
         make_pipeline: Callable[..., dataload.Pipeline]) -> None:
-    pipe = make_pipeline()
-    pipe.buffer_limits = BufferLimits(segment_rows=50)
+    pipe = make_pipeline(buffer_limits=BufferLimits(segment_rows=50))
     issues = [dict(issue, id=n) for n in range(100) for issue in github("issues")[n % 3:n % 3 + 1]]
     pipe.extract(iter([issues[:50], issues[50:]]), table_name="issues", write_disposition="merge", primary_key="id")
     pipe.normalize(workers=2)

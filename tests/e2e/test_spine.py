@@ -102,8 +102,7 @@ def test_merge_across_loads_replaces_children_instead_of_duplicating(make_pipeli
 def test_merge_across_many_buffer_files_keeps_the_last_row(make_pipeline):
     from dataload.extract.limits import BufferLimits
 
-    pipe = make_pipeline()
-    pipe.buffer_limits = BufferLimits(segment_rows=3)
+    pipe = make_pipeline(buffer_limits=BufferLimits(segment_rows=3))
     rows = [{"id": i % 4, "seq": i, "l": [i]} for i in range(20)]
     pipe.run(rows, table_name="m", write_disposition="merge", primary_key="id")
     got = {r["id"]: r["seq"] for r in pipe.dataset().table("m").rows()}
@@ -115,8 +114,7 @@ def test_a_page_of_big_records_is_split_into_files_by_bytes(make_pipeline):
     from dataload.extract.limits import BufferLimits
     from dataload.package.storage import read_json
 
-    pipe = make_pipeline()
-    pipe.buffer_limits = BufferLimits(segment_bytes=3_000)
+    pipe = make_pipeline(buffer_limits=BufferLimits(segment_bytes=3_000))
     page = [{"id": i, "body": f"{i:04d}" + "x" * 996} for i in range(10)]  # ~1 KB each, yielded as one page
     pipe.extract([page], table_name="docs")
     (package,) = (pipe.working_dir / "packages" / "extracted").iterdir()
@@ -401,8 +399,7 @@ def test_declared_json_column_keeps_dicts_and_lists_whole(make_pipeline):
 def test_a_page_larger_than_a_segment_is_split_into_files(make_pipeline):
     from dataload.extract.limits import BufferLimits
 
-    pipe = make_pipeline()
-    pipe.buffer_limits = BufferLimits(segment_rows=7)
+    pipe = make_pipeline(buffer_limits=BufferLimits(segment_rows=7))
     load_id = pipe.extract([{"n": i} for i in range(50)], table_name="t")
     files = list((pipe.working_dir / "packages" / "extracted" / load_id / "extracted").iterdir())
     assert len(files) == 8
@@ -478,3 +475,28 @@ def test_selecting_resources_of_one_source_call_does_not_change_the_next(make_pi
     pipe = make_pipeline()
     pipe.run(family())
     assert count(pipe, "kids") == 2
+
+
+def test_parallelized_transformers_run_at_the_same_time_as_roots(make_pipeline):
+    import threading
+
+    both_running = threading.Barrier(2, timeout=10)  # passes only if the two transformers overlap
+
+    def make(name):
+        parent = dataload.resource([{"p": p} for p in range(3)], name=f"{name}_parent")
+
+        @dataload.transformer(data_from=parent, name=name, parallelized=True)
+        def child(item):
+            both_running.wait()
+            yield {"n": item["p"] * 10}
+
+        return child
+
+    @dataload.source
+    def two():
+        return make("left"), make("right")
+
+    pipe = make_pipeline()
+    pipe.run(two())
+    assert sorted(r["n"] for r in pipe.dataset().table("left").rows()) == [0, 10, 20]
+    assert sorted(r["n"] for r in pipe.dataset().table("right").rows()) == [0, 10, 20]

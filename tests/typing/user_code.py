@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import dataload
 from dataload.schema.model import Table
+from destinations import duckdb, filesystem, postgres, sqlalchemy
 
 if TYPE_CHECKING:
     from typing_extensions import assert_type
@@ -36,7 +37,7 @@ def user_details(user: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield {"user_id": user["id"]}
 
 
-@dataload.transformer(data_from=users, table_name="emails")
+@dataload.transformer(data_from=users, table_name="emails", parallelized=True)
 def emails(user: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield dataload.with_table_name({"user_id": user["id"]}, "emails").item
 
@@ -73,15 +74,21 @@ if TYPE_CHECKING:
     assert_type(shop(), dataload.Source)
     assert_type(crm("eu", limit=5), dataload.Source)
     assert_type(printer.name, str)
+    for factory in (duckdb(":memory:"), postgres("postgresql://u@h/db"), filesystem("/lake"),
+                    sqlalchemy("sqlite:///x.db")):
+        assert_type(factory.name, str)
 
 
 def run_all(pipelines_dir: Path) -> int:
     """Load everything once; returns the number of rows loaded."""
-    pipe = dataload.pipeline("typed", destination="duckdb", dataset_name="shop_data", pipelines_dir=pipelines_dir)
-    info = pipe.run(shop(api_key="k", per_page=10).with_resources("users", "orders"))
+    pipe = dataload.pipeline("typed", destination="duckdb", dataset_name="shop_data", pipelines_dir=pipelines_dir,
+                             retry_policy=dataload.RetryPolicy(attempts=2),
+                             buffer_limits=dataload.BufferLimits(segment_rows=1000))
+    info: dataload.LoadInfo = pipe.run(shop(api_key="k", per_page=10).with_resources("users", "orders"))
     info = pipe.run(users().add_map(lambda row: {**row, "seen": True}).add_filter(lambda row: row["id"] > 0))
     info = pipe.run([{"id": 1}], table_name="plain", write_disposition="replace")
-    rows: list[dict[str, Any]] = pipe.dataset().table("plain").rows()
+    dataset: dataload.Dataset = pipe.dataset()
+    rows: list[dict[str, Any]] = dataset.table("plain").rows()
     state: dict[str, Any] = pipe.state
     sink = dataload.pipeline("sink", destination=printer, pipelines_dir=pipelines_dir)
     sink.run(crm("eu"))

@@ -47,8 +47,8 @@ def build(pipelines_dir: str | Path, db_path: str | Path, dataset: str = "ds") -
     """The pipeline both processes run: into DuckDB file ``db_path``, or PostgreSQL when it is a URL."""
     target = str(db_path)
     destination = postgres(target) if target.startswith("postgresql://") else duckdb(target)
-    pipe = dataload.pipeline(PIPELINE, destination=destination, dataset_name=dataset, pipelines_dir=pipelines_dir)
-    pipe.buffer_limits = BufferLimits(segment_rows=500)
+    pipe = dataload.pipeline(PIPELINE, destination=destination, dataset_name=dataset, pipelines_dir=pipelines_dir,
+                             buffer_limits=BufferLimits(segment_rows=500))
     return pipe
 
 

@@ -24,9 +24,9 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from dataload._state import resource_state
 from dataload.exceptions import InvalidConfig, ResourceError
 from dataload.incremental_values import canonical, cursor_key, form_of, is_date_like
-from dataload.state import resource_state
 
 _MISSING_MODES = ("raise", "include", "exclude")
 _ROW_ORDERS = (None, "asc", "desc")

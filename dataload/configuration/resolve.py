@@ -11,7 +11,7 @@ and for each key every provider in precedence order (environment, secrets.toml,
 config.toml). Each place looked at is written to a trace, so a missing value
 raises :class:`~dataload.exceptions.MissingConfig` listing all of them. Values
 read as text are coerced to the parameter's annotation; values of secrets come
-back as :class:`~dataload.config.secret.Secret` and never appear in errors.
+back as :class:`~dataload.configuration.secret.Secret` and never appear in errors.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from dataload.config.markers import _Marker
-from dataload.config.providers import NOT_FOUND, Key, Provider, default_providers, snapshot_values
-from dataload.config.secret import Secret
+from dataload.configuration.markers import _Marker
+from dataload.configuration.providers import NOT_FOUND, Key, Provider, default_providers, snapshot_values
+from dataload.configuration.secret import Secret
 from dataload.exceptions import InvalidConfig, MissingConfig
 
 __all__ = ["NOT_FOUND", "candidate_keys", "coerce_value", "lookup", "require", "resolve_arguments"]
@@ -240,7 +240,7 @@ def resolve_arguments(
     A function called many times (a transformer, once per parent item) should keep an
     :class:`ArgumentResolver` instead, which reads the signature and annotations once.
 
-    >>> from dataload.config import config, secrets
+    >>> from dataload.configuration import config, secrets
     >>> def github(api_key: str = secrets.value, per_page: int = config.value): ...
     >>> bound = resolve_arguments(github, (), {}, sections=("sources", "github"))  # doctest: +SKIP
     >>> bound.arguments  # doctest: +SKIP

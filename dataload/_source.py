@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from dataload._resource import Resource
 from dataload.exceptions import InvalidConfig
 from dataload.hints import parse_contract
-from dataload.resource import Resource
 
 
 class Source:

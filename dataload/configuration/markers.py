@@ -6,7 +6,7 @@
     def github(api_key: str = dataload.secrets.value, start: str = dataload.config.value): ...
 
 A parameter whose default is ``config.value`` or ``secrets.value`` is filled by
-:func:`dataload.config.resolve.resolve_arguments` when the caller does not pass
+:func:`dataload.configuration.resolve.resolve_arguments` when the caller does not pass
 it. ``config["sources.github.start"]`` looks a dotted key up directly.
 """
 
@@ -67,7 +67,7 @@ class _Namespace:
     _secret: ClassVar[bool] = False
 
     def __getitem__(self, key: str) -> Any:
-        from dataload.config.resolve import require  # resolve imports this module
+        from dataload.configuration.resolve import require  # resolve imports this module
 
         sections, name = split_key(key)
         return require(sections, name, secret=self._secret)

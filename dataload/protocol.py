@@ -212,7 +212,7 @@ class Destination(Protocol):
         """The options that rebuild this destination in ``dataload.attach()``; never a credential.
 
         They are stored in the pipeline's working dir (``pipeline.json``) and passed to the
-        destination's factory by name; ``dataload.config.is_credential_key`` tells which options hold one.
+        destination's factory by name; ``dataload.configuration.is_credential_key`` tells which options hold one.
         """
 
 

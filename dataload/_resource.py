@@ -6,13 +6,13 @@ import inspect
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from dataload.config.markers import _Marker
+from dataload._incremental import Incremental
+from dataload.configuration.markers import _Marker
 from dataload.exceptions import InvalidConfig, ResourceError
 from dataload.hints import TableHints
-from dataload.incremental import Incremental
 
 if TYPE_CHECKING:
-    from dataload.config.resolve import ArgumentResolver
+    from dataload.configuration.resolve import ArgumentResolver
 
 Step = tuple[str, Any]
 
@@ -102,7 +102,10 @@ class Resource:
         return clone
 
     def add_map(self, func: Callable[[Any], Any]) -> Resource:
-        """Transform every item with ``func`` (each record of a page; an Arrow table as a whole)."""
+        """Transform every item with ``func`` (each record of a page; an Arrow table as a whole).
+
+        Like every builder here, it changes this resource in place and returns it.
+        """
         self._steps.append(("map", func))
         return self
 
@@ -122,12 +125,16 @@ class Resource:
         return self
 
     def apply_hints(self, **hints: Any) -> Resource:
-        """Change table hints: table_name, write_disposition, primary_key, merge_key, columns, ...
+        """Change table hints in place: table_name, write_disposition, primary_key, merge_key, columns, ...
 
         >>> Resource([], name="r").apply_hints(primary_key="id").hints.primary_key
         ('id',)
         """
-        self.hints = self.hints.merged(**hints)
+        try:
+            self.hints = self.hints.merged(**hints)
+        except InvalidConfig as error:
+            where = f"resource {self.name!r}"
+            raise InvalidConfig(f"{where}: {error}", [f"{where}: {problem}" for problem in error.errors]) from None
         return self
 
     @property
@@ -221,7 +228,7 @@ class _Call:
         and a function with no config, secret or incremental parameter is then called directly.
         """
         if self._resolver is None:
-            from dataload.config.resolve import ArgumentResolver
+            from dataload.configuration.resolve import ArgumentResolver
 
             self._resolver = ArgumentResolver(self.func)
             defaults = (p.default for p in self._resolver.signature.parameters.values())

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 
-from dataload.config import NOT_FOUND, lookup
-from dataload.config.resolve import coerce_value
+from dataload.configuration import NOT_FOUND, lookup
+from dataload.configuration.resolve import coerce_value
 from dataload.exceptions import InvalidConfig
 
 MAX_DEFAULT_LOAD_WORKERS = 8
