@@ -63,6 +63,12 @@ class _Broken:
         setattr(client, self.method, fail)
         return client
 
+    def check_dataset_name(self, name: str) -> None:
+        self.inner.check_dataset_name(name)
+
+    def attach_spec(self) -> dict[str, Any]:
+        return self.inner.attach_spec()
+
 
 def test_a_plain_error_from_a_destination_fails_the_package_instead_of_blocking_every_run(make_pipeline, tmp_path):
     broken = _Broken(tmp_path / "b.duckdb", "load_package", RuntimeError("bug in the destination"))
