@@ -17,8 +17,8 @@ from dataload.exceptions import (
     ResourceError,
     SchemaError,
 )
+from dataload.facade import Pipeline
 from dataload.incremental import Incremental, incremental
-from dataload.pipeline import Pipeline
 from dataload.pipelines import attach, pipeline
 from dataload.resource import Resource, with_table_name
 from dataload.schema.model import Schema

@@ -9,8 +9,8 @@ from typing import Any
 
 from dataload.destination import Destination
 from dataload.exceptions import InvalidConfig, MissingConfig, PipelineError
+from dataload.facade import Pipeline
 from dataload.package.storage import read_json
-from dataload.pipeline import Pipeline
 from dataload.registry import DestinationArg, resolve_destination
 
 
