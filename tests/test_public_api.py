@@ -48,3 +48,18 @@ def test_destination_decorator_is_not_shadowed_by_the_protocol_module():
     import dataload.destination as protocol_module  # noqa: F401  (the Protocol lives in this module)
 
     assert callable(dataload.destination) and dataload.destination.__module__ == "dataload.sink"
+
+
+PIPELINE_MEMBERS = {
+    "pipeline_name", "destination", "dataset_name", "working_dir", "retry_policy", "buffer_limits", "last_trace",
+    "state", "default_schema", "run", "extract", "normalize", "load", "pending_packages", "failed_packages",
+    "retry_failed", "drop_failed", "sync_destination", "dataset", "sql_client", "drop", "drop_columns",
+}
+
+
+def test_pipeline_is_a_thin_facade_with_few_public_members(tmp_path):
+    """The stages live in their own modules (docs/architecture.md); Pipeline only calls them."""
+    pipe = dataload.pipeline("facade", destination="duckdb", pipelines_dir=tmp_path)
+    public = {name for name in dir(pipe) if not name.startswith("_")}
+    assert public == PIPELINE_MEMBERS
+    assert len(public) <= 22

@@ -5,7 +5,7 @@
 >>> bound = cfg.resolve_arguments(github, (), {}, sections=("sources", "github"))  # doctest: +SKIP
 """
 
-from dataload.config.markers import config, secrets
+from dataload.config.namespaces import config, secrets
 from dataload.config.providers import NOT_FOUND
 from dataload.config.resolve import lookup, resolve_arguments
 from dataload.config.secret import Secret, is_credential_key, redact, redact_url
