@@ -26,6 +26,7 @@ from dataload.exceptions import (
     MissingDependencyError,
     NormalizeError,
     PackageBlockedError,
+    PackageFormatError,
     PipelineError,
     PipelineLockedError,
     ResourceError,
@@ -35,9 +36,9 @@ from dataload.exceptions import (
     UnsupportedOperation,
 )
 from dataload.extract.limits import BufferLimits
+from dataload.facade import Pipeline
 from dataload.info import LoadInfo
 from dataload.load.step import RetryPolicy
-from dataload.pipeline import Pipeline
 from dataload.pipelines import attach, pipeline
 from dataload.schema.model import Schema
 from dataload.sink import destination
@@ -59,6 +60,7 @@ __all__ = [
     "MissingDependencyError",
     "NormalizeError",
     "PackageBlockedError",
+    "PackageFormatError",
     "Pipeline",
     "PipelineError",
     "PipelineLockedError",

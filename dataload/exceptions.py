@@ -166,3 +166,15 @@ class PackageBlockedError(PipelineError):
 
 class UnsupportedOperation(PipelineError):
     """The destination cannot do what was asked, e.g. read back the data a function destination received."""
+
+
+class PackageFormatError(PipelineError):
+    """A pending load package was written in a manifest format this version of dataload does not read.
+
+    ``.load_id`` names the package; the message says where it is and what to do.
+    """
+
+    def __init__(self, message: str, load_id: str) -> None:
+        super().__init__(message)
+        self.load_id = load_id
+        self._remember(message, load_id)

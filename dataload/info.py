@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+
+from dataload.package.manifest import Manifest
 
 
 @dataclass
@@ -71,13 +72,13 @@ class LoadInfo:
         """True when at least one row was loaded."""
         return any(self.rows.values())
 
-    def add_package(self, meta: dict[str, Any]) -> None:
+    def add_package(self, manifest: Manifest) -> None:
         """Count the rows, schema changes and contract discards of one more loaded package."""
-        for target, counts in ((self.rows, meta["rows"]), (self.discarded_rows, meta.get("discarded_rows", {})),
-                               (self.discarded_values, meta.get("discarded_values", {}))):
+        for target, counts in ((self.rows, manifest.rows), (self.discarded_rows, manifest.discarded_rows),
+                               (self.discarded_values, manifest.discarded_values)):
             for table, count in counts.items():
                 target[table] = target.get(table, 0) + count
-        self.schema_changes.extend(meta["schema_changes"])
+        self.schema_changes.extend(manifest.schema_changes)
 
     def __str__(self) -> str:
         where = f"{self.destination} dataset {self.dataset_name}"

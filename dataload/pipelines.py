@@ -9,9 +9,9 @@ from typing import Any
 
 from dataload.exceptions import InvalidConfig, MissingConfig, PipelineError
 from dataload.extract.limits import BufferLimits
+from dataload.facade import Pipeline
 from dataload.load.step import RetryPolicy
 from dataload.package.storage import read_json
-from dataload.pipeline import Pipeline
 from dataload.protocol import Destination
 from dataload.registry import DestinationArg, resolve_destination
 

@@ -26,14 +26,13 @@ keep no state (``Capabilities.keeps_state=False``, e.g. a function) are not aske
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dataload._state import encode, new_state
+from dataload.context import PipelineContext
 from dataload.load.step import with_retries
-from dataload.package.storage import read_json, write_json
-
-if TYPE_CHECKING:
-    from dataload.pipeline import Pipeline
+from dataload.package.manifest import read_manifest, write_manifest
+from dataload.package.storage import write_json
 
 logger = logging.getLogger(__name__)
 
@@ -57,55 +56,55 @@ def decide(local: dict[str, Any], stored: dict[str, Any] | None) -> str:
     return "newer" if stored_version > local_version else "lost"
 
 
-def reconcile(pipe: Pipeline) -> bool:
-    """Apply :func:`decide` to ``pipe``'s local state and the destination's; True when the local one changed."""
-    if not pipe.destination.capabilities.keeps_state:
+def reconcile(ctx: PipelineContext) -> bool:
+    """Apply :func:`decide` to the pipeline's local state and the destination's; True when the local one changed."""
+    if not ctx.destination.capabilities.keeps_state:
         return False
-    local = pipe.state
-    stored = with_retries(lambda: _stored_state(pipe), pipe.retry_policy, what="reading the stored state")
+    local = ctx.state()
+    stored = with_retries(lambda: _stored_state(ctx), ctx.retry_policy, what="reading the stored state")
     verdict = decide(local, stored)
     if verdict == "keep":
         return False
-    _log(pipe, verdict, local, stored)
+    _log(ctx, verdict, local, stored)
     document = stored if stored is not None else encode(new_state())
-    write_json(pipe.working_dir / "state.json", document)
-    _rebase_pending(pipe, document)
-    schema = with_retries(lambda: _stored_schema(pipe), pipe.retry_policy, what="reading the stored schema")
-    if schema is not None and schema.get("version", 0) > pipe.default_schema.version:
-        write_json(pipe.working_dir / "schema.json", schema)
+    ctx.write_state(document)
+    _rebase_pending(ctx, document)
+    schema = with_retries(lambda: _stored_schema(ctx), ctx.retry_policy, what="reading the stored schema")
+    if schema is not None and schema.get("version", 0) > ctx.schema().version:
+        write_json(ctx.working_dir / "schema.json", schema)
     return True
 
 
-def _stored_state(pipe: Pipeline) -> dict[str, Any] | None:
-    with pipe._client() as client:
-        return client.stored_state(pipe.pipeline_name)
+def _stored_state(ctx: PipelineContext) -> dict[str, Any] | None:
+    with ctx.client() as client:
+        return client.stored_state(ctx.pipeline_name)
 
 
-def _stored_schema(pipe: Pipeline) -> dict[str, Any] | None:
-    with pipe._client() as client:
-        return client.stored_schema(pipe.pipeline_name)
+def _stored_schema(ctx: PipelineContext) -> dict[str, Any] | None:
+    with ctx.client() as client:
+        return client.stored_schema(ctx.pipeline_name)
 
 
-def _rebase_pending(pipe: Pipeline, document: dict[str, Any]) -> None:
+def _rebase_pending(ctx: PipelineContext, document: dict[str, Any]) -> None:
     """Give packages not loaded yet the destination's state (their data stays and is loaded next)."""
-    for stage, load_id in pipe._packages.pending():
-        path = pipe._packages.path(stage, load_id) / "package.json"
-        meta = read_json(path)
-        meta["state"] = document
-        write_json(path, meta)
+    for stage, load_id in ctx.packages.pending():
+        folder = ctx.packages.path(stage, load_id)
+        manifest = read_manifest(folder)
+        manifest.state = document
+        write_manifest(folder, manifest)
 
 
-def _log(pipe: Pipeline, verdict: str, local: dict[str, Any], stored: dict[str, Any] | None) -> None:
-    where = f"dataset {pipe.dataset_name!r} on destination {pipe.destination.name!r}"
+def _log(ctx: PipelineContext, verdict: str, local: dict[str, Any], stored: dict[str, Any] | None) -> None:
+    where = f"dataset {ctx.dataset_name!r} on destination {ctx.destination.name!r}"
     stored_version = stored.get("_state_version", 0) if stored is not None else None
     if verdict == "restore":
-        logger.info("pipeline %s: restored state (version %s) and schema from %s", pipe.pipeline_name,
+        logger.info("pipeline %s: restored state (version %s) and schema from %s", ctx.pipeline_name,
                     stored_version, where)
     elif verdict == "newer":
         logger.info("pipeline %s: %s holds a newer state (version %s) than the local one (version %s); "
-                    "continuing from it", pipe.pipeline_name, where, stored_version, local.get("_state_version"))
+                    "continuing from it", ctx.pipeline_name, where, stored_version, local.get("_state_version"))
     else:
         then = "none, so every resource loads from scratch" if stored is None else f"its version {stored_version}"
         logger.warning("pipeline %s: %s holds none of the loads the local state (version %s) came from (wiped, "
                        "restored from a backup, or a new destination); continuing from the destination's state: %s",
-                       pipe.pipeline_name, where, local.get("_state_version"), then)
+                       ctx.pipeline_name, where, local.get("_state_version"), then)

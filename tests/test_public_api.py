@@ -18,7 +18,8 @@ import dataload
 
 ERRORS = {
     "ConfigError", "DataContractViolation", "DataloadError", "ExtractError", "InvalidConfig", "LoadError",
-    "MissingConfig", "MissingDependencyError", "NormalizeError", "PackageBlockedError", "PipelineError",
+    "MissingConfig", "MissingDependencyError", "NormalizeError", "PackageBlockedError", "PackageFormatError",
+    "PipelineError",
     "PipelineLockedError", "ResourceError", "SchemaError", "TerminalLoadError", "TransientLoadError",
     "UnsupportedOperation",
 }
@@ -49,12 +50,7 @@ def test_import_has_no_side_effects(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-PIPELINE_RENAMED_ON_STAGES = pytest.mark.xfail(reason="dataload/pipeline.py is renamed on the stages branch of "
-                                                      "issue 13; drop this mark when it is merged")
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=PIPELINE_RENAMED_ON_STAGES) if n == "pipeline" else n
-                                  for n in sorted(PUBLIC - {"__version__"})])
+@pytest.mark.parametrize("name", sorted(PUBLIC - {"__version__"}))
 def test_no_public_name_is_shadowed_by_a_submodule(name):
     """No submodule ``dataload.<name>`` exists, or it is the very object ``dataload.<name>`` is: a
     submodule named like a public name is shadowed by it (``import dataload.config as cfg`` used to
@@ -66,3 +62,18 @@ def test_no_public_name_is_shadowed_by_a_submodule(name):
 
 def test_destination_decorator_is_the_function_sink():
     assert callable(dataload.destination) and dataload.destination.__module__ == "dataload.sink"
+
+
+PIPELINE_MEMBERS = {
+    "pipeline_name", "destination", "dataset_name", "working_dir", "retry_policy", "buffer_limits", "last_trace",
+    "state", "default_schema", "run", "extract", "normalize", "load", "pending_packages", "failed_packages",
+    "retry_failed", "drop_failed", "sync_destination", "dataset", "sql_client", "drop", "drop_columns",
+}
+
+
+def test_pipeline_is_a_thin_facade_with_few_public_members(tmp_path):
+    """The stages live in their own modules (docs/architecture.md); Pipeline only calls them."""
+    pipe = dataload.pipeline("facade", destination="duckdb", pipelines_dir=tmp_path)
+    public = {name for name in dir(pipe) if not name.startswith("_")}
+    assert public == PIPELINE_MEMBERS
+    assert len(public) <= 22

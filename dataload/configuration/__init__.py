@@ -5,7 +5,7 @@
 >>> bound = cfg.resolve_arguments(github, (), {}, sections=("sources", "github"))  # doctest: +SKIP
 """
 
-from dataload.configuration.markers import config, secrets
+from dataload.configuration.namespaces import config, secrets
 from dataload.configuration.providers import NOT_FOUND
 from dataload.configuration.resolve import lookup, resolve_arguments
 from dataload.configuration.secret import Secret, is_credential_key, redact, redact_url

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from dataload.exceptions import SchemaError
+from dataload.exceptions import PackageFormatError, SchemaError
 from dataload.extract.limits import BufferLimits
-from dataload.normalize.rows import MAX_NESTING_DEPTH, JsonText
-from dataload.schema.infer import to_json_text, with_room_for_python_decimals
+from dataload.extract.rows_file import HEADER, read_rows, write_rows
+from dataload.schema.infer import with_room_for_python_decimals
 
 
 class TableBuffer:
@@ -93,16 +92,16 @@ class TableBuffer:
         path = self.new_file(self.table)
         records = _as_records(rows)
         if records is None or not _write_arrow(path, pa.Table.from_struct_array(records)):
-            _write_pickle(path, rows)
+            write_rows(path, rows)
 
     def _write_table(self, table: pa.Table) -> None:
         path = self.new_file(self.table)
         if not _write_arrow(path, table):  # e.g. nested deeper than Arrow goes
-            _write_pickle(path, table.to_pylist())
+            write_rows(path, table.to_pylist())
 
 
 def _write_arrow(path: Path, table: pa.Table) -> bool:
-    """Arrow data as an IPC stream, straight into the file (slice-exact, unlike a pickle); False if it cannot."""
+    """Arrow data as an IPC stream, straight into the file (slice-exact); False if it cannot."""
     import pyarrow.ipc as ipc
 
     try:
@@ -111,14 +110,6 @@ def _write_arrow(path: Path, table: pa.Table) -> bool:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return False
     return True
-
-
-def _write_pickle(path: Path, rows: list[Any]) -> None:
-    try:
-        data = pickle.dumps(rows, protocol=5)
-    except RecursionError:  # nested deeper than pickle goes: keep the deep parts as JSON text
-        data = pickle.dumps([cap_depth(row, MAX_NESTING_DEPTH + 1) for row in rows], protocol=5)
-    path.write_bytes(data)
 
 
 def _as_records(rows: list[Any]) -> pa.StructArray | None:
@@ -147,30 +138,26 @@ def approximate_size(value: Any, depth: int = 0) -> int:
     return 8
 
 
-def cap_depth(value: Any, levels: int) -> Any:
-    """``value`` with everything nested more than ``levels`` deep replaced by its JSON text."""
-    if not isinstance(value, (dict, list, tuple, set, frozenset)):
-        return value
-    if levels <= 1:
-        return JsonText(to_json_text(value))
-    if isinstance(value, dict):
-        return {k: cap_depth(v, levels - 1) for k, v in value.items()}
-    return [cap_depth(v, levels - 1) for v in value]
-
-
 def read_extracted(path: Path) -> tuple[str, Any]:
     """Read one extracted file: ``("arrow", Table)`` or ``("rows", list)`` (told apart by the first bytes).
 
-    Arrow files are memory-mapped: the table's columns are the file's bytes, not a copy.
+    Arrow files are memory-mapped: the table's columns are the file's bytes, not a copy. Rows are
+    read from tagged JSON (:mod:`dataload.extract.rows_file`); a pickle an older dataload wrote is
+    refused, since reading one can run code.
     """
     with open(path, "rb") as handle:
-        if handle.read(4) != _IPC_CONTINUATION:
-            handle.seek(0)
-            return "rows", pickle.load(handle)
+        head = handle.read(len(HEADER))
+        if head == HEADER:
+            return "rows", read_rows(handle.read())
+        if head[:1] == _PICKLE_PROTOCOL:
+            raise PackageFormatError(
+                f"extracted file {path} was written as a pickle by an older version of dataload; it is not read, "
+                "because reading a pickle can run code: finish the package with the dataload version that wrote "
+                "it, or discard it with pipe.drop_failed()", load_id=path.parent.parent.name)
     import pyarrow.ipc as ipc
 
     with ipc.open_stream(pa.memory_map(str(path))) as reader:
         return "arrow", reader.read_all()
 
 
-_IPC_CONTINUATION = b"\xff\xff\xff\xff"
+_PICKLE_PROTOCOL = b"\x80"

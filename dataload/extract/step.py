@@ -22,6 +22,7 @@ from dataload.extract.buffer import TableBuffer
 from dataload.extract.concurrent import produce_concurrently
 from dataload.extract.limits import BufferLimits
 from dataload.hints import TableHints
+from dataload.package.manifest import TableHintsRecord
 from dataload.package.storage import fsync_file
 from dataload.schema.infer import with_room_for_python_decimals
 from dataload.schema.naming import table_name as normalize_table_name
@@ -35,7 +36,7 @@ class ExtractResult:
     ``replace`` table it left without rows, which the package empties), ``None`` items skipped per resource."""
 
     items: dict[str, int] = field(default_factory=dict)
-    table_hints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    table_hints: dict[str, TableHintsRecord] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     files: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
@@ -44,7 +45,7 @@ class ExtractResult:
     def is_empty(self) -> bool:
         """No table got an item and none is to be replaced (replacing with nothing empties a table)."""
         return not any(self.items.values()) and all(
-            hints["write_disposition"] != "replace" for hints in self.table_hints.values())
+            hints.write_disposition != "replace" for hints in self.table_hints.values())
 
 
 _NO_PARENT = object()
@@ -94,7 +95,7 @@ class _Extraction:
             self.result.items[buffer.table] = buffer.items
         # a table without rows goes into the package only to be replaced (emptied) by it
         self.result.table_hints = {name: hints for name, hints in self.result.table_hints.items()
-                                   if name in self.buffers or hints["write_disposition"] == "replace"}
+                                   if name in self.buffers or hints.write_disposition == "replace"}
         self.result.seconds = time.perf_counter() - started
         return self.result
 
@@ -151,10 +152,10 @@ class _Extraction:
             return name
         hints = _hints_record(resource, self.source)
         known = self.result.table_hints.setdefault(name, hints)
-        differing = [k for k in _TABLE_DEFINING_HINTS if known[k] != hints[k]]
+        differing = known.differing(hints)
         if differing:
-            what = ", ".join(f"{k} {known[k]!r} vs {hints[k]!r}" for k in differing)
-            raise InvalidConfig(f"resources {known['resource']!r} and {resource.name!r} both write table {name!r} "
+            what = ", ".join(f"{k} {getattr(known, k)!r} vs {getattr(hints, k)!r}" for k in differing)
+            raise InvalidConfig(f"resources {known.resource!r} and {resource.name!r} both write table {name!r} "
                                 f"but with different hints ({what}); give one of them another table_name, or "
                                 "both the same write disposition and keys")
         self.claims.add((resource.name, name))
@@ -192,9 +193,6 @@ def _with_context(pages: Iterable[Any], document: dict[str, Any], source: str, r
             except StopIteration:
                 return
         yield page
-
-
-_TABLE_DEFINING_HINTS = ("write_disposition", "merge_strategy", "primary_key", "merge_key")
 
 
 def _without_none(page: Any) -> tuple[Any, int]:
@@ -254,21 +252,21 @@ def _from_pandas(frame: Any) -> pa.Table:
     return table if table.schema.equals(pa.schema(fields)) else table.cast(pa.schema(fields, table.schema.metadata))
 
 
-def _hints_record(resource: Resource, source: Source) -> dict[str, Any]:
+def _hints_record(resource: Resource, source: Source) -> TableHintsRecord:
     hints: TableHints = resource.hints
     hints.require_merge_key(resource.name)
-    return {
-        "resource": resource.name,
-        "write_disposition": hints.write_disposition.name,
-        "merge_strategy": hints.write_disposition.strategy,
-        "primary_key": list(hints.primary_key),
-        "merge_key": list(hints.merge_key),
-        "columns": [c.to_dict() for c in hints.columns.values()],
-        "schema_contract": hints.schema_contract or source.schema_contract,
-        "max_table_nesting": hints.max_table_nesting if hints.max_table_nesting is not None
+    return TableHintsRecord(
+        resource=resource.name,
+        write_disposition=hints.write_disposition.name,
+        merge_strategy=hints.write_disposition.strategy,
+        primary_key=list(hints.primary_key),
+        merge_key=list(hints.merge_key),
+        columns=list(hints.columns.values()),
+        schema_contract=hints.schema_contract or source.schema_contract,
+        max_table_nesting=hints.max_table_nesting if hints.max_table_nesting is not None
         else source.max_table_nesting,
-        "json_schema": hints.json_schema,
-    }
+        json_schema=hints.json_schema,
+    )
 
 
 def extract_source(

@@ -8,9 +8,7 @@ table and column.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
-import enum
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -19,7 +17,7 @@ import pyarrow as pa
 
 from dataload.exceptions import NormalizeError
 from dataload.normalize.errors import content_errors
-from dataload.normalize.rows import MAX_NESTING_DEPTH, JsonText, TableNames, TableRows
+from dataload.normalize.rows import TableNames, TableRows
 from dataload.schema.infer import (
     coerce_value,
     decimal_type_for_values,
@@ -29,6 +27,7 @@ from dataload.schema.infer import (
 )
 from dataload.schema.model import VALUE_COLUMN
 from dataload.schema.naming import SourceKey, child_table_path, path_name, shorten
+from dataload.values import MAX_NESTING_DEPTH, NO_FORM, JsonText, is_missing, table_form, type_name
 
 _LISTS = (list, tuple, set, frozenset)
 
@@ -226,24 +225,19 @@ def plain_value(value: Any, table: str, column: str) -> Any:
     """Convert well-known Python objects to plain data; refuse objects with no defined form."""
     if value is None or isinstance(value, (str, int, float, bool, Mapping, list)):
         return value
-    if type(value).__name__ == "NaTType":  # pandas' missing timestamp or timedelta
+    if is_missing(value):
         return None
     if isinstance(value, datetime.timedelta):
         return duration_micros(value)
     if python_data_type(value) != "json" or isinstance(value, (tuple, set, frozenset)):
         return value
-    if isinstance(value, enum.Enum):
-        return plain_value(value.value, table, column)
     if isinstance(value, uuid.UUID):
         return str(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if hasattr(value, "model_dump"):
-        return value.model_dump()
-    if type(value).__module__ == "numpy" and hasattr(value, "item"):
-        return value.item()
+    form = table_form(value)
+    if form is not NO_FORM:
+        return plain_value(form, table, column)
     raise NormalizeError(
-        f"table {table!r}, column {column!r}: a value of type {type(value).__name__} has no table form; "
+        f"table {table!r}, column {column!r}: a value of type {type_name(value)} has no table form; "
         "convert it to a dict, list, string or number (for example with add_map)", table=table, column=column)
 
 

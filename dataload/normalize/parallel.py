@@ -45,7 +45,7 @@ def planned_workers(requested: int | None, settings: ChunkSettings, chunks: list
     :data:`MIN_BYTES_PER_WORKER` of extracted data up to half the machine's cores (one process
     already keeps about 1.5 cores busy: Parquet files are written on threads); never more than
     the chunks, and one where a contract or JSON Schema needs the rows in order."""
-    ordered = any(is_active(hints.get("schema_contract")) or hints.get("json_schema")
+    ordered = any(is_active(hints.schema_contract) or hints.json_schema
                   for hints in settings.table_hints.values())
     if len(chunks) < 2 or ordered:
         return 1

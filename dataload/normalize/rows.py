@@ -15,13 +15,6 @@ from dataload.exceptions import SchemaError
 from dataload.schema.model import LIST_INDEX, PARENT_ID, ROOT_ID, ROW_ID, Schema
 from dataload.schema.naming import ColumnNames, SourceKey, child_table_path, claim_order, shorten
 
-# Nesting (dicts and lists) below this depth is unnested; deeper data lands as one JSON column.
-MAX_NESTING_DEPTH = 32
-
-
-class JsonText(str):
-    """Nested data already serialized to JSON (too deep to keep as Python objects)."""
-
 
 @dataclass
 class TableRows:

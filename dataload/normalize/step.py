@@ -12,7 +12,6 @@ a merge key.
 from __future__ import annotations
 
 import logging
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +30,9 @@ from dataload.normalize.flatten import flatten_records
 from dataload.normalize.rows import TableNames, TableRows, assign_ids, keep_rows, key_ids, last_of_each_key, unique_ids
 from dataload.normalize.unnest import unnest
 from dataload.normalize.validate import validate_rows
+from dataload.package.manifest import TableHintsRecord
 from dataload.package.storage import fsync_file
-from dataload.schema.model import LOAD_ID, Column, Schema, Table
+from dataload.schema.model import LOAD_ID, Column, Schema, Table, with_hints
 from dataload.schema.naming import column_name
 
 KEY_HINTS = ("primary_key", "merge_key")
@@ -52,53 +52,13 @@ class NormalizeResult:
     processes: int = 1
 
 
-def normalize_package(
-    extracted: Path,
-    extracted_files: list[tuple[str, str]],
-    output: Path,
-    schema: Schema,
-    table_hints: dict[str, dict[str, Any]],
-    load_id: str,
-    *,
-    max_identifier_length: int | None,
-    arrow_files: bool = False,
-    workers: int | None = None,
-) -> NormalizeResult:
-    """Normalize every extracted file of a package; ``schema`` is updated in place.
-
-    ``workers``: worker processes (None decides from the package's size and the machine's
-    cores, see :mod:`dataload.normalize.parallel`). With one, chunks are normalized here in order.
-    """
-    from dataload.normalize.parallel import normalize_in_processes, planned_workers
-
-    started = time.perf_counter()
-    before, keys_before = _columns_of(schema), _keys_of(schema)
-    chunks = [(chunk, file_name, table) for chunk, (file_name, table) in enumerate(extracted_files)]
-    for table in set(table_hints) - {table for _, _, table in chunks}:  # a replace without rows empties the table
-        if table in schema.tables:
-            apply_table_hints(schema, table, table_hints[table], max_identifier_length)
-    settings = ChunkSettings(extracted, output, table_hints, load_id, max_identifier_length, arrow_files)
-    count = planned_workers(workers, settings, chunks)
-    logger.debug("package %s: normalizing %d extract file(s) in %d process(es)", load_id, len(chunks), count)
-    result = normalize_in_processes(settings, chunks, schema, count) if count > 1 else None
-    if result is None:  # one worker, or the workers disagreed on a type or one was lost: in order here
-        result = normalize_chunks(settings, chunks, schema)
-    result.schema_changes = describe_changes(before, schema) + describe_key_changes(before, keys_before, schema)
-    for change in result.schema_changes:
-        logger.debug("package %s: schema: %s", load_id, change)
-    _warn_about(result.type_notes, load_id)
-    pa.default_memory_pool().release_unused()  # hand freed buffers back to the OS before the load runs
-    result.seconds = time.perf_counter() - started
-    return result
-
-
 @dataclass(frozen=True)
 class ChunkSettings:
     """What every chunk of one package is normalized with (picklable, for worker processes)."""
 
     extracted: Path
     output: Path
-    table_hints: dict[str, dict[str, Any]]
+    table_hints: dict[str, TableHintsRecord]
     load_id: str
     max_identifier_length: int | None
     arrow_files: bool
@@ -122,10 +82,10 @@ def normalize_chunks(settings: ChunkSettings, chunks: list[tuple[int, str, str]]
                 hints = settings.table_hints[table]
                 root = apply_table_hints(schema, table, hints, max_identifier_length)
                 kind, payload = read_extracted(settings.extracted / file_name)
-                if hints.get("json_schema"):
+                if hints.json_schema:
                     kind, payload = "rows", _to_rows(kind, payload)
                     validated[table] = validated.get(table, 0) + len(payload)
-                    payload = validate_rows(payload, hints["json_schema"], table=table, schema_name=schema.name,
+                    payload = validate_rows(payload, hints.json_schema, table=table, schema_name=schema.name,
                                             contract=root.schema_contract, discards=result.discards,
                                             first_position=validated[table] - len(payload))
                 json_columns = frozenset(c.name for c in root.columns.values() if c.data_type == "json")
@@ -200,9 +160,9 @@ def _write_parquet(table: pa.Table, target: Path) -> None:
     fsync_file(target)
 
 
-def _unnest(kind: str, payload: Any, table: str, hints: dict[str, Any], names: TableNames,
+def _unnest(kind: str, payload: Any, table: str, hints: TableHintsRecord, names: TableNames,
             json_columns: frozenset[str]) -> list[TableRows]:
-    nesting = hints.get("max_table_nesting")
+    nesting = hints.max_table_nesting
     max_length = names.max_length
     if kind == "rows":
         return flatten_records(table, payload, max_table_nesting=nesting, max_identifier_length=max_length,
@@ -236,28 +196,28 @@ def _assign_ids(batch: list[TableRows], root: Table) -> list[TableRows]:
     return batch
 
 
-def apply_table_hints(schema: Schema, table: str, hints: dict[str, Any], max_length: int | None) -> Table:
+def apply_table_hints(schema: Schema, table: str, hints: TableHintsRecord, max_length: int | None) -> Table:
     """Create or update a root table from a resource's hints; returns the table."""
     existing = schema.tables.get(table)
     target = existing or Table(table)
-    target.write_disposition = hints["write_disposition"]
-    target.merge_strategy = hints["merge_strategy"]
-    target.resource = hints["resource"]
-    target.schema_contract = hints.get("schema_contract")
-    for declared in hints["columns"]:
-        _declare(target, Column(**{**declared, "name": column_name((declared["name"],), max_length)}))
+    target.write_disposition = hints.write_disposition
+    target.merge_strategy = hints.merge_strategy
+    target.resource = hints.resource
+    target.schema_contract = hints.schema_contract
+    for declared in hints.columns:
+        _declare(target, with_hints(declared, name=column_name((declared.name,), max_length)))
     keys = _declared_keys(hints, max_length)
     if any(keys.values()):  # the keys the resource declares now are the keys; none declared keeps the schema's
-        _set_keys(target, keys, frozen=existing is not None and _is_frozen(hints.get("schema_contract")))
+        _set_keys(target, keys, frozen=existing is not None and _is_frozen(hints.schema_contract))
     schema.tables[table] = target
     return target
 
 
-def _declared_keys(hints: dict[str, Any], max_length: int | None) -> dict[str, list[str]]:
+def _declared_keys(hints: TableHintsRecord, max_length: int | None) -> dict[str, list[str]]:
     """The ``primary_key`` and ``merge_key`` columns a resource declares (as arguments or column hints)."""
     keys: dict[str, list[str]] = {}
     for hint in KEY_HINTS:
-        named = [*hints[hint], *(c["name"] for c in hints["columns"] if c.get(hint))]
+        named = [*getattr(hints, hint), *(c.name for c in hints.columns if getattr(c, hint))]
         keys[hint] = list(dict.fromkeys(column_name((k,), max_length) for k in named))
     return keys
 
@@ -298,44 +258,3 @@ def _declare(table: Table, declared: Column) -> None:
             table=table.name, column=declared.name)
     for name, value in declared.to_dict().items():
         setattr(current, name, value)
-
-
-def _warn_about(notes: TypeNotes, load_id: str) -> None:
-    for column, count in sorted(notes.not_converted.items()):
-        logger.warning("package %s: %d value(s) of column %s did not convert to its type; they are in a "
-                       "variant column", load_id, count, column)
-    for column, count in sorted(notes.truncated.items()):
-        logger.warning("package %s: %d value(s) of column %s were cut to microseconds", load_id, count, column)
-
-
-def _columns_of(schema: Schema) -> dict[str, dict[str, str | None]]:
-    return {t.name: {c.name: c.data_type for c in t.columns.values()} for t in schema.tables.values()}
-
-
-def _keys_of(schema: Schema) -> dict[tuple[str, str], list[str]]:
-    return {(t.name, hint): t.key_columns(hint) for t in schema.tables.values() for hint in KEY_HINTS}
-
-
-def describe_changes(before: dict[str, dict[str, str | None]], schema: Schema) -> list[str]:
-    """Readable lines for tables and columns added since ``before`` (variants named as such)."""
-    changes: list[str] = []
-    for table in schema.tables.values():
-        old = before.get(table.name)
-        typed = [c for c in table.columns.values() if c.data_type and not c.name.startswith("_dl_")]
-        if old is None or not any(old.values()):
-            if typed:
-                changes.append(f"added table {table.name}")
-            continue
-        for column in typed:
-            if old.get(column.name) is None:
-                what = f"variant column (values of column {column.variant_of})" if column.variant_of else "column"
-                changes.append(f"added {what} {table.name}.{column.name} {column.data_type}")
-    return changes
-
-
-def describe_key_changes(before: dict[str, dict[str, str | None]], keys_before: dict[tuple[str, str], list[str]],
-                         schema: Schema) -> list[str]:
-    """Readable lines for tables that held data before and whose primary or merge key changed."""
-    return [f"changed {hint.replace('_', ' ')} of {table.name} from {keys_before[table.name, hint]} to {keys}"
-            for table in schema.tables.values() if any((before.get(table.name) or {}).values())
-            for hint in KEY_HINTS if (keys := table.key_columns(hint)) != keys_before[table.name, hint]]

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from dataload.normalize.rows import MAX_NESTING_DEPTH, TableNames, TableRows, list_positions
+from dataload.normalize.rows import TableNames, TableRows, list_positions
 from dataload.schema.infer import to_json_text
 from dataload.schema.model import VALUE_COLUMN
 from dataload.schema.naming import SourceKey
+from dataload.values import MAX_NESTING_DEPTH
 
 
 def unnest(

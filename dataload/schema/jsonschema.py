@@ -1,7 +1,7 @@
 """JSON Schema (draft 2020-12) in both directions.
 
 * :func:`columns_from_json_schema` turns a document given as ``columns=`` into column hints.
-* :func:`table_json_schema` describes a loaded table for consumers of the data.
+* (:meth:`dataload.schema.model.Schema.json_schema` describes a loaded table for consumers of the data.)
 * :func:`row_errors` validates rows with ``jsonschema`` and says which row, field and rule failed.
 """
 
@@ -10,16 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from dataload.schema.model import Column, Table
+from dataload.schema.model import Column
 
 _FROM_JSON = {"integer": "bigint", "number": "double", "boolean": "bool", "string": "text"}
 _FORMATS = {"date-time": "timestamp", "date": "date", "time": "time"}
-_TO_JSON: dict[str, dict[str, Any]] = {
-    "bigint": {"type": "integer"}, "double": {"type": "number"}, "decimal": {"type": "number"},
-    "bool": {"type": "boolean"}, "text": {"type": "string"}, "timestamp": {"type": "string", "format": "date-time"},
-    "date": {"type": "string", "format": "date"}, "time": {"type": "string", "format": "time"},
-    "binary": {"type": "string", "contentEncoding": "base64"}, "json": {},
-}
 
 
 def is_json_schema(value: Any) -> bool:
@@ -54,29 +48,6 @@ def _data_type(spec: Mapping[str, Any]) -> str | None:
     if kinds == "string" and spec.get("format") in _FORMATS:
         return _FORMATS[spec["format"]]
     return _FROM_JSON.get(kinds) if isinstance(kinds, str) else None
-
-
-def table_json_schema(table: Table) -> dict[str, Any]:
-    """A JSON Schema (draft 2020-12) describing the rows of ``table``.
-
-    >>> table_json_schema(Table("t", {"id": Column("id", "bigint", nullable=False)}))["required"]
-    ['id']
-    """
-    properties: dict[str, Any] = {}
-    for column in table.columns.values():
-        if column.data_type is None:
-            continue
-        spec = dict(_TO_JSON[column.data_type])
-        if column.nullable and spec:
-            spec["type"] = [spec["type"], "null"]
-        properties[column.name] = spec
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": table.name,
-        "type": "object",
-        "properties": properties,
-        "required": [c.name for c in table.columns.values() if c.data_type and not c.nullable],
-    }
 
 
 def row_errors(document: Mapping[str, Any], rows: list[Any]) -> Iterator[tuple[int, str, str, str]]:

@@ -210,8 +210,6 @@ class Schema:
 
     def json_schema(self, table: str) -> dict[str, Any]:
         """A JSON Schema (draft 2020-12) of ``table`` for consumers of the data."""
-        from dataload.schema.jsonschema import table_json_schema
-
         return table_json_schema(self.tables[table])
 
     def to_json(self) -> str:
@@ -235,3 +233,34 @@ class Schema:
 def with_hints(column: Column, **hints: Any) -> Column:
     """A copy of ``column`` with ``hints`` applied."""
     return replace(column, **hints)
+
+
+_TO_JSON: dict[str, dict[str, Any]] = {
+    "bigint": {"type": "integer"}, "double": {"type": "number"}, "decimal": {"type": "number"},
+    "bool": {"type": "boolean"}, "text": {"type": "string"}, "timestamp": {"type": "string", "format": "date-time"},
+    "date": {"type": "string", "format": "date"}, "time": {"type": "string", "format": "time"},
+    "binary": {"type": "string", "contentEncoding": "base64"}, "json": {},
+}
+
+
+def table_json_schema(table: Table) -> dict[str, Any]:
+    """A JSON Schema (draft 2020-12) describing the rows of ``table``.
+
+    >>> table_json_schema(Table("t", {"id": Column("id", "bigint", nullable=False)}))["required"]
+    ['id']
+    """
+    properties: dict[str, Any] = {}
+    for column in table.columns.values():
+        if column.data_type is None:
+            continue
+        spec = dict(_TO_JSON[column.data_type])
+        if column.nullable and spec:
+            spec["type"] = [spec["type"], "null"]
+        properties[column.name] = spec
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": table.name,
+        "type": "object",
+        "properties": properties,
+        "required": [c.name for c in table.columns.values() if c.data_type and not c.nullable],
+    }

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import dataload
-from dataload.pipeline import Pipeline
+from dataload.facade import Pipeline
 
 MakePipeline = Callable[..., Pipeline]
 MODES = ("evolve", "freeze", "discard_row", "discard_value")

@@ -37,8 +37,8 @@ from typing import Any
 import dataload
 from dataload.exceptions import TransientLoadError
 from dataload.extract.limits import BufferLimits
+from dataload.facade import Pipeline
 from dataload.load.step import RetryPolicy
-from dataload.pipeline import Pipeline
 from dataload.schema.naming import normalize_identifier, shorten
 
 MakePipeline = Callable[..., Pipeline]

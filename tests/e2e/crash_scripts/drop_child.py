@@ -41,8 +41,8 @@ def items(rows: int) -> dataload.Resource:
 
 
 def crash_after_drop_commit() -> None:
-    pipeline_module = importlib.import_module("dataload.pipeline")  # the name dataload.pipeline is the function
-    original = pipeline_module.load_with_retries
+    drop_module = importlib.import_module("dataload.drop")  # where schema changes are committed
+    original = drop_module.load_with_retries
 
     def load_then_die(new_client: Any, package: Any, policy: Any) -> bool:
         loaded = original(new_client, package, policy)
@@ -51,7 +51,7 @@ def crash_after_drop_commit() -> None:
             os._exit(9)
         return loaded
 
-    pipeline_module.load_with_retries = load_then_die
+    drop_module.load_with_retries = load_then_die
 
 
 def main() -> None:

@@ -1,0 +1,232 @@
+"""Pipeline: the facade users call; ``run()`` = reconcile, finish pending, extract, normalize, load.
+
+Each stage lives in the module that owns it and works on a :class:`~dataload.context.PipelineContext`:
+:mod:`dataload.extract.stage`, :mod:`dataload.normalize.stage`, :mod:`dataload.load.stage`,
+:mod:`dataload.sync` (restore from the destination), :mod:`dataload.drop` (schema changes without
+data) and :mod:`dataload.package.order` (ordering and failed packages). See ``docs/architecture.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from dataload.context import PipelineContext
+from dataload.dataset import Dataset
+from dataload.drop import drop_columns, drop_resources
+from dataload.extract.limits import BufferLimits
+from dataload.extract.stage import extract_package
+from dataload.info import LoadInfo, Trace
+from dataload.load.stage import load_normalized
+from dataload.load.step import RetryPolicy
+from dataload.lock import pipeline_lock
+from dataload.normalize.stage import normalize_extracted
+from dataload.package import order
+from dataload.package.storage import PackageStorage, read_json, write_json
+from dataload.registry import DestinationArg, resolve_destination
+from dataload.schema.files import SchemaFiles
+from dataload.schema.model import Schema
+from dataload.sql_client import SqlClient
+from dataload.sync import reconcile
+
+logger = logging.getLogger(__name__)
+
+
+class Pipeline:
+    """Moves data from sources into one dataset of one destination, remembering where it stopped.
+
+    Create it with :func:`dataload.pipeline`, reopen it with :func:`dataload.attach`.
+    """
+
+    def __init__(self, pipeline_name: str, *, destination: DestinationArg, dataset_name: str,
+                 pipelines_dir: Path, local_dir: Path, retry_policy: RetryPolicy | None = None,
+                 buffer_limits: BufferLimits | None = None, export_schema_path: Path | None = None,
+                 import_schema_path: Path | None = None) -> None:
+        self.pipeline_name = pipeline_name
+        self.destination = resolve_destination(destination)
+        self.destination.check_dataset_name(dataset_name)  # a name it reserves is refused before anything runs
+        self.dataset_name = dataset_name
+        self.working_dir = pipelines_dir / pipeline_name
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.buffer_limits = buffer_limits or BufferLimits()
+        self.last_trace = Trace()
+        self._local_dir = local_dir
+        self._schema_files = SchemaFiles(self.pipeline_name, export_schema_path, import_schema_path,
+                                         self.working_dir / "imported_schema.hash")
+        self._packages = PackageStorage(self.working_dir / "packages")
+
+    def _context(self) -> PipelineContext:
+        """The stages' view of this pipeline, with its settings as they are now."""
+        return PipelineContext(self.pipeline_name, self.destination, self.dataset_name, self.working_dir,
+                               self._local_dir, self.retry_policy, self.buffer_limits, self._schema_files,
+                               self._packages, self.last_trace)
+
+    # -- stored documents ---------------------------------------------------------------------
+    @property
+    def state(self) -> dict[str, Any]:
+        """The committed pipeline state (a copy): what the last loaded package recorded."""
+        return self._context().state()
+
+    @property
+    def default_schema(self) -> Schema:
+        """The pipeline's schema as the last normalize left it."""
+        return self._context().schema()
+
+    # -- the stages ---------------------------------------------------------------------------
+    def run(self, data: Any = None, **hints: Any) -> LoadInfo:
+        """Load pending packages, then extract, normalize and load ``data`` (if given).
+
+        ``hints`` (``table_name``, ``write_disposition``, ``primary_key``, ``merge_key``,
+        ``columns``, ``schema_contract``) apply to plain data or a single resource.
+        """
+        started = time.perf_counter()
+        self.last_trace = Trace()
+        with self._lock() as ctx:
+            reconcile(ctx)
+            info = self._finish_pending(ctx)
+            if data is not None:
+                extract_package(ctx, data, hints)
+                normalize_extracted(ctx)
+                load_normalized(ctx, info)
+        info.seconds = time.perf_counter() - started
+        return info
+
+    def extract(self, data: Any, **hints: Any) -> str | None:
+        """Extract ``data`` into a new package; returns its load id, or None when there was nothing to load."""
+        with self._lock() as ctx:
+            reconcile(ctx)
+            return extract_package(ctx, data, hints)
+
+    def normalize(self, *, workers: int | None = None) -> list[str]:
+        """Normalize every extracted package; returns their load ids.
+
+        ``workers``: processes per package (default: ``NORMALIZE__WORKERS``, else decided by the
+        package's size and the machine's cores; see :mod:`dataload.concurrency`).
+        """
+        with self._lock() as ctx:
+            return normalize_extracted(ctx, workers)
+
+    def load(self, *, workers: int | None = None) -> LoadInfo:
+        """Load every normalized package.
+
+        ``workers``: threads the destination may use for a package's jobs (default:
+        ``LOAD__WORKERS``, else ``min(8, cores)``; see :mod:`dataload.concurrency`).
+        """
+        with self._lock() as ctx:
+            info = ctx.new_info()
+            load_normalized(ctx, info, workers)
+            return info
+
+    def _finish_pending(self, ctx: PipelineContext) -> LoadInfo:
+        info = ctx.new_info()
+        pending = [load_id for _, load_id in ctx.packages.pending()]
+        if pending:
+            logger.warning("pipeline %s: finishing %d package(s) left pending by an earlier run: %s",
+                           self.pipeline_name, len(pending), ", ".join(pending))
+            info.resumed = pending
+            normalize_extracted(ctx)
+            load_normalized(ctx, info)
+        info.failed = ctx.packages.load_ids("failed")
+        if info.failed:
+            logger.warning("pipeline %s has failed package(s) %s kept in %s; fix the cause and call "
+                           "pipe.retry_failed(), or pipe.drop_failed() to discard them", self.pipeline_name,
+                           ", ".join(info.failed), ctx.packages.root / "failed")
+        return info
+
+    # -- failed packages ------------------------------------------------------------------------
+    def pending_packages(self) -> list[str]:
+        """Load ids of packages extracted or normalized but not loaded yet."""
+        return [load_id for _, load_id in self._packages.pending()]
+
+    def failed_packages(self) -> list[str]:
+        """Load ids of packages whose content normalize or load could not handle (kept on disk for inspection).
+
+        Newer data waits for them: see ``docs/reliability.md``.
+        """
+        return self._packages.load_ids("failed")
+
+    def retry_failed(self) -> LoadInfo:
+        """Move failed packages back to the stage they failed in and finish them, oldest first."""
+        with self._lock() as ctx:
+            order.requeue_failed(ctx.packages)
+            info = ctx.new_info()
+            normalize_extracted(ctx)
+            load_normalized(ctx, info)
+            return info
+
+    def drop_failed(self) -> list[str]:
+        """Delete failed packages; their data is not loaded, and the state stays as before them
+        (an incremental resource reads their rows again on the next run)."""
+        with self._lock() as ctx:
+            return order.drop_failed(ctx.packages)
+
+    # -- destination ----------------------------------------------------------------------------
+    def sync_destination(self) -> bool:
+        """Reconcile the local state and schema with the destination's record; True when they changed.
+
+        Every run does this first; the rules are in :mod:`dataload.sync`.
+        """
+        return reconcile(self._context())
+
+    def dataset(self) -> Dataset:
+        """The loaded tables, read back through the destination."""
+        tables = [t.name for t in self.default_schema.data_tables()]
+        return Dataset(self._context().client, tables)
+
+    def sql_client(self) -> SqlClient:
+        """A context manager running SQL on the destination: ``with pipe.sql_client() as sql: ...``."""
+        return SqlClient(self._context().client)
+
+    def drop(self, resources: list[str] | None = None) -> list[str]:
+        """Drop what the pipeline loaded.
+
+        With ``resources``: drop their tables (and child tables) from the destination and the
+        schema, and reset their state, so the next run loads them from scratch; returns the
+        dropped tables. Without: delete the local working directory only (packages, state,
+        schema); the destination keeps its data and the next run restores from it.
+        """
+        if resources is None:
+            with self._lock():
+                shutil.rmtree(self.working_dir / "packages", ignore_errors=True)
+            shutil.rmtree(self.working_dir, ignore_errors=True)
+            return []
+        with self._lock() as ctx:
+            reconcile(ctx)
+            return drop_resources(ctx, set(resources))
+
+    def drop_columns(self, table: str, columns: list[str]) -> None:
+        """Retire columns on purpose: drop them from the schema and the destination in one transaction.
+
+        They come back only if later data brings them again.
+        """
+        with self._lock() as ctx:
+            reconcile(ctx)
+            drop_columns(ctx, table, columns)
+
+    # -- helpers -----------------------------------------------------------------------------
+    @contextmanager
+    def _lock(self) -> Iterator[PipelineContext]:
+        """Hold the pipeline's lock; only then write the settings and clear what a crashed run left behind."""
+        self.working_dir.mkdir(parents=True, exist_ok=True)
+        with pipeline_lock(self.working_dir, self.pipeline_name):
+            self._remember_settings()
+            self._packages.discard_incomplete()
+            yield self._context()
+
+    def _remember_settings(self) -> None:
+        """Write what :func:`attach` needs to reopen this pipeline (never credentials that are secret)."""
+        path = self.working_dir / "pipeline.json"
+        spec = self.destination.attach_spec()
+        settings = {"destination": self.destination.name, "destination_options": spec,
+                    "dataset_name": self.dataset_name, "local_dir": str(self._local_dir)}
+        if not path.exists() or read_json(path) != settings:
+            write_json(path, settings)
+
+    def __repr__(self) -> str:
+        return (f"Pipeline({self.pipeline_name!r}, destination={self.destination.name!r}, "
+                f"dataset_name={self.dataset_name!r})")

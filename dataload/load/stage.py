@@ -1,0 +1,69 @@
+"""The load stage: each ``normalized`` package is committed to the destination, oldest first.
+
+The destination commits the package's data, schema and state in one transaction (retried by
+:func:`~dataload.load.step.load_with_retries`); only then is the local ``state.json`` rewritten
+and the package removed. A package the destination refuses for good moves to ``failed``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from dataload.concurrency import load_workers
+from dataload.context import PipelineContext
+from dataload.crash import crash_point
+from dataload.exceptions import TerminalLoadError
+from dataload.info import LoadInfo, StepInfo
+from dataload.load.step import load_with_retries
+from dataload.package.manifest import Manifest, read_manifest
+from dataload.package.order import refuse_if_blocked
+from dataload.package.storage import read_json
+from dataload.protocol import LoadPackage, PackageFile
+from dataload.schema.model import Schema
+
+logger = logging.getLogger(__name__)
+
+
+def load_normalized(ctx: PipelineContext, info: LoadInfo, workers: int | None = None) -> None:
+    """Load every ``normalized`` package, oldest first, recording what landed in ``info``.
+
+    ``workers``: threads the destination may use for a package's jobs (see
+    :func:`dataload.concurrency.load_workers`).
+    """
+    threads = load_workers(workers)
+    for load_id in ctx.packages.load_ids("normalized"):
+        refuse_if_blocked(ctx.packages, ctx.pipeline_name, f"package {load_id}", newer_than=load_id)
+        started = time.perf_counter()
+        package, manifest = read_package(ctx, load_id, threads)
+        try:
+            loaded = load_with_retries(ctx.new_client, package, ctx.retry_policy)
+        except TerminalLoadError as error:
+            kept = ctx.packages.move(load_id, "normalized", "failed")
+            info.failed.append(load_id)
+            moved = str(ctx.packages.path("normalized", load_id))
+            raise TerminalLoadError(
+                f"{str(error).replace(moved, str(kept))}\nThe package is kept in {kept}: fix the cause and call "
+                "pipe.retry_failed(), or pipe.drop_failed() to discard it.",
+                table=error.table, file=(error.file or "").replace(moved, str(kept)) or None) from error
+        crash_point("load.after_commit")
+        ctx.write_state(manifest.state)
+        crash_point("load.after_state")
+        ctx.packages.remove("normalized", load_id)
+        if not loaded:
+            logger.info("package %s was already in the destination (an earlier run loaded it)", load_id)
+            continue
+        info.load_ids.append(load_id)
+        info.add_package(manifest)
+        ctx.trace.record(StepInfo("load", load_id, time.perf_counter() - started, manifest.rows))
+
+
+def read_package(ctx: PipelineContext, load_id: str, workers: int) -> tuple[LoadPackage, Manifest]:
+    """The ``normalized`` package ``load_id`` as the destination loads it, and its manifest."""
+    folder = ctx.packages.path("normalized", load_id)
+    manifest = read_manifest(folder)
+    files = [PackageFile.from_entry(f, folder) for f in manifest.files]
+    schema = Schema.from_dict(read_json(folder / "schema.json"))
+    roots = [t for t in manifest.table_hints if t in schema.tables]
+    return LoadPackage(load_id, ctx.pipeline_name, schema, files, manifest.state, roots, folder=folder,
+                       workers=workers), manifest
