@@ -14,6 +14,7 @@ from dataload._state import bump_version, encode
 from dataload.context import PipelineContext
 from dataload.exceptions import InvalidConfig
 from dataload.load.step import load_with_retries
+from dataload.package.order import refuse_if_blocked
 from dataload.package.storage import new_load_id
 from dataload.protocol import LoadPackage
 from dataload.schema.model import Schema
@@ -21,7 +22,8 @@ from dataload.schema.model import Schema
 
 def drop_resources(ctx: PipelineContext, resources: set[str]) -> list[str]:
     """Drop the tables (and child tables) of ``resources`` from the destination and the schema, and
-    reset their state; returns the dropped tables."""
+    reset their state; returns the dropped tables. Waits, like new data, for a failed package."""
+    refuse_if_blocked(ctx.packages, ctx.pipeline_name, f"dropping resources {sorted(resources)}")
     schema = ctx.schema()
     roots = [t.name for t in schema.tables.values() if t.is_root and t.resource in resources]
     tables = [name for root in roots for name in [root, *schema.children_of(root)]]
@@ -37,7 +39,9 @@ def drop_resources(ctx: PipelineContext, resources: set[str]) -> list[str]:
 
 
 def drop_columns(ctx: PipelineContext, table: str, columns: list[str]) -> None:
-    """Drop ``columns`` of ``table`` from the schema and the destination in one transaction."""
+    """Drop ``columns`` of ``table`` from the schema and the destination in one transaction.
+    Waits, like new data, for a failed package."""
+    refuse_if_blocked(ctx.packages, ctx.pipeline_name, f"dropping columns {columns} of table {table!r}")
     schema = ctx.schema()
     if table not in schema.tables:
         raise InvalidConfig(f"table {table!r} is not in schema {schema.name!r}")

@@ -24,7 +24,7 @@ from dataload.extract.stage import extract_package
 from dataload.info import LoadInfo, Trace
 from dataload.load.stage import load_normalized
 from dataload.load.step import RetryPolicy
-from dataload.lock import pipeline_lock
+from dataload.lock import LOCK_FILE, pipeline_lock
 from dataload.normalize.stage import normalize_extracted
 from dataload.package import order
 from dataload.package.storage import PackageStorage, read_json, write_json
@@ -171,7 +171,8 @@ class Pipeline:
 
         Every run does this first; the rules are in :mod:`dataload.sync`.
         """
-        return reconcile(self._context())
+        with self._lock() as ctx:
+            return reconcile(ctx)
 
     def dataset(self) -> Dataset:
         """The loaded tables, read back through the destination."""
@@ -187,13 +188,16 @@ class Pipeline:
 
         With ``resources``: drop their tables (and child tables) from the destination and the
         schema, and reset their state, so the next run loads them from scratch; returns the
-        dropped tables. Without: delete the local working directory only (packages, state,
-        schema); the destination keeps its data and the next run restores from it.
+        dropped tables. Without: empty the local working directory (packages, state, schema;
+        only the lock file stays); the destination keeps its data and the next run restores from it.
         """
         if resources is None:
-            with self._lock():
-                shutil.rmtree(self.working_dir / "packages", ignore_errors=True)
-            shutil.rmtree(self.working_dir, ignore_errors=True)
+            with self._lock():  # everything but the lock file itself goes while the lock is held
+                for entry in self.working_dir.iterdir():
+                    if entry.is_dir():
+                        shutil.rmtree(entry)
+                    elif entry.name != LOCK_FILE:
+                        entry.unlink()
             return []
         with self._lock() as ctx:
             reconcile(ctx)

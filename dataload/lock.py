@@ -10,6 +10,9 @@ from pathlib import Path
 
 from dataload.exceptions import PipelineLockedError
 
+LOCK_FILE = ".lock"
+"""The lock's file in the working directory (it outlives ``pipe.drop()``: removing it could let two runs in)."""
+
 
 @contextmanager
 def pipeline_lock(working_dir: Path, pipeline_name: str) -> Iterator[None]:
@@ -18,7 +21,7 @@ def pipeline_lock(working_dir: Path, pipeline_name: str) -> Iterator[None]:
     The lock is released by the operating system when the process dies, so a killed run never
     leaves a stale lock behind.
     """
-    path = working_dir / ".lock"
+    path = working_dir / LOCK_FILE
     handle = open(path, "a+")
     try:
         try:

@@ -177,3 +177,33 @@ def test_a_newer_package_does_not_land_while_an_older_one_waits_to_be_normalized
     info = pipe.run()
     assert info.load_ids == [older, newer]
     assert rows(pipe) == [{"id": 1, "v": "v3-newest", "must": "b"}]
+
+
+def test_drops_wait_for_a_failed_package_like_new_data(make):
+    """A drop is a commit too: while an older package is failed it is refused and changes nothing."""
+    pipe = make()
+    put(pipe, "v1", "a")
+    with pytest.raises(TerminalLoadError):
+        put(pipe, "v2-stale", None)
+    [stale] = pipe.failed_packages()
+    for drop in (lambda: pipe.drop(resources=["t"]), lambda: pipe.drop_columns("t", ["v"])):
+        with pytest.raises(PackageBlockedError, match=stale):
+            drop()
+    assert rows(pipe) == [{"id": 1, "v": "v1", "must": "a"}] and "v" in pipe.default_schema.tables["t"].columns
+
+    pipe.drop_failed()
+    pipe.drop_columns("t", ["v"])
+    assert rows(pipe) == [{"id": 1, "must": "a"}]
+
+
+def test_sync_destination_takes_the_lock(make):
+    """Nothing is written to the working dir without the lock, also by a public call."""
+    from dataload.lock import pipeline_lock
+
+    pipe = make()
+    put(pipe, "v1", "a")
+    (pipe.working_dir / "state.json").unlink()  # something to restore, so sync would write
+    with pipeline_lock(pipe.working_dir, pipe.pipeline_name), pytest.raises(dataload.PipelineLockedError):
+        pipe.sync_destination()
+    assert not (pipe.working_dir / "state.json").exists()
+    assert pipe.sync_destination() and (pipe.working_dir / "state.json").exists()
