@@ -17,6 +17,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -545,7 +546,9 @@ def test_terminal_error_names_a_file_that_is_kept_for_inspection(make_pipeline):
 
 
 # -- 5. two processes on one pipeline -------------------------------------------------------------------
-def test_a_second_process_is_refused_while_the_first_runs_and_nothing_is_corrupted(tmp_path):
+@contextmanager
+def slow_child_extracting(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    """A child process loading 1,000 rows slowly, once it has started extracting; killed if still running at exit."""
     marker = tmp_path / "pipelines" / "started.marker"
     first = subprocess.Popen(child_command(tmp_path, 1_000, "slow"), env=child_env(), cwd=tmp_path,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -555,16 +558,21 @@ def test_a_second_process_is_refused_while_the_first_runs_and_nothing_is_corrupt
             assert first.poll() is None, first.communicate()
             assert time.monotonic() < deadline, "the child never started extracting"
             time.sleep(0.02)
+        yield first
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+
+
+def test_a_second_process_is_refused_while_the_first_runs_and_nothing_is_corrupted(tmp_path):
+    with slow_child_extracting(tmp_path) as first:
         pipe = child.build(tmp_path / "pipelines", tmp_path / "resume.duckdb")
         with pytest.raises(dataload.PipelineLockedError, match="'resume'") as raised:
             pipe.run(child.items(1_500))
         assert str(first.pid) in str(raised.value)
         assert first.poll() is None, "the refusal came while the child was still running"
         out, err = first.communicate(timeout=60)
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
     assert first.returncode == 0, err
 
     db = tmp_path / "resume.duckdb"
@@ -580,15 +588,7 @@ def test_a_second_process_is_refused_while_the_first_runs_and_nothing_is_corrupt
 
 def test_a_refused_second_process_writes_nothing_to_the_working_dir(tmp_path):
     """The lock is taken before anything is written: the refused process leaves the settings as they were."""
-    marker = tmp_path / "pipelines" / "started.marker"
-    first = subprocess.Popen(child_command(tmp_path, 1_000, "slow"), env=child_env(), cwd=tmp_path,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while not marker.exists():
-            assert first.poll() is None, first.communicate()
-            assert time.monotonic() < deadline, "the child never started extracting"
-            time.sleep(0.02)
+    with slow_child_extracting(tmp_path) as first:
         settings = tmp_path / "pipelines" / child.PIPELINE / "pipeline.json"
         before = settings.read_text()
         other = dataload.pipeline(child.PIPELINE, destination=duckdb(str(tmp_path / "other.duckdb")),
@@ -598,10 +598,6 @@ def test_a_refused_second_process_writes_nothing_to_the_working_dir(tmp_path):
         assert settings.read_text() == before
         assert not list(settings.parent.glob("*.tmp"))
         out, err = first.communicate(timeout=60)
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
     assert first.returncode == 0, err
     assert db_ids(tmp_path / "resume.duckdb") == list(range(1_000))
     assert not (tmp_path / "other.duckdb").exists()
