@@ -295,3 +295,19 @@ def test_bucket_url_from_config(make_pipeline: Make, tmp_path: Path, monkeypatch
 def test_on_error_is_checked() -> None:
     with pytest.raises(dataload.InvalidConfig, match="on_error"):
         read_csv(filesystem("."), on_error="ignore")  # type: ignore[arg-type]
+
+
+def test_the_docs_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    root = Path(__file__).resolve().parents[3]
+    example = (root / "docs" / "filesystem.md").read_text().split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "examples").symlink_to(root / "examples")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATALOAD_PIPELINES_DIR", str(tmp_path / "pipelines"))
+
+    exec(compile(example, "docs/filesystem.md", "exec"), {})
+
+    orders = sum(1 for _ in (root / "examples" / "data" / "orders.csv").open()) - 1
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == str(orders)
+    assert "customers" in printed[1] and "customers__tags" in printed[1]
