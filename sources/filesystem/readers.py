@@ -1,0 +1,265 @@
+"""Readers: transformers that read the files of a listing, CSV and Parquet as Arrow batches, JSONL as dicts.
+
+Each reader takes the listing resource (``data_from``) and returns a transformer resource that
+reads every listed file in bounded chunks. Compression (gzip, bz2, zstd) is picked from the file
+name (``.gz``, ``.bz2``, ``.zst``). A file that cannot be read stops the run with a
+:class:`FileReadError` naming the file (and the line, where there is one), or with
+``on_error="skip"`` is skipped with a warning and counted in the reader's resource state
+(``{"skipped": {"files": n, "rows": n}}``, totals over all runs).
+
+>>> import pathlib, tempfile
+>>> from sources.filesystem import filesystem
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (folder / "a.csv").write_text("id,name\\n1,Ann\\n2,NA\\n")
+>>> [batch.to_pylist() for batch in read_csv(filesystem(str(folder)))]
+[[{'id': 1, 'name': 'Ann'}, {'id': 2, 'name': None}]]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+import dataload
+from dataload import Incremental, Resource
+from sources.filesystem.listing import FileItem, fsspec_filesystem, is_local, local_path
+
+logger = logging.getLogger(__name__)
+
+OnError = Literal["raise", "skip"]
+DEFAULT_NULL_VALUES = ("", "NA", "N/A", "NULL", "null")
+"""Spellings a CSV cell may use for a missing value, unless ``null_values`` says otherwise."""
+
+_CODECS = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
+_READ_BLOCK = 1 << 20
+# what reading a broken or truncated file raises: Arrow's errors (decoding, parsing, Parquet) and I/O errors
+_FILE_ERRORS = (pa.ArrowException, OSError, EOFError)
+
+
+class FileReadError(ValueError):
+    """A file that could not be read; the message names the file's URL (and the line, where known)."""
+
+
+def read_csv(
+    data_from: Resource,
+    *,
+    name: str = "read_csv",
+    delimiter: str = ",",
+    header: bool = True,
+    column_names: Sequence[str] | None = None,
+    null_values: Sequence[str] = DEFAULT_NULL_VALUES,
+    column_types: dict[str, pa.DataType] | None = None,
+    block_size: int = _READ_BLOCK,
+    on_error: OnError = "raise",
+    incremental: Incremental | None = None,
+) -> Resource:
+    """A transformer reading each CSV file of ``data_from`` as Arrow record batches of about ``block_size`` bytes.
+
+    ``header=False`` reads the first line as data (columns are ``f0``, ``f1``, ... unless
+    ``column_names`` are given; with ``header=True`` they replace the header's names). Cells equal
+    to one of ``null_values`` are null, in text columns too. Types are inferred from the first
+    block of each file; ``column_types`` (a column name to a ``pyarrow`` type) fixes them. ISO 8601
+    timestamps read as timestamps (with an offset: aware, in UTC). A row with the wrong number of
+    fields stops the run naming file and line; with ``on_error="skip"`` the row is skipped and
+    counted. ``incremental`` is a cursor on a column inside the files.
+    """
+    options = _CsvOptions(delimiter, header, tuple(column_names or ()), tuple(null_values),
+                          dict(column_types or {}), block_size)
+    return _reader(_read_csv_file, data_from, name, on_error, incremental, options=options)
+
+
+def read_jsonl(
+    data_from: Resource,
+    *,
+    name: str = "read_jsonl",
+    chunk_size: int = 1000,
+    on_error: OnError = "raise",
+    incremental: Incremental | None = None,
+) -> Resource:
+    """A transformer reading each JSON Lines file of ``data_from`` as pages of ``chunk_size`` dicts.
+
+    The dicts go through the normal normalizer (nested lists become child tables). Blank lines
+    are ignored. A line that is not a JSON object stops the run naming file and line; with
+    ``on_error="skip"`` the line is skipped and counted.
+    """
+    return _reader(_read_jsonl_file, data_from, name, on_error, incremental, chunk_size=chunk_size)
+
+
+def read_parquet(
+    data_from: Resource,
+    *,
+    name: str = "read_parquet",
+    chunk_size: int = 65_536,
+    on_error: OnError = "raise",
+    incremental: Incremental | None = None,
+) -> Resource:
+    """A transformer reading each Parquet file of ``data_from`` as Arrow record batches of ``chunk_size`` rows.
+
+    A truncated or corrupt file stops the run naming the file; with ``on_error="skip"`` the rest of
+    the file is skipped and counted (batches read before the damage are kept).
+    """
+    return _reader(_read_parquet_file, data_from, name, on_error, incremental, chunk_size=chunk_size)
+
+
+def _reader(read: Callable[..., Iterator[Any]], data_from: Resource, name: str, on_error: OnError,
+            incremental: Incremental | None, **options: Any) -> Resource:
+    """The transformer calling ``read(item, skips, **options)`` for each file item, guarded by ``on_error``."""
+    if on_error not in ("raise", "skip"):
+        raise dataload.InvalidConfig(f"reader {name!r}: on_error must be 'raise' or 'skip', not {on_error!r}")
+
+    def read_file(item: FileItem, incremental: Incremental | None = None) -> Iterator[Any]:
+        # ``incremental`` is bound and applied to what is yielded by the engine
+        yield from _guarded(item["url"], on_error, lambda skips: read(item, skips, **options))
+
+    return dataload.transformer(read_file, data_from=data_from, name=name)(incremental=incremental)
+
+
+@dataclass
+class _Skips:
+    """What one file's reading skipped with ``on_error="skip"``: how many rows, and the first problem."""
+
+    skip: bool
+    rows: int = 0
+    first: str | None = None
+
+    def row(self, url: str, problem: str) -> None:
+        """Skip one row, or raise when skipping was not asked for."""
+        if not self.skip:
+            raise FileReadError(f"{url}: {problem}")
+        self.rows += 1
+        self.first = self.first or problem
+
+
+def _guarded(url: str, on_error: OnError, read: Callable[[_Skips], Iterator[Any]]) -> Iterator[Any]:
+    """Yield what ``read`` yields; file-level errors raise :class:`FileReadError` or skip the rest of the file."""
+    skips = _Skips(on_error == "skip")
+    skipped_file = False
+    try:
+        yield from read(skips)
+    except FileReadError:
+        raise
+    except _FILE_ERRORS as exc:
+        if not skips.skip:
+            raise FileReadError(f"{url}: cannot be read: {exc}") from exc
+        skipped_file = True
+        logger.warning("skipped the rest of file %s: %s", url, exc)
+    if skips.rows:
+        logger.warning("skipped %d rows of file %s, the first: %s", skips.rows, url, skips.first)
+    if skips.rows or skipped_file:
+        counts = dataload.resource_state().setdefault("skipped", {"files": 0, "rows": 0})
+        counts["rows"] += skips.rows
+        counts["files"] += int(skipped_file)
+
+
+@contextmanager
+def open_stream(url: str) -> Iterator[pa.NativeFile]:
+    """The file at ``url`` as an Arrow input stream, decompressed if its name ends in ``.gz``, ``.bz2`` or ``.zst``."""
+    codec = _CODECS.get(PurePosixPath(urlsplit(url).path).suffix.lower())
+    if codec is not None and not pa.Codec.is_available(codec):
+        raise FileReadError(f"{url}: this pyarrow build cannot decompress {codec}")
+    if is_local(url):
+        raw: pa.NativeFile = pa.OSFile(str(local_path(url)))
+    else:
+        fs, path = fsspec_filesystem(url)
+        raw = pa.PythonFile(fs.open(path, "rb"), mode="r")
+    try:
+        if codec is None:
+            yield raw
+        else:
+            with pa.CompressedInputStream(raw, codec) as stream:
+                yield stream
+    finally:
+        raw.close()
+
+
+@dataclass(frozen=True)
+class _CsvOptions:
+    delimiter: str
+    header: bool
+    column_names: tuple[str, ...]
+    null_values: tuple[str, ...]
+    column_types: dict[str, pa.DataType]
+    block_size: int
+
+    def arrow(self, on_invalid_row: Callable[[Any], str]) -> dict[str, Any]:
+        """The keyword arguments of ``pyarrow.csv.open_csv``."""
+        read = pa_csv.ReadOptions(use_threads=False, block_size=self.block_size,
+                                  column_names=list(self.column_names) or None,
+                                  skip_rows=1 if self.header and self.column_names else 0,
+                                  autogenerate_column_names=not self.header and not self.column_names)
+        parse = pa_csv.ParseOptions(delimiter=self.delimiter, invalid_row_handler=on_invalid_row)
+        convert = pa_csv.ConvertOptions(null_values=list(self.null_values), strings_can_be_null=True,
+                                        column_types=self.column_types or None)
+        return {"read_options": read, "parse_options": parse, "convert_options": convert}
+
+
+def _read_csv_file(item: FileItem, skips: _Skips, options: _CsvOptions) -> Iterator[pa.RecordBatch]:
+    url = item["url"]
+    invalid: list[str] = []
+
+    def on_invalid_row(row: Any) -> str:
+        problem = f"line {row.number}: expected {row.expected_columns} fields, got {row.actual_columns}"
+        if not skips.skip:
+            invalid.append(problem)
+            return "error"
+        skips.row(url, problem)
+        return "skip"
+
+    with open_stream(url) as stream:
+        try:
+            yield from pa_csv.open_csv(stream, **options.arrow(on_invalid_row))
+        except pa.ArrowInvalid as exc:
+            if invalid:
+                raise FileReadError(f"{url}: {invalid[0]}") from exc
+            raise
+
+
+def _read_jsonl_file(item: FileItem, skips: _Skips, chunk_size: int) -> Iterator[list[dict[str, Any]]]:
+    url = item["url"]
+    page: list[dict[str, Any]] = []
+    with open_stream(url) as stream:
+        for number, line in enumerate(_lines(stream), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                skips.row(url, f"line {number}: invalid JSON: {exc}")
+                continue
+            if not isinstance(row, dict):
+                skips.row(url, f"line {number}: a JSON {type(row).__name__}, not an object")
+                continue
+            page.append(row)
+            if len(page) >= chunk_size:
+                yield page
+                page = []
+    if page:
+        yield page
+
+
+def _lines(stream: pa.NativeFile) -> Iterator[bytes]:
+    """The lines of ``stream`` without their line ends, read in blocks of a bounded size."""
+    rest = b""
+    while block := stream.read(_READ_BLOCK):
+        lines = (rest + block).split(b"\n")
+        rest = lines.pop()
+        yield from lines
+    if rest:
+        yield rest
+
+
+def _read_parquet_file(item: FileItem, skips: _Skips, chunk_size: int) -> Iterator[pa.RecordBatch]:
+    with open_stream(item["url"]) as stream:
+        # Parquet needs random access: a compressed file is decompressed into memory first
+        source = stream if stream.seekable() else pa.BufferReader(stream.read_buffer())
+        yield from pq.ParquetFile(source).iter_batches(batch_size=chunk_size)
