@@ -1,0 +1,1 @@
+"""Verified sources built on dataload's public API."""
