@@ -7,7 +7,7 @@ it only to requests for ``base_url``'s origin (scheme, host and port): a next li
 another host is sent without credentials.
 
 >>> bearer("s3cr3t").secrets
-('s3cr3t',)
+(Secret('***'),)
 >>> api_key("X-API-Key", "k", location="header")
 APIKeyAuth(name='X-API-Key', location='header')
 """
@@ -41,7 +41,7 @@ class BearerAuth(SecretAuth):
 
     def __init__(self, token: str | Secret) -> None:
         self.token = Secret(token)
-        self.secrets = (str(token),)
+        self.secrets = (self.token,)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = f"Bearer {self.token}"
@@ -60,7 +60,7 @@ class APIKeyAuth(SecretAuth):
         self.name = name
         self.value = Secret(value)
         self.location = location
-        self.secrets = (str(value),)
+        self.secrets = (self.value,)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if self.location == "header":
@@ -85,7 +85,7 @@ class HTTPBasicAuth(SecretAuth):
         self.password = Secret(password)
         token = base64.b64encode(f"{username}:{password}".encode()).decode()
         self._header = f"Basic {token}"
-        self.secrets = (str(password), token)
+        self.secrets = (self.password, Secret(token))
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = self._header
@@ -118,12 +118,12 @@ class OAuth2ClientCredentials(SecretAuth):
         self.expiry_margin = expiry_margin
         self._token: Secret | None = None
         self._expires_at = 0.0
-        self.secrets = (str(client_secret),)
+        self.secrets = (self.client_secret,)
 
     @property
     def secrets_now(self) -> tuple[str, ...]:
         """The client secret and the current access token."""
-        return self.secrets + ((str(self._token),) if self._token else ())
+        return self.secrets + ((self._token,) if self._token else ())
 
     def _token_request(self) -> httpx.Request:
         form = {"grant_type": "client_credentials", **self.extra_params}

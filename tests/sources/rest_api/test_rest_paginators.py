@@ -1,4 +1,4 @@
-"""Every paginator against a real local server, auto-detection on the common shapes, stop rules and the no-progress guard."""
+"""Every paginator against a real local server, auto-detection on the common shapes, stop rules, no-progress guard."""
 
 from __future__ import annotations
 
