@@ -13,7 +13,7 @@ import datetime
 import email.utils
 import json as jsonlib
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,7 @@ from sources.rest_api.errors import (
     RESTConnectionError,
     RESTError,
 )
-from sources.rest_api.paginators import BasePaginator, PageRequest, detect_paginator, find_value
+from sources.rest_api.paginators import BasePaginator, PageRequest, detect_paginator, find_values
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class _OriginBoundAuth(httpx.Auth):
         self.requires_request_body = inner.requires_request_body
         self.requires_response_body = inner.requires_response_body
 
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:  # type: ignore[override]
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if _origin(request.url) == self.origin:
             yield from self.inner.auth_flow(request)
         else:
@@ -288,11 +288,13 @@ class RESTClient:
         if body is None:
             return []
         if selector is not None:
-            found = find_value(body, selector)
-            if found is None:
+            found = find_values(body, selector)
+            if not found:
                 raise ResponseFormatError(f"data_selector {selector!r} matches nothing in the response", url,
                                           self.redacted(response.text[:_SNIPPET]))
-            return found if isinstance(found, list) else [found]
+            if len(found) == 1:
+                return found[0] if isinstance(found[0], list) else found
+            return found
         return _find_list(body, url)
 
     def _json(self, response: httpx.Response, url: str) -> Any:

@@ -59,6 +59,15 @@ def find_value(body: Any, path: str) -> Any:
     return matches[0].value if matches else None
 
 
+def find_values(body: Any, path: str) -> list[Any]:
+    """Every value at JSONPath ``path`` in ``body``.
+
+    >>> find_values({"results": [{"id": 1}, {"id": 2}]}, "results[*].id")
+    [1, 2]
+    """
+    return [match.value for match in _parse(path).find(body)]
+
+
 @functools.lru_cache(maxsize=256)
 def _parse(path: str) -> Any:
     """A compiled JSONPath, cached: paginators look up the same path on every page."""

@@ -257,6 +257,13 @@ def test_connection_refused_is_retried_then_an_error_naming_the_url(caplog: pyte
     assert len([r for r in caplog.records if "ConnectError" in r.getMessage()]) == FAST.attempts - 1
 
 
+def test_a_timeout_is_retried_then_an_error(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/api/slow").respond_with_handler(lambda request: time.sleep(0.3) or Response("[]"))
+    with pytest.raises(RESTConnectionError, match="ReadTimeout"):
+        _client(httpserver, timeout=0.1, retry=RetryConfig(attempts=2, first_wait=0.01)).get("slow")
+    assert len(httpserver.log) <= 2
+
+
 # -- errors: redaction, malformed responses, pickling ----------------------------------------
 
 
@@ -295,6 +302,9 @@ def test_data_selector_and_list_detection(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/api/many").respond_with_json({"tags": ["a"], "data": [{"id": 3}]})
     client = _client(httpserver)
     assert list(client.paginate("nested", data_selector="result.rows")) == [[{"id": 1}]]
+    assert list(client.paginate("nested", data_selector="result.rows[*]")) == [[{"id": 1}]]
+    assert list(client.paginate("nested", data_selector="result")) == [[{"rows": [{"id": 1}]}]]
+    assert list(client.paginate("many", data_selector="$.*[*]")) == [["a", {"id": 3}]]
     assert list(client.paginate("single")) == [[{"id": 2}]]
     assert list(client.paginate("many")) == [[{"id": 3}]]
     with pytest.raises(ResponseFormatError, match="data_selector 'result.missing' matches nothing"):
