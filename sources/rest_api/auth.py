@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import httpx
 
-from dataload.configuration import Secret
+from dataload.configuration import Secret, redact_url
 from sources.rest_api.errors import HTTPStatusError, ResponseFormatError
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class BearerAuth(SecretAuth):
 class APIKeyAuth(SecretAuth):
     """An API key sent as a header, a query parameter or a cookie named ``name``."""
 
-    def __init__(self, name: str, value: str | Secret, location: APIKeyLocation = "header") -> None:
+    def __init__(self, name: str, value: str | Secret, *, location: APIKeyLocation = "header") -> None:
         if location not in ("header", "query", "cookie"):
             raise ValueError(f"api_key location must be 'header', 'query' or 'cookie', not {location!r}")
         self.name = name
@@ -135,12 +135,12 @@ class OAuth2ClientCredentials(SecretAuth):
 
     def _store(self, response: httpx.Response) -> None:
         if response.status_code >= 400:
-            raise HTTPStatusError(self.token_url, response.status_code, response.text[:200], "POST")
+            raise HTTPStatusError(redact_url(self.token_url), response.status_code, response.text[:200], "POST")
         try:
             body: Any = response.json()
             token = body["access_token"]
         except (ValueError, KeyError, TypeError):
-            raise ResponseFormatError("no access_token in the token response", self.token_url) from None
+            raise ResponseFormatError("no access_token in the token response", redact_url(self.token_url)) from None
         self._token = Secret(token)
         expires_in = float(body.get("expires_in") or self.default_expires_in)
         self._expires_at = time.monotonic() + expires_in - self.expiry_margin

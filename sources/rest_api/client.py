@@ -82,6 +82,8 @@ def retry_after_seconds(value: str | None, now: datetime.datetime | None = None)
     >>> now = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
     >>> retry_after_seconds("Thu, 01 Jan 2026 00:00:05 GMT", now)
     5.0
+    >>> retry_after_seconds("Thu, 01 Jan 2026 00:00:02 -0000", now)
+    2.0
     >>> retry_after_seconds("soon") is None
     True
     """
@@ -95,6 +97,8 @@ def retry_after_seconds(value: str | None, now: datetime.datetime | None = None)
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # "-0000" in an HTTP date: UTC
+        when = when.replace(tzinfo=datetime.timezone.utc)
     now = now or datetime.datetime.now(datetime.timezone.utc)
     return max(0.0, (when - now).total_seconds())
 

@@ -208,6 +208,9 @@ class _CountingPaginator(BasePaginator):
 
     def __init__(self, value: int, param: str, total_path: str | None, *,
                  stop_after_empty_page: bool, has_more_path: str | None) -> None:
+        if not stop_after_empty_page and total_path is None and has_more_path is None:
+            raise ValueError(f"{type(self).__name__} would never stop: give total_path or has_more_path, "
+                             "or keep stop_after_empty_page=True")
         super().__init__(has_more_path=has_more_path)
         self.value = value
         self.param = param

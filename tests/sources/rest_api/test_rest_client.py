@@ -18,6 +18,7 @@ from werkzeug import Request, Response
 
 from sources.rest_api import (
     HTTPStatusError,
+    PaginatorError,
     ResponseFormatError,
     RESTClient,
     RESTConnectionError,
@@ -317,5 +318,7 @@ def test_errors_pickle(httpserver: HTTPServer) -> None:
         _client(httpserver, retry=RetryConfig(attempts=1)).get("items")
     copy = pickle.loads(pickle.dumps(caught.value))
     assert (str(copy), copy.status, copy.url) == (str(caught.value), 500, caught.value.url)
-    error = ResponseFormatError("invalid JSON", "http://h/x", "{")
-    assert str(pickle.loads(pickle.dumps(error))) == str(error)
+    for error in (ResponseFormatError("invalid JSON", "http://h/x", "{"), RESTConnectionError("no answer", "http://h/x"),
+                  PaginatorError("no progress", "http://h/x")):
+        copy = pickle.loads(pickle.dumps(error))
+        assert (type(copy), str(copy), copy.url) == (type(error), str(error), "http://h/x")

@@ -148,6 +148,13 @@ def test_maximum_pages_and_items_win(httpserver: HTTPServer, limits: dict[str, i
     assert len(httpserver.log) == expected_requests
 
 
+@pytest.mark.parametrize("make", [lambda: offset(limit=3, stop_after_empty_page=False),
+                                  lambda: page_number(stop_after_empty_page=False)])
+def test_a_counting_paginator_that_could_never_stop_is_refused(make: Callable[[], BasePaginator]) -> None:
+    with pytest.raises(ValueError, match="would never stop"):
+        make()
+
+
 def test_same_next_link_twice_raises_naming_the_url(httpserver: HTTPServer) -> None:
     client = _serve(httpserver, lambda request: _json({"items": [1], "next": "/items?p=1"}))
     with pytest.raises(PaginatorError, match=r"made no progress.*http://.*/items\?p=1"):
