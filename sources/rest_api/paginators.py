@@ -293,9 +293,10 @@ def detect_paginator(response: httpx.Response, data: list[Any]) -> BasePaginator
     """Guess the paginator from the first response; :class:`SinglePagePaginator` when nothing matches.
 
     In this order: a ``Link: rel="next"`` header; a next URL in the body (``next``, ``links.next``,
-    ``paging.next``, ...); a cursor (``next_cursor``, ``cursors.next``, ``next_page_token``, ...);
-    a page number with a page count (``page`` + ``total_pages``); an offset with a total
-    (``offset`` + ``total``). The returned paginator continues after the response given.
+    ``paging.next``, ...: an absolute URL, or one starting with ``/`` or ``?``); a cursor
+    (``next_cursor``, ``cursors.next``, ``next_page_token``, ...); a page number with a page count
+    (``page`` + ``total_pages``); an offset with a total (``offset`` + ``total``). The returned paginator
+    continues after the response given.
 
     >>> detect_paginator(httpx.Response(200, json={"items": [1], "page": 1, "total_pages": 3}), [1])
     PageNumberPaginator(value=1, param='page', total_path='total_pages', stop_after_empty_page=True, base_page=1)
@@ -306,7 +307,8 @@ def detect_paginator(response: httpx.Response, data: list[Any]) -> BasePaginator
     if not isinstance(body, dict):
         return SinglePagePaginator()
     for path in _NEXT_URL_PATHS:
-        if isinstance(find_value(body, path), str):
+        link = find_value(body, path)
+        if isinstance(link, str) and link.startswith(("http://", "https://", "/", "?")):  # not a bare token
             return JSONLinkPaginator(path)
     for path, param in _CURSOR_PATHS.items():
         if find_value(body, path) not in (None, ""):

@@ -123,6 +123,12 @@ def test_auto_detection_on_common_shapes(httpserver: HTTPServer, caplog: pytest.
     assert any(f"detected {name}(" in record.getMessage() for record in caplog.records)
 
 
+def test_a_bare_token_in_next_is_not_taken_for_a_link(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/items").respond_with_json({"items": [1, 2], "next": "c2VjcmV0"})
+    assert list(RESTClient(httpserver.url_for("/")).paginate("items")) == [[1, 2]]
+    assert len(httpserver.log) == 1
+
+
 def test_no_pagination_detected_is_one_page(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/user").respond_with_json({"id": 1, "login": "me"})
     pages = list(RESTClient(httpserver.url_for("/")).paginate("user"))
