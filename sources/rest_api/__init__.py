@@ -1,0 +1,51 @@
+"""REST API toolkit: :class:`RESTClient` with auth, paginators, retries and clear errors.
+
+The declarative ``rest_api_source`` config built on this client is coming; see docs/rest_api.md.
+"""
+
+from sources.rest_api.auth import (
+    APIKeyAuth,
+    BearerAuth,
+    HTTPBasicAuth,
+    OAuth2ClientCredentials,
+    api_key,
+    bearer,
+    http_basic,
+    oauth2_client_credentials,
+)
+from sources.rest_api.client import Page, RESTClient, RetryConfig
+from sources.rest_api.errors import (
+    HTTPStatusError,
+    PaginatorError,
+    ResponseFormatError,
+    RESTConnectionError,
+    RESTError,
+)
+from sources.rest_api.paginators import (
+    BasePaginator,
+    CursorPaginator,
+    HeaderCursorPaginator,
+    HeaderLinkPaginator,
+    JSONLinkPaginator,
+    OffsetPaginator,
+    PageNumberPaginator,
+    PageRequest,
+    SinglePagePaginator,
+    cursor,
+    detect_paginator,
+    header_cursor,
+    header_link,
+    json_link,
+    offset,
+    page_number,
+    single_page,
+)
+
+__all__ = [
+    "APIKeyAuth", "BasePaginator", "BearerAuth", "CursorPaginator", "HTTPBasicAuth", "HTTPStatusError",
+    "HeaderCursorPaginator", "HeaderLinkPaginator", "JSONLinkPaginator", "OAuth2ClientCredentials",
+    "OffsetPaginator", "Page", "PageNumberPaginator", "PageRequest", "PaginatorError", "RESTClient",
+    "RESTConnectionError", "RESTError", "ResponseFormatError", "RetryConfig", "SinglePagePaginator",
+    "api_key", "bearer", "cursor", "detect_paginator", "header_cursor", "header_link", "http_basic",
+    "json_link", "offset", "oauth2_client_credentials", "page_number", "single_page",
+]

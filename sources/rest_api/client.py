@@ -1,0 +1,343 @@
+"""The REST client: requests with auth, retries and clear errors; pages of data from paginated endpoints.
+
+>>> from sources.rest_api import json_link
+>>> client = RESTClient("https://api.example.com/v1", paginator=json_link("next"))
+>>> for page in client.paginate("issues", params={"state": "open"}):  # doctest: +SKIP
+...     print(page.response.status_code, len(page))
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import email.utils
+import json as jsonlib
+import logging
+from collections.abc import Callable, Generator, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import tenacity
+
+from dataload.configuration import redact, redact_url
+from sources.rest_api.auth import as_auth, secrets_of
+from sources.rest_api.errors import (
+    HTTPStatusError,
+    PaginatorError,
+    ResponseFormatError,
+    RESTConnectionError,
+    RESTError,
+)
+from sources.rest_api.paginators import BasePaginator, PageRequest, detect_paginator, find_values
+
+logger = logging.getLogger(__name__)
+
+_SNIPPET = 200
+_MAX_REDIRECTS = 20
+_LIST_FIELDS = ("data", "items", "results", "records", "entries", "values", "objects")
+
+
+@dataclass(frozen=True)
+class RetryConfig:
+    """How requests are retried on connection errors, timeouts and the ``statuses`` (429 and 5xx by default).
+
+    The wait before retry ``n`` is ``first_wait * 2 ** (n - 1)`` capped at ``max_wait``; a
+    ``Retry-After`` header (seconds or an HTTP date) wins, capped at ``max_retry_after``.
+    ``attempts`` counts the first try: ``RetryConfig(attempts=1)`` never retries.
+
+    >>> RetryConfig().attempts, RetryConfig(attempts=1).statuses
+    (5, (429, 500, 502, 503, 504))
+    """
+
+    attempts: int = 5
+    first_wait: float = 0.5
+    max_wait: float = 10.0
+    max_retry_after: float = 60.0
+    statuses: tuple[int, ...] = (429, 500, 502, 503, 504)
+
+
+class Page(list[Any]):
+    """The items of one page, with the :class:`httpx.Response` and :class:`httpx.Request` they came with."""
+
+    def __init__(self, items: list[Any], *, request: httpx.Request, response: httpx.Response) -> None:
+        super().__init__(items)
+        self.request = request
+        self.response = response
+
+
+class _RetryableStatus(Exception):
+    """A response whose status is worth another try (not raised outside this module)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def retry_after_seconds(value: str | None, now: datetime.datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (seconds or an HTTP date); None when absent or invalid.
+
+    >>> retry_after_seconds("3")
+    3.0
+    >>> now = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    >>> retry_after_seconds("Thu, 01 Jan 2026 00:00:05 GMT", now)
+    5.0
+    >>> retry_after_seconds("Thu, 01 Jan 2026 00:00:02 -0000", now)
+    2.0
+    >>> retry_after_seconds("soon") is None
+    True
+    """
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # "-0000" in an HTTP date: UTC
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port or {"http": 80, "https": 443}.get(url.scheme)
+
+
+class _OriginBoundAuth(httpx.Auth):
+    """Apply ``inner`` only to requests for ``origin``: other hosts never see the credentials."""
+
+    def __init__(self, inner: httpx.Auth, origin: tuple[str, str, int | None], redacted: Callable[[Any], str]) -> None:
+        self.inner = inner
+        self.origin = origin
+        self.redacted = redacted
+        self.requires_request_body = inner.requires_request_body
+        self.requires_response_body = inner.requires_response_body
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if _origin(request.url) == self.origin:
+            yield from self.inner.auth_flow(request)
+        else:
+            logger.info("%s is not on the base URL's host: sent without credentials", self.redacted(request.url))
+            yield request
+
+
+class RESTClient:
+    """An HTTP client for one REST API at ``base_url``: auth, retries, clear errors and pagination.
+
+    ``auth`` is one of :mod:`sources.rest_api.auth`, any :class:`httpx.Auth`, or a callable that
+    edits an :class:`httpx.Request`; it is applied only to ``base_url``'s host. ``paginator`` and
+    ``data_selector`` are the defaults of :meth:`paginate` (a copy of the paginator is used per
+    call, so the client can be shared). ``timeout`` is in seconds (or an :class:`httpx.Timeout`).
+    Redirects are followed, each hop checked against the host like any request.
+
+    >>> with RESTClient("https://api.example.com/v1", headers={"Accept": "application/json"}) as client:
+    ...     client.base_url
+    'https://api.example.com/v1'
+    """
+
+    def __init__(self, base_url: str, *,
+                 auth: httpx.Auth | Callable[[httpx.Request], httpx.Request | None] | None = None,
+                 paginator: BasePaginator | None = None, headers: Mapping[str, str] | None = None,
+                 data_selector: str | None = None, retry: RetryConfig = RetryConfig(),
+                 timeout: float | httpx.Timeout = 30.0) -> None:
+        self.base_url = base_url
+        self.auth = as_auth(auth)
+        self.paginator = paginator
+        self.data_selector = data_selector
+        self.retry = retry
+        self._http = httpx.Client(headers=dict(headers or {}), timeout=timeout, follow_redirects=False)
+        self._bound_auth = (None if self.auth is None
+                            else _OriginBoundAuth(self.auth, _origin(httpx.URL(base_url)), self.redacted))
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._http.close()
+
+    def __enter__(self) -> RESTClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def redacted(self, text: Any) -> str:
+        """``text`` (a URL, a message) with the auth's secrets and every credential-like query value hidden."""
+        return redact(redact_url(str(text)), secrets_of(self.auth))
+
+    def url(self, path: str = "") -> str:
+        """The absolute URL of ``path``: relative to ``base_url`` (a leading ``/`` too), or ``path`` if absolute.
+
+        >>> RESTClient("http://h/v1/").url("/users"), RESTClient("http://h/v1").url("http://o/x")
+        ('http://h/v1/users', 'http://o/x')
+        """
+        if httpx.URL(path).is_absolute_url:
+            return path
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/") if path else self.base_url
+
+    def request(self, method: str, path: str = "", *, params: Mapping[str, Any] | None = None, json: Any = None,
+                headers: Mapping[str, str] | None = None) -> httpx.Response:
+        """Send one request (with auth, retries and redirects); the response, or an error for a 4xx/5xx status."""
+        return self._send(PageRequest(method.upper(), self.url(path), dict(params or {}), json, dict(headers or {})))
+
+    def get(self, path: str = "", *, params: Mapping[str, Any] | None = None,
+            headers: Mapping[str, str] | None = None) -> httpx.Response:
+        """``request("GET", path, ...)``."""
+        return self.request("GET", path, params=params, headers=headers)
+
+    def paginate(self, path: str = "", *, method: str = "GET", params: Mapping[str, Any] | None = None,
+                 json: Any = None, headers: Mapping[str, str] | None = None, paginator: BasePaginator | None = None,
+                 data_selector: str | None = None, maximum_pages: int | None = None,
+                 maximum_items: int | None = None) -> Iterator[Page]:
+        """Yield the pages of ``path``, each a :class:`Page` (a list of the items, with its request and response).
+
+        With no ``paginator`` (here or on the client) one is detected from the first response and
+        logged. It stops when the paginator says so, after ``maximum_pages`` pages or
+        ``maximum_items`` items (the last page cut to fit), and with a
+        :class:`~sources.rest_api.errors.PaginatorError` when the next request would repeat one
+        already sent.
+        """
+        request = PageRequest(method.upper(), self.url(path), dict(params or {}), json, dict(headers or {}))
+        chosen = paginator or self.paginator
+        pager = copy.deepcopy(chosen) if chosen is not None else None
+        if pager is not None:
+            pager.init_request(request)
+        selector = data_selector or self.data_selector
+        seen = {_fingerprint(request)}
+        pages = items = 0
+        while True:
+            response = self._send(request)
+            data = self._select(response, selector)
+            if maximum_items is not None:
+                data = data[:maximum_items - items]
+            if pager is None:
+                pager = detect_paginator(response, data)
+                logger.info("no paginator given for %s: detected %r", self.redacted(response.request.url), pager)
+            pager.update_state(response, data)
+            pages, items = pages + 1, items + len(data)
+            yield Page(data, request=response.request, response=response)
+            if (not pager.has_next_page or (maximum_pages is not None and pages >= maximum_pages)
+                    or (maximum_items is not None and items >= maximum_items)):
+                return
+            pager.update_request(request)
+            key = _fingerprint(request)
+            if key in seen:
+                url = self.redacted(_full_url(request))
+                raise PaginatorError(f"{type(pager).__name__} made no progress: the next request would repeat "
+                                      f"{request.method} {url}", url)
+            seen.add(key)
+
+    # -- sending --------------------------------------------------------------------------------
+
+    def _send(self, request: PageRequest) -> httpx.Response:
+        """Send with retries; the final response, checked (an error for 4xx/5xx or no answer)."""
+        url = self.redacted(_full_url(request))
+        retrying = tenacity.Retrying(stop=tenacity.stop_after_attempt(self.retry.attempts), wait=self._wait,
+                                     retry=tenacity.retry_if_exception_type((_RetryableStatus, httpx.TransportError)),
+                                     before_sleep=lambda state: self._log_retry(state, request.method, url),
+                                     reraise=True)
+        try:
+            response = retrying(self._send_once, request)
+        except _RetryableStatus as last:
+            response = last.response
+        except httpx.TransportError as error:
+            raise RESTConnectionError(f"{request.method} {url} failed: {type(error).__name__}: "
+                                      f"{self.redacted(error)}", url) from None
+        if response.status_code >= 400:
+            raise HTTPStatusError(self.redacted(response.request.url), response.status_code,
+                                  self.redacted(response.text[:_SNIPPET]), request.method)
+        return response
+
+    def _send_once(self, request: PageRequest) -> httpx.Response:
+        """One try: the request and its redirects (credentials only for the base URL's host)."""
+        sent = self._http.build_request(request.method, request.url, params=request.params or None,
+                                        json=request.json, headers=request.headers)
+        for _ in range(_MAX_REDIRECTS):
+            logger.debug("%s %s", sent.method, self.redacted(sent.url))
+            response = self._http.send(sent, auth=self._bound_auth)
+            if response.status_code in self.retry.statuses:
+                raise _RetryableStatus(response)
+            if not response.is_redirect or response.next_request is None:
+                return response
+            hop = response.next_request  # rebuilt, not reused: it carries the headers the auth added
+            sent = self._http.build_request(hop.method, hop.url, headers=request.headers,
+                                            json=request.json if hop.method == request.method else None)
+        raise RESTError(f"{request.method} {self.redacted(request.url)}: more than {_MAX_REDIRECTS} redirects",
+                        self.redacted(request.url))
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _RetryableStatus):
+            after = retry_after_seconds(error.response.headers.get("Retry-After"))
+            if after is not None:
+                return min(after, self.retry.max_retry_after)
+        return float(min(self.retry.max_wait, self.retry.first_wait * 2 ** (state.attempt_number - 1)))
+
+    def _log_retry(self, state: tenacity.RetryCallState, method: str, url: str) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        cause = (f"HTTP {error.response.status_code}" if isinstance(error, _RetryableStatus)
+                 else f"{type(error).__name__}: {self.redacted(error)}")
+        wait = state.next_action.sleep if state.next_action else 0.0
+        logger.warning("%s %s: %s, retry %d of %d in %.1f s", method, url, cause, state.attempt_number,
+                       self.retry.attempts - 1, wait)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def _select(self, response: httpx.Response, selector: str | None) -> list[Any]:
+        """The items of a response: at ``selector`` (JSONPath), else the list found in the body."""
+        url = self.redacted(response.request.url)
+        body = self._json(response, url)
+        if body is None:
+            return []
+        if selector is not None:
+            found = find_values(body, selector)
+            if not found:
+                raise ResponseFormatError(f"data_selector {selector!r} matches nothing in the response", url,
+                                          self.redacted(response.text[:_SNIPPET]))
+            if len(found) == 1:
+                return found[0] if isinstance(found[0], list) else found
+            return found
+        return _find_list(body, url)
+
+    def _json(self, response: httpx.Response, url: str) -> Any:
+        """The body as JSON (None when empty); a clear error for an HTML page, another content type or bad JSON."""
+        if not response.content:
+            return None
+        snippet = self.redacted(response.text[:_SNIPPET])
+        content_type = response.headers.get("Content-Type", "").lower()
+        if "html" in content_type or (not content_type and response.text.lstrip().startswith("<")):
+            raise ResponseFormatError("expected JSON, got an HTML page", url, snippet)
+        if content_type and "json" not in content_type:
+            raise ResponseFormatError(f"expected JSON, got content type {content_type!r}", url, snippet)
+        try:
+            return jsonlib.loads(response.content)
+        except ValueError as error:
+            raise ResponseFormatError(f"invalid JSON ({error})", url, snippet) from None
+
+
+def _find_list(body: Any, url: str) -> list[Any]:
+    """The list in a body: the body itself, its only list field, a well-known list field, or ``[body]``."""
+    if isinstance(body, list):
+        logger.debug("%s: the data is the top-level list", url)
+        return body
+    if not isinstance(body, dict):
+        return [body]
+    lists = [key for key, value in body.items() if isinstance(value, list)]
+    key = lists[0] if len(lists) == 1 else next((name for name in _LIST_FIELDS if name in lists), None)
+    if key is None:
+        logger.debug("%s: no single list field in the response (%s): the body is one item", url, lists or "none")
+        return [body]
+    logger.debug("%s: the data is the list field %r", url, key)
+    result: list[Any] = body[key]
+    return result
+
+
+def _full_url(request: PageRequest) -> httpx.URL:
+    """The URL the request goes to: its URL with its params merged in."""
+    return httpx.URL(request.url).copy_merge_params(request.params) if request.params else httpx.URL(request.url)
+
+
+def _fingerprint(request: PageRequest) -> str:
+    return jsonlib.dumps([request.method, request.url, request.params, request.json], sort_keys=True, default=str)
