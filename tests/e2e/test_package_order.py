@@ -7,39 +7,22 @@ back from the destination.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 import dataload
-from conftest import POSTGRES_URL, postgres_connection
 from dataload.exceptions import PackageBlockedError, TerminalLoadError
-from destinations import duckdb, postgres
 
 MUST = {"must": {"nullable": False, "data_type": "text"}}
 MakePipeline = Callable[[], dataload.Pipeline]
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
-def make(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakePipeline]:
-    """Open (and reopen) one pipeline loading into a dataset of its own, dropped afterwards."""
-    dataset = f"order_{uuid.uuid4().hex[:10]}"
-    admin = postgres_connection() if request.param == "postgres" else None
-
-    def open_pipeline() -> dataload.Pipeline:
-        target = postgres(POSTGRES_URL) if admin else duckdb(str(tmp_path / "order.duckdb"))
-        return dataload.pipeline("order", destination=target, dataset_name=dataset,
-                                 pipelines_dir=tmp_path / "pipelines")
-
-    try:
-        yield open_pipeline
-    finally:
-        if admin is not None:
-            admin.execute(f'DROP SCHEMA IF EXISTS "{dataset}" CASCADE')
-            admin.close()
+@pytest.fixture
+def make(sql_pipeline: Callable[..., dataload.Pipeline]) -> MakePipeline:
+    """Open (and reopen) one pipeline loading into a dataset of its own, on DuckDB and on PostgreSQL."""
+    return lambda: sql_pipeline("order")
 
 
 def rows(pipe: dataload.Pipeline, table: str = "t") -> list[dict[str, Any]]:
