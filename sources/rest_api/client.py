@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import tenacity
 
+import dataload
 from dataload.configuration import redact, redact_url
 from sources.rest_api.auth import as_auth, secrets_of
 from sources.rest_api.errors import (
@@ -280,6 +281,7 @@ class RESTClient:
         cause = (f"HTTP {error.response.status_code}" if isinstance(error, _RetryableStatus)
                  else f"{type(error).__name__}: {self.redacted(error)}")
         wait = state.next_action.sleep if state.next_action else 0.0
+        dataload.count("http_retries")  # in the trace of the resource being extracted, if any
         logger.warning("%s %s: %s, retry %d of %d in %.1f s", method, url, cause, state.attempt_number,
                        self.retry.attempts - 1, wait)
 
