@@ -79,6 +79,7 @@ class _Extraction:
         self.document = document
         selected = self.source.selected_resources
         for resource in selected.values():
+            resource.check_fed()
             if isinstance(resource.table_name, str):  # conflicts found before anything runs
                 self._table_of(resource, resource.table_name)
             if resource.data_from is not None and resource.data_from.name in selected:

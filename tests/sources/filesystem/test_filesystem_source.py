@@ -309,3 +309,13 @@ def test_the_docs_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == str(orders)
     assert "customers" in printed[1] and "customers__tags" in printed[1]
+
+
+def test_listing_piped_into_readers(sql_pipeline: Make, tmp_path: Path) -> None:
+    (tmp_path / "orders.csv").write_text("id,total\n1,9.5\n2,NA\n")
+    (tmp_path / "events.jsonl").write_text('{"id": 1, "kind": "open"}\n{"id": 2, "kind": "close"}\n')
+    pipe = sql_pipeline("fs_pipe")
+    pipe.run([filesystem(str(tmp_path), file_glob="*.csv") | read_csv(name="orders"),
+              filesystem(str(tmp_path), file_glob="*.jsonl") | read_jsonl(name="events")])
+    assert _rows(pipe, "orders") == [{"id": 1, "total": 9.5}, {"id": 2, "total": None}]
+    assert _rows(pipe, "events") == [{"id": 1, "kind": "open"}, {"id": 2, "kind": "close"}]
