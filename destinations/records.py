@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from typing import Any, ContextManager, Protocol
 
 from dataload.configuration import Secret
+from dataload.crash import crash_point
 from dataload.protocol import ENGINE_VERSION, LoadPackage
 from dataload.schema.model import Column, Table
 from destinations.errors import is_missing_table, load_error, read_error
@@ -92,6 +93,7 @@ def commit_records(package: LoadPackage, store: RecordStore,
                                   "pipeline_name": package.pipeline_name, "state": json.dumps(state),
                                   "created_at": now, "version_hash": state_hash(state),
                                   "_dl_load_id": package.load_id})
+    crash_point("load.before_commit")  # everything written but the marker; a SQL transaction not committed
     with at_fault(LOADS):
         store.insert(LOADS, {"load_id": package.load_id, "schema_name": schema.name, "status": 0,
                              "inserted_at": now, "schema_version_hash": schema.version_hash})

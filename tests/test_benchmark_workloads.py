@@ -170,3 +170,21 @@ def test_w7pg_loads_into_its_own_schema_and_drops_it(tmp_path: Path) -> None:
         assert found == (0,)  # verification dropped it
     finally:
         admin.close()
+
+
+def test_w12_loads_every_csv_row_and_jsonl_record_through_the_filesystem_source(tmp_path: Path) -> None:
+    import gzip
+
+    workload = REGISTRY["W12"]
+    inp, pipe = run_ours(workload, 3_000, tmp_path)
+    folder = Path(inp["folder"])
+    with gzip.open(folder / "table.csv.gz", "rt") as f:
+        text_sum = sum(len(line.split(",")[11]) for line in list(f)[1:])
+    records = [json.loads(line) for path in sorted(folder.glob("*.jsonl")) for line in path.read_text().splitlines()]
+    assert query_ours(pipe, f'SELECT sum(int_0), sum(length(text_0)) FROM "{DATASET}"."w12_csv"') == [
+        (3_000 * 3_001 // 2, text_sum)]
+    assert query_ours(pipe, f'SELECT sum(meta__attempt), count(DISTINCT id) FROM "{DATASET}"."w12_jsonl"') == [
+        (sum(r["meta"]["attempt"] for r in records), len(records))]
+    execute(tmp_path, f'DELETE FROM "{DATASET}"."w12_jsonl" WHERE id = 1')
+    with pytest.raises(VerificationError, match="w12_jsonl"):
+        workload.verify("ours", inp, tmp_path, pipe)

@@ -13,6 +13,7 @@ from typing import Any
 
 from dataload._state import bump_version, encode
 from dataload.context import PipelineContext
+from dataload.crash import crash_point
 from dataload.exceptions import InvalidConfig
 from dataload.extract.step import extract_source
 from dataload.info import StepInfo
@@ -46,6 +47,7 @@ def extract_package(ctx: PipelineContext, data: Any, hints: dict[str, Any]) -> s
                     ctx.pipeline_name)
         return None
     bump_version(document)
+    crash_point("extract.before_seal")  # the files are written; no manifest, still in extracting.tmp
     write_manifest(folder, Manifest(load_id, result.table_hints, result.files, encode(document), result.items))
     ctx.packages.move(load_id, "extracting.tmp", "extracted")
     ctx.trace.record(StepInfo("extract", load_id, result.seconds, result.items, skipped=result.skipped,

@@ -17,6 +17,7 @@ from dataload._resource import Resource, TableItem
 from dataload._source import Source
 from dataload._state import extracting
 from dataload.configuration.providers import config_snapshot
+from dataload.crash import armed, crash_point
 from dataload.exceptions import InvalidConfig, ResourceError
 from dataload.extract.buffer import TableBuffer
 from dataload.extract.concurrent import produce_concurrently
@@ -131,6 +132,8 @@ class _Extraction:
         if page is None:
             return
         self._dispatch(resource, page)
+        if armed("extract.after_items"):
+            crash_point("extract.after_items", _item_count(page))
         for child in self.children.get(resource.name, []):
             for item in _items_of(page):
                 for child_page in self._pages_in_context(child, item):
@@ -197,6 +200,15 @@ def _with_context(pages: Iterable[Any], document: dict[str, Any], source: str, r
             except StopIteration:
                 return
         yield page
+
+
+def _item_count(page: Any) -> int:
+    """Items in a page: rows of an Arrow table or data frame, entries of a list, else one."""
+    items = page.item if isinstance(page, TableItem) else page
+    if isinstance(items, list):
+        return len(items)
+    rows = getattr(items, "num_rows", None)
+    return int(rows) if rows is not None else (len(items) if hasattr(items, "columns") else 1)
 
 
 def _without_none(page: Any) -> tuple[Any, int]:

@@ -48,7 +48,7 @@ def load_normalized(ctx: PipelineContext, info: LoadInfo, workers: int | None = 
                 table=error.table, file=(error.file or "").replace(moved, str(kept)) or None) from error
         crash_point("load.after_commit")
         ctx.write_state(manifest.state)
-        crash_point("load.after_state")
+        crash_point("state.after_save")
         ctx.packages.remove("normalized", load_id)
         if not loaded:
             logger.info("package %s was already in the destination (an earlier run loaded it)", load_id)

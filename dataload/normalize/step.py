@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dataload.crash import crash_point
 from dataload.exceptions import DataContractViolation, SchemaError
 from dataload.extract.buffer import read_extracted
 from dataload.normalize.arrow_files import reused_columns, write_arrow_load_file
@@ -124,6 +125,7 @@ def _write_batch(writer: _Writer, result: NormalizeResult, output: Path, chunk: 
                 entry[key] = str(entry[key].relative_to(output))
         result.files.append({"table": rows.table, "chunk": chunk, "rows": fitted.num_rows, **entry})
         result.rows[rows.table] = result.rows.get(rows.table, 0) + fitted.num_rows
+        crash_point("normalize.after_file")
 
 
 class _Writer:
