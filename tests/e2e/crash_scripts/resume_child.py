@@ -9,7 +9,9 @@ file, a ``postgresql://`` URL, a SQLAlchemy URL (``sqlite:///...``, ``mysql+pymy
 - ``slow``: the resource writes ``<pipelines_dir>/started.marker`` and sleeps 3 s before yielding;
 - ``null_last`` / ``surrogate_last``: the last row's payload is None / holds a lone surrogate (see
   ``spoiled()``), to fail the package in the load / the normalize step;
-- ``retry``: only ``pipe.retry_failed()``.
+- ``retry``: only ``pipe.retry_failed()``;
+- ``three_packages``: extract three packages (ids below a third, two thirds, all of ``rows``), then
+  normalize and load them.
 
 The parent imports this file too (``items()``, ``build()``), so both run the very same pipeline.
 """
@@ -80,6 +82,13 @@ def main() -> None:
         def before():
             Path(pipelines_dir, "started.marker").write_text(str(os.getpid()))
             time.sleep(3)
+    elif mode == "three_packages":
+        for part in (1, 2, 3):  # three packages, each with the next third of the rows
+            pipe.extract(items(rows * part // 3))
+        pipe.normalize()
+        info = pipe.load()
+        print(json.dumps({"load_ids": info.load_ids, "resumed": info.resumed}))
+        return
     elif mode == "retry":
         info = pipe.retry_failed()
         print(json.dumps({"load_ids": info.load_ids, "resumed": info.resumed}))
