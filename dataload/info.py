@@ -14,6 +14,7 @@ class StepInfo:
 
     ``skipped`` counts, per resource, the ``None`` items the extraction skipped; ``counts``, per
     resource, the events its code counted with :func:`dataload.count` (retries, skipped rows, ...);
+    ``retries`` (load): the cause of each retried attempt, credentials redacted;
     ``not_converted`` and ``truncated`` (normalize): per ``"table.column"``, values that did not
     convert to the column's type (they are in a variant column) and values cut to microseconds.
 
@@ -35,6 +36,7 @@ class StepInfo:
     not_converted: dict[str, int] = field(default_factory=dict)
     truncated: dict[str, int] = field(default_factory=dict)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    retries: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         counts = ", ".join(f"{t}: {n}" for t, n in self.rows.items())
@@ -44,7 +46,8 @@ class StepInfo:
                 + _counted("skipped None items:", self.skipped)
                 + _counted("not converted to the column type (in variant columns)", self.not_converted)
                 + _counted("cut to microseconds", self.truncated)
-                + "".join(_counted(f"{resource}:", events) for resource, events in self.counts.items()))
+                + "".join(_counted(f"{resource}:", events) for resource, events in self.counts.items())
+                + "".join(f"; retried after: {cause}" for cause in self.retries))
 
 
 def _counted(what: str, counts: dict[str, int]) -> str:

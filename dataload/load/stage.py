@@ -36,8 +36,9 @@ def load_normalized(ctx: PipelineContext, info: LoadInfo, workers: int | None = 
         refuse_if_blocked(ctx.packages, ctx.pipeline_name, f"package {load_id}", newer_than=load_id)
         started = time.perf_counter()
         package, manifest = read_package(ctx, load_id, threads)
+        retries: list[str] = []
         try:
-            loaded = load_with_retries(ctx.new_client, package, ctx.retry_policy)
+            loaded = load_with_retries(ctx.new_client, package, ctx.retry_policy, retries)
         except TerminalLoadError as error:
             kept = ctx.packages.move(load_id, "normalized", "failed")
             info.failed.append(load_id)
@@ -55,7 +56,7 @@ def load_normalized(ctx: PipelineContext, info: LoadInfo, workers: int | None = 
             continue
         info.load_ids.append(load_id)
         info.add_package(manifest)
-        ctx.trace.record(StepInfo("load", load_id, time.perf_counter() - started, manifest.rows))
+        ctx.trace.record(StepInfo("load", load_id, time.perf_counter() - started, manifest.rows, retries=retries))
 
 
 def read_package(ctx: PipelineContext, load_id: str, workers: int) -> tuple[LoadPackage, Manifest]:

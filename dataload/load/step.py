@@ -32,9 +32,12 @@ class RetryPolicy:
 
 
 def load_with_retries(open_client: Callable[[], DestinationClient], package: LoadPackage,
-                      policy: RetryPolicy) -> bool:
-    """Load ``package`` with a fresh client per attempt; False if an earlier run had loaded it."""
-    for attempt in _retrying(policy, f"load of package {package.load_id}"):
+                      policy: RetryPolicy, retries: list[str] | None = None) -> bool:
+    """Load ``package`` with a fresh client per attempt; False if an earlier run had loaded it.
+
+    The (redacted) cause of each retry is appended to ``retries``.
+    """
+    for attempt in _retrying(policy, f"load of package {package.load_id}", retries):
         with attempt:
             number = attempt.retry_state.attempt_number
             if logger.isEnabledFor(logging.DEBUG):
@@ -63,12 +66,16 @@ def with_retries(work: Callable[[], T], policy: RetryPolicy, *, what: str) -> T:
     return _retrying(policy, what)(lambda: destination_call(work, what))
 
 
-def _retrying(policy: RetryPolicy, what: str) -> Retrying:
-    """Retry :class:`TransientLoadError` by ``policy``, logging each retry with its (redacted) cause."""
+def _retrying(policy: RetryPolicy, what: str, retries: list[str] | None = None) -> Retrying:
+    """Retry :class:`TransientLoadError` by ``policy``, logging each retry with its (redacted) cause
+    (and appending the cause to ``retries``)."""
     def log(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
+        cause = redact_url(str(error))
+        if retries is not None:
+            retries.append(cause)
         logger.warning("%s failed (attempt %d of %d): %s; retrying in %.1f s", what, state.attempt_number,
-                       policy.attempts, redact_url(str(error)), state.upcoming_sleep)
+                       policy.attempts, cause, state.upcoming_sleep)
 
     return Retrying(stop=stop_after_attempt(policy.attempts), reraise=True, before_sleep=log,
                     wait=wait_exponential(multiplier=policy.first_wait, max=policy.max_wait),
