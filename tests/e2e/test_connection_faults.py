@@ -24,7 +24,7 @@ FAST_RETRY = RetryPolicy(attempts=3, first_wait=0.05, max_wait=0.1)
 def items(count: int) -> dataload.Resource:
     def pages() -> Iterator[list[dict[str, Any]]]:
         for start in range(0, count, 10_000):
-            yield [{"id": i, "text": f"row number {i} with some text"} for i in range(start, min(count, start + 10_000))]
+            yield [{"id": i, "text": f"row {i} with some text"} for i in range(start, min(count, start + 10_000))]
 
     return dataload.resource(pages, name="items")
 
