@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from dataload.exceptions import PackageFormatError, SchemaError
+from dataload.exceptions import ExtractError, PackageFormatError, SchemaError
 from dataload.extract.limits import BufferLimits
 from dataload.extract.rows_file import HEADER, read_rows, write_rows
 from dataload.schema.infer import with_room_for_python_decimals
+from dataload.values import MAX_NESTING_DEPTH
 
 
 class TableBuffer:
@@ -29,6 +31,7 @@ class TableBuffer:
         self._sampled = 0
         self._sample_every = 1
         self._row_estimate = 1
+        self._deep = False  # a sampled record is nested deeper than MAX_NESTING_DEPTH: no Arrow attempt
 
     def add_records(self, records: list[Any]) -> None:
         """Buffer a page of records (dicts; other values are stored under ``value``).
@@ -57,6 +60,7 @@ class TableBuffer:
         self._sampled += len(records)
         if self._sampled >= self._sample_every or len(records) > 1:
             self._row_estimate = max(approximate_size(records[0]), 1)
+            self._deep = self._deep or nested_deeper(records[0], MAX_NESTING_DEPTH)
             self._sampled = 0
             self._sample_every = 1 if self._row_estimate > 16_384 else 64
         return self._row_estimate
@@ -90,9 +94,16 @@ class TableBuffer:
 
     def _write_rows(self, rows: list[Any]) -> None:
         path = self.new_file(self.table)
-        records = _as_records(rows)
+        # pyarrow takes time quadratic in the depth of nested data, and crashes printing such a type
+        records = None if self._deep else _as_records(rows)
+        self._deep = False
         if records is None or not _write_arrow(path, pa.Table.from_struct_array(records)):
-            write_rows(path, rows)
+            try:
+                write_rows(path, rows)
+            except RecursionError:
+                raise ExtractError(f"table {self.table!r}: an item is nested too deep to store even as JSON text "
+                                   f"(deeper than Python's recursion limit, {sys.getrecursionlimit()}); "
+                                   "flatten it with add_map") from None
 
     def _write_table(self, table: pa.Table) -> None:
         path = self.new_file(self.table)
@@ -118,10 +129,36 @@ def _as_records(rows: list[Any]) -> pa.StructArray | None:
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError, TypeError,
             ValueError, RecursionError):
         return None
-    if not pa.types.is_struct(records.type):
-        return None
+    if not pa.types.is_struct(records.type) or _nested_deeper(records.type, MAX_NESTING_DEPTH):
+        return None  # deep data takes the rows path, which stores the deep parts as JSON text
     roomy = with_room_for_python_decimals(records.type)  # Decimals get decimal(38, 9), not their tightest type
     return records if roomy == records.type else records.cast(roomy)
+
+
+def _nested_deeper(arrow_type: pa.DataType, levels: int) -> bool:
+    """True when structs and lists in ``arrow_type`` go more than ``levels`` deep (without recursion)."""
+    level = [arrow_type]
+    for _ in range(levels + 1):
+        level = [kind.field(i).type for kind in level if pa.types.is_nested(kind) for i in range(kind.num_fields)]
+        if not level:
+            return False
+    return True
+
+
+def nested_deeper(value: Any, levels: int) -> bool:
+    """True when dicts and lists in ``value`` go more than ``levels`` deep (a list is judged by its
+    first 8 items, as :func:`approximate_size` does; no recursion).
+
+    >>> nested_deeper({"a": {"b": [1]}}, 2), nested_deeper({"a": {"b": [1]}}, 3)
+    (True, False)
+    """
+    level = [value]
+    for _ in range(levels + 1):
+        level = [child for item in level if isinstance(item, (dict, list))
+                 for child in (item.values() if isinstance(item, dict) else item[:8])]
+        if not level:
+            return False
+    return True
 
 
 def approximate_size(value: Any, depth: int = 0) -> int:

@@ -46,8 +46,9 @@ MakePipeline = Callable[..., Pipeline]
 UTC = datetime.timezone.utc
 CEST = datetime.timezone(datetime.timedelta(hours=2))
 HOSTILE_TEXT = 'it\'s "quoted"; DROP TABLE users; -- \\n \\ back\nslash\ttab Zoë 中文 🚀'
-HOSTILE_KEYS = ['col "quoted"', "semi;colon", "spa ce", "Robert'); DROP TABLE students;--", "ünïcødé ключ",
-                "select", "k" * 200]
+HOSTILE_KEYS = ['col "quoted"', "semi;colon", "semi colon", "spa ce", "Robert'); DROP TABLE students;--",
+                "ünïcødé ключ", "select", "k" * 200, "é" * 1000, "x`; DROP TABLE y; --"]
+CANARY_TABLES = ("y", "students", "users")  # what the hostile names try to drop
 HOSTILE_TABLE = 'Tâble "x"; DROP TABLE y; -- ' + "t" * 200
 HOSTILE_LIST = 'list; of "things"'
 
@@ -215,14 +216,24 @@ def check_types_round_trip(make_pipeline: MakePipeline) -> None:
 
 
 def check_hostile_identifiers(make_pipeline: MakePipeline) -> None:
-    """Names with quotes, semicolons, spaces, unicode and 200 characters are loaded and read back."""
+    """Names with quotes, semicolons, ``--``, spaces, unicode and 1,000 characters are loaded and read
+    back, twice into the same columns; the tables the names try to drop survive."""
     pipe = make_pipeline()
     limit = pipe.destination.capabilities.max_identifier_length
+    for canary in CANARY_TABLES:
+        pipe.run([{"alive": canary}], table_name=canary)
     record: dict[str, Any] = {key: f"value of {key}" for key in HOSTILE_KEYS}
     record[HOSTILE_LIST] = ["x", "y"]
     pipe.run([record], table_name=HOSTILE_TABLE)
     table = shorten(normalize_identifier(HOSTILE_TABLE), limit)
-    (row,) = pipe.dataset().table(table).rows()
+    columns_before = {name: sorted(t.columns) for name, t in pipe.default_schema.tables.items()}
+    pipe.run([record], table_name=HOSTILE_TABLE)  # names are made the same way every time
+    _expect({name: sorted(t.columns) for name, t in pipe.default_schema.tables.items()}, columns_before,
+            "tables and columns after loading the same record again")
+    for canary in CANARY_TABLES:
+        _expect(pipe.dataset().table(canary).rows()[0].get("alive"), canary, f"canary table {canary!r}")
+    row, again = pipe.dataset().table(table).rows()
+    _expect(again, row | {k: again[k] for k in again if k.startswith("_dl_")}, "the second row")
     columns = {c.source_key: c.name for c in pipe.default_schema.tables[table].columns.values()}
     for key in HOSTILE_KEYS:
         column = columns.get((key,), "(none)")
@@ -232,7 +243,7 @@ def check_hostile_identifiers(make_pipeline: MakePipeline) -> None:
     for name in (table, *children, *pipe.default_schema.tables[children[0]].columns):
         if limit is not None and len(name.encode()) > limit:
             raise AssertionError(f"identifier {name!r} is longer than {limit} bytes")
-    _expect(sorted(r["value"] for r in pipe.dataset().table(children[0]).rows()), ["x", "y"],
+    _expect(sorted(r["value"] for r in pipe.dataset().table(children[0]).rows()), ["x", "x", "y", "y"],
             f"child table {children[0]!r}")
 
 
