@@ -1,12 +1,9 @@
-"""``dataload``: inspect and manage pipelines from the shell.
+"""``dataload``: the command's parser assembly and dispatch.
 
-    dataload pipeline NAME info          where it is, destination, state and schema versions, packages
-    dataload pipeline NAME schema        the schema as YAML (or --format json)
-    dataload pipeline NAME loads         the loads recorded in the destination
-    dataload pipeline NAME retry         load failed packages again
-    dataload pipeline NAME drop-failed   discard failed packages
-    dataload pipeline NAME drop --resources a,b   drop resources' tables and reset their state
-    dataload version
+Each command lives in its own module of ``dataload.cli``; a module plugs in by exposing
+``add_parser(subparsers)``, which adds its command(s) and sets ``handler`` (a function taking the
+parsed arguments and returning the exit code) with ``set_defaults``. Add a module to
+:data:`COMMANDS` to register it.
 
 ``--log-level`` (default WARNING) sets which of dataload's log records go to stderr.
 """
@@ -14,11 +11,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
+
+from dataload.cli import pipeline_commands, version_command
+
+#: The command modules of ``dataload``, in the order ``--help`` lists them: the registration point.
+COMMANDS = (pipeline_commands, version_command)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,21 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dataload", description="Inspect and manage dataload pipelines.")
     parser.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                         help="log records shown on stderr (default WARNING; INFO: one line per step of a package)")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("version", help="print the dataload version")
-    pipe = commands.add_parser("pipeline", help="inspect or manage one pipeline")
-    pipe.add_argument("name", help="the pipeline name")
-    pipe.add_argument("--pipelines-dir", help="where pipelines live (default $DATALOAD_PIPELINES_DIR or "
-                                              "~/.dataload/pipelines)")
-    actions = pipe.add_subparsers(dest="action", required=True)
-    actions.add_parser("info", help="destination, dataset, state and schema versions, pending and failed packages")
-    schema = actions.add_parser("schema", help="print the schema")
-    schema.add_argument("--format", choices=("yaml", "json"), default="yaml")
-    actions.add_parser("loads", help="the loads recorded in the destination (_dl_loads)")
-    actions.add_parser("retry", help="load failed packages again")
-    actions.add_parser("drop-failed", help="discard failed packages")
-    drop = actions.add_parser("drop", help="drop resources' tables from the destination and reset their state")
-    drop.add_argument("--resources", required=True, help="comma-separated resource names")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for module in COMMANDS:
+        module.add_parser(subparsers)
     return parser
 
 
@@ -48,66 +36,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")  # no-op if set up
-    if args.command == "version":
-        from dataload import __version__
-
-        print(__version__)
-        return 0
     from dataload.exceptions import DataloadError
 
     try:
-        return _pipeline_command(args)
+        code: int = args.handler(args)
+        return code
     except DataloadError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # the reader went away (``dataload ... | head``): not an error
         sys.stderr.close()
         return 0
-
-
-def _pipeline_command(args: argparse.Namespace) -> int:
-    import dataload
-
-    pipe = dataload.attach(args.name, pipelines_dir=args.pipelines_dir)
-    if args.action == "info":
-        print(json.dumps(_info(pipe), indent=2, default=str))
-    elif args.action == "schema":
-        _print_schema(pipe, args.format)
-    elif args.action == "loads":
-        for row in pipe.dataset().table("_dl_loads").rows():
-            print(f"{row['load_id']}  {row['inserted_at']}  schema {row['schema_version_hash']}")
-    elif args.action == "retry":
-        print(pipe.retry_failed())
-    elif args.action == "drop-failed":
-        print("dropped: " + (", ".join(pipe.drop_failed()) or "nothing"))
-    elif args.action == "drop":
-        dropped = pipe.drop(resources=[r.strip() for r in args.resources.split(",") if r.strip()])
-        print("dropped tables: " + (", ".join(dropped) or "none"))
-    return 0
-
-
-def _info(pipe: Any) -> dict[str, Any]:
-    schema = pipe.default_schema
-    return {
-        "pipeline": pipe.pipeline_name,
-        "working_dir": str(pipe.working_dir),
-        "destination": pipe.destination.name,
-        "dataset": pipe.dataset_name,
-        "state_version": pipe.state.get("_state_version", 0),
-        "schema_version": schema.version,
-        "tables": [t.name for t in schema.data_tables()],
-        "pending_packages": pipe.pending_packages(),
-        "failed_packages": pipe.failed_packages(),
-    }
-
-
-def _print_schema(pipe: Any, fmt: str) -> None:
-    if fmt == "json":
-        print(pipe.default_schema.to_json())
-        return
-    import yaml
-
-    print(yaml.safe_dump(pipe.default_schema.to_dict(), sort_keys=False, allow_unicode=True), end="")
 
 
 if __name__ == "__main__":
