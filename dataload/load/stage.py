@@ -37,7 +37,7 @@ def load_normalized(ctx: PipelineContext, info: LoadInfo, workers: int | None = 
         started = time.perf_counter()
         package, manifest = read_package(ctx, load_id, threads)
         try:
-            loaded = load_with_retries(ctx.new_client, package, ctx.retry_policy)
+            outcome = load_with_retries(ctx.new_client, package, ctx.retry_policy)
         except TerminalLoadError as error:
             kept = ctx.packages.move(load_id, "normalized", "failed")
             info.failed.append(load_id)
@@ -50,12 +50,13 @@ def load_normalized(ctx: PipelineContext, info: LoadInfo, workers: int | None = 
         ctx.write_state(manifest.state)
         crash_point("load.after_state")
         ctx.packages.remove("normalized", load_id)
-        if not loaded:
+        if not outcome.loaded:
             logger.info("package %s was already in the destination (an earlier run loaded it)", load_id)
             continue
         info.load_ids.append(load_id)
         info.add_package(manifest)
-        ctx.trace.record(StepInfo("load", load_id, time.perf_counter() - started, manifest.rows))
+        ctx.trace.record(StepInfo("load", load_id, time.perf_counter() - started, manifest.rows,
+                                  attempts=outcome.attempts))
 
 
 def read_package(ctx: PipelineContext, load_id: str, workers: int) -> tuple[LoadPackage, Manifest]:
