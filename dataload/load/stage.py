@@ -16,6 +16,7 @@ from dataload.crash import crash_point
 from dataload.exceptions import TerminalLoadError
 from dataload.info import LoadInfo, StepInfo
 from dataload.load.step import load_with_retries
+from dataload.package.failure import record_failure
 from dataload.package.manifest import Manifest, read_manifest
 from dataload.package.order import refuse_if_blocked
 from dataload.package.storage import read_json
@@ -42,10 +43,12 @@ def load_normalized(ctx: PipelineContext, info: LoadInfo, workers: int | None = 
             kept = ctx.packages.move(load_id, "normalized", "failed")
             info.failed.append(load_id)
             moved = str(ctx.packages.path("normalized", load_id))
-            raise TerminalLoadError(
+            failed = TerminalLoadError(
                 f"{str(error).replace(moved, str(kept))}\nThe package is kept in {kept}: fix the cause and call "
                 "pipe.retry_failed(), or pipe.drop_failed() to discard it.",
-                table=error.table, file=(error.file or "").replace(moved, str(kept)) or None) from error
+                table=error.table, file=(error.file or "").replace(moved, str(kept)) or None)
+            record_failure(kept, "load", failed)
+            raise failed from error
         crash_point("load.after_commit")
         ctx.write_state(manifest.state)
         crash_point("load.after_state")
