@@ -68,7 +68,7 @@ def _report(error: Exception, *, expected: bool, debug: bool) -> None:
 
 
 def one_line(message: str) -> str:
-    """``message`` on one line: its lines joined, a list after a colon kept readable.
+    r"""``message`` on one line: its lines joined, a list after a colon kept readable.
 
     >>> one_line("failed on table 't'\nThe package is kept in p: fix it.")
     "failed on table 't'; The package is kept in p: fix it."
