@@ -95,9 +95,10 @@ def _short(value: Any, limit: int = 40) -> str:
 
 def trace_text(name: str, trace: Trace) -> str:
     """The last run: when, how long and how it ended, then one line per step (rows per table, attempts)."""
-    lines = [f"last run of {name}: started {run_text(trace.started_at, trace.seconds, trace.error)}"]
+    ending = "ok" if trace.error is None else "failed (the error is below the steps)"
+    lines = [f"last run of {name}: started {trace.started_at}, {trace.seconds:.2f} s, {ending}"]
     lines += [str(step) for step in trace.steps]
-    if trace.error and "\n" in trace.error:
+    if trace.error is not None:
         lines += ["error:", *("  " + line for line in trace.error.splitlines())]
     return "\n".join(lines)
 
@@ -108,18 +109,20 @@ def schema_text(schema: Schema) -> str:
     for table in schema.data_tables():
         how = f"resource {table.resource}, {table.write_disposition}" if table.is_root else f"child of {table.parent}"
         lines.append(f"{table.name} ({how})")
-        width = max((len(name) for name in table.columns), default=0)
-        lines += [f"  {column.name:<{width}}  {_column_text(column)}" for column in table.columns.values()]
+        columns = [(column.name, column.data_type or "(no type yet)", _column_hints(column))
+                   for column in table.columns.values()]
+        name_width = max((len(name) for name, _, _ in columns), default=0)
+        type_width = max((len(kind) for _, kind, _ in columns), default=0)
+        lines += [f"  {name:<{name_width}}  {kind:<{type_width}}  {hints}".rstrip() for name, kind, hints in columns]
     return "\n".join(lines)
 
 
-def _column_text(column: Column) -> str:
-    flags = [column.data_type or "(no type yet)"]
-    flags += [flag for flag, on in (("primary key", column.primary_key), ("merge key", column.merge_key),
-                                    ("not null", not column.nullable)) if on]
+def _column_hints(column: Column) -> str:
+    hints = [hint for hint, on in (("primary key", column.primary_key), ("merge key", column.merge_key),
+                                   ("not null", not column.nullable)) if on]
     if column.variant_of:
-        flags.append(f"variant of {column.variant_of}")
-    return "  ".join(flags)
+        hints.append(f"variant of {column.variant_of}")
+    return "  ".join(hints)
 
 
 def failure_text(package: LocalPackage) -> str:
