@@ -157,8 +157,12 @@ class Pipeline:
         return self._packages.load_ids("failed")
 
     def retry_failed(self) -> LoadInfo:
-        """Move failed packages back to the stage they failed in and finish them, oldest first."""
-        with self._lock() as ctx:
+        """Move failed packages back to the stage they failed in and finish them, oldest first.
+
+        Traced like a run (:attr:`last_trace`, saved in the working dir).
+        """
+        self.last_trace = Trace()
+        with self._lock() as ctx, traced_run(self.working_dir, self.last_trace):
             order.requeue_failed(ctx.packages)
             info = ctx.new_info()
             normalize_extracted(ctx)
