@@ -5,9 +5,8 @@ credentials needed); ``loads``, ``load-package`` of a loaded package, ``retry``,
 ``sync`` reach the destination, with credentials looked up in the folder the pipeline was made in.
 ``--pipelines-dir`` goes before or after the action.
 
-Other modules add actions in :func:`add_parser` with one line each: ``module.add_actions(add_action)``,
-where ``add_action(name, help=..., handler=...)`` returns the action's parser (``handler`` takes the
-parsed arguments, with ``args.name`` and ``args.pipelines_dir``, and returns the exit code).
+Other modules add actions in :func:`add_parser` with one line each: ``module.add_actions(add_action)``
+(the contract is in :mod:`dataload.cli.actions`).
 """
 
 from __future__ import annotations
@@ -15,15 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dataload.cli import pipeline_reports as reports
+from dataload.cli.actions import AddAction, Handler, fail, open_pipeline
 from dataload.cli.local_pipeline import LocalPipeline
 
-Handler = Callable[[argparse.Namespace], int]
-AddAction = Callable[..., argparse.ArgumentParser]
+if TYPE_CHECKING:
+    from dataload.cli.destination_loads import RecordedLoad
 
 _PIPELINES_DIR_HELP = "where pipelines live (default $DATALOAD_PIPELINES_DIR or ~/.dataload/pipelines)"
 
@@ -78,19 +77,6 @@ def add_actions(add_action: AddAction) -> None:
     drop.add_argument("resources", nargs="+", metavar="RESOURCE", help="a resource of the pipeline")
     drop.add_argument("--yes", action="store_true", help="drop without asking (needed without a terminal)")
     add_action("sync", help="restore the local state and schema from the destination", handler=_run_sync)
-
-
-def open_pipeline(args: argparse.Namespace) -> Any:
-    """The pipeline ``args.name`` in ``args.pipelines_dir``, reopened with its stored destination."""
-    import dataload
-
-    return dataload.attach(args.name, pipelines_dir=args.pipelines_dir)
-
-
-def fail(message: str) -> int:
-    """Print ``message`` as the command's one-line error; returns the exit code of a refused command."""
-    print(f"error: {message}", file=sys.stderr)
-    return 1
 
 
 def _run_list_or_refuse(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -154,7 +140,7 @@ def _run_loads(args: argparse.Namespace) -> int:
     return 0
 
 
-def _recorded_loads_or_none(args: argparse.Namespace, local: LocalPipeline) -> Any:
+def _recorded_loads_or_none(args: argparse.Namespace, local: LocalPipeline) -> list[RecordedLoad] | None:
     """The destination's loads; None when the destination has no record and nothing was committed from here."""
     from dataload.cli.destination_loads import recorded_loads
 
