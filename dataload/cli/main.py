@@ -15,6 +15,7 @@ import logging
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from dataload.cli import pipeline_commands, version_command
 
@@ -22,9 +23,19 @@ from dataload.cli import pipeline_commands, version_command
 COMMANDS = (pipeline_commands, version_command)
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit code 2), pointing to ``--help``.
+
+    Subcommands' parsers are of the same class (``add_subparsers`` makes them so).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dataload`` command."""
-    parser = argparse.ArgumentParser(prog="dataload", description="Inspect and manage dataload pipelines.")
+    parser = _Parser(prog="dataload", description="Inspect and manage dataload pipelines.")
     parser.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                         help="log records shown on stderr (default WARNING; INFO: one line per step of a package)")
     subparsers = parser.add_subparsers(dest="command", required=True)

@@ -159,7 +159,10 @@ def test_pipelines_dir_before_or_after_the_action_or_from_the_environment(shop_p
 def test_an_action_is_required_after_the_name(shop_pipeline, elsewhere):
     _, base = shop_pipeline
     result = dataload_command("pipeline", "--pipelines-dir", base, cwd=elsewhere)
-    assert result.returncode == 2 and "NAME and an action" in result.stderr
+    assert result.returncode == 2 and "NAME and an action" in result.stderr and result.stderr.count("\n") == 1
+    unknown = dataload_command("pipeline", "shop_pipe", "infos", "--pipelines-dir", base, cwd=elsewhere)
+    assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1, unknown.stderr
+    assert "invalid choice: 'infos'" in unknown.stderr and "(see: dataload pipeline --help)" in unknown.stderr
 
 
 # --- info, trace, schema -------------------------------------------------------------------------
@@ -388,8 +391,11 @@ def test_sync_restores_the_working_dir_from_the_destination(shop_pipeline, elsew
 
 # --- PostgreSQL: info reads local files only; credentials from where the pipeline was made -------
 
-def test_postgres_pipeline_info_needs_no_credentials_and_loads_find_them_in_its_project(tmp_path, elsewhere):
+def test_postgres_pipeline_info_needs_no_credentials_and_loads_find_them_in_its_project(tmp_path, elsewhere,
+                                                                                        monkeypatch):
     admin = postgres_connection()
+    for variable in ("DESTINATION__POSTGRES__CREDENTIALS", "DATALOAD_PROJECT_DIR"):  # only the project's secrets
+        monkeypatch.delenv(variable, raising=False)
     dataset = f"cli_{uuid.uuid4().hex[:8]}"
     project = tmp_path / "project"
     (project / ".dataload").mkdir(parents=True)
@@ -399,7 +405,6 @@ def test_postgres_pipeline_info_needs_no_credentials_and_loads_find_them_in_its_
               f" pipelines_dir={str(tmp_path / 'pipelines')!r})\n"
               "pipe.run([{'id': 1, 'tags': ['a']}, {'id': 2, 'tags': []}], table_name='items')\n")
     environ = {**os.environ, "PYTHONPATH": str(ROOT)}
-    environ.pop("DESTINATION__POSTGRES__CREDENTIALS", None)
     try:
         subprocess.run([sys.executable, "-c", script], cwd=project, env=environ, check=True, timeout=120)
         settings = json.loads((tmp_path / "pipelines" / "pg_pipe" / "pipeline.json").read_text())
