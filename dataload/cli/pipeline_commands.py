@@ -56,13 +56,15 @@ def add_actions(add_action: AddAction) -> None:
     """The inspection and management actions of this module."""
     info = add_action("info", help="destination, dataset, last run, pending and failed packages, state and tables "
                                    "(local files only)", handler=_run_info)
-    info.add_argument("--format", choices=("text", "json"), default="text")
+    info.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or JSON")
     trace = add_action("trace", help="the last run's steps with timings, rows per table and load attempts",
                        handler=_run_trace)
-    trace.add_argument("--format", choices=("text", "json"), default="text")
+    trace.add_argument("--format", choices=("text", "json"), default="text",
+                       help="text (default) or JSON (the trace's asdict())")
     schema = add_action("schema", help="the schema: tables and columns as text, or as YAML or JSON",
                         handler=_run_schema)
-    schema.add_argument("--format", choices=("text", "yaml", "json"), default="text")
+    schema.add_argument("--format", choices=("text", "yaml", "json"), default="text",
+                        help="text (default: tables and columns), or the whole schema document as YAML or JSON")
     add_action("loads", help="the loads recorded in the destination (_dl_loads) with status and rows per table",
                handler=_run_loads)
     add_action("failed-jobs", help="each failed package with the step, table and error it failed on",
