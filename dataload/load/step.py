@@ -31,12 +31,24 @@ class RetryPolicy:
     max_wait: float = 8.0
 
 
-def load_with_retries(open_client: Callable[[], DestinationClient], package: LoadPackage,
-                      policy: RetryPolicy, retries: list[str] | None = None) -> bool:
-    """Load ``package`` with a fresh client per attempt; False if an earlier run had loaded it.
+@dataclass(frozen=True)
+class LoadOutcome:
+    """What :func:`load_with_retries` did: ``loaded`` False when an earlier run had loaded the package;
+    ``retries`` the (redacted) cause of each retried attempt."""
 
-    The (redacted) cause of each retry is appended to ``retries``.
-    """
+    loaded: bool
+    retries: list[str]
+
+    @property
+    def attempts(self) -> int:
+        """How many tries the load took."""
+        return len(self.retries) + 1
+
+
+def load_with_retries(open_client: Callable[[], DestinationClient], package: LoadPackage,
+                      policy: RetryPolicy) -> LoadOutcome:
+    """Load ``package`` with a fresh client per attempt, retrying transient errors by ``policy``."""
+    retries: list[str] = []
     for attempt in _retrying(policy, f"load of package {package.load_id}", retries):
         with attempt:
             number = attempt.retry_state.attempt_number
@@ -49,7 +61,7 @@ def load_with_retries(open_client: Callable[[], DestinationClient], package: Loa
             if number > 1:
                 logger.info("package %s loaded on attempt %d", package.load_id, number)
             # already there on a retry: our own earlier attempt committed before its error
-            return loaded or number > 1
+            return LoadOutcome(loaded or number > 1, retries)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
