@@ -30,7 +30,8 @@ def test_trace_and_steps_round_trip_through_json(make_pipeline):
     copy = Trace.from_dict(json.loads(json.dumps(trace.asdict())))
     assert copy == trace
     assert copy.steps[2].rows == {"t": 3} and copy.steps[2].attempts == 1
-    retried = StepInfo.from_dict(json.loads(json.dumps(StepInfo("load", "1.0", 0.5, {"t": 3}, retries=["timeout"]).asdict())))
+    step = StepInfo("load", "1.0", 0.5, {"t": 3}, retries=["timeout"])
+    retried = StepInfo.from_dict(json.loads(json.dumps(step.asdict())))
     assert retried.retries == ["timeout"] and retried.attempts == 2
 
 
