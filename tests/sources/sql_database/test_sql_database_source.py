@@ -245,3 +245,21 @@ def test_mariadb_timestamps_arrive_in_utc_and_the_session_time_zone_is_given_bac
         db.drop()
     assert rows == [{"id": 1, "at": datetime.datetime(2024, 5, 1, 10, 30)}]  # naive UTC, as dataload reads it
     assert zone == "+05:00"
+
+
+@pytest.mark.parametrize("backend", ["sqlalchemy", "pyarrow"])
+def test_names_that_need_quoting_are_read_and_pushed_into_the_sql(backend: str, tmp_path: Path,
+                                                                  target: DuckTarget) -> None:
+    db = make_source_db("postgres", tmp_path)
+    try:
+        db.run('CREATE TABLE {s}"Order Items" ("Item ID" integer PRIMARY KEY, "Unit Price" numeric(8, 2), '
+               '"select" text)',
+               """INSERT INTO {s}"Order Items" VALUES (1, 2.50, 'a'), (2, 3.75, 'b'), (3, 1.00, 'c')""")
+        cursor = dataload.incremental("Item ID", initial_value=2)
+        target.pipeline().run(sql_table(db.url, table="Order Items", schema=db.schema, backend=backend,
+                                        incremental=cursor))
+    finally:
+        db.drop()
+    assert target.rows("order_items", order_by="item_id") == [
+        {"item_id": 2, "unit_price": decimal.Decimal("3.75"), "select": "b"},
+        {"item_id": 3, "unit_price": decimal.Decimal("1.00"), "select": "c"}]
