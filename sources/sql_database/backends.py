@@ -1,0 +1,108 @@
+"""Backends: how the rows of a SELECT become items, streamed in chunks from a server-side cursor.
+
+``BACKENDS`` maps a backend's name to a function of a :class:`ReadPlan` that yields items; adding
+a backend is one entry. Every backend reads ``chunk_size`` rows at a time and never the whole
+result, so memory does not grow with the table.
+
+* ``sqlalchemy``: pages of dicts (the normalizer infers what reflection left open).
+* ``pyarrow``: an Arrow record batch per chunk, built column by column with the reflected types;
+  ``json`` columns and arrays are JSON text (see :data:`JSON_AS_TEXT`).
+* ``pandas``: a DataFrame per chunk (Arrow-backed columns, so integers with nulls stay integers).
+* ``native``: Arrow batches straight from a native driver, through ``sources.sql_database.native``
+  (its ``native_arrow_batches(engine, select, chunk_size)``), where that module is installed.
+
+>>> sorted(BACKENDS)
+['native', 'pandas', 'pyarrow', 'sqlalchemy']
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+import dataload
+from sources.sql_database.arrow_build import ArrowColumns
+from sources.sql_database.connection import streaming_connection
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """What a backend reads: the SELECT on the engine, in chunks; ``table`` and ``primary_key`` name rows in errors."""
+
+    engine: Any
+    select: Any
+    table: str
+    primary_key: tuple[str, ...]
+    chunk_size: int
+
+
+Backend = Callable[[ReadPlan], Iterator[Any]]
+
+
+def _chunks(plan: ReadPlan) -> Iterator[tuple[list[str], list[Any]]]:
+    """The result's column names and its rows, ``chunk_size`` at a time, from a server-side cursor."""
+    with streaming_connection(plan.engine, plan.table) as connection:
+        result = connection.execution_options(yield_per=plan.chunk_size).execute(plan.select)
+        names = list(result.keys())
+        for rows in result.partitions(plan.chunk_size):
+            yield names, rows
+
+
+def read_rows(plan: ReadPlan) -> Iterator[list[dict[str, Any]]]:
+    """The ``sqlalchemy`` backend: a list of dicts per chunk."""
+    for names, rows in _chunks(plan):
+        yield [dict(zip(names, row)) for row in rows]
+
+
+def read_arrow(plan: ReadPlan) -> Iterator[pa.RecordBatch]:
+    """The ``pyarrow`` backend: an Arrow record batch per chunk, typed from the SELECT's columns."""
+    columns = ArrowColumns.of(list(plan.select.selected_columns))
+    first_row = 1
+    for _, rows in _chunks(plan):
+        yield columns.batch(rows, table=plan.table, primary_key=plan.primary_key, first_row=first_row)
+        first_row += len(rows)
+
+
+def read_pandas(plan: ReadPlan) -> Iterator[Any]:
+    """The ``pandas`` backend: a DataFrame per chunk, with Arrow-backed columns of the reflected types."""
+    try:
+        pd = importlib.import_module("pandas")
+    except ImportError:
+        raise dataload.MissingDependencyError("the sql_database source's pandas backend", "pandas", "pandas") from None
+    for batch in read_arrow(plan):
+        yield batch.to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def read_native(plan: ReadPlan) -> Iterator[pa.RecordBatch]:
+    """The ``native`` backend: ``sources.sql_database.native.native_arrow_batches`` (a native Arrow driver)."""
+    try:
+        native = importlib.import_module("sources.sql_database.native")
+    except ModuleNotFoundError as exc:
+        if exc.name != "sources.sql_database.native":
+            raise
+        native = None
+    if native is None:
+        raise dataload.InvalidConfig("sql_database: backend 'native' is not part of this install; use 'pyarrow'")
+    yield from native.native_arrow_batches(plan.engine, plan.select, plan.chunk_size)
+
+
+BACKENDS: dict[str, Backend] = {
+    "sqlalchemy": read_rows,
+    "pyarrow": read_arrow,
+    "pandas": read_pandas,
+    "native": read_native,
+}
+"""Backend name -> the function reading a :class:`ReadPlan` with it."""
+JSON_AS_TEXT = frozenset({"pyarrow", "pandas", "native"})
+"""The backends delivering ``json`` columns (and arrays) as JSON text, hinted ``text``: no Arrow type holds any JSON."""
+
+
+def backend_named(name: str) -> Backend:
+    """The backend called ``name``, or an error listing the backends there are."""
+    if name not in BACKENDS:
+        raise dataload.InvalidConfig(f"sql_database: backend {name!r} is not one of {', '.join(BACKENDS)}")
+    return BACKENDS[name]
