@@ -14,6 +14,7 @@ Needs ``pip install pyinstrument`` (py-spy works too:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import shutil
@@ -68,6 +69,14 @@ def main(argv: list[str] | None = None) -> None:
     scratch = CACHE_DIR / "work"
     scratch.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=f"profile-{workload.name}-", dir=scratch))
+    with contextlib.ExitStack() as prepared:
+        if workload.prepare is not None:  # e.g. W5's PostgreSQL table, dropped after
+            os.environ.update(prepared.enter_context(workload.prepare(rows)))
+        profile(workload, rows, inp, workdir, args)
+
+
+def profile(workload, rows: int, inp, workdir: Path, args: argparse.Namespace) -> None:
+    """Profile one ours run of ``workload`` in ``workdir`` (removed after) and print the report."""
     try:
         workload.setup("ours", inp, workdir)
         profiler = None

@@ -224,3 +224,14 @@ def test_without_the_driver_the_error_names_the_extra(monkeypatch: pytest.Monkey
 def test_chunk_size_must_be_positive(engine: Any) -> None:
     with pytest.raises(dataload.InvalidConfig, match="chunk_size"):
         list(native_arrow_batches(engine, sa.select(sa.table("t", sa.column("id"))), 0))
+
+
+def test_the_docs_examples_run_and_print_what_they_say(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    postgres_connection().close()  # skip (or fail in CI) without a server
+    page = (Path(__file__).resolve().parents[3] / "docs" / "sql_native.md").read_text()
+    code = "\n".join(block.split("```", 1)[0] for block in page.split("```python\n")[1:])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATALOAD_PIPELINES_DIR", str(tmp_path / "pipelines"))
+    exec(compile(code, "docs/sql_native.md", "exec"), {})
+    assert capsys.readouterr().out.splitlines() == ["{'orders': 1000}", "[100, 100]", "decimal128(12, 2)"]
