@@ -199,14 +199,17 @@ def test_a_numeric_nan_is_refused_with_its_column_not_dropped(engine: Any, schem
     assert caught.value.column == "ratio"
 
 
-def test_a_wrong_password_is_an_extract_error_that_does_not_show_it(schema: str) -> None:
+def test_a_failed_connection_is_an_extract_error_that_shows_no_password(schema: str,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
     url = sa.make_url(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
     engine = sa.create_engine(url.set(password="s3cr3t-pw", port=1))  # nothing listens on port 1
     select = sa.select(sa.table("t", sa.column("id"), schema=schema))
-    with pytest.raises(dataload.ExtractError, match=rf"{schema}\.t") as caught:
+    caplog.set_level("DEBUG")
+    with pytest.raises(dataload.ExtractError, match=rf"{schema}\.t.*:\*\*\*@") as caught:
         list(native_arrow_batches(engine, select, 10))
     assert "s3cr3t-pw" not in str(caught.value) and caught.value.__cause__ is None
     assert caught.value.__context__ is None
+    assert "native read of" in caplog.text and "s3cr3t-pw" not in caplog.text
 
 
 def test_another_database_is_refused_with_the_backends_that_read_it(tmp_path: Path) -> None:
