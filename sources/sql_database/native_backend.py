@@ -4,7 +4,9 @@
 the reflection has already promised each column's type (the same as the ``pyarrow`` backend
 builds), so here the SELECT and the batches are fitted to it, still without Python rows:
 
-* in the SQL: arrays become their JSON text (``to_json(tags)::text``), ``money`` its text;
+* in the SQL: arrays become their JSON text (``to_json(tags)::text``), and the types the driver has
+  no Arrow type for (``money``, which it would read as cents, ``inet``, ``xml``, ranges, enums, ...)
+  their text;
 * in Arrow: each column is cast to the reflected Arrow type where it differs (``numeric(50, 10)`` read
   as ``decimal256`` becomes its exact text, a ``decimal`` read as text becomes the decimal when its
   values fit); ``interval`` becomes microseconds the way psycopg counts them (a month 30 days, a year 365).
@@ -36,16 +38,30 @@ def read_native(plan: ReadPlan) -> Iterator[pa.RecordBatch]:
 
 
 def text_for_sql_only_types(select: Any) -> Any:
-    """``select`` with array columns read as their JSON text and ``money`` as its text (labelled as before)."""
+    """``select`` with arrays read as their JSON text and every type the driver has no Arrow type for
+    (``money``, ``inet``, ``xml``, ranges, enums, ``timetz``, ...) as its text, labelled as before."""
     sa = sqlalchemy()
     columns = []
     for column in select.selected_columns:
         if isinstance(column.type, sa.ARRAY):
             column = sa.cast(sa.func.to_json(column), sa.Text).label(column.name)
-        elif type(column.type).__name__ == "MONEY":
+        elif not _read_natively(column.type):
             column = sa.cast(column, sa.Text).label(column.name)
         columns.append(column)
     return select.with_only_columns(*columns, maintain_column_froms=True)
+
+
+def _read_natively(sqltype: Any) -> bool:
+    """Whether the driver reads a column of ``sqltype`` into an Arrow type of its own (not PostgreSQL's wire bytes)."""
+    sa = sqlalchemy()
+    if isinstance(sqltype, (sa.Enum, sa.types.NullType)) or type(sqltype).__name__ in ("MONEY", "BIT", "CITEXT"):
+        return False
+    if isinstance(sqltype, sa.Time):
+        return not sqltype.timezone
+    if type(sqltype).__name__ == "INTERVAL":  # PostgreSQL's own, not a subclass of sa.Interval
+        return True
+    return isinstance(sqltype, (sa.Integer, sa.Numeric, sa.Float, sa.Boolean, sa.String, sa.Date, sa.DateTime,
+                                sa.Interval, sa.LargeBinary, sa.Uuid, sa.JSON))
 
 
 def conform(batch: pa.RecordBatch, types: Sequence[pa.DataType | None]) -> pa.RecordBatch:

@@ -2,8 +2,10 @@
 
 The driver tags columns it has no Arrow type for as extension types: ``numeric`` as an opaque
 text column (its precision and scale in the field's ``POSTGRESQL:typmod``), ``uuid`` and ``json``
-as Arrow's canonical extensions. :func:`plain_schema` decides once per result what each column
-becomes; :meth:`PlainSchema.convert` applies it to every batch with Arrow compute (no Python rows).
+as Arrow's canonical extensions, and any type it does not know (``inet``, ``xml``, ranges, ...)
+as opaque bytes in PostgreSQL's binary wire format, which are refused rather than passed on.
+:func:`plain_schema` decides once per result what each column becomes; :meth:`PlainSchema.convert`
+applies it to every batch with Arrow compute (no Python rows).
 
 >>> import pyarrow as pa
 >>> field = pa.field("n", pa.opaque(pa.string(), "numeric", "PostgreSQL"), metadata={"POSTGRESQL:typmod": "786438"})
@@ -55,13 +57,17 @@ def plain_schema(source: pa.Schema, what: str) -> PlainSchema:
     return PlainSchema(source, pa.schema(fields), tuple(converts))
 
 
-def _plain_field(field: pa.Field, what: str) -> tuple[pa.DataType, Convert | None]:
+def _plain_field(field: pa.Field, what: str, column: str | None = None) -> tuple[pa.DataType, Convert | None]:
+    """The plain type of one field and what converts it (None: as it is); ``column`` names a list's column."""
     pg_type = _metadata(field, b"POSTGRESQL:type") or getattr(field.type, "type_name", None)
     if pg_type == "money":
         raise dataload.SchemaError(
-            f"column {field.name!r} of {what} is PostgreSQL money, which the native backend reads as whole "
-            "cents: cast it to numeric in the query (query_adapter_callback) or use backend='pyarrow'",
-            column=field.name)
+            f"column {column or field.name!r} of {what} is PostgreSQL money, which the native backend reads as "
+            "whole cents: cast it to numeric in the query (query_adapter_callback) or use backend='pyarrow'",
+            column=column or field.name)
+    if pa.types.is_list(field.type) and isinstance(field.type.value_type, pa.BaseExtensionType):
+        value_type, convert = _plain_field(field.type.value_field, what, column=field.name)
+        return pa.list_(value_type), _list_of(convert)
     if not isinstance(field.type, pa.BaseExtensionType):
         return field.type, None
     if isinstance(field.type, pa.UuidType):
@@ -69,8 +75,13 @@ def _plain_field(field: pa.Field, what: str) -> tuple[pa.DataType, Convert | Non
     if pg_type == "numeric":
         decimal = _decimal_type(_metadata(field, b"POSTGRESQL:typmod"))
         if decimal is not None:
-            return decimal, _to_decimal(decimal, field.name, what)
+            return decimal, _to_decimal(decimal, column or field.name, what)
     storage = field.type.storage_type
+    if pa.types.is_binary(storage) or pa.types.is_large_binary(storage):
+        raise dataload.SchemaError(
+            f"column {column or field.name!r} of {what} is PostgreSQL {pg_type}, which the driver returns in "
+            "PostgreSQL's binary wire format: cast it to text in the query (query_adapter_callback), or read "
+            "the table with sql_table, which does", column=column or field.name)
     return storage, _storage
 
 
@@ -91,6 +102,15 @@ def _decimal_type(typmod: str | None) -> pa.DataType | None:
 
 def _storage(column: pa.Array) -> pa.Array:
     return column.storage
+
+
+def _list_of(convert: Convert | None) -> Convert:
+    """A conversion of list columns that converts their values with ``convert``."""
+    def converted(column: pa.Array) -> pa.Array:
+        values = column.values if convert is None else convert(column.values)
+        return pa.ListArray.from_arrays(column.offsets, values, mask=column.is_null() if column.null_count else None)
+
+    return converted
 
 
 def _to_decimal(decimal: pa.DataType, name: str, what: str) -> Convert:

@@ -189,6 +189,25 @@ def test_a_money_column_is_refused_with_its_name_not_read_as_cents(engine: Any, 
     assert caught.value.column == "price"
 
 
+def test_lists_of_numeric_and_uuid_arrive_as_lists_of_their_text(engine: Any) -> None:
+    query = sa.select(sa.literal_column("ARRAY[1.5, NULL, 2.25]::numeric(5,2)[]").label("amounts"),
+                      sa.literal_column("ARRAY['12345678-1234-5678-1234-567812345678'::uuid]").label("ids"),
+                      sa.literal_column("NULL::numeric[]").label("none"))
+    result = read_all(engine, query)
+    assert result.schema.types == [pa.list_(pa.string())] * 3
+    assert result.to_pylist() == [{"amounts": ["1.50", None, "2.25"], "ids": ["12345678-1234-5678-1234-567812345678"],
+                                   "none": None}]
+
+
+@pytest.mark.parametrize("sql_type, value", [("inet", "192.168.0.1"), ("int4range", "[1,5)"), ("xml", "<a/>")])
+def test_a_type_the_driver_reads_as_wire_bytes_is_refused_with_its_name(engine: Any, sql_type: str,
+                                                                         value: str) -> None:
+    query = sa.select(sa.literal_column(f"'{value}'::{sql_type}").label("odd"))
+    with pytest.raises(dataload.SchemaError, match="'odd'.*PostgreSQL.*wire format: cast it to text") as caught:
+        read_all(engine, query)
+    assert caught.value.column == "odd"
+
+
 def test_a_numeric_nan_is_refused_with_its_column_not_dropped(engine: Any, schema: str) -> None:
     admin = postgres_connection()
     admin.execute(f'CREATE TABLE "{schema}".ratios (id bigint, ratio numeric(10,4))')

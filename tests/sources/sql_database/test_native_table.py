@@ -58,3 +58,24 @@ def test_an_incremental_native_table_loads_only_new_rows_with_the_cursor_in_the_
         (50, datetime.datetime(2024, 1, 3, 2, tzinfo=UTC), decimal.Decimal("62.50")),
         (51, datetime.datetime(2024, 1, 3, 3, tzinfo=UTC), decimal.Decimal("63.75")),
         (52, datetime.datetime(2024, 1, 3, 4, tzinfo=UTC), None)]
+
+
+def test_types_the_driver_has_no_arrow_type_for_arrive_as_their_postgres_text(target: DuckTarget,
+                                                                             tmp_path: Path) -> None:
+    db = make_source_db("postgres", tmp_path)
+    columns = {"ip": "inet", "span": "int4range", "doc": "xml", "mood": "{s}mood", "word": "citext"}
+    try:
+        db.run("CREATE EXTENSION IF NOT EXISTS citext", "CREATE TYPE {s}mood AS ENUM ('sad', 'happy')",
+               "CREATE TABLE {s}odd (id bigint PRIMARY KEY, "
+               + ", ".join(f"{name} {kind}" for name, kind in columns.items()) + ")",
+               "INSERT INTO {s}odd VALUES (1, '10.0.0.1/8', '[1,5)', '<a>b</a>', 'happy', 'MiXed'), "
+               "(2, NULL, NULL, NULL, NULL, NULL)")
+        with db.engine.connect() as connection:
+            expected = [dict(row._mapping) for row in connection.exec_driver_sql(
+                f"SELECT id, {', '.join(f'{c}::text AS {c}' for c in columns)} FROM {db.schema}.odd ORDER BY id")]
+        target.pipeline().run(sql_table(db.url, table="odd", schema=db.schema, backend="native"))
+        loaded = target.rows("odd")
+    finally:
+        db.drop()
+    assert loaded == expected
+    assert loaded[0]["ip"] == "10.0.0.1/8" and loaded[0]["mood"] == "happy"
