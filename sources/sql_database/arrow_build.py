@@ -49,12 +49,11 @@ class ArrowColumns:
     def batch(self, rows: Sequence[Sequence[Any]], *, table: str, primary_key: tuple[str, ...],
               first_row: int) -> pa.RecordBatch:
         """One record batch of ``rows`` (``first_row`` is the number of the first one in the result, for errors)."""
-        values = list(zip(*rows)) if rows else [() for _ in self.names]
-        arrays = [self._array(i, list(column), rows, table, primary_key, first_row)
-                  for i, column in enumerate(values)]
+        columns = list(zip(*rows)) if rows else [() for _ in self.names]
+        arrays = [self._array(i, column, rows, table, primary_key, first_row) for i, column in enumerate(columns)]
         return pa.RecordBatch.from_arrays(arrays, names=list(self.names))
 
-    def _array(self, index: int, values: list[Any], rows: Sequence[Sequence[Any]], table: str,
+    def _array(self, index: int, values: Sequence[Any], rows: Sequence[Sequence[Any]], table: str,
                primary_key: tuple[str, ...], first_row: int) -> pa.Array:
         convert, target = self.converters[index], self.types[index]
         if convert is not None:
@@ -81,7 +80,7 @@ class ArrowColumns:
         return f"row {number} of the result"
 
 
-def _first_misfit(values: list[Any], target: pa.DataType | None) -> int:
+def _first_misfit(values: Sequence[Any], target: pa.DataType | None) -> int:
     """The position of the first value whose Python type differs from the first value's (or misses ``target``)."""
     kinds = [type(v) for v in values if v is not None]
     for position, value in enumerate(values):

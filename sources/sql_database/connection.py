@@ -64,20 +64,27 @@ def _hidden(text: str, *secrets: Any) -> str:
 
 
 @contextmanager
+def database_errors(engine: Any, doing: str) -> Iterator[None]:
+    """Driver errors raised inside as ``ExtractError`` saying what was being done (``doing``), credentials hidden."""
+    sa = sqlalchemy()
+    problem = None
+    try:
+        yield
+        return
+    except sa.exc.DBAPIError as exc:
+        problem = f"{type(exc.orig).__name__}: {exc.orig}"
+    # raised outside the handler, so the driver's exception (which may hold the URL) is not chained
+    raise dataload.ExtractError(f"sql_database: {doing} on {display_url(engine)} failed: "
+                                f"{_hidden(problem, engine.url.password)}")
+
+
+@contextmanager
 def streaming_connection(engine: Any, table: str) -> Iterator[Any]:
     """A connection whose results stream from a server-side cursor; errors name ``table`` and hide credentials.
 
     On MySQL and MariaDB the session time zone is UTC, so ``TIMESTAMP`` values arrive in UTC.
     """
-    sa = sqlalchemy()
-    problem = None
-    try:
-        with engine.connect() as connection:
-            if engine.dialect.name in ("mysql", "mariadb"):
-                connection.exec_driver_sql("SET time_zone = '+00:00'")
-            yield connection.execution_options(stream_results=True)
-            return
-    except sa.exc.DBAPIError as exc:
-        problem = f"{type(exc.orig).__name__}: {exc.orig}"
-    raise dataload.ExtractError(f"sql_database: reading table {table!r} from {display_url(engine)} failed: "
-                                f"{_hidden(problem, engine.url.password)}")
+    with database_errors(engine, f"reading table {table!r}"), engine.connect() as connection:
+        if engine.dialect.name in ("mysql", "mariadb"):
+            connection.exec_driver_sql("SET time_zone = '+00:00'")
+        yield connection.execution_options(stream_results=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 import dataload
 from sources.sql_database.column_types import REFLECTION_LEVELS, ReflectionLevel, column_hints
-from sources.sql_database.connection import display_url, sqlalchemy
+from sources.sql_database.connection import database_errors, display_url, sqlalchemy
 
 TableAdapter = Callable[[Any], Any]
 """``table_adapter_callback(table)``: change the reflected ``sqlalchemy.Table`` in place, or return one to use."""
@@ -37,10 +37,11 @@ class TableShape:
 
 def table_names(engine: Any, schema: str | None, *, include_views: bool) -> list[str]:
     """The tables (and views, if asked) of ``schema`` (the connection's default schema when None)."""
-    inspector = sqlalchemy().inspect(engine)
-    names = list(inspector.get_table_names(schema=schema))
-    if include_views:
-        names += inspector.get_view_names(schema=schema)
+    with database_errors(engine, f"listing the tables of schema {schema!r}"):
+        inspector = sqlalchemy().inspect(engine)
+        names = list(inspector.get_table_names(schema=schema))
+        if include_views:
+            names += inspector.get_view_names(schema=schema)
     return names
 
 
@@ -63,10 +64,11 @@ def reflect_table(
     if level not in REFLECTION_LEVELS:
         raise dataload.InvalidConfig(f"reflection_level must be one of {', '.join(REFLECTION_LEVELS)}, not {level!r}")
     sa = sqlalchemy()
-    try:
-        table = sa.Table(name, sa.MetaData(schema=schema), autoload_with=engine, resolve_fks=False)
-    except sa.exc.NoSuchTableError:
-        table = None
+    with database_errors(engine, f"reflecting table {name!r}"):
+        try:
+            table = sa.Table(name, sa.MetaData(schema=schema), autoload_with=engine, resolve_fks=False)
+        except sa.exc.NoSuchTableError:
+            table = None
     if table is None:
         known = table_names(engine, schema, include_views=True)
         raise dataload.InvalidConfig(f"sql_database: no table or view {name!r} in schema {schema!r} of "
