@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         if workload.prepare is not None:  # e.g. W5's PostgreSQL table, dropped after
             os.environ.update(prepared.enter_context(workload.prepare(rows)))
         profile(workload, rows, inp, workdir, args)
+    os._exit(0)  # skip interpreter teardown of large inputs (after what prepare built is removed)
 
 
 def profile(workload, rows: int, inp, workdir: Path, args: argparse.Namespace) -> None:
@@ -117,7 +118,6 @@ def profile(workload, rows: int, inp, workdir: Path, args: argparse.Namespace) -
                 print(f"wrote {args.html}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    os._exit(0)  # skip interpreter teardown of large inputs
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -286,6 +287,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the selected workloads and print the table; returns the exit code."""
     args = parse_args(argv)
+    # a plain `kill` unwinds like Ctrl-C, so what workloads prepared (W5's tables) is still removed
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
