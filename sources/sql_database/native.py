@@ -42,7 +42,9 @@ def native_arrow_batches(engine: sqlalchemy.Engine, select: sqlalchemy.Select[An
     Each batch holds at most ``chunk_size`` rows. Column types come from the server: ``numeric(p, s)``
     becomes ``decimal128(p, s)`` (``decimal256`` above 38 digits), ``timestamptz`` a UTC timestamp,
     ``uuid`` its canonical text, ``json``/``jsonb`` their text, ``numeric`` without a precision its
-    exact text. ``money`` is refused (the driver reads it as cents): cast it to ``numeric`` in the query.
+    exact text, arrays Arrow lists. A column the driver would hand over changed is refused with a
+    ``dataload.SchemaError`` naming it: ``money`` (read as cents) and types it has no Arrow type for
+    (``inet``, ``xml``, ranges, enums: PostgreSQL's binary wire bytes); cast those in the query.
 
     >>> import sqlalchemy as sa
     >>> engine = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test")
