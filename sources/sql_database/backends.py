@@ -45,8 +45,8 @@ Backend = Callable[[ReadPlan], Iterator[Any]]
 
 def _chunks(plan: ReadPlan) -> Iterator[tuple[list[str], list[Any]]]:
     """The result's column names and its rows, ``chunk_size`` at a time, from a server-side cursor."""
-    with streaming_connection(plan.engine, plan.table) as connection:
-        result = connection.execution_options(yield_per=plan.chunk_size).execute(plan.select)
+    with streaming_connection(plan.engine, plan.table) as connection, \
+            connection.execution_options(yield_per=plan.chunk_size).execute(plan.select) as result:
         names = list(result.keys())
         for rows in result.partitions(plan.chunk_size):
             yield names, rows

@@ -86,9 +86,7 @@ def _dialect_type(sqltype: Any) -> str | None:
         return "bool" if getattr(sqltype, "length", None) in (None, 1) else "bigint"
     if name == "MONEY":  # PostgreSQL money arrives as text with the currency sign; kept as it is
         return "text"
-    if name in ("INTERVAL",):
-        return "bigint"
-    if name in ("YEAR",):
+    if name in ("INTERVAL", "YEAR"):  # PostgreSQL's INTERVAL is no sqlalchemy.Interval: microseconds, as that is
         return "bigint"
     if name in ("SET", "INET", "CIDR", "MACADDR", "MACADDR8", "TSVECTOR", "XML", "CITEXT"):
         return "text"

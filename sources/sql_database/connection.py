@@ -82,9 +82,16 @@ def database_errors(engine: Any, doing: str) -> Iterator[None]:
 def streaming_connection(engine: Any, table: str) -> Iterator[Any]:
     """A connection whose results stream from a server-side cursor; errors name ``table`` and hide credentials.
 
-    On MySQL and MariaDB the session time zone is UTC, so ``TIMESTAMP`` values arrive in UTC.
+    On MySQL and MariaDB the session time zone is UTC while the table is read, so ``TIMESTAMP``
+    values arrive in UTC; the connection's own time zone is set back before it returns to the pool.
     """
     with database_errors(engine, f"reading table {table!r}"), engine.connect() as connection:
-        if engine.dialect.name in ("mysql", "mariadb"):
-            connection.exec_driver_sql("SET time_zone = '+00:00'")
-        yield connection.execution_options(stream_results=True)
+        if engine.dialect.name not in ("mysql", "mariadb"):
+            yield connection.execution_options(stream_results=True)
+            return
+        zone = connection.exec_driver_sql("SELECT @@session.time_zone").scalar()
+        connection.exec_driver_sql("SET time_zone = '+00:00'")
+        try:
+            yield connection.execution_options(stream_results=True)
+        finally:
+            connection.exec_driver_sql("SET time_zone = %s", (zone,))

@@ -226,3 +226,40 @@ def test_timestamps_of_a_sqlite_table_arrive_as_utc(tmp_path: Path, target: Duck
     (row,) = target.rows("ticks")
     assert row["at"].astimezone(datetime.timezone.utc) == datetime.datetime(2024, 5, 1, 10, 30,
                                                                             tzinfo=datetime.timezone.utc)
+
+
+def test_mariadb_timestamps_arrive_in_utc_and_the_session_time_zone_is_given_back(tmp_path: Path) -> None:
+    db = make_source_db("mariadb", tmp_path)
+    engine = sa.create_engine(db.url, poolclass=sa.pool.StaticPool)  # one connection: the session is the user's
+    try:
+        db.run("CREATE TABLE {s}stamps (id integer PRIMARY KEY, at timestamp NULL)",  # written in UTC (the fixture)
+               "INSERT INTO {s}stamps VALUES (1, '2024-05-01 10:30:00'), (2, '2024-05-01 11:30:00')")
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SET time_zone = '+05:00'")
+        # stopped after the first chunk: rows are still unread on the unbuffered cursor when the zone is set back
+        rows = list(sql_table(engine, table="stamps", schema=db.schema, chunk_size=1).add_limit(1))
+        with engine.connect() as connection:
+            zone = connection.exec_driver_sql("SELECT @@session.time_zone").scalar()
+    finally:
+        engine.dispose()
+        db.drop()
+    assert rows == [{"id": 1, "at": datetime.datetime(2024, 5, 1, 10, 30)}]  # naive UTC, as dataload reads it
+    assert zone == "+05:00"
+
+
+@pytest.mark.parametrize("backend", ["sqlalchemy", "pyarrow"])
+def test_names_that_need_quoting_are_read_and_pushed_into_the_sql(backend: str, tmp_path: Path,
+                                                                  target: DuckTarget) -> None:
+    db = make_source_db("postgres", tmp_path)
+    try:
+        db.run('CREATE TABLE {s}"Order Items" ("Item ID" integer PRIMARY KEY, "Unit Price" numeric(8, 2), '
+               '"select" text)',
+               """INSERT INTO {s}"Order Items" VALUES (1, 2.50, 'a'), (2, 3.75, 'b'), (3, 1.00, 'c')""")
+        cursor = dataload.incremental("Item ID", initial_value=2)
+        target.pipeline().run(sql_table(db.url, table="Order Items", schema=db.schema, backend=backend,
+                                        incremental=cursor))
+    finally:
+        db.drop()
+    assert target.rows("order_items", order_by="item_id") == [
+        {"item_id": 2, "unit_price": decimal.Decimal("3.75"), "select": "b"},
+        {"item_id": 3, "unit_price": decimal.Decimal("1.00"), "select": "c"}]
