@@ -17,11 +17,13 @@ wins over ``--quick`` (small sizes, 1 repeat unless ``--repeat`` is given).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.metadata
 import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -46,14 +48,15 @@ class BenchmarkFailed(RuntimeError):
 
 
 def run_step(workload: Workload, mode: str, rows: int, workdir: Path | None = None,
-             setup_for: str | None = None) -> dict:
-    """Start ``_workload.py`` in a fresh process and return its parsed result."""
+             setup_for: str | None = None, env: dict[str, str] | None = None) -> dict:
+    """Start ``_workload.py`` in a fresh process (with ``env`` added to its environment); its parsed result."""
     cmd = [sys.executable, str(WORKER), workload.name, mode, str(rows)]
     if workdir is not None:
         cmd += ["--workdir", str(workdir)]
     if setup_for is not None:
         cmd += ["--for", setup_for]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=str(BENCH_DIR.parent))
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=str(BENCH_DIR.parent),
+                          env={**os.environ, **(env or {})})
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_MARKER)]
     if proc.returncode != 0 or not lines:
         raise BenchmarkFailed(
@@ -70,16 +73,16 @@ def build_input(workload: Workload, rows: int, log) -> None:
     log(f"{workload.name}: input {rows:,} rows ready ({built['seconds']:.1f}s) {built['path']}")
 
 
-def run_once(workload: Workload, mode: str, rows: int, label: str, log) -> dict:
+def run_once(workload: Workload, mode: str, rows: int, label: str, log, env: dict[str, str] | None = None) -> dict:
     """One measurement of ``mode`` in a fresh scratch directory (after the setup, if any)."""
     scratch_root = CACHE_DIR / "work"
     scratch_root.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=f"{workload.name}-{mode}-", dir=scratch_root))
     try:
         if workload.has_setup:
-            prepared = run_step(workload, "setup", rows, workdir, setup_for=mode)
+            prepared = run_step(workload, "setup", rows, workdir, setup_for=mode, env=env)
             log(f"{workload.name}: {mode:<9} setup {prepared['seconds']:.2f}s (untimed, own process)")
-        result = run_step(workload, mode, rows, workdir)
+        result = run_step(workload, mode, rows, workdir, env=env)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     expected = workload.timed_rows(rows)
@@ -124,16 +127,21 @@ def ours_summary(name: str, workload: Workload, rows: int, runs: list[dict]) -> 
     }
 
 
-def measure(workload: Workload, rows: int, repeat: int, log) -> list[dict]:
-    """Build the input, run ours/reference ``repeat`` times each, return medians and raw runs."""
+def measure(workload: Workload, rows: int, repeat: int, log, prepared=None) -> list[dict]:
+    """Build the input, run ours/reference ``repeat`` times each, return medians and raw runs.
+
+    ``prepared(rows)`` enters the workload's ``prepare`` for a size (once per run) and returns its
+    environment variables.
+    """
     if workload.scale_of is not None:
         return measure_scale(workload, rows, repeat, log)
+    env = prepared(rows) if prepared is not None else None
     build_input(workload, rows, log)
     runs: dict[str, list[dict]] = {"ours": [], "reference": []}
     for i in range(repeat):
         for mode in ("reference", "ours"):
-            runs[mode].append(run_once(workload, mode, rows, f"run {i + 1}/{repeat}", log))
-    summary = ours_summary(workload.name, workload, rows, runs["ours"])
+            runs[mode].append(run_once(workload, mode, rows, f"run {i + 1}/{repeat}", log, env))
+    summary = ours_summary(workload.display, workload, rows, runs["ours"])
     ref_seconds = median_of(runs["reference"], "seconds")
     summary.update({
         "ref_seconds": ref_seconds,
@@ -142,7 +150,20 @@ def measure(workload: Workload, rows: int, repeat: int, log) -> list[dict]:
         "ratio": summary["seconds"] / ref_seconds if ref_seconds else float("inf"),
         "runs": runs,
     })
+    if workload.small_of is not None:
+        summary.update(measure_small(workload, rows, repeat, log, prepared))
     return [summary]
+
+
+def measure_small(workload: Workload, rows: int, repeat: int, log, prepared=None) -> dict:
+    """Ours at ``small_of(rows)`` too: its peak RSS beside the one at ``rows``, in a note under the table."""
+    assert workload.small_of is not None
+    small = workload.small_of(rows)
+    env = prepared(small) if prepared is not None else None
+    build_input(workload, small, log)
+    runs = [run_once(workload, "ours", small, f"{small:,} rows, run {i + 1}/{repeat}", log, env)
+            for i in range(repeat)]
+    return {"small_rows": small, "small_peak_rss_mb": median_of(runs, "peak_rss_mb"), "small_runs": runs}
 
 
 def measure_scale(workload: Workload, rows: int, repeat: int, log) -> list[dict]:
@@ -234,6 +255,12 @@ def machine_info() -> dict:
     return info
 
 
+def _group(name: str) -> list[str]:
+    """The workloads a name that is not one stands for: ``W5`` is W5PYARROW, W5NATIVE and W5SQLALCHEMY."""
+    found = [n for n in REGISTRY if n.startswith(name) and not n[len(name)].isdigit()]
+    return found or [name]
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description="Run the dataload benchmark suite.")
@@ -241,7 +268,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="small sizes and 1 repeat (CI smoke run, under a minute)")
     parser.add_argument("--repeat", type=int, default=None,
                         help="measurements per side, median reported (default 3, 1 with --quick)")
-    parser.add_argument("--only", default="", help="comma-separated workloads, e.g. W1,W2")
+    parser.add_argument("--only", default="", help="comma-separated workloads, e.g. W1,W2 (W5: its three backends)")
     parser.add_argument("--json", type=Path, help="also write all measurements to this JSON file")
     args = parser.parse_args(argv)
     if args.repeat is None:
@@ -249,6 +276,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     names = [n.strip().upper() for n in args.only.split(",") if n.strip()] or list(REGISTRY)
+    names = [found for n in names for found in ([n] if n in REGISTRY else _group(n))]
     unknown = [n for n in names if n not in REGISTRY]
     if unknown:
         parser.error(f"unknown workload(s) {unknown}; available: {', '.join(REGISTRY)}")
@@ -259,6 +287,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the selected workloads and print the table; returns the exit code."""
     args = parse_args(argv)
+    # a plain `kill` unwinds like Ctrl-C, so what workloads prepared (W5's tables) is still removed
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -270,17 +300,30 @@ def main(argv: list[str] | None = None) -> int:
             "running, timings will be noisy (ours and reference alternate, so ratios suffer less)")
     started = time.perf_counter()
     results = []
-    for name in args.names:
-        workload = REGISTRY[name]
-        reason = workload.unavailable()
-        if reason:
-            log(f"{name}: skipped ({reason})")
-            continue
-        try:
-            results.extend(measure(workload, workload.rows(args.quick), args.repeat, log))
-        except BenchmarkFailed as exc:
-            log(f"\nBENCHMARK FAILED: {exc}")
-            return 1
+    with contextlib.ExitStack() as stack:  # what workloads prepared (W5's PostgreSQL tables) is removed at the end
+        prepared: dict[tuple, dict[str, str]] = {}
+        for name in args.names:
+            workload = REGISTRY[name]
+            reason = workload.unavailable()
+            if reason:
+                log(f"{name}: skipped ({reason})")
+                continue
+
+            def prepare(rows: int, workload: Workload = workload) -> dict[str, str] | None:
+                if workload.prepare is None:
+                    return None
+                key = (workload.prepare, rows)
+                if key not in prepared:
+                    began = time.perf_counter()
+                    prepared[key] = stack.enter_context(workload.prepare(rows))
+                    log(f"{workload.name}: prepared for {rows:,} rows ({time.perf_counter() - began:.1f}s, untimed)")
+                return prepared[key]
+
+            try:
+                results.extend(measure(workload, workload.rows(args.quick), args.repeat, log, prepare))
+            except BenchmarkFailed as exc:
+                log(f"\nBENCHMARK FAILED: {exc}")
+                return 1
     print()
     print(format_table(results))
     print(f"\nmedian of {args.repeat} fresh-process run(s) per side; "
@@ -298,6 +341,9 @@ def main(argv: list[str] | None = None) -> int:
              for r in results if r["rows"] != r["size"]]
     notes += [f"{r['workload']}: ref = peak RSS at N/10, ratio = {r['ratio_kind']}"
               for r in results if r.get("ratio_kind")]
+    notes += [f"{r['workload']}: peak RSS {r['peak_rss_mb']:.0f} MB at {r['rows']:,} rows, "
+              f"{r['small_peak_rss_mb']:.0f} MB at {r['small_rows']:,} "
+              f"({r['peak_rss_mb'] / r['small_peak_rss_mb']:.2f}x)" for r in results if r.get("small_rows")]
     notes += list(dict.fromkeys(r["note"] for r in results if r.get("note")))  # once per workload
     for note in notes:
         print("note: " + note)

@@ -1,4 +1,4 @@
-"""Smoke test of benchmark workloads W7PG, W8, W9, W10 and W11 at tiny sizes, in this process.
+"""Smoke test of benchmark workloads W5, W7PG, W8, W9, W10 and W11 at tiny sizes, in this process.
 
 Each one builds its input, runs ``ours`` (after its setup, inside its ``serve``), and must pass
 its own verification; a destination that does not hold what was loaded must fail it. Times are
@@ -22,7 +22,7 @@ from conftest import postgres_connection
 BENCH_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCH_DIR))
 
-from workloads import REGISTRY, SEED, VerificationError, Workload, w8  # noqa: E402
+from workloads import REGISTRY, SEED, VerificationError, Workload, w5, w8  # noqa: E402
 from workloads._common import DATASET, query_ours  # noqa: E402
 
 W8_ROWS = 2_000  # 4 pages and 40 detail requests
@@ -188,3 +188,45 @@ def test_w12_loads_every_csv_row_and_jsonl_record_through_the_filesystem_source(
     execute(tmp_path, f'DELETE FROM "{DATASET}"."w12_jsonl" WHERE id = 1')
     with pytest.raises(VerificationError, match="w12_jsonl"):
         workload.verify("ours", inp, tmp_path, pipe)
+
+
+W5_NAMES = ("W5PYARROW", "W5NATIVE", "W5SQLALCHEMY")
+
+
+def test_w5_is_registered_per_backend_with_its_sizes() -> None:
+    found = [(REGISTRY[n].display, REGISTRY[n].default_rows, REGISTRY[n].quick_rows, REGISTRY[n].small_of(60))  # type: ignore[misc]
+             for n in W5_NAMES]
+    assert found == [("W5 pyarrow", 2_000_000, 100_000, 6), ("W5 native", 2_000_000, 100_000, 6),
+                     ("W5 sqlalchemy", 2_000_000, 100_000, 6)]
+
+
+def test_w5_copies_the_postgres_table_with_every_backend_and_the_reference(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("adbc_driver_postgresql")
+    admin = postgres_connection()
+    try:
+        with w5.source_table(1_000) as env:
+            for name, value in env.items():
+                monkeypatch.setenv(name, value)
+            schema = w5.source_schema({"rows": 1_000})
+            source = admin.execute(f'SELECT * FROM "{schema}".w5 ORDER BY id').fetchall()
+            inp = REGISTRY["W5NATIVE"].build_input(1_000, SEED)
+            pipes = {}
+            for name in W5_NAMES:
+                workload, workdir = REGISTRY[name], tmp_path / name
+                pipe = pipes[name] = workload.run_ours(inp, workdir)
+                assert workload.verify("ours", inp, workdir, pipe) == 1_000
+                loaded = query_ours(pipe, f'SELECT {", ".join(w5._COLUMNS)} FROM "{DATASET}".w5 ORDER BY id')
+                assert loaded == source, name
+            (tmp_path / "reference").mkdir()
+            reference = REGISTRY["W5NATIVE"].run_reference(inp, tmp_path / "reference")
+            assert REGISTRY["W5NATIVE"].verify("reference", inp, tmp_path, reference) == 1_000
+            execute(tmp_path / "W5NATIVE", f'UPDATE "{DATASET}".w5 SET amount = amount + 0.01 WHERE id = 7')
+            with pytest.raises(VerificationError, match="sum"):
+                REGISTRY["W5NATIVE"].verify("ours", inp, tmp_path / "W5NATIVE", pipes["W5NATIVE"])
+        found = admin.execute("SELECT count(*) FROM information_schema.schemata WHERE schema_name = %s",
+                              [schema]).fetchone()
+        assert found == (0,)  # dropped when the run ended
+        assert len(source) == 1_000 and sum(1 for row in source if row[2] is None) == 100
+    finally:
+        admin.close()

@@ -25,7 +25,13 @@ there is no reference process, and the table reports the ratio of the two peak R
 ``serve(inp)``, a context manager the measuring process enters before the timed run and leaves
 after it (also when it fails): it starts what the run talks to and yields the input the run and
 ``verify`` get (W8: an HTTP server in a process of its own, its URL added to the input), and
-``preload``, modules both sides import before the timed region (W8: httpx).
+``preload``, modules both sides import before the timed region (W8: httpx),
+``prepare(rows)``, a context manager ``run.py`` enters once per size before the first measurement
+that needs it and leaves when the run ends (shared by workloads with the same ``prepare``): it builds
+what every measurement reads (W5: the PostgreSQL source table, dropped after) and yields environment
+variables for the measurement processes (W5: where the table is), ``small_of(rows)``: ours also runs
+at that size (no reference), and a note shows its peak RSS beside the one at ``rows`` (W5), and
+``label``, the name shown in the table when it differs from ``name`` (``W5 native``).
 """
 
 from __future__ import annotations
@@ -80,6 +86,14 @@ class Workload(NamedTuple):
     note: str = ""
     serve: Callable[[Any], AbstractContextManager[Any]] = nullcontext
     preload: tuple[str, ...] = ()
+    prepare: Optional[Callable[[int], AbstractContextManager[dict[str, str]]]] = None
+    small_of: Optional[Callable[[int], int]] = None
+    label: str = ""
+
+    @property
+    def display(self) -> str:
+        """The name shown in the results table (``label``, or ``name``)."""
+        return self.label or self.name
 
     @property
     def has_setup(self) -> bool:
@@ -104,10 +118,11 @@ class Workload(NamedTuple):
 
 
 def _registry() -> dict[str, Workload]:
-    from . import w1, w2, w3, w4, w6, w7, w7pg, w8, w9, w10, w11, w12
+    from . import w1, w2, w3, w4, w5, w6, w7, w7pg, w8, w9, w10, w11, w12
 
-    return {w.name: w for w in (w1.WORKLOAD, w2.WORKLOAD, w3.WORKLOAD, w4.WORKLOAD, w6.WORKLOAD, w7.WORKLOAD,
-                                w7pg.WORKLOAD, w8.WORKLOAD, w9.WORKLOAD, w10.WORKLOAD, w11.WORKLOAD, w12.WORKLOAD)}
+    return {w.name: w for w in (w1.WORKLOAD, w2.WORKLOAD, w3.WORKLOAD, w4.WORKLOAD, *w5.WORKLOADS, w6.WORKLOAD,
+                                w7.WORKLOAD, w7pg.WORKLOAD, w8.WORKLOAD, w9.WORKLOAD, w10.WORKLOAD, w11.WORKLOAD,
+                                w12.WORKLOAD)}
 
 
 REGISTRY: dict[str, Workload] = _registry()

@@ -8,8 +8,8 @@ result, so memory does not grow with the table.
 * ``pyarrow``: an Arrow record batch per chunk, built column by column with the reflected types;
   ``json`` columns and arrays are JSON text (see :data:`JSON_AS_TEXT`).
 * ``pandas``: a DataFrame per chunk (Arrow-backed columns, so integers with nulls stay integers).
-* ``native``: Arrow batches straight from a native driver, through ``sources.sql_database.native``
-  (its ``native_arrow_batches(engine, select, chunk_size)``), where that module is installed.
+* ``native``: Arrow batches straight from the ADBC PostgreSQL driver, no Python rows
+  (``sources.sql_database.native``; extra ``dataload[sql_native]``), fitted to the reflected types.
 
 >>> sorted(BACKENDS)
 ['native', 'pandas', 'pyarrow', 'sqlalchemy']
@@ -78,16 +78,9 @@ def read_pandas(plan: ReadPlan) -> Iterator[Any]:
 
 
 def read_native(plan: ReadPlan) -> Iterator[pa.RecordBatch]:
-    """The ``native`` backend: ``sources.sql_database.native.native_arrow_batches`` (a native Arrow driver)."""
-    try:
-        native = importlib.import_module("sources.sql_database.native")
-    except ModuleNotFoundError as exc:
-        if exc.name != "sources.sql_database.native":
-            raise
-        native = None
-    if native is None:
-        raise dataload.InvalidConfig("sql_database: backend 'native' is not part of this install; use 'pyarrow'")
-    yield from native.native_arrow_batches(plan.engine, plan.select, plan.chunk_size)
+    """The ``native`` backend: Arrow batches from the ADBC PostgreSQL driver (see ``native_backend``)."""
+    native = importlib.import_module("sources.sql_database.native_backend")  # only when this backend is chosen
+    yield from native.read_native(plan)
 
 
 BACKENDS: dict[str, Backend] = {

@@ -247,7 +247,7 @@ def test_mariadb_timestamps_arrive_in_utc_and_the_session_time_zone_is_given_bac
     assert zone == "+05:00"
 
 
-@pytest.mark.parametrize("backend", ["sqlalchemy", "pyarrow"])
+@pytest.mark.parametrize("backend", ["sqlalchemy", "pyarrow", "native"])
 def test_names_that_need_quoting_are_read_and_pushed_into_the_sql(backend: str, tmp_path: Path,
                                                                   target: DuckTarget) -> None:
     db = make_source_db("postgres", tmp_path)
