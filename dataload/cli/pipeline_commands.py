@@ -20,6 +20,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from dataload.cli.show import command as show_command
+
 Handler = Callable[[argparse.Namespace], int]
 AddAction = Callable[..., argparse.ArgumentParser]
 
@@ -33,6 +35,7 @@ def add_parser(subparsers: Any) -> None:
     actions = pipe.add_subparsers(dest="action", required=True)
     add_action: AddAction = partial(_add_action, actions)
     add_actions(add_action)
+    show_command.add_actions(add_action, open_pipeline)
     # Actions of other modules plug in here, one line each: e.g. ``pipeline_show.add_actions(add_action)``.
 
 

@@ -1,0 +1,169 @@
+"""The ``show`` pages: each function reads what it shows through a :class:`PipelineReader` and
+returns ``(HTTP status, page)``.
+
+``/`` the tables (parent, columns, rows, write disposition) and their parent/child tree;
+``/tables/NAME`` a table's columns with types and hints, and its first rows (``?limit=N``);
+``/loads`` the load history; ``/trace`` the steps of the last run.
+"""
+
+from __future__ import annotations
+
+from dataload.cli.show.markup import (
+    Markup,
+    counts,
+    data_table,
+    element,
+    error_box,
+    join,
+    link,
+    page,
+    table_path,
+)
+from dataload.cli.show.reader import MAX_LOADS, MAX_ROWS, PipelineReader
+from dataload.schema.model import Column, Schema
+
+Response = tuple[int, Markup]
+DEFAULT_ROWS = 20
+
+
+def index(reader: PipelineReader) -> Response:
+    """The tables of the dataset with their row counts, and their parent/child tree."""
+    pipe = reader.pipe
+    schema = reader.schema()
+    tables = schema.data_tables()
+    summary = element("dl", join([
+        element("dt", "destination"), element("dd", pipe.destination.name),
+        element("dt", "dataset"), element("dd", pipe.dataset_name),
+        element("dt", "schema version"), element("dd", f"{schema.version} ({schema.version_hash or '-'})"),
+        element("dt", "pending packages"), element("dd", ", ".join(pipe.pending_packages()) or "none"),
+        element("dt", "failed packages"), element("dd", ", ".join(pipe.failed_packages()) or "none"),
+    ]))
+    problem = Markup("")
+    rows: dict[str, int] = {}
+    if tables:
+        try:
+            rows = reader.row_counts()
+        except Exception as error:  # noqa: BLE001  (the page says what the destination answered)
+            problem = error_box(f"could not count the rows of {pipe.destination.name} dataset "
+                                f"{pipe.dataset_name}: {_first_line(error)}")
+    listing = data_table("tables", ["table", "parent", "columns", "rows", "write disposition"], [
+        [link(table_path(t.name), t.name), t.parent or "", len(t.columns),
+         f"{rows[t.name]:,}" if t.name in rows else "", t.write_disposition] for t in tables])
+    empty = element("p", "No tables yet: the pipeline has loaded nothing.") if not tables else Markup("")
+    body = join([summary, element("h2", "Tables"), problem, listing, empty,
+                 element("h2", "Table tree"), _tree(schema, [t.name for t in tables])])
+    return 200, _page(reader, f"{len(tables)} table(s)", f"Pipeline {pipe.pipeline_name}", body)
+
+
+def _tree(schema: Schema, names: list[str]) -> Markup:
+    """Root tables with their child tables nested below them."""
+    shown = set(names)
+
+    def branch(name: str) -> Markup:
+        kids = [t.name for t in schema.tables.values() if t.parent == name and t.name in shown]
+        nested = element("ul", join(branch(kid) for kid in kids)) if kids else Markup("")
+        return element("li", join([link(table_path(name), name), nested]))
+
+    roots = [name for name in names if schema.tables[name].parent not in shown]
+    return element("ul", join(branch(root) for root in roots), id="tree")
+
+
+def table_page(reader: PipelineReader, name: str, limit_text: str | None) -> Response:
+    """One table: its columns with types and hints, and its first ``limit`` rows."""
+    table = reader.table(name)
+    if table is None:
+        known = ", ".join(t.name for t in reader.tables()) or "none yet"
+        return not_found(reader, f"no table {name!r} in pipeline {reader.pipe.pipeline_name!r}; its tables: {known}")
+    limit = _limit(limit_text)
+    if limit is None:
+        return error_page(reader, 400, f"limit must be a whole number from 1 to {MAX_ROWS}, not {limit_text!r}")
+    facts = [f"write disposition {table.write_disposition}"] + ([f"resource {table.resource}"] if table.resource
+                                                                 else [])
+    family = [*([join(["child of ", link(table_path(table.parent), table.parent)])] if table.parent else []),
+              *[link(table_path(kid), kid) for kid in reader.schema().children_of(name)]]
+    columns = data_table("columns", ["column", "data type", "nullable", "hints"],
+                         [[c.name, c.data_type or "", "yes" if c.nullable else "no", _hints(c)]
+                          for c in table.columns.values()])
+    try:
+        first = reader.first_rows(name, limit)
+        rows = data_table("rows", first.column_names, zip(*(c.to_pylist() for c in first.columns)))
+        shown = element("h2", f"First {first.num_rows} row(s)")
+    except Exception as error:  # noqa: BLE001  (the page says what the destination answered)
+        rows, shown = error_box(f"could not read table {name!r}: {_first_line(error)}"), element("h2", "Rows")
+    body = join([element("p", join([", ".join(facts), *[join(["; ", part]) for part in family]])),
+                 element("h2", "Columns"), columns, shown, rows,
+                 element("p", join(["Show ", link(f"{table_path(name)}?limit={MAX_ROWS}", f"{MAX_ROWS} rows")]))])
+    return 200, _page(reader, name, join(["Table ", element("code", name)]), body)
+
+
+def _limit(value: str | None) -> int | None:
+    if value is None:
+        return DEFAULT_ROWS
+    if not value.isdigit() or not 1 <= int(value) <= MAX_ROWS:
+        return None
+    return int(value)
+
+
+def _hints(column: Column) -> str:
+    hints = [name.replace("_", " ") for name in ("primary_key", "merge_key") if getattr(column, name)]
+    hints += [f"{name} {getattr(column, name)}" for name in ("precision", "scale") if getattr(column, name) is not None]
+    return ", ".join(hints + ([f"variant of {column.variant_of}"] if column.variant_of else []))
+
+
+def loads_page(reader: PipelineReader) -> Response:
+    """The loads recorded in the destination, newest first, with rows per table."""
+    try:
+        loads = reader.loads()
+    except Exception as error:  # noqa: BLE001  (the page says what the destination answered)
+        body = error_box(f"could not read {reader.pipe.destination.name} dataset {reader.pipe.dataset_name}'s "
+                         f"loads: {_first_line(error)}")
+        return 200, _page(reader, "loads", "Loads", body)
+    if not loads:
+        return 200, _page(reader, "loads", "Loads", element("p", "There are no loads yet."))
+    listing = data_table("loads", ["load id", "inserted at", "status", "schema version hash", "rows"],
+                         [[load.load_id, load.inserted_at, load.status, load.schema_version_hash, counts(load.rows)]
+                          for load in loads])
+    more = element("p", f"The newest {MAX_LOADS} loads are shown.") if len(loads) == MAX_LOADS else Markup("")
+    return 200, _page(reader, "loads", f"Loads ({len(loads)}, newest first)", join([listing, more]))
+
+
+def trace_page(reader: PipelineReader) -> Response:
+    """The steps of the last run: timings and rows per table of each package."""
+    steps = reader.last_trace().steps
+    if not steps:
+        return 200, _page(reader, "last run", "Last run", element("p", "There is no run recorded yet."))
+    listing = data_table("trace", ["step", "load id", "seconds", "rows", "notes"], [
+        [s.step, s.load_id, f"{s.seconds:.2f}", counts(s.rows), _notes(s.processes, s.discarded, s.skipped,
+                                                                        s.not_converted, s.truncated)]
+        for s in steps])
+    return 200, _page(reader, "last run", "Last run", listing)
+
+
+def _notes(processes: int, discarded: dict[str, int], skipped: dict[str, int], not_converted: dict[str, int],
+           truncated: dict[str, int]) -> str:
+    notes = [f"{processes} processes"] if processes > 1 else []
+    for what, numbers in (("discarded by contract", discarded), ("skipped None items", skipped),
+                          ("not converted (in variant columns)", not_converted), ("cut to microseconds", truncated)):
+        if numbers:
+            notes.append(f"{what}: {counts(numbers)}")
+    return "; ".join(notes)
+
+
+def not_found(reader: PipelineReader, message: str) -> Response:
+    """A 404 page saying what was not found."""
+    return error_page(reader, 404, message)
+
+
+def error_page(reader: PipelineReader, status: int, message: str) -> Response:
+    """A page with ``status`` and ``message`` (escaped)."""
+    return status, _page(reader, "not found" if status == 404 else "error", "Not found" if status == 404 else "Error",
+                         join([error_box(message), element("p", link("/", "All tables"))]))
+
+
+def _page(reader: PipelineReader, what: str, heading: object, body: Markup) -> Markup:
+    pipe = reader.pipe
+    return page(f"{what} · {pipe.pipeline_name} · {pipe.dataset_name} · dataload", heading, body)
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
