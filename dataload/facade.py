@@ -29,6 +29,7 @@ from dataload.normalize.stage import normalize_extracted
 from dataload.package import order
 from dataload.package.storage import PackageStorage, read_json, write_json
 from dataload.registry import DestinationArg, resolve_destination
+from dataload.run_trace import traced_run
 from dataload.schema.files import SchemaFiles
 from dataload.schema.model import Schema
 from dataload.sql_client import SqlClient
@@ -81,12 +82,14 @@ class Pipeline:
     def run(self, data: Any = None, **hints: Any) -> LoadInfo:
         """Load pending packages, then extract, normalize and load ``data`` (if given).
 
+        What ran is in :attr:`last_trace`, also saved in the working dir (:mod:`dataload.run_trace`).
+
         ``hints`` (``table_name``, ``write_disposition``, ``primary_key``, ``merge_key``,
         ``columns``, ``schema_contract``) apply to plain data or a single resource.
         """
         started = time.perf_counter()
         self.last_trace = Trace()
-        with self._lock() as ctx:
+        with self._lock() as ctx, traced_run(self.working_dir, self.last_trace):
             reconcile(ctx)
             info = self._finish_pending(ctx)
             if data is not None:

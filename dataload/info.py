@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from dataload.package.manifest import Manifest
 
@@ -12,6 +13,7 @@ from dataload.package.manifest import Manifest
 class StepInfo:
     """One step of one package: which step, how long, rows per table, and in how many processes.
 
+    ``attempts`` (load): how many tries the load took (more than 1: transient errors were retried).
     ``skipped`` counts, per resource, the ``None`` items the extraction skipped;
     ``not_converted`` and ``truncated`` (normalize): per ``"table.column"``, values that did not
     convert to the column's type (they are in a variant column) and values cut to microseconds.
@@ -20,6 +22,8 @@ class StepInfo:
     'extract 1.0: 0.50 s, users: 3'
     >>> str(StepInfo("normalize", "1.0", 0.5, processes=2))
     'normalize 1.0: 0.50 s in 2 processes'
+    >>> StepInfo.from_dict(StepInfo("load", "1.0", 0.5, {"users": 3}, attempts=2).asdict()).attempts
+    2
     """
 
     step: str
@@ -31,11 +35,22 @@ class StepInfo:
     skipped: dict[str, int] = field(default_factory=dict)
     not_converted: dict[str, int] = field(default_factory=dict)
     truncated: dict[str, int] = field(default_factory=dict)
+    attempts: int = 1
+
+    def asdict(self) -> dict[str, Any]:
+        """The step as JSON-serialisable data (read back with :meth:`from_dict`)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StepInfo:
+        """Read a step written by :meth:`asdict` (fields it lacks take their defaults)."""
+        return cls(**data)
 
     def __str__(self) -> str:
         counts = ", ".join(f"{t}: {n}" for t, n in self.rows.items())
         return (f"{self.step} {self.load_id}: {self.seconds:.2f} s"
-                + (f" in {self.processes} processes" if self.processes > 1 else "") + (f", {counts}" if counts else "")
+                + (f" in {self.processes} processes" if self.processes > 1 else "")
+                + (f" after {self.attempts} attempts" if self.attempts > 1 else "") + (f", {counts}" if counts else "")
                 + _counted("discarded by contract", self.discarded)
                 + _counted("skipped None items:", self.skipped)
                 + _counted("not converted to the column type (in variant columns)", self.not_converted)
@@ -53,6 +68,9 @@ class LoadInfo:
 
     ``resumed`` lists packages an earlier run left pending that this call loaded first. With no
     ``load_ids`` it prints "nothing to load" (no package was made, no load recorded).
+
+    >>> LoadInfo("github", "duckdb", "github_data", load_ids=["1.0"], rows={"issues": 3}).asdict()["rows"]
+    {'issues': 3}
     """
 
     pipeline_name: str
@@ -71,6 +89,10 @@ class LoadInfo:
     def has_data(self) -> bool:
         """True when at least one row was loaded."""
         return any(self.rows.values())
+
+    def asdict(self) -> dict[str, Any]:
+        """What the run did as JSON-serialisable data (``json.dumps(info.asdict())``), ``has_data`` included."""
+        return {**asdict(self), "has_data": self.has_data}
 
     def add_package(self, manifest: Manifest) -> None:
         """Count the rows, schema changes and contract discards of one more loaded package."""
@@ -105,9 +127,31 @@ class LoadInfo:
 
 @dataclass
 class Trace:
-    """Per-step timings and row counts of the last run."""
+    """Per-step timings and row counts of the last run.
+
+    ``started_at`` (ISO 8601, UTC) and ``seconds``: when the run started and how long it took;
+    ``error``: why it stopped, if it failed. Every run saves it in the working dir
+    (:mod:`dataload.run_trace`); ``dataload pipeline NAME trace`` prints it.
+
+    >>> Trace.from_dict(Trace([StepInfo("load", "1.0", 0.5)], error="boom").asdict()).error
+    'boom'
+    """
 
     steps: list[StepInfo] = field(default_factory=list)
+    started_at: str | None = None
+    seconds: float = 0.0
+    error: str | None = None
+
+    def asdict(self) -> dict[str, Any]:
+        """The trace as JSON-serialisable data (read back with :meth:`from_dict`)."""
+        return {"started_at": self.started_at, "seconds": self.seconds, "error": self.error,
+                "steps": [step.asdict() for step in self.steps]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Trace:
+        """Read a trace written by :meth:`asdict`."""
+        return cls([StepInfo.from_dict(step) for step in data.get("steps", [])], data.get("started_at"),
+                   data.get("seconds", 0.0), data.get("error"))
 
     def record(self, step: StepInfo) -> None:
         """Add a finished step and log it at INFO on ``dataload.<step>`` (``dataload.extract``, ...)."""
