@@ -6,6 +6,7 @@ was loaded (and with what the destination's own driver reads back).
 
 from __future__ import annotations
 
+import datetime
 import html
 import logging
 import os
@@ -98,14 +99,34 @@ def test_loads_page_lists_each_load_with_its_status_and_rows_per_table(people):
     assert [row["rows"] for row in loads] == ["people: 1, people__tags: 1", "people: 2, people__tags: 2"]
 
 
-def test_trace_page_shows_the_steps_of_the_last_run(people):
+def test_trace_page_shows_the_steps_of_the_last_run_as_saved_in_the_working_dir(people):
     pipe, load_ids = people
-    with serving(pipe) as client:
-        steps = fetch(client, "/trace").records("trace")
+    reopened = dataload.attach(pipe.pipeline_name, pipelines_dir=pipe.working_dir.parent, destination=pipe.destination)
+    with serving(reopened) as client:  # a new Pipeline object: what it shows was saved by the run
+        page = fetch(client, "/trace")
+    steps = page.records("trace")
     assert [(s["step"], s["load id"]) for s in steps] == [
         ("extract", load_ids[1]), ("normalize", load_ids[1]), ("load", load_ids[1])]
     assert all(s["rows"] == "people: 1, people__tags: 1" for s in steps[1:])
-    assert all(float(s["seconds"]) >= 0 for s in steps)
+    assert all(float(s["seconds"]) >= 0 for s in steps) and steps[2]["attempts"] == "1"
+    run = dict(page.records("run")[0])
+    assert run["started at"].startswith(str(datetime.date.today().year)) and run["error"] == ""
+
+
+def test_trace_page_shows_why_the_last_run_failed(make_pipeline, tmp_path):
+    pipe = make_pipeline("show_failed_run")
+
+    @dataload.resource
+    def broken():
+        yield {"id": 1}
+        raise ValueError("the API answered <html>503</html>")
+
+    with pytest.raises(dataload.ResourceError):
+        pipe.run(broken())
+    with serving(dataload.attach("show_failed_run", pipelines_dir=tmp_path / "pipelines")) as client:
+        page = fetch(client, "/trace")
+    error = page.records("run")[0]["error"]
+    assert "ResourceError" in error and "the API answered <html>503</html>" in error
 
 
 def test_a_pipeline_that_loaded_nothing_yet_has_pages_that_say_so(make_pipeline, tmp_path):

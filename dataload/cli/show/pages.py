@@ -79,8 +79,9 @@ def table_page(reader: PipelineReader, name: str, limit_text: str | None) -> Res
         return error_page(reader, 400, f"limit must be a whole number from 1 to {MAX_ROWS}, not {limit_text!r}")
     facts = [f"write disposition {table.write_disposition}"] + ([f"resource {table.resource}"] if table.resource
                                                                  else [])
+    kids = reader.schema().children_of(name)
     family = [*([join(["child of ", link(table_path(table.parent), table.parent)])] if table.parent else []),
-              *[link(table_path(kid), kid) for kid in reader.schema().children_of(name)]]
+              *([join(["child tables: ", join((link(table_path(kid), kid) for kid in kids), ", ")])] if kids else [])]
     columns = data_table("columns", ["column", "data type", "nullable", "hints"],
                          [[c.name, c.data_type or "", "yes" if c.nullable else "no", _hints(c)]
                           for c in table.columns.values()])
@@ -111,32 +112,39 @@ def _hints(column: Column) -> str:
 
 
 def loads_page(reader: PipelineReader) -> Response:
-    """The loads recorded in the destination, newest first, with rows per table."""
+    """The loads recorded in the destination, newest first, with the rows each left in each table."""
+    pipe = reader.pipe
     try:
         loads = reader.loads()
     except Exception as error:  # noqa: BLE001  (the page says what the destination answered)
-        body = error_box(f"could not read {reader.pipe.destination.name} dataset {reader.pipe.dataset_name}'s "
-                         f"loads: {_first_line(error)}")
-        return 200, _page(reader, "loads", "Loads", body)
+        problem = f"could not read the loads of {pipe.destination.name} dataset {pipe.dataset_name}: "
+        return 200, _page(reader, "loads", "Loads", error_box(problem + _first_line(error)))
     if not loads:
         return 200, _page(reader, "loads", "Loads", element("p", "There are no loads yet."))
+    problem = Markup("")
+    try:
+        per_load = reader.rows_per_load()
+    except Exception as error:  # noqa: BLE001
+        per_load, problem = {}, error_box(f"could not count the rows of each load: {_first_line(error)}")
     listing = data_table("loads", ["load id", "inserted at", "status", "schema version hash", "rows"],
-                         [[load.load_id, load.inserted_at, load.status, load.schema_version_hash, counts(load.rows)]
-                          for load in loads])
+                         [[load.load_id, load.inserted_at, load.status, load.schema_version_hash,
+                           counts(per_load.get(load.load_id, {}))] for load in loads])
     more = element("p", f"The newest {MAX_LOADS} loads are shown.") if len(loads) == MAX_LOADS else Markup("")
-    return 200, _page(reader, "loads", f"Loads ({len(loads)}, newest first)", join([listing, more]))
+    return 200, _page(reader, "loads", f"Loads ({len(loads)}, newest first)", join([problem, listing, more]))
 
 
 def trace_page(reader: PipelineReader) -> Response:
-    """The steps of the last run: timings and rows per table of each package."""
-    steps = reader.last_trace().steps
-    if not steps:
+    """The last run: when it started, how long it took, why it failed; timings and rows of each step."""
+    trace = reader.last_trace()
+    if trace is None:
         return 200, _page(reader, "last run", "Last run", element("p", "There is no run recorded yet."))
-    listing = data_table("trace", ["step", "load id", "seconds", "rows", "notes"], [
-        [s.step, s.load_id, f"{s.seconds:.2f}", counts(s.rows), _notes(s.processes, s.discarded, s.skipped,
-                                                                        s.not_converted, s.truncated)]
-        for s in steps])
-    return 200, _page(reader, "last run", "Last run", listing)
+    run = data_table("run", ["started at", "seconds", "error"],
+                     [[trace.started_at or "", f"{trace.seconds:.2f}", trace.error or ""]])
+    steps = data_table("trace", ["step", "load id", "seconds", "attempts", "rows", "notes"], [
+        [s.step, s.load_id, f"{s.seconds:.2f}", s.attempts, counts(s.rows),
+         _notes(s.processes, s.discarded, s.skipped, s.not_converted, s.truncated)] for s in trace.steps])
+    nothing = element("p", "The run had nothing to extract or load.") if not trace.steps else Markup("")
+    return 200, _page(reader, "last run", "Last run", join([run, element("h2", "Steps"), steps, nothing]))
 
 
 def _notes(processes: int, discarded: dict[str, int], skipped: dict[str, int], not_converted: dict[str, int],
