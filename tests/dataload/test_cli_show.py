@@ -151,7 +151,7 @@ def test_unknown_pages_and_tables_are_404_pages(people, path):
         assert f"no table {name!r}" in shown and "its tables: people, people__tags" in shown
 
 
-@pytest.mark.parametrize("limit", ["0", "-1", "ten", "100001"])
+@pytest.mark.parametrize("limit", ["0", "-1", "ten", "1001", "²", ""])
 def test_a_bad_row_limit_is_a_400_naming_the_allowed_range(people, limit):
     pipe, _ = people
     with serving(pipe) as client:
@@ -192,6 +192,19 @@ def test_pages_forbid_scripts_and_head_sends_no_body(people):
     assert response.headers["content-security-policy"].startswith("default-src 'none'")
     assert response.headers["x-content-type-options"] == "nosniff"
     assert head.status_code == 200 and head.content == b"" and int(head.headers["content-length"]) > 0
+
+
+def test_a_destination_that_does_not_answer_is_named_on_the_page_without_its_password(make_pipeline, tmp_path):
+    from destinations import postgres
+
+    make_pipeline("show_gone").run(PEOPLE, table_name="people")
+    unreachable = postgres("postgresql://someone:s3cret-pw@127.0.0.1:9/test?connect_timeout=2")
+    pipe = dataload.attach("show_gone", pipelines_dir=tmp_path / "pipelines", destination=unreachable)
+    with serving(pipe) as client:
+        pages = [client.get(path) for path in ("/", "/tables/people", "/loads")]
+    for response in pages:
+        assert response.status_code == 200 and "s3cret-pw" not in response.text
+        assert "could not" in response.text and "127.0.0.1" in html.unescape(response.text)
 
 
 # -- escaping --------------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ from dataload.cli.show.markup import (
     table_path,
 )
 from dataload.cli.show.reader import MAX_LOADS, MAX_ROWS, PipelineReader
-from dataload.schema.model import Column, Schema
+from dataload.configuration import redact_url
+from dataload.schema.model import Column, Schema, Table
 
 Response = tuple[int, Markup]
 DEFAULT_ROWS = 20
@@ -45,7 +46,7 @@ def index(reader: PipelineReader) -> Response:
             rows = reader.row_counts()
         except Exception as error:  # noqa: BLE001  (the page says what the destination answered)
             problem = error_box(f"could not count the rows of {pipe.destination.name} dataset "
-                                f"{pipe.dataset_name}: {_first_line(error)}")
+                                f"{pipe.dataset_name}: {describe_error(error)}")
     listing = data_table("tables", ["table", "parent", "columns", "rows", "write disposition"], [
         [link(table_path(t.name), t.name), t.parent or "", len(t.columns),
          f"{rows[t.name]:,}" if t.name in rows else "", t.write_disposition] for t in tables])
@@ -70,37 +71,48 @@ def _tree(schema: Schema, names: list[str]) -> Markup:
 
 def table_page(reader: PipelineReader, name: str, limit_text: str | None) -> Response:
     """One table: its columns with types and hints, and its first ``limit`` rows."""
-    table = reader.table(name)
+    schema = reader.schema()
+    table = next((t for t in schema.data_tables() if t.name == name), None)
     if table is None:
-        known = ", ".join(t.name for t in reader.tables()) or "none yet"
+        known = ", ".join(t.name for t in schema.data_tables()) or "none yet"
         return not_found(reader, f"no table {name!r} in pipeline {reader.pipe.pipeline_name!r}; its tables: {known}")
     limit = _limit(limit_text)
     if limit is None:
         return error_page(reader, 400, f"limit must be a whole number from 1 to {MAX_ROWS}, not {limit_text!r}")
-    facts = [f"write disposition {table.write_disposition}"] + ([f"resource {table.resource}"] if table.resource
-                                                                 else [])
-    kids = reader.schema().children_of(name)
-    family = [*([join(["child of ", link(table_path(table.parent), table.parent)])] if table.parent else []),
-              *([join(["child tables: ", join((link(table_path(kid), kid) for kid in kids), ", ")])] if kids else [])]
     columns = data_table("columns", ["column", "data type", "nullable", "hints"],
                          [[c.name, c.data_type or "", "yes" if c.nullable else "no", _hints(c)]
                           for c in table.columns.values()])
+    more = element("p", join(["Show ", link(f"{table_path(name)}?limit={MAX_ROWS}", f"{MAX_ROWS} rows")]))
+    body = join([_facts(schema, table), element("h2", "Columns"), columns, _first_rows(reader, name, limit), more])
+    return 200, _page(reader, name, join(["Table ", element("code", name)]), body)
+
+
+def _facts(schema: Schema, table: Table) -> Markup:
+    """How the table is written, where it comes from, and its parent and child tables (linked)."""
+    facts: list[object] = [f"write disposition {table.write_disposition}"]
+    if table.resource:
+        facts.append(f"resource {table.resource}")
+    if table.parent:
+        facts.append(join(["child of ", link(table_path(table.parent), table.parent)]))
+    kids = schema.children_of(table.name)
+    if kids:
+        facts.append(join(["child tables: ", join((link(table_path(kid), kid) for kid in kids), ", ")]))
+    return element("p", join(facts, "; "))
+
+
+def _first_rows(reader: PipelineReader, name: str, limit: int) -> Markup:
     try:
         first = reader.first_rows(name, limit)
-        rows = data_table("rows", first.column_names, zip(*(c.to_pylist() for c in first.columns)))
-        shown = element("h2", f"First {first.num_rows} row(s)")
     except Exception as error:  # noqa: BLE001  (the page says what the destination answered)
-        rows, shown = error_box(f"could not read table {name!r}: {_first_line(error)}"), element("h2", "Rows")
-    body = join([element("p", join([", ".join(facts), *[join(["; ", part]) for part in family]])),
-                 element("h2", "Columns"), columns, shown, rows,
-                 element("p", join(["Show ", link(f"{table_path(name)}?limit={MAX_ROWS}", f"{MAX_ROWS} rows")]))])
-    return 200, _page(reader, name, join(["Table ", element("code", name)]), body)
+        return join([element("h2", "Rows"), error_box(f"could not read table {name!r}: {describe_error(error)}")])
+    rows = zip(*(column.to_pylist() for column in first.columns))
+    return join([element("h2", f"First {first.num_rows} row(s)"), data_table("rows", first.column_names, rows)])
 
 
 def _limit(value: str | None) -> int | None:
     if value is None:
         return DEFAULT_ROWS
-    if not value.isdigit() or not 1 <= int(value) <= MAX_ROWS:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_ROWS:
         return None
     return int(value)
 
@@ -118,14 +130,14 @@ def loads_page(reader: PipelineReader) -> Response:
         loads = reader.loads()
     except Exception as error:  # noqa: BLE001  (the page says what the destination answered)
         problem = f"could not read the loads of {pipe.destination.name} dataset {pipe.dataset_name}: "
-        return 200, _page(reader, "loads", "Loads", error_box(problem + _first_line(error)))
+        return 200, _page(reader, "loads", "Loads", error_box(problem + describe_error(error)))
     if not loads:
         return 200, _page(reader, "loads", "Loads", element("p", "There are no loads yet."))
     problem = Markup("")
     try:
         per_load = reader.rows_per_load()
     except Exception as error:  # noqa: BLE001
-        per_load, problem = {}, error_box(f"could not count the rows of each load: {_first_line(error)}")
+        per_load, problem = {}, error_box(f"could not count the rows of each load: {describe_error(error)}")
     listing = data_table("loads", ["load id", "inserted at", "status", "schema version hash", "rows"],
                          [[load.load_id, load.inserted_at, load.status, load.schema_version_hash,
                            counts(per_load.get(load.load_id, {}))] for load in loads])
@@ -173,5 +185,10 @@ def _page(reader: PipelineReader, what: str, heading: object, body: Markup) -> M
     return page(f"{what} · {pipe.pipeline_name} · {pipe.dataset_name} · dataload", heading, body)
 
 
-def _first_line(error: Exception) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+def describe_error(error: BaseException) -> str:
+    """The first line of an error's message (its type if it has none), credentials in URLs hidden.
+
+    >>> describe_error(ValueError("cannot connect to postgresql://me:pw@db/x\\nmore"))
+    'cannot connect to postgresql://me:***@db/x'
+    """
+    return redact_url((str(error).strip().splitlines() or [type(error).__name__])[0])

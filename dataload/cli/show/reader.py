@@ -66,10 +66,6 @@ class PipelineReader:
         """The tables that are in the destination (those with a typed column), in schema order."""
         return self.schema().data_tables()
 
-    def table(self, name: str) -> Table | None:
-        """The table called ``name`` exactly, if it is one of :meth:`tables`."""
-        return next((table for table in self.tables() if table.name == name), None)
-
     def row_counts(self) -> dict[str, int]:
         """Rows in each table, counted by the destination."""
         dataset = self.pipe.dataset()

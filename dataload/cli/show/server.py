@@ -65,7 +65,7 @@ def route(reader: PipelineReader, target: str) -> pages.Response:
     """
     parts = urlsplit(target)
     segments = parts.path.split("/")[1:]  # split before unquoting: a quoted "/" belongs to the name
-    query = parse_qs(parts.query)
+    query = parse_qs(parts.query, keep_blank_values=True)
     if segments == [""]:
         return pages.index(reader)
     if segments == ["loads"]:
@@ -108,7 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
                 status, body = route(reader, self.path)
             except Exception as error:  # noqa: BLE001  (a page says what went wrong; the server keeps serving)
                 logger.exception("show: %s failed", self.path)
-                status, body = pages.error_page(reader, 500, f"{type(error).__name__}: {error}")
+                status, body = pages.error_page(reader, 500, f"{type(error).__name__}: {pages.describe_error(error)}")
         self._send(status, body.encode(), send_body=send_body)
 
     def _send(self, status: int, body: bytes, *, send_body: bool, extra: dict[str, str] | None = None) -> None:
