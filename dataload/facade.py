@@ -27,7 +27,7 @@ from dataload.load.step import RetryPolicy
 from dataload.lock import LOCK_FILE, pipeline_lock
 from dataload.normalize.stage import normalize_extracted
 from dataload.package import order
-from dataload.package.storage import PackageStorage, read_json, write_json
+from dataload.package.storage import packages_of, read_json, write_json
 from dataload.registry import DestinationArg, resolve_destination
 from dataload.run_trace import traced_run
 from dataload.schema.files import SchemaFiles
@@ -36,6 +36,9 @@ from dataload.sql_client import SqlClient
 from dataload.sync import reconcile
 
 logger = logging.getLogger(__name__)
+
+SETTINGS_FILE = "pipeline.json"
+"""In a pipeline's working dir: what :func:`dataload.attach` reopens it with (never a secret)."""
 
 
 class Pipeline:
@@ -59,7 +62,7 @@ class Pipeline:
         self._local_dir = local_dir
         self._schema_files = SchemaFiles(self.pipeline_name, export_schema_path, import_schema_path,
                                          self.working_dir / "imported_schema.hash")
-        self._packages = PackageStorage(self.working_dir / "packages")
+        self._packages = packages_of(self.working_dir)
 
     def _context(self) -> PipelineContext:
         """The stages' view of this pipeline, with its settings as they are now."""
@@ -154,8 +157,12 @@ class Pipeline:
         return self._packages.load_ids("failed")
 
     def retry_failed(self) -> LoadInfo:
-        """Move failed packages back to the stage they failed in and finish them, oldest first."""
-        with self._lock() as ctx:
+        """Move failed packages back to the stage they failed in and finish them, oldest first.
+
+        Traced like a run (:attr:`last_trace`, saved in the working dir).
+        """
+        self.last_trace = Trace()
+        with self._lock() as ctx, traced_run(self.working_dir, self.last_trace):
             order.requeue_failed(ctx.packages)
             info = ctx.new_info()
             normalize_extracted(ctx)
@@ -227,7 +234,7 @@ class Pipeline:
 
     def _remember_settings(self) -> None:
         """Write what :func:`attach` needs to reopen this pipeline (never credentials that are secret)."""
-        path = self.working_dir / "pipeline.json"
+        path = self.working_dir / SETTINGS_FILE
         spec = self.destination.attach_spec()
         settings = {"destination": self.destination.name, "destination_options": spec,
                     "dataset_name": self.dataset_name, "local_dir": str(self._local_dir)}

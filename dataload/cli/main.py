@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from dataload.cli import pipeline_commands, version_command
 
@@ -21,9 +23,19 @@ from dataload.cli import pipeline_commands, version_command
 COMMANDS = (pipeline_commands, version_command)
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit code 2), pointing to ``--help``.
+
+    Subcommands' parsers are of the same class (``add_subparsers`` makes them so).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dataload`` command."""
-    parser = argparse.ArgumentParser(prog="dataload", description="Inspect and manage dataload pipelines.")
+    parser = _Parser(prog="dataload", description="Inspect and manage dataload pipelines.")
     parser.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                         help="log records shown on stderr (default WARNING; INFO: one line per step of a package)")
     subparsers = parser.add_subparsers(dest="command", required=True)
@@ -33,7 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; returns the exit code."""
+    """Run the command; returns the exit code.
+
+    An error is one line on stderr and exit code 1 (2: the command line itself is wrong); the
+    traceback of an unexpected error is shown with ``--log-level DEBUG``.
+    """
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")  # no-op if set up
     from dataload.exceptions import DataloadError
@@ -41,12 +57,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
         return code
-    except DataloadError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
     except BrokenPipeError:  # the reader went away (``dataload ... | head``): not an error
         sys.stderr.close()
         return 0
+    except DataloadError as error:
+        _report(error, expected=True, debug=args.log_level == "DEBUG")
+        return 1
+    except Exception as error:
+        _report(error, expected=False, debug=args.log_level == "DEBUG")
+        return 1
+
+
+def _report(error: Exception, *, expected: bool, debug: bool) -> None:
+    """Print ``error`` as one line on stderr (with its traceback first at DEBUG)."""
+    if debug:
+        traceback.print_exception(error, file=sys.stderr)
+    text = one_line(str(error))
+    if not expected:
+        text = f"{type(error).__name__}: {text}" + ("" if debug else " (--log-level DEBUG shows the traceback)")
+    print(f"error: {text}", file=sys.stderr)
+
+
+def one_line(message: str) -> str:
+    r"""``message`` on one line: its lines joined, a list after a colon kept readable.
+
+    >>> one_line("failed on table 't'\nThe package is kept in p: fix it.")
+    "failed on table 't'; The package is kept in p: fix it."
+    >>> one_line("set one of the places looked at:\n  env X\n  secrets.toml")
+    'set one of the places looked at: env X; secrets.toml'
+    """
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    joined = lines[0] if lines else ""
+    for line in lines[1:]:
+        joined += (" " if joined.endswith(":") else "; ") + line
+    return joined
 
 
 if __name__ == "__main__":

@@ -87,3 +87,22 @@ def test_the_trace_counts_the_attempts_of_a_retried_load(make_pipeline):
     (load,) = [s for s in read_trace(pipe.working_dir).steps if s.step == "load"]
     assert load.attempts == 2 and load.rows == {"t": 2} and "after 2 attempts" in str(load)
     assert [r["id"] for r in received[1:]] == [1, 2]
+
+
+def test_a_retry_of_failed_packages_is_traced_as_a_run(make_pipeline, tmp_path):
+    import duckdb as duckdb_driver
+
+    from destinations import duckdb
+
+    db = tmp_path / "checked.duckdb"
+    with duckdb_driver.connect(str(db)) as con:
+        con.execute("CREATE SCHEMA ds; CREATE TABLE ds.t (id BIGINT CHECK (id < 100))")
+    pipe = make_pipeline("trace_retried", destination=duckdb(str(db)))
+    with pytest.raises(TerminalLoadError):
+        pipe.run([{"id": 500}], table_name="t")
+    assert "CHECK constraint failed" in read_trace(pipe.working_dir).error
+    with duckdb_driver.connect(str(db)) as con:
+        con.execute("DROP TABLE ds.t; CREATE TABLE ds.t (id BIGINT)")
+    pipe.retry_failed()
+    saved = read_trace(pipe.working_dir)
+    assert saved.error is None and [(s.step, s.rows) for s in saved.steps] == [("load", {"t": 1})]

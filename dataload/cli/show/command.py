@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from typing import Any
+
+from dataload.cli.actions import AddAction, open_pipeline
 
 DEFAULT_PORT = 8765
 
 
-def add_actions(add_action: Callable[..., argparse.ArgumentParser],
-                open_pipeline: Callable[[argparse.Namespace], Any]) -> None:
-    """Add ``show`` through ``add_action``; ``open_pipeline(args)`` reopens the pipeline the action is for."""
+def add_actions(add_action: AddAction) -> None:
+    """Add ``show`` through ``add_action`` (see :mod:`dataload.cli.actions`)."""
 
     def run(args: argparse.Namespace) -> int:
         return serve(open_pipeline(args), args.port)

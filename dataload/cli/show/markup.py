@@ -110,15 +110,6 @@ def display(value: object) -> str:
     return str(value)
 
 
-def counts(rows: dict[str, int]) -> str:
-    """``table: n, table: n``: rows per table.
-
-    >>> counts({"users": 2, "users__tags": 3})
-    'users: 2, users__tags: 3'
-    """
-    return ", ".join(f"{name}: {n}" for name, n in rows.items())
-
-
 def error_box(message: str) -> Markup:
     """A visible problem on a page (the message escaped)."""
     return element("div", message, class_="error")

@@ -8,9 +8,9 @@ returns ``(HTTP status, page)``.
 
 from __future__ import annotations
 
+from dataload.cli.pipeline_reports import rows_text
 from dataload.cli.show.markup import (
     Markup,
-    counts,
     data_table,
     element,
     error_box,
@@ -133,16 +133,11 @@ def loads_page(reader: PipelineReader) -> Response:
         return 200, _page(reader, "loads", "Loads", error_box(problem + describe_error(error)))
     if not loads:
         return 200, _page(reader, "loads", "Loads", element("p", "There are no loads yet."))
-    problem = Markup("")
-    try:
-        per_load = reader.rows_per_load()
-    except Exception as error:  # noqa: BLE001
-        per_load, problem = {}, error_box(f"could not count the rows of each load: {describe_error(error)}")
     listing = data_table("loads", ["load id", "inserted at", "status", "schema version hash", "rows"],
-                         [[load.load_id, load.inserted_at, load.status, load.schema_version_hash,
-                           counts(per_load.get(load.load_id, {}))] for load in loads])
+                         [[load.load_id, load.inserted_at, load.status_text, load.schema_version_hash,
+                           rows_text(load.rows)] for load in loads])
     more = element("p", f"The newest {MAX_LOADS} loads are shown.") if len(loads) == MAX_LOADS else Markup("")
-    return 200, _page(reader, "loads", f"Loads ({len(loads)}, newest first)", join([problem, listing, more]))
+    return 200, _page(reader, "loads", f"Loads ({len(loads)}, newest first)", join([listing, more]))
 
 
 def trace_page(reader: PipelineReader) -> Response:
@@ -153,7 +148,7 @@ def trace_page(reader: PipelineReader) -> Response:
     run = data_table("run", ["started at", "seconds", "error"],
                      [[trace.started_at or "", f"{trace.seconds:.2f}", trace.error or ""]])
     steps = data_table("trace", ["step", "load id", "seconds", "attempts", "rows", "notes"], [
-        [s.step, s.load_id, f"{s.seconds:.2f}", s.attempts, counts(s.rows),
+        [s.step, s.load_id, f"{s.seconds:.2f}", s.attempts, rows_text(s.rows),
          _notes(s.processes, s.discarded, s.skipped, s.not_converted, s.truncated)] for s in trace.steps])
     nothing = element("p", "The run had nothing to extract or load.") if not trace.steps else Markup("")
     return 200, _page(reader, "last run", "Last run", join([run, element("h2", "Steps"), steps, nothing]))
@@ -165,7 +160,7 @@ def _notes(processes: int, discarded: dict[str, int], skipped: dict[str, int], n
     for what, numbers in (("discarded by contract", discarded), ("skipped None items", skipped),
                           ("not converted (in variant columns)", not_converted), ("cut to microseconds", truncated)):
         if numbers:
-            notes.append(f"{what}: {counts(numbers)}")
+            notes.append(f"{what}: {rows_text(numbers)}")
     return "; ".join(notes)
 
 
