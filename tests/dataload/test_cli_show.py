@@ -304,3 +304,10 @@ def test_show_has_help():
     result = subprocess.run([sys.executable, "-m", "dataload.cli.main", "pipeline", "x", "show", "--help"],
                             capture_output=True, text=True, check=True)
     assert "--port" in result.stdout and "127.0.0.1" in result.stdout
+
+
+@pytest.mark.parametrize("port", ["70000", "-1", "http"])
+def test_show_refuses_a_port_that_is_not_one(port):
+    result = subprocess.run([sys.executable, "-m", "dataload.cli.main", "pipeline", "x", "show", "--port", port],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "is not a port: give a number from 0 to 65535" in result.stderr

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
 from dataload.cli.actions import AddAction, open_pipeline
+
+if TYPE_CHECKING:
+    from dataload.facade import Pipeline
 
 DEFAULT_PORT = 8765
 
@@ -23,12 +26,12 @@ def add_actions(add_action: AddAction) -> None:
 
 
 def _port(value: str) -> int:
-    if not value.isdigit() or int(value) > 65535:
+    if not (value.isascii() and value.isdigit()) or int(value) > 65535:
         raise argparse.ArgumentTypeError(f"{value!r} is not a port: give a number from 0 to 65535")
     return int(value)
 
 
-def serve(pipe: Any, port: int) -> int:
+def serve(pipe: Pipeline, port: int) -> int:
     """Serve ``pipe``'s pages on ``127.0.0.1:port``, print the URL, and return 0 after Ctrl-C."""
     from dataload.cli.show.server import HOST, ShowServer
     from dataload.exceptions import InvalidConfig
