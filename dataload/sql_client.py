@@ -13,6 +13,17 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
+def quote_identifier(identifier: str) -> str:
+    """``identifier`` quoted for SQL run through :class:`SqlClient`: SQL-standard double quotes, inner
+    ones doubled (what DuckDB, PostgreSQL, SQLite and the filesystem destination read; MySQL and
+    MariaDB only with ``ANSI_QUOTES``).
+
+    >>> quote_identifier('we"ird <name>')
+    '"we""ird <name>"'
+    """
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 class QueryResult:
     """Rows of one query: ``fetchall()`` as tuples, ``arrow()`` as a table."""
 

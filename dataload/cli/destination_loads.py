@@ -8,6 +8,7 @@ from typing import Any
 
 from dataload.facade import Pipeline
 from dataload.schema.model import LOAD_ID
+from dataload.sql_client import quote_identifier
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,8 @@ def recorded_loads(pipe: Pipeline) -> list[RecordedLoad]:
         for table in schema.data_tables():
             if LOAD_ID not in table.columns:
                 continue
-            counted = f"SELECT {_quoted(LOAD_ID)}, count(*) FROM {_quoted(table.name)} GROUP BY {_quoted(LOAD_ID)}"
+            key, relation = quote_identifier(LOAD_ID), quote_identifier(table.name)
+            counted = f"SELECT {key}, count(*) FROM {relation} GROUP BY {key}"
             try:
                 counts = sql.execute(counted).fetchall()
             except Exception as error:  # a table of the local schema no load created yet (its package failed)
@@ -55,8 +57,3 @@ def recorded_loads(pipe: Pipeline) -> list[RecordedLoad]:
                 if load_id in loads:
                     loads[load_id].rows[table.name] = count
     return [loads[load_id] for load_id in sorted(loads)]
-
-
-def _quoted(identifier: str) -> str:
-    """An SQL-standard quoted identifier (what every SQL destination of dataload reads)."""
-    return '"' + identifier.replace('"', '""') + '"'

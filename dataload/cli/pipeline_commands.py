@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from dataload.cli import pipeline_reports as reports
 from dataload.cli.actions import AddAction, Handler, fail, open_pipeline
 from dataload.cli.local_pipeline import LocalPipeline
+from dataload.cli.show import command as show_command
 
 if TYPE_CHECKING:
     from dataload.cli.destination_loads import RecordedLoad
@@ -41,6 +42,7 @@ def add_parser(subparsers: Any) -> None:
     actions = pipe.add_subparsers(dest="action", metavar="ACTION")
     add_action: AddAction = partial(_add_action, actions)
     add_actions(add_action)
+    show_command.add_actions(add_action)
     # Actions of other modules plug in here, one line each: e.g. ``pipeline_show.add_actions(add_action)``.
 
 
