@@ -67,11 +67,13 @@ class GitHubAPI:
         self.comments: list[dict[str, Any]] = load("comments.json")
         self.reactions: dict[int, list[dict[str, Any]]] = {int(k): v for k, v in load("reactions.json").items()}
         self.requests: list[Seen] = []
+        self.base_url = ""
 
-    def serve(self, server: HTTPServer) -> str:
-        """Answer every request to ``server`` from this replay; the base URL to give the source."""
+    def serve(self, server: HTTPServer) -> GitHubAPI:
+        """Answer every request to ``server`` from this replay, whose URL becomes :attr:`base_url`."""
         server.expect_request(re.compile(".*")).respond_with_handler(self.handle)
-        return server.url_for("").rstrip("/")
+        self.base_url = server.url_for("").rstrip("/")
+        return self
 
     def seen(self, endpoint: str) -> list[Seen]:
         """The requests whose path ends with ``endpoint`` (``"/issues"``, ``"/comments"``, ...)."""

@@ -54,11 +54,13 @@ class StripeAPI:
         self.lines: dict[str, list[dict[str, Any]]] = load("invoice_lines.json")
         self.events: list[dict[str, Any]] = load("events.json")
         self.requests: list[Seen] = []
+        self.base_url = ""
 
-    def serve(self, server: HTTPServer) -> str:
-        """Answer every request to ``server`` from this replay; the base URL to give the source (ends in ``/v1``)."""
+    def serve(self, server: HTTPServer) -> StripeAPI:
+        """Answer every request to ``server`` from this replay; its URL (ending in ``/v1``) becomes :attr:`base_url`."""
         server.expect_request(re.compile(".*")).respond_with_handler(self.handle)
-        return server.url_for("/v1")
+        self.base_url = server.url_for("/v1")
+        return self
 
     def seen(self, path: str) -> list[Seen]:
         """The requests for ``path`` (``"/v1/customers"``, ...)."""
