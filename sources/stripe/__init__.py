@@ -19,7 +19,7 @@ from typing import Any
 import dataload
 from sources.rest_api import rest_api_resources
 
-__all__ = ["API_URL", "ITEMS", "stripe_account", "stripe_config"]
+__all__ = ["API_URL", "API_VERSION", "ITEMS", "stripe_account", "stripe_config"]
 
 API_URL = "https://api.stripe.com/v1"
 """Stripe's API."""
