@@ -290,6 +290,8 @@ class RESTClient:
                 logger.info("%s %s: HTTP %d ignored", response.request.method,
                             self.redacted(response.request.url), response.status_code)
                 return None
+            if hooked is not response and not _has_request(hooked):
+                hooked.request = response.request  # a new response made by the hook: it answers the same request
             response = hooked
         if response.status_code >= 400:
             raise HTTPStatusError(self.redacted(response.request.url), response.status_code,
@@ -456,6 +458,13 @@ def _find_list(body: Any, url: str) -> list[Any]:
     logger.debug("%s: the data is the list field %r", url, key)
     result: list[Any] = body[key]
     return result
+
+
+def _has_request(response: httpx.Response) -> bool:
+    try:
+        return response.request is not None
+    except RuntimeError:  # httpx: "The request instance has not been set on this response."
+        return False
 
 
 def _full_url(request: PageRequest) -> httpx.URL:
