@@ -4,8 +4,8 @@ Each reader takes the listing resource (``data_from``) and returns a transformer
 reads every listed file in bounded chunks. Compression (gzip, bz2, zstd) is picked from the file
 name (``.gz``, ``.bz2``, ``.zst``). A file that cannot be read stops the run with a
 :class:`FileReadError` naming the file (and the line, where there is one), or with
-``on_error="skip"`` is skipped with a warning and counted in the reader's resource state
-(``{"skipped": {"files": n, "rows": n}}``, totals over all runs).
+``on_error="skip"`` is skipped with a warning and counted in the run's trace
+(``skipped_files`` / ``skipped_rows`` for the reader, through :func:`dataload.count`).
 
 >>> import pathlib, tempfile
 >>> from sources.filesystem import filesystem
@@ -155,10 +155,10 @@ def _guarded(url: str, on_error: OnError, read: Callable[[_Skips], Iterator[Any]
         logger.warning("skipped the rest of file %s: %s", url, exc)
     if skips.rows:
         logger.warning("skipped %d rows of file %s, the first: %s", skips.rows, url, skips.first)
-    if skips.rows or skipped_file:
-        counts = dataload.resource_state().setdefault("skipped", {"files": 0, "rows": 0})
-        counts["rows"] += skips.rows
-        counts["files"] += int(skipped_file)
+    if skips.rows:
+        dataload.count("skipped_rows", skips.rows)
+    if skipped_file:
+        dataload.count("skipped_files")
 
 
 @contextmanager
