@@ -68,6 +68,7 @@ class GitHubAPI:
         self.reactions: dict[int, list[dict[str, Any]]] = {int(k): v for k, v in load("reactions.json").items()}
         self.requests: list[Seen] = []
         self.base_url = ""
+        self.gone: set[int] = set()  # issues still listed, but deleted or transferred: their comments etc. 404
 
     def serve(self, server: HTTPServer) -> GitHubAPI:
         """Answer every request to ``server`` from this replay, whose URL becomes :attr:`base_url`."""
@@ -118,7 +119,7 @@ class GitHubAPI:
         return self._page(request, rows, "issues")
 
     def _comments(self, request: Request, number: int) -> Response:
-        if not any(i["number"] == number for i in self.issues):
+        if number in self.gone or not any(i["number"] == number for i in self.issues):
             return _error(404, "Not Found")
         rows = self.comments_of(number)
         since = _since(request)
@@ -129,7 +130,7 @@ class GitHubAPI:
         return self._page(request, rows, f"issues/{number}/comments")
 
     def _reactions(self, request: Request, number: int) -> Response:
-        if not any(i["number"] == number for i in self.issues):
+        if number in self.gone or not any(i["number"] == number for i in self.issues):
             return _error(404, "Not Found")
         content = request.args.get("content")
         rows = [r for r in self.reactions.get(number, []) if content is None or r["content"] == content]

@@ -152,6 +152,19 @@ def test_second_run_sends_the_stored_since_and_merges_only_updated_issues(api: G
         (sum(map(len, api.reactions.values())),) * 2]
 
 
+def test_an_issue_gone_before_its_comments_are_read_is_skipped(api: GitHubAPI, warehouse: Warehouse) -> None:
+    api.gone.add(1349)  # listed, then deleted or transferred: its comments and reactions answer 404
+
+    warehouse.run(api)
+
+    assert [seen.params.get("page") for seen in api.seen("/issues/1349/comments")] == [None]
+    assert warehouse.query(COMMENTS_SQL) == [_comment_row(c) for c in sorted(api.comments, key=lambda c: c["id"])
+                                             if not c["issue_url"].endswith("/1349")]
+    assert warehouse.query("SELECT DISTINCT _issues_number FROM reactions ORDER BY 1") == [
+        (n,) for n in sorted(api.reactions) if api.reactions[n] and n != 1349]
+    assert warehouse.query("SELECT count(*) FROM issues WHERE number = 1349") == [(1,)]
+
+
 def test_token_goes_to_the_api_host_only(httpserver: HTTPServer, warehouse: Warehouse,
                                          caplog: pytest.LogCaptureFixture) -> None:
     elsewhere = HTTPServer(host="127.0.0.2", port=0)
