@@ -1,4 +1,4 @@
-"""``sources.github`` against the GitHub replay: values read back from DuckDB equal the fixtures."""
+"""``sources.github`` against the GitHub replay: values read back from DuckDB (and PostgreSQL) equal the fixtures."""
 
 from __future__ import annotations
 
@@ -6,18 +6,17 @@ import copy
 import datetime
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb as duckdb_driver
 import pytest
 from github_api import OWNER, REPO, GitHubAPI, github_time, instant
 from pytest_httpserver import HTTPServer
 
 import dataload
-from destinations import duckdb
 from sources.github import github_config, github_repo
+from tests.sources.readback import Readback
 
 TOKEN = "ghs_replayToken0123456789abcdef"
 CONTENTS = ("+1", "-1", "laugh", "hooray", "confused", "heart", "rocket", "eyes")
@@ -28,32 +27,22 @@ def api(httpserver: HTTPServer) -> GitHubAPI:
     return GitHubAPI(token=TOKEN).serve(httpserver)
 
 
-class Warehouse:
-    """A pipeline on its own DuckDB file, and queries of that file through the duckdb driver."""
-
-    def __init__(self, make_pipeline: Callable[..., dataload.Pipeline], path: Path) -> None:
-        self.path = path
-        self.dataset = f"github_{uuid.uuid4().hex[:8]}"
-        self.pipe = make_pipeline("github", destination=duckdb(str(path)), dataset_name=self.dataset)
-
-    def run(self, api: GitHubAPI, **options: Any) -> dataload.LoadInfo:
-        options.setdefault("access_token", TOKEN)
-        options.setdefault("per_page", 2)  # every list takes several pages
-        return self.pipe.run(github_repo(OWNER, REPO, base_url=api.base_url, **options))
-
-    def query(self, sql: str) -> list[tuple[Any, ...]]:
-        with duckdb_driver.connect(str(self.path), read_only=True) as connection:
-            connection.execute(f'SET schema = "{self.dataset}"')
-            return connection.execute(sql).fetchall()
-
-    def tables(self) -> set[str]:
-        rows = self.query(f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{self.dataset}'")
-        return {name for (name,) in rows if not name.startswith("_dl_")}
+@pytest.fixture
+def warehouse(make_pipeline: Callable[..., dataload.Pipeline], tmp_path: Path) -> Readback:
+    return Readback(make_pipeline("github", dataset_name=f"github_{uuid.uuid4().hex[:8]}"), tmp_path / "github.duckdb")
 
 
 @pytest.fixture
-def warehouse(make_pipeline: Callable[..., dataload.Pipeline], tmp_path: Path) -> Iterator[Warehouse]:
-    yield Warehouse(make_pipeline, tmp_path / "github.duckdb")
+def sql_warehouse(sql_pipeline: Callable[..., dataload.Pipeline], tmp_path: Path) -> Readback:
+    """On DuckDB and on PostgreSQL (conftest's ``sql_pipeline``: a unique schema, dropped after)."""
+    return Readback(sql_pipeline("github"), tmp_path / "github.duckdb")
+
+
+def load(warehouse: Readback, api: GitHubAPI, **options: Any) -> dataload.LoadInfo:
+    """Run ``github_repo`` on the replay, with the token and two rows a page unless told otherwise."""
+    options.setdefault("access_token", TOKEN)
+    options.setdefault("per_page", 2)  # every list takes several pages
+    return warehouse.pipe.run(github_repo(OWNER, REPO, base_url=api.base_url, **options))
 
 
 def _issue_row(issue: dict[str, Any]) -> tuple[Any, ...]:
@@ -64,7 +53,8 @@ def _issue_row(issue: dict[str, Any]) -> tuple[Any, ...]:
 
 
 ISSUES_SQL = ("SELECT id, number, title, state, body, user__login, reactions__total_count, reactions__plus_1, "
-              "reactions__minus_1, reactions__heart, pull_request__url, epoch(updated_at) FROM issues ORDER BY id")
+              "reactions__minus_1, reactions__heart, pull_request__url, extract(epoch FROM updated_at) FROM issues "
+              "ORDER BY id")
 COMMENTS_SQL = "SELECT id, _issues_number, body, user__login, reactions__total_count FROM comments ORDER BY id"
 
 
@@ -73,8 +63,8 @@ def _comment_row(comment: dict[str, Any]) -> tuple[Any, ...]:
     return comment["id"], number, comment["body"], comment["user"]["login"], comment["reactions"]["total_count"]
 
 
-def test_full_load_reads_back_every_fixture_row(api: GitHubAPI, warehouse: Warehouse) -> None:
-    warehouse.run(api)
+def test_full_load_reads_back_every_fixture_row(api: GitHubAPI, warehouse: Readback) -> None:
+    load(warehouse, api)
 
     assert warehouse.tables() == {"repos", "repos__topics", "issues", "issues__labels", "comments", "reactions"}
     repo = api.repo
@@ -97,8 +87,8 @@ def test_full_load_reads_back_every_fixture_row(api: GitHubAPI, warehouse: Wareh
         for number, rows in api.reactions.items() for r in rows)
 
 
-def test_reaction_rows_add_up_to_each_issues_reaction_counts(api: GitHubAPI, warehouse: Warehouse) -> None:
-    warehouse.run(api)
+def test_reaction_rows_add_up_to_each_issues_reaction_counts(api: GitHubAPI, warehouse: Readback) -> None:
+    load(warehouse, api)
 
     counted = dict(((n, c), k) for n, c, k in warehouse.query(
         "SELECT _issues_number, content, count(*) FROM reactions GROUP BY ALL"))
@@ -108,8 +98,8 @@ def test_reaction_rows_add_up_to_each_issues_reaction_counts(api: GitHubAPI, war
     assert totals == [(n, sum(k for (m, _), k in counted.items() if m == n)) for n, _ in totals]
 
 
-def test_every_page_is_followed_through_the_link_header(api: GitHubAPI, warehouse: Warehouse) -> None:
-    warehouse.run(api, per_page=3)
+def test_every_page_is_followed_through_the_link_header(api: GitHubAPI, warehouse: Readback) -> None:
+    load(warehouse, api, per_page=3)
 
     issue_pages = api.seen("/issues")
     assert [seen.params.get("page") for seen in issue_pages] == [None, "2", "3"]  # 7 issues, 3 a page
@@ -123,8 +113,9 @@ def test_every_page_is_followed_through_the_link_header(api: GitHubAPI, warehous
 
 
 def test_second_run_sends_the_stored_since_and_merges_only_updated_issues(api: GitHubAPI,
-                                                                          warehouse: Warehouse) -> None:
-    warehouse.run(api)
+                                                                          sql_warehouse: Readback) -> None:
+    warehouse = sql_warehouse
+    load(warehouse, api)
     last_seen = max(instant(i["updated_at"]) for i in api.issues)
     first_run_requests = len(api.requests)
 
@@ -139,7 +130,7 @@ def test_second_run_sends_the_stored_since_and_merges_only_updated_issues(api: G
     new_issue = {**copy.deepcopy(edited), "id": 1001354, "number": 1354, "title": "A new issue",
                  "created_at": later, "updated_at": later}
     api.issues.append(new_issue)
-    warehouse.run(api)
+    load(warehouse, api)
 
     second_run = api.requests[first_run_requests:]
     first_issue_request = next(seen for seen in second_run if seen.path.endswith("/issues"))
@@ -152,10 +143,10 @@ def test_second_run_sends_the_stored_since_and_merges_only_updated_issues(api: G
         (sum(map(len, api.reactions.values())),) * 2]
 
 
-def test_an_issue_gone_before_its_comments_are_read_is_skipped(api: GitHubAPI, warehouse: Warehouse) -> None:
+def test_an_issue_gone_before_its_comments_are_read_is_skipped(api: GitHubAPI, warehouse: Readback) -> None:
     api.gone.add(1349)  # listed, then deleted or transferred: its comments and reactions answer 404
 
-    warehouse.run(api)
+    load(warehouse, api)
 
     assert [seen.params.get("page") for seen in api.seen("/issues/1349/comments")] == [None]
     assert warehouse.query(COMMENTS_SQL) == [_comment_row(c) for c in sorted(api.comments, key=lambda c: c["id"])
@@ -165,7 +156,7 @@ def test_an_issue_gone_before_its_comments_are_read_is_skipped(api: GitHubAPI, w
     assert warehouse.query("SELECT count(*) FROM issues WHERE number = 1349") == [(1,)]
 
 
-def test_token_goes_to_the_api_host_only(httpserver: HTTPServer, warehouse: Warehouse,
+def test_token_goes_to_the_api_host_only(httpserver: HTTPServer, warehouse: Readback,
                                          caplog: pytest.LogCaptureFixture) -> None:
     elsewhere = HTTPServer(host="127.0.0.2", port=0)
     elsewhere.start()
@@ -173,7 +164,7 @@ def test_token_goes_to_the_api_host_only(httpserver: HTTPServer, warehouse: Ware
         other = GitHubAPI(token=TOKEN).serve(elsewhere)
         api = GitHubAPI(token=TOKEN, next_link_host=f"127.0.0.2:{elsewhere.port}").serve(httpserver)
         with caplog.at_level(logging.DEBUG):
-            warehouse.run(api, items=("issues",), per_page=3)
+            load(warehouse, api, items=("issues",), per_page=3)
     finally:
         elsewhere.stop()
 
@@ -185,17 +176,17 @@ def test_token_goes_to_the_api_host_only(httpserver: HTTPServer, warehouse: Ware
     assert TOKEN not in str(warehouse.pipe.last_trace)
 
 
-def test_without_a_token_no_authorization_is_sent(api: GitHubAPI, warehouse: Warehouse) -> None:
-    warehouse.run(api, access_token=None, items=("issues",))
+def test_without_a_token_no_authorization_is_sent(api: GitHubAPI, warehouse: Readback) -> None:
+    load(warehouse, api, access_token=None, items=("issues",))
 
     assert [seen.headers.get("Authorization") for seen in api.requests] == [None] * len(api.requests)
     assert warehouse.query("SELECT count(*) FROM issues") == [(len(api.issues),)]
 
 
 def test_a_rejected_token_is_an_error_naming_the_url_and_status_not_the_token(api: GitHubAPI,
-                                                                              warehouse: Warehouse) -> None:
+                                                                              warehouse: Readback) -> None:
     with pytest.raises(dataload.ResourceError) as raised:
-        warehouse.run(api, access_token="ghp_wrongToken000000000000")
+        load(warehouse, api, access_token="ghp_wrongToken000000000000")
 
     assert raised.value.resource == "repos"
     message = str(raised.value)
@@ -203,7 +194,7 @@ def test_a_rejected_token_is_an_error_naming_the_url_and_status_not_the_token(ap
     assert "ghp_wrongToken000000000000" not in message
 
 
-def test_owner_repo_and_token_resolve_under_sources_github(api: GitHubAPI, warehouse: Warehouse,
+def test_owner_repo_and_token_resolve_under_sources_github(api: GitHubAPI, warehouse: Readback,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCES__GITHUB__OWNER", OWNER)
     monkeypatch.setenv("SOURCES__GITHUB__REPO", REPO)
@@ -215,8 +206,8 @@ def test_owner_repo_and_token_resolve_under_sources_github(api: GitHubAPI, wareh
     assert warehouse.query("SELECT full_name FROM repos") == [(f"{OWNER}/{REPO}",)]
 
 
-def test_items_pick_the_tables(api: GitHubAPI, warehouse: Warehouse) -> None:
-    warehouse.run(api, items=("issues", "reactions"))
+def test_items_pick_the_tables(api: GitHubAPI, warehouse: Readback) -> None:
+    load(warehouse, api, items=("issues", "reactions"))
 
     assert warehouse.tables() == {"repos", "repos__topics", "issues", "issues__labels", "reactions"}
     assert api.seen("/comments") == []

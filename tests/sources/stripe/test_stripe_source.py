@@ -1,4 +1,4 @@
-"""``sources.stripe`` against the Stripe replay: values read back from DuckDB equal the fixtures."""
+"""``sources.stripe`` against the Stripe replay: values read back from DuckDB (and PostgreSQL) equal the fixtures."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb as duckdb_driver
 import pytest
 from pytest_httpserver import HTTPServer
 from stripe_api import StripeAPI
 
 import dataload
-from destinations import duckdb
 from sources.stripe import stripe_account, stripe_config
+from tests.sources.readback import Readback
 
 API_KEY = "sk_test_51ReplayKey0123456789abcdefXYZ"
 
@@ -25,32 +24,22 @@ def api(httpserver: HTTPServer) -> StripeAPI:
     return StripeAPI(api_key=API_KEY).serve(httpserver)
 
 
-class Warehouse:
-    """A pipeline on its own DuckDB file, and queries of that file through the duckdb driver."""
-
-    def __init__(self, make_pipeline: Callable[..., dataload.Pipeline], path: Path) -> None:
-        self.path = path
-        self.dataset = f"stripe_{uuid.uuid4().hex[:8]}"
-        self.pipe = make_pipeline("stripe", destination=duckdb(str(path)), dataset_name=self.dataset)
-
-    def run(self, api: StripeAPI, **options: Any) -> dataload.LoadInfo:
-        options.setdefault("api_key", API_KEY)
-        options.setdefault("limit", 2)  # every list takes several pages
-        return self.pipe.run(stripe_account(base_url=api.base_url, **options))
-
-    def query(self, sql: str) -> list[tuple[Any, ...]]:
-        with duckdb_driver.connect(str(self.path), read_only=True) as connection:
-            connection.execute(f'SET schema = "{self.dataset}"')
-            return connection.execute(sql).fetchall()
-
-    def tables(self) -> set[str]:
-        rows = self.query(f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{self.dataset}'")
-        return {name for (name,) in rows if not name.startswith("_dl_")}
+@pytest.fixture
+def warehouse(make_pipeline: Callable[..., dataload.Pipeline], tmp_path: Path) -> Readback:
+    return Readback(make_pipeline("stripe", dataset_name=f"stripe_{uuid.uuid4().hex[:8]}"), tmp_path / "stripe.duckdb")
 
 
 @pytest.fixture
-def warehouse(make_pipeline: Callable[..., dataload.Pipeline], tmp_path: Path) -> Warehouse:
-    return Warehouse(make_pipeline, tmp_path / "stripe.duckdb")
+def sql_warehouse(sql_pipeline: Callable[..., dataload.Pipeline], tmp_path: Path) -> Readback:
+    """On DuckDB and on PostgreSQL (conftest's ``sql_pipeline``: a unique schema, dropped after)."""
+    return Readback(sql_pipeline("stripe"), tmp_path / "stripe.duckdb")
+
+
+def load(warehouse: Readback, api: StripeAPI, **options: Any) -> dataload.LoadInfo:
+    """Run ``stripe_account`` on the replay, with the key and two objects a page unless told otherwise."""
+    options.setdefault("api_key", API_KEY)
+    options.setdefault("limit", 2)  # every list takes several pages
+    return warehouse.pipe.run(stripe_account(base_url=api.base_url, **options))
 
 
 CUSTOMERS_SQL = ("SELECT id, name, email, created, balance, delinquent, address__country, metadata__crm_id "
@@ -67,8 +56,8 @@ def _event_row(event: dict[str, Any]) -> tuple[Any, ...]:
     return event["id"], event["type"], event["created"], event["data"]["object"]["id"]
 
 
-def test_full_load_reads_back_every_fixture_object(api: StripeAPI, warehouse: Warehouse) -> None:
-    warehouse.run(api)
+def test_full_load_reads_back_every_fixture_object(api: StripeAPI, warehouse: Readback) -> None:
+    load(warehouse, api)
 
     assert warehouse.tables() == {"customers", "customers__preferred_locales", "invoices", "invoice_lines", "events"}
     assert warehouse.query(CUSTOMERS_SQL) == sorted(map(_customer_row, api.customers))
@@ -83,20 +72,17 @@ def test_full_load_reads_back_every_fixture_object(api: StripeAPI, warehouse: Wa
     assert warehouse.query(EVENTS_SQL) == sorted(map(_event_row, api.events))
 
 
-def test_invoices_leave_their_embedded_lines_to_invoice_lines(api: StripeAPI, warehouse: Warehouse) -> None:
-    warehouse.run(api, items=("invoices", "invoice_lines"))
+def test_invoices_leave_their_embedded_lines_to_invoice_lines(api: StripeAPI, warehouse: Readback) -> None:
+    load(warehouse, api, items=("invoices", "invoice_lines"))
 
-    columns = {name for (name,) in warehouse.query(
-        f"SELECT column_name FROM information_schema.columns WHERE table_schema = '{warehouse.dataset}' "
-        "AND table_name = 'invoices'")}
-    assert not [name for name in columns if name.startswith("lines")]
+    assert not [name for name in warehouse.columns("invoices") if name.startswith("lines")]
     assert warehouse.tables() == {"invoices", "invoice_lines"}
-    per_invoice = dict(warehouse.query("SELECT _invoices_id, count(*) FROM invoice_lines GROUP BY ALL"))
+    per_invoice = dict(warehouse.query("SELECT _invoices_id, count(*) FROM invoice_lines GROUP BY _invoices_id"))
     assert per_invoice == {i["id"]: i["lines"]["total_count"] for i in api.invoices if i["lines"]["total_count"]}
 
 
-def test_every_page_is_followed_with_starting_after_the_last_id(api: StripeAPI, warehouse: Warehouse) -> None:
-    warehouse.run(api, items=("customers",), limit=2)
+def test_every_page_is_followed_with_starting_after_the_last_id(api: StripeAPI, warehouse: Readback) -> None:
+    load(warehouse, api, items=("customers",), limit=2)
 
     newest_first = [c["id"] for c in sorted(api.customers, key=lambda c: (c["created"], c["id"]), reverse=True)]
     sent = [seen.params.get("starting_after") for seen in api.seen("/v1/customers")]
@@ -105,8 +91,8 @@ def test_every_page_is_followed_with_starting_after_the_last_id(api: StripeAPI, 
     assert warehouse.query("SELECT count(*) FROM customers") == [(len(api.customers),)]
 
 
-def test_child_lists_page_too(api: StripeAPI, warehouse: Warehouse) -> None:
-    warehouse.run(api, items=("invoices", "invoice_lines"), limit=2)
+def test_child_lists_page_too(api: StripeAPI, warehouse: Readback) -> None:
+    load(warehouse, api, items=("invoices", "invoice_lines"), limit=2)
 
     longest = max(api.invoices, key=lambda i: i["lines"]["total_count"])
     pages = api.seen(f"/v1/invoices/{longest['id']}/lines")
@@ -117,8 +103,9 @@ def test_child_lists_page_too(api: StripeAPI, warehouse: Warehouse) -> None:
 
 
 def test_second_run_asks_for_events_since_the_last_created_and_adds_only_new_ones(api: StripeAPI,
-                                                                                warehouse: Warehouse) -> None:
-    warehouse.run(api, items=("events",))
+                                                                                sql_warehouse: Readback) -> None:
+    warehouse = sql_warehouse
+    load(warehouse, api, items=("events",))
     last_created = max(e["created"] for e in api.events)
     first_run_requests = len(api.requests)
 
@@ -126,7 +113,7 @@ def test_second_run_asks_for_events_since_the_last_created_and_adds_only_new_one
                    "type": "customer.updated"}
     later = {**copy.deepcopy(api.events[1]), "id": "evt_1ALaterEvent000000000000", "created": last_created + 60}
     api.events += [same_second, later]
-    warehouse.run(api, items=("events",))
+    load(warehouse, api, items=("events",))
 
     second_run = [seen for seen in api.requests[first_run_requests:] if seen.path == "/v1/events"]
     assert second_run[0].params["created[gte]"] == str(last_created)
@@ -134,28 +121,28 @@ def test_second_run_asks_for_events_since_the_last_created_and_adds_only_new_one
     assert warehouse.query(EVENTS_SQL) == sorted(map(_event_row, api.events))
 
 
-def test_customers_are_replaced_so_changes_and_deletions_show(api: StripeAPI, warehouse: Warehouse) -> None:
-    warehouse.run(api, items=("customers",))
+def test_customers_are_replaced_so_changes_and_deletions_show(api: StripeAPI, warehouse: Readback) -> None:
+    load(warehouse, api, items=("customers",))
     removed = api.customers.pop(3)
     api.customers[0]["email"] = "jenny.rosen@example.org"
-    warehouse.run(api, items=("customers",))
+    load(warehouse, api, items=("customers",))
 
     assert warehouse.query(CUSTOMERS_SQL) == sorted(map(_customer_row, api.customers))
     assert warehouse.query(f"SELECT count(*) FROM customers WHERE id = '{removed['id']}'") == [(0,)]
 
 
-def test_the_key_is_sent_as_a_bearer_token_with_the_api_version(api: StripeAPI, warehouse: Warehouse) -> None:
-    warehouse.run(api, items=("customers",))
+def test_the_key_is_sent_as_a_bearer_token_with_the_api_version(api: StripeAPI, warehouse: Readback) -> None:
+    load(warehouse, api, items=("customers",))
 
     assert {(seen.headers.get("Authorization"), seen.headers.get("Stripe-Version")) for seen in api.requests} == {
         (f"Bearer {API_KEY}", "2024-06-20")}
 
 
 def test_a_rejected_key_is_an_error_naming_the_url_and_status_not_the_key(api: StripeAPI,
-                                                                          warehouse: Warehouse) -> None:
+                                                                          warehouse: Readback) -> None:
     wrong = "sk_test_51WrongKey9876543210zyxwvuTSR"
     with pytest.raises(dataload.ResourceError) as raised:
-        warehouse.run(api, api_key=wrong, items=("customers",))
+        load(warehouse, api, api_key=wrong, items=("customers",))
 
     message = str(raised.value)
     assert raised.value.resource == "customers"
@@ -163,7 +150,7 @@ def test_a_rejected_key_is_an_error_naming_the_url_and_status_not_the_key(api: S
     assert wrong not in message
 
 
-def test_the_key_resolves_under_sources_stripe(api: StripeAPI, warehouse: Warehouse,
+def test_the_key_resolves_under_sources_stripe(api: StripeAPI, warehouse: Readback,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCES__STRIPE__API_KEY", API_KEY)
 
