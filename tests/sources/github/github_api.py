@@ -3,7 +3,7 @@
 It answers the way https://docs.github.com/rest documents it: ``GET /repos/{owner}/{repo}``,
 ``/issues`` (``state`` open by default, ``since`` on ``updated_at``, ``sort``/``direction``, pull
 requests included with a ``pull_request`` key), ``/issues/{number}/comments`` (``since``) and
-``/issues/{number}/reactions`` (``content``); lists are paged by ``per_page`` (default 30, at most
+``/issues/{number}/reactions`` (``content``) and ``/releases``; lists are paged by ``per_page`` (default 30, at most
 100) and ``page``, with a ``Link`` header (``first``/``prev``/``next``/``last``) whose URLs use the
 ``/repositories/{id}/...`` form GitHub sends. A token, when given, must come as ``Authorization:
 Bearer <token>`` (or ``token <token>``); a wrong one is a 401 "Bad credentials". Every request is
@@ -28,7 +28,8 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "github"
 OWNER, REPO = "octo-org", "hello-world"
 _DOCS = "https://docs.github.com/rest"
 _ROUTE = re.compile(r"^/(?:repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)|repositories/(?P<id>\d+))"
-                    r"(?P<issues>/issues(?:/(?P<number>\d+)/(?P<child>comments|reactions))?)?$")
+                    r"(?:(?P<issues>/issues(?:/(?P<number>\d+)/(?P<child>comments|reactions))?)"
+                    r"|(?P<releases>/releases))?$")
 
 
 def load(name: str) -> Any:
@@ -59,10 +60,13 @@ class Seen:
 class GitHubAPI:
     """The replay: data as plain lists (edit them between runs), the requests it saw, a ``handle`` for the server."""
 
-    def __init__(self, *, token: str | None = None, next_link_host: str | None = None) -> None:
+    def __init__(self, *, token: str | None = None, next_link_host: str | None = None, owner: str = OWNER,
+                 repo: str = REPO) -> None:
         self.token = token
         self.next_link_host = next_link_host  # Link header URLs point here (a host that must get no token)
         self.repo: dict[str, Any] = load("repo.json")
+        self.repo["owner"]["login"], self.repo["name"], self.repo["full_name"] = owner, repo, f"{owner}/{repo}"
+        self.releases: list[dict[str, Any]] = load("releases.json")
         self.issues: list[dict[str, Any]] = load("issues.json")
         self.comments: list[dict[str, Any]] = load("comments.json")
         self.reactions: dict[int, list[dict[str, Any]]] = {int(k): v for k, v in load("reactions.json").items()}
@@ -82,8 +86,8 @@ class GitHubAPI:
 
     def comments_of(self, number: int) -> list[dict[str, Any]]:
         """The comments of issue ``number``, oldest first (as the API lists them)."""
-        url = f"{self.repo['url']}/issues/{number}"
-        return sorted((c for c in self.comments if c["issue_url"] == url), key=lambda c: c["id"])
+        return sorted((c for c in self.comments if c["issue_url"].endswith(f"/issues/{number}")),
+                      key=lambda c: c["id"])
 
     def handle(self, request: Request) -> Response:
         """Answer one request the way api.github.com does."""
@@ -100,6 +104,8 @@ class GitHubAPI:
             return self._reactions(request, int(route["number"]))
         if route["issues"] is not None:
             return self._issues(request)
+        if route["releases"] is not None:
+            return self._page(request, self.releases, "releases")
         return _json(self.repo, request)
 
     # -- endpoints ------------------------------------------------------------------------------
