@@ -107,7 +107,7 @@ class _Builder:
                             paginator=_paginator(config.get("paginator"), "client.paginator"),
                             data_selector=config.get("data_selector"), retry=RetryConfig(**retry_options),
                             timeout=config.get("timeout", 30.0))
-        self.runner.add_cleanup(on_close=client.aclose)
+        self.runner.add_cleanup(client.aclose)
         return client
 
     def _resource(self, index: int, entry: dict[str, Any]) -> dataload.Resource:
@@ -127,7 +127,8 @@ class _Builder:
             if parents:
                 resource = self._child(entry, endpoint, cursor, parents[0][1], hints)
             else:
-                resource = dataload.resource(_root_pages(endpoint, cursor, self.runner), name=entry["name"], **hints)
+                pages = _root_pages(endpoint, cursor, self.runner, parallelized=bool(entry.get("parallelized")))
+                resource = dataload.resource(pages, name=entry["name"], **hints)
         except dataload.InvalidConfig as error:
             raise dataload.InvalidConfig(f"invalid rest_api config: {where}: {error}",
                                          [f"{where}: {problem}" for problem in error.errors]) from None
@@ -149,9 +150,10 @@ class _Builder:
         return dataload.transformer(pages, data_from=self.built[parent], name=entry["name"], **hints)
 
 
-def _root_pages(endpoint: _Endpoint, cursor: Any, runner: AsyncRunner) -> Callable[..., Iterator[Page]]:
+def _root_pages(endpoint: _Endpoint, cursor: Any, runner: AsyncRunner, *,
+                parallelized: bool) -> Callable[..., Iterator[Page]]:
     def pages(incremental: Any = cursor) -> Iterator[Page]:
-        with runner.session():  # the loop for the requests of dependent resources runs while this one does
+        with runner.session(parallelized=parallelized):  # the loop of the dependent resources runs meanwhile
             yield from endpoint.pages(cursor=incremental)
 
     return pages
