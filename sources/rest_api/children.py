@@ -142,9 +142,11 @@ class AsyncRunner:
 class ChildRequests:
     """The requests of one dependent resource, sent ahead for the parent rows offered to it."""
 
-    def __init__(self, runner: AsyncRunner, fetch: Fetch, concurrency: int) -> None:
+    def __init__(self, runner: AsyncRunner, fetch: Fetch, concurrency: int,
+                 accepts: Callable[[Any], bool] | None = None) -> None:
         self.runner = runner
         self.fetch = fetch
+        self.accepts = accepts
         self.concurrency = concurrency
         self._lock = threading.Lock()
         self._offered: OrderedDict[int, Any] = OrderedDict()
@@ -157,7 +159,12 @@ class ChildRequests:
         return bool(self._offered)
 
     def offer(self, row: Any) -> Any:
-        """Remember ``row`` as one the child will be called with (the parent's last map step); returns it."""
+        """Remember ``row`` as one the child will be called with (the parent's last map step); returns it.
+
+        A row ``accepts`` refuses is not remembered: the child requests nothing for it.
+        """
+        if self.accepts is not None and not self.accepts(row):
+            return row
         with self._lock:
             self._offered[id(row)] = row
             if len(self._offered) > _REMEMBERED_ROWS:

@@ -162,9 +162,10 @@ def _reference_problems(entries: Sequence[Any]) -> list[str]:
             problems.append(f"resources[{i}].endpoint: placeholders name {distinct}; a resource depends on one parent")
         elif distinct:
             parents[names[i]] = distinct[0]
-        elif entry.get("include_from_parent"):
-            problems.append(f"resources[{i}].include_from_parent: the resource has no parent (no "
-                            "{resources.<parent>.<field>} placeholder in its endpoint)")
+        else:
+            problems.extend(f"resources[{i}].{key}: the resource has no parent (no {{resources.<parent>.<field>}} "
+                            "placeholder in its endpoint)" for key in ("include_from_parent", "parent_filter")
+                            if entry.get(key))
     problems.extend(_cycles(parents, names))
     return problems
 

@@ -150,7 +150,7 @@ def _resource(required: Sequence[str]) -> dict[str, Any]:
         "max_table_nesting": {"type": ["integer", "null"], "minimum": 0},
         "selected": {"type": "boolean"}, "parallelized": {"type": "boolean"},
         "processing_steps": {"type": "array", "items": PROCESSING_STEP},
-        "include_from_parent": _STRINGS, "concurrency": _POSITIVE,
+        "include_from_parent": _STRINGS, "parent_filter": {"type": "callable"}, "concurrency": _POSITIVE,
     }, required)
 
 

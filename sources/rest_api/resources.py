@@ -16,9 +16,10 @@ import httpx
 
 import dataload
 from sources.rest_api.children import DEFAULT_CONCURRENCY, AsyncRunner, ChildRequests
-from sources.rest_api.client import Page, ResponseHook, RESTClient, RetryConfig
+from sources.rest_api.client import ResponseHook, RESTClient, RetryConfig
 from sources.rest_api.config import endpoint_of, name_of, resource_entries, validate
 from sources.rest_api.config_schema import AUTH_TYPES, PAGINATOR_TYPES, RESOURCE_HINTS
+from sources.rest_api.pages import Page
 from sources.rest_api.paginators import BasePaginator
 from sources.rest_api.placeholders import field_of, fill, parents_named
 from sources.rest_api.response_actions import response_hook
@@ -142,11 +143,12 @@ class _Builder:
     def _child(self, entry: dict[str, Any], endpoint: _Endpoint, cursor: Any, parent: str,
                hints: dict[str, Any]) -> dataload.Resource:
         requests = None
+        accepts = entry.get("parent_filter")
         if cursor is None and not isinstance(self.by_name[parent], dataload.Resource):
             concurrency = entry.get("concurrency") or self.client_config.get("concurrency") or DEFAULT_CONCURRENCY
-            requests = ChildRequests(self.runner, lambda row: endpoint.all_pages((parent, row)), concurrency)
+            requests = ChildRequests(self.runner, lambda row: endpoint.all_pages((parent, row)), concurrency, accepts)
             self.offers.setdefault(parent, []).append(requests)
-        pages = _child_pages(endpoint, cursor, parent, entry.get("include_from_parent") or [], requests)
+        pages = _child_pages(endpoint, cursor, parent, entry.get("include_from_parent") or [], requests, accepts)
         return dataload.transformer(pages, data_from=self.built[parent], name=entry["name"], **hints)
 
 
@@ -159,9 +161,11 @@ def _root_pages(endpoint: _Endpoint, cursor: Any, runner: AsyncRunner, *,
     return pages
 
 
-def _child_pages(endpoint: _Endpoint, cursor: Any, parent: str, include: list[str],
-                 requests: ChildRequests | None) -> Callable[..., Iterator[Page]]:
+def _child_pages(endpoint: _Endpoint, cursor: Any, parent: str, include: list[str], requests: ChildRequests | None,
+                 accepts: Callable[[Any], bool] | None) -> Callable[..., Iterator[Page]]:
     def pages(row: Any, incremental: Any = cursor) -> Iterator[Page]:
+        if accepts is not None and not accepts(row):
+            return
         fetched: Iterable[Page] | None = requests.take(row) if requests is not None else None
         if fetched is None:
             fetched = endpoint.pages(parent=(parent, row), cursor=incremental)

@@ -65,6 +65,7 @@ def _config(*resources: Any, **top: Any) -> dict[str, Any]:
      "resources[0].endpoint.params.since: {incremental.start_value} needs an 'incremental' block in the endpoint"),
     (_config({"name": "a", "include_from_parent": ["id"]}),
      "resources[0].include_from_parent: the resource has no parent"),
+    (_config({"name": "a", "parent_filter": bool}), "resources[0].parent_filter: the resource has no parent"),
     (_config({"name": "a", "endpoint": {"paginator": {"type": "offset", "limit": 10, "stop_after_empty_page": False}}}),
      "resources[0].endpoint.paginator: OffsetPaginator would never stop"),
     (_config({"name": "a", "endpoint": {"incremental": {"cursor_path": "t", "end_value": 5}}}),

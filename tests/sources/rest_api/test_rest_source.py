@@ -150,6 +150,21 @@ def test_dependent_resource_alone_fetches_its_parent(threaded_server: HTTPServer
     assert orders == sorted(o["order_id"] for u in USERS if u["id"] != DELETED for o in _orders_of(u["id"]))
 
 
+def test_parent_filter_requests_the_child_only_for_the_rows_it_keeps(
+        threaded_server: HTTPServer, make_pipeline: Callable[..., dataload.Pipeline], tmp_path: Path) -> None:
+    api = ShopAPI(threaded_server, order_delay=0.02)
+    api.users = [{"id": i, "name": f"user {i}", "tier": "basic" if i % 3 == 0 else "gold"} for i in range(1, 41)]
+    pipe = make_pipeline()
+    pipe.run(rest_api_source(_shop_config(threaded_server, parent_filter=lambda user: user["tier"] == "gold")))
+
+    asked = sorted(int(r.path.split("/")[3]) for r in api.requests if r.path.endswith("/orders"))
+    assert asked == [i for i in range(1, 41) if i % 3]  # user 4 too: its 404 is ignored
+    assert 1 < api.most_in_flight  # the two gold users of a page at once
+    assert _rows(tmp_path, pipe, "SELECT order_id, _users_id FROM ds.orders ORDER BY order_id") == [
+        (o["order_id"], i) for i in asked if i != DELETED for o in _orders_of(i)]
+    assert _rows(tmp_path, pipe, "SELECT count(*) FROM ds.users") == [(40,)]  # the parent keeps every row
+
+
 def test_a_parent_alone_leaves_no_loop_running(threaded_server: HTTPServer,
                                               make_pipeline: Callable[..., dataload.Pipeline], tmp_path: Path) -> None:
     api = ShopAPI(threaded_server)
