@@ -96,7 +96,7 @@ def _typed(types_: dict[str, Any], python_type: str, *, by_name: bool) -> dict[s
     or else None."""
     names = sorted(types_)
     return {"type": ["string", "object", python_type] if by_name else ["null", "object", python_type],
-            "allOf": [{"if": {"type": "string"}, "then": {"enum": names}},
+            "allOf": [*([{"if": {"type": "string"}, "then": {"enum": names}}] if by_name else []),
                       {"if": {"type": "object"},
                        "then": {"required": ["type"], "properties": {"type": {"enum": names}}}},
                       *(_options(kind, cls) for kind, cls in types_.items())]}

@@ -87,6 +87,15 @@ def test_every_problem_is_listed() -> None:
                                    "'PUT', 'PATCH', 'DELETE', 'get', 'post', 'put', 'patch', 'delete'"]
 
 
+def test_errors_do_not_show_values_under_auth_or_headers() -> None:
+    config = {"client": {"base_url": "http://h", "auth": "Bearer s3cr3t", "headers": {"X-Key": 12345}},
+              "resources": ["a"]}
+    with pytest.raises(dataload.InvalidConfig) as raised:
+        rest_api_source(config)
+    assert raised.value.errors == ["client.auth: expected null or object or auth, got str a value",
+                                   "client.headers.X-Key: expected string, got int a value"]
+
+
 def test_a_config_that_is_not_a_dict() -> None:
     with pytest.raises(dataload.InvalidConfig, match="a rest_api config is a dict with 'client' and 'resources'"):
         rest_api_source(["users"])  # type: ignore[arg-type]
