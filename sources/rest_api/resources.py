@@ -67,8 +67,9 @@ class _Endpoint:
         filled = fill(self.template, parent=parent, cursor=cursor)
         params = dict(filled.get("params") or {})
         for param, value in ((self.start_param, "start_value"), (self.end_param, "end_value")):
-            if param and cursor is not None and getattr(cursor, value) is not None:
+            if param and cursor is not None:
                 params[param] = getattr(cursor, value)
+        params = {name: value for name, value in params.items() if value is not None}  # None: not sent
         return {"path": filled["path"], "method": filled.get("method", "GET"), "params": params,
                 "json": filled.get("json"), "headers": filled.get("headers"), "paginator": self.paginator,
                 "data_selector": filled.get("data_selector"), "maximum_pages": filled.get("maximum_pages"),

@@ -196,11 +196,13 @@ class IssuesAPI:
     def __init__(self, server: HTTPServer) -> None:
         self.rows = list(ISSUES)
         self.since: list[str | None] = []
+        self.queries: list[dict[str, str]] = []
         server.expect_request("/issues").respond_with_handler(self.handle)
 
     def handle(self, request: Request) -> Response:
         since = request.args.get("since")
         self.since.append(since)
+        self.queries.append(dict(request.args))
         rows = [row for row in self.rows if since is None or row["updated_at"] >= since]
         return Response(json.dumps({"items": rows}), content_type="application/json")
 
@@ -243,6 +245,16 @@ def test_incremental_end_value_and_end_param(httpserver: HTTPServer) -> None:
                         "end_value": "2024-03-04T00:00:00Z", "start_param": "from"}}}]}
     assert [row["id"] for row in rest_api_source(config).issues] == [2, 3]
     assert seen == [{"until": "2024-03-04T00:00:00Z", "from": "2024-03-02T00:00:00Z"}]
+
+
+def test_a_cursor_param_without_a_value_is_not_sent(httpserver: HTTPServer,
+                                                   make_pipeline: Callable[..., dataload.Pipeline]) -> None:
+    api = IssuesAPI(httpserver)
+    config = {"client": {"base_url": httpserver.url_for("/")}, "resources": [{"name": "issues", "endpoint": {
+        "params": {"since": "{incremental.start_value}", "until": "{incremental.end_value}"},
+        "incremental": {"cursor_path": "updated_at"}}}]}
+    make_pipeline().run(rest_api_source(config))
+    assert api.queries == [{}]  # no initial value: GET /issues with neither since nor until
 
 
 def test_response_actions_by_content_and_a_callable(httpserver: HTTPServer) -> None:
