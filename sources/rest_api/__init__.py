@@ -18,7 +18,7 @@ from sources.rest_api.auth import (
     http_basic,
     oauth2_client_credentials,
 )
-from sources.rest_api.client import Page, RESTClient, RetryConfig
+from sources.rest_api.client import RESTClient, RetryConfig
 from sources.rest_api.errors import (
     HTTPStatusError,
     PaginatorError,
@@ -26,6 +26,7 @@ from sources.rest_api.errors import (
     RESTConnectionError,
     RESTError,
 )
+from sources.rest_api.pages import Page
 from sources.rest_api.paginators import (
     BasePaginator,
     CursorPaginator,

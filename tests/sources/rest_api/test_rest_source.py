@@ -150,6 +150,31 @@ def test_dependent_resource_alone_fetches_its_parent(threaded_server: HTTPServer
     assert orders == sorted(o["order_id"] for u in USERS if u["id"] != DELETED for o in _orders_of(u["id"]))
 
 
+def test_parent_filter_requests_the_child_only_for_the_rows_it_keeps(
+        threaded_server: HTTPServer, make_pipeline: Callable[..., dataload.Pipeline], tmp_path: Path) -> None:
+    api = ShopAPI(threaded_server, order_delay=0.02)
+    api.users = [{"id": i, "name": f"user {i}", "tier": "basic" if i % 3 == 0 else "gold"} for i in range(1, 41)]
+    pipe = make_pipeline()
+    pipe.run(rest_api_source(_shop_config(threaded_server, parent_filter=lambda user: user["tier"] == "gold")))
+
+    asked = sorted(int(r.path.split("/")[3]) for r in api.requests if r.path.endswith("/orders"))
+    assert asked == [i for i in range(1, 41) if i % 3]  # user 4 too: its 404 is ignored
+    assert 1 < api.most_in_flight  # the two gold users of a page at once
+    assert _rows(tmp_path, pipe, "SELECT order_id, _users_id FROM ds.orders ORDER BY order_id") == [
+        (o["order_id"], i) for i in asked if i != DELETED for o in _orders_of(i)]
+    assert _rows(tmp_path, pipe, "SELECT count(*) FROM ds.users") == [(40,)]  # the parent keeps every row
+
+
+def test_a_parent_alone_leaves_no_loop_running(threaded_server: HTTPServer,
+                                              make_pipeline: Callable[..., dataload.Pipeline], tmp_path: Path) -> None:
+    api = ShopAPI(threaded_server)
+    pipe = make_pipeline()
+    pipe.run(rest_api_source(_shop_config(threaded_server)).with_resources("users"))
+    assert _rows(tmp_path, pipe, "SELECT count(*) FROM ds.users") == [(len(USERS),)]
+    assert not [r for r in api.requests if r.path.endswith("/orders")]  # the unselected child sent nothing ahead
+    assert "dataload-rest-children" not in [thread.name for thread in threading.enumerate()]
+
+
 def test_a_built_resource_as_parent(threaded_server: HTTPServer, make_pipeline: Callable[..., dataload.Pipeline],
                                     tmp_path: Path) -> None:
     ShopAPI(threaded_server)
@@ -171,11 +196,13 @@ class IssuesAPI:
     def __init__(self, server: HTTPServer) -> None:
         self.rows = list(ISSUES)
         self.since: list[str | None] = []
+        self.queries: list[dict[str, str]] = []
         server.expect_request("/issues").respond_with_handler(self.handle)
 
     def handle(self, request: Request) -> Response:
         since = request.args.get("since")
         self.since.append(since)
+        self.queries.append(dict(request.args))
         rows = [row for row in self.rows if since is None or row["updated_at"] >= since]
         return Response(json.dumps({"items": rows}), content_type="application/json")
 
@@ -218,6 +245,16 @@ def test_incremental_end_value_and_end_param(httpserver: HTTPServer) -> None:
                         "end_value": "2024-03-04T00:00:00Z", "start_param": "from"}}}]}
     assert [row["id"] for row in rest_api_source(config).issues] == [2, 3]
     assert seen == [{"until": "2024-03-04T00:00:00Z", "from": "2024-03-02T00:00:00Z"}]
+
+
+def test_a_cursor_param_without_a_value_is_not_sent(httpserver: HTTPServer,
+                                                   make_pipeline: Callable[..., dataload.Pipeline]) -> None:
+    api = IssuesAPI(httpserver)
+    config = {"client": {"base_url": httpserver.url_for("/")}, "resources": [{"name": "issues", "endpoint": {
+        "params": {"since": "{incremental.start_value}", "until": "{incremental.end_value}"},
+        "incremental": {"cursor_path": "updated_at"}}}]}
+    make_pipeline().run(rest_api_source(config))
+    assert api.queries == [{}]  # no initial value: GET /issues with neither since nor until
 
 
 def test_response_actions_by_content_and_a_callable(httpserver: HTTPServer) -> None:
@@ -318,3 +355,70 @@ def test_endpoint_auth_overrides_the_clients(httpserver: HTTPServer) -> None:
     assert resources == {"private": [{"authorization": "Bearer client-token"}],
                          "other": [{"authorization": "Basic YW5uOnB3"}],
                          "public": [{"authorization": None}]}
+
+
+class ThreadAPI:
+    """``/threads`` (one page), ``/threads/<t>/posts`` and ``/posts/<p>/likes``: three levels, counted in flight."""
+
+    def __init__(self, server: HTTPServer, *, delay: float = 0.02) -> None:
+        self.delay, self.lock = delay, threading.Lock()
+        self.in_flight = self.most_in_flight = 0
+        server.expect_request("/threads").respond_with_json([{"id": t} for t in range(1, 7)])
+        server.expect_request(re.compile(r"/threads/\d+/posts")).respond_with_handler(self.posts)
+        server.expect_request(re.compile(r"/posts/\d+/likes")).respond_with_handler(self.likes)
+
+    def _answer(self, body: Any) -> Response:
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        time.sleep(self.delay)
+        with self.lock:
+            self.in_flight -= 1
+        return Response(json.dumps(body), content_type="application/json")
+
+    def posts(self, request: Request) -> Response:
+        thread = int(request.path.split("/")[2])
+        return self._answer([{"id": thread * 10 + k, "thread": thread} for k in range(3)])
+
+    def likes(self, request: Request) -> Response:
+        post = int(request.path.split("/")[2])
+        return self._answer([{"id": post * 10 + k, "by": f"u{k}"} for k in range(post % 3)])
+
+
+def _thread_config(server: HTTPServer, **threads: Any) -> dict[str, Any]:
+    return {"client": {"base_url": server.url_for("/"), "paginator": "single_page", "concurrency": 4},
+            "resources": [{"name": "threads", **threads},
+                          {"name": "posts", "endpoint": "threads/{resources.threads.id}/posts",
+                           "include_from_parent": ["id"]},
+                          {"name": "likes", "endpoint": "posts/{resources.posts.id}/likes",
+                           "include_from_parent": ["id", "thread"]}]}
+
+
+_LIKES = sorted((p * 10 + k, p, t) for t in range(1, 7) for p in range(t * 10, t * 10 + 3) for k in range(p % 3))
+
+
+@pytest.mark.parametrize("threads", [{}, {"parallelized": True}], ids=["in_order", "parallelized_parent"])
+def test_three_levels_of_dependent_resources(threaded_server: HTTPServer,
+                                             make_pipeline: Callable[..., dataload.Pipeline], tmp_path: Path,
+                                             threads: dict[str, Any]) -> None:
+    api = ThreadAPI(threaded_server)
+    pipe = make_pipeline()
+    pipe.run(rest_api_source(_thread_config(threaded_server, **threads)))
+    assert _rows(tmp_path, pipe, "SELECT id, _threads_id FROM ds.posts ORDER BY id") == [
+        (t * 10 + k, t) for t in range(1, 7) for k in range(3)]
+    assert _rows(tmp_path, pipe, "SELECT id, _posts_id, _posts_thread FROM ds.likes ORDER BY id") == _LIKES
+    assert 1 < api.most_in_flight <= 8  # posts and likes: each at most 4 at once
+    assert "dataload-rest-children" not in [thread.name for thread in threading.enumerate()]  # the loop stopped
+
+
+def test_a_dependent_resource_with_a_cursor_requests_one_row_after_the_other(
+        threaded_server: HTTPServer, make_pipeline: Callable[..., dataload.Pipeline], tmp_path: Path) -> None:
+    api = ThreadAPI(threaded_server)
+    config = _thread_config(threaded_server)
+    config["resources"][1]["endpoint"] = {"path": "threads/{resources.threads.id}/posts",
+                                          "incremental": {"cursor_path": "id", "initial_value": 0}}
+    pipe = make_pipeline()
+    pipe.run(rest_api_source(config).with_resources("threads", "posts"))
+    assert _rows(tmp_path, pipe, "SELECT id FROM ds.posts ORDER BY id") == [
+        (t * 10 + k,) for t in range(1, 7) for k in range(3)]
+    assert api.most_in_flight == 1
