@@ -9,7 +9,7 @@ Configuration (environment variables, or the same keys under ``[sources.github]`
 
 * ``SOURCES__GITHUB__ACCESS_TOKEN``: a personal access token (a fine-grained one with read access
   to issues is enough). Optional for a public repository, but without it GitHub allows 60
-  requests an hour, and comments and reactions take one request per issue each.
+  requests an hour, and comments and reactions take a request per issue that has any.
 * ``SOURCES__GITHUB__OWNER`` / ``SOURCES__GITHUB__REPO``: the repository, when not given on the
   command line.
 * ``SOURCES__GITHUB__BASE_URL``: the API, ``https://api.github.com`` by default (GitHub

@@ -38,11 +38,12 @@ def github_repo(owner: str = dataload.config.value, repo: str = dataload.config.
     ``repos`` is the repository record. ``issues`` holds issues and pull requests (a pull request
     has ``pull_request__url`` set), merged on ``id`` and loaded incrementally: each run asks for
     those updated at or after the last ``updated_at`` seen (GitHub's ``since``), starting at
-    ``updated_since``. ``comments`` and ``reactions`` are read for each issue loaded, with the
-    issue's ``number`` in ``_issues_number``. ``items`` picks the tables (``comments`` and
-    ``reactions`` need ``issues``). ``access_token`` (config key ``sources.github.access_token``)
-    is sent as a bearer token to ``base_url``'s host only; pass ``None`` for anonymous access to
-    a public repository (GitHub then allows 60 requests an hour).
+    ``updated_since``. ``comments`` and ``reactions`` are read for each issue loaded that has some
+    (by its ``comments`` and ``reactions.total_count``), with the issue's ``number`` in
+    ``_issues_number``. ``items`` picks the tables (``comments`` and ``reactions`` need ``issues``).
+    ``access_token`` (config key ``sources.github.access_token``) is sent as a bearer token to
+    ``base_url``'s host only; pass ``None`` for anonymous access to a public repository (GitHub
+    then allows 60 requests an hour).
     """
     return rest_api_resources(github_config(owner, repo, access_token=access_token, base_url=base_url,
                                             items=items, per_page=per_page, updated_since=updated_since))
@@ -72,8 +73,8 @@ def github_config(owner: str, repo: str, *, access_token: str | None = None, bas
             "params": {"state": "all", "sort": "updated", "direction": "asc", "per_page": per_page},
             "incremental": {"cursor_path": "updated_at", "initial_value": updated_since, "start_param": "since"}}},
     ]
-    for child in ("comments", "reactions"):
-        resources.append({"name": child, "include_from_parent": ["number"], "endpoint": {
+    for child, has_some in (("comments", _has_comments), ("reactions", _has_reactions)):
+        resources.append({"name": child, "include_from_parent": ["number"], "parent_filter": has_some, "endpoint": {
             "path": f"{path}/issues/{{resources.issues.number}}/{child}", "params": {"per_page": per_page},
             "response_actions": _IGNORE_GONE_ISSUE}})
     wanted = {"repos", *items}
@@ -82,3 +83,13 @@ def github_config(owner: str, repo: str, *, access_token: str | None = None, bas
         "resource_defaults": {"primary_key": "id", "write_disposition": "merge"},
         "resources": [resource for resource in resources if resource["name"] in wanted],
     }
+
+
+def _has_comments(issue: dict[str, Any]) -> bool:
+    """Whether the issue's comments are worth a request (its ``comments`` count; unknown: yes)."""
+    return bool(issue.get("comments", 1))
+
+
+def _has_reactions(issue: dict[str, Any]) -> bool:
+    """Whether the issue's reactions are worth a request (its ``reactions.total_count``; unknown: yes)."""
+    return bool((issue.get("reactions") or {}).get("total_count", 1))

@@ -112,6 +112,18 @@ def test_every_page_is_followed_through_the_link_header(api: GitHubAPI, warehous
     assert warehouse.query("SELECT count(*) FROM comments WHERE _issues_number = 1349") == [(12,)]
 
 
+def test_comments_and_reactions_are_requested_only_for_issues_that_have_some(api: GitHubAPI,
+                                                                           warehouse: Readback) -> None:
+    load(warehouse, api)
+
+    def asked(child: str) -> set[int]:
+        return {int(seen.path.split("/")[-2]) for seen in api.seen(f"/{child}")}
+
+    assert asked("comments") == {i["number"] for i in api.issues if i["comments"]}
+    assert asked("reactions") == {i["number"] for i in api.issues if i["reactions"]["total_count"]}
+    assert asked("comments") != {i["number"] for i in api.issues}  # the fixtures have issues without any
+
+
 def test_second_run_sends_the_stored_since_and_merges_only_updated_issues(api: GitHubAPI,
                                                                           sql_warehouse: Readback) -> None:
     warehouse = sql_warehouse
@@ -128,15 +140,18 @@ def test_second_run_sends_the_stored_since_and_merges_only_updated_issues(api: G
     api.comments.append(new_comment)
     commented.update(comments=commented["comments"] + 1, updated_at=later)
     new_issue = {**copy.deepcopy(edited), "id": 1001354, "number": 1354, "title": "A new issue",
-                 "created_at": later, "updated_at": later}
+                 "created_at": later, "updated_at": later, "comments": 1,
+                 "url": edited["url"].replace("/1348", "/1354")}
     api.issues.append(new_issue)
+    api.comments.append({**copy.deepcopy(new_comment), "id": 2075000000, "body": "First!",
+                         "issue_url": new_issue["url"]})
     load(warehouse, api)
 
     second_run = api.requests[first_run_requests:]
     first_issue_request = next(seen for seen in second_run if seen.path.endswith("/issues"))
     assert instant(first_issue_request.params["since"]) == last_seen
     read_comments_of = {int(seen.path.split("/")[-2]) for seen in second_run if seen.path.endswith("/comments")}
-    assert {1347, 1348, 1354} <= read_comments_of <= {1347, 1348, 1354, 1349}  # 1349: updated at the old cursor
+    assert {1347, 1354} <= read_comments_of <= {1347, 1354, 1349}  # 1349: updated at the old cursor; 1348 has none
     assert warehouse.query(ISSUES_SQL) == [_issue_row(i) for i in sorted(api.issues, key=lambda i: i["id"])]
     assert warehouse.query(COMMENTS_SQL) == [_comment_row(c) for c in sorted(api.comments, key=lambda c: c["id"])]
     assert warehouse.query("SELECT count(*), count(DISTINCT id) FROM reactions") == [
