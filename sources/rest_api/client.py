@@ -27,7 +27,7 @@ from sources.rest_api.errors import (
     RESTConnectionError,
     RESTError,
 )
-from sources.rest_api.pages import SNIPPET, Page, Pagination, full_url
+from sources.rest_api.pages import SNIPPET, Page, Pagination, Redacted, full_url
 from sources.rest_api.paginators import BasePaginator, PageRequest
 
 logger = logging.getLogger(__name__)
@@ -241,7 +241,7 @@ class RESTClient:
 
     def _send(self, request: PageRequest, hook: ResponseHook | None = None) -> httpx.Response | None:
         """Send with retries; the final response, checked (an error for 4xx/5xx or no answer)."""
-        url = self.redacted(full_url(request))
+        url = Redacted(self.redacted, full_url(request))  # redacted only when shown
         try:
             response = tenacity.Retrying(**self._retry_policy(request.method, url))(self._send_once, request)
         except _RetryableStatus as last:
@@ -252,7 +252,7 @@ class RESTClient:
 
     async def _asend(self, request: PageRequest, hook: ResponseHook | None = None) -> httpx.Response | None:
         """:meth:`_send` on the async client."""
-        url = self.redacted(full_url(request))
+        url = Redacted(self.redacted, full_url(request))
         try:
             retrying = tenacity.AsyncRetrying(**self._retry_policy(request.method, url))
             response: httpx.Response = await retrying(self._asend_once, request)
@@ -262,13 +262,13 @@ class RESTClient:
             raise self._connection_error(request.method, url, error) from None
         return self._checked(response, hook)
 
-    def _retry_policy(self, method: str, url: str) -> dict[str, Any]:
+    def _retry_policy(self, method: str, url: object) -> dict[str, Any]:
         return {"stop": tenacity.stop_after_attempt(self.retry.attempts), "wait": self._wait,
                 "retry": tenacity.retry_if_exception_type((_RetryableStatus, httpx.TransportError)),
                 "before_sleep": lambda state: self._log_retry(state, method, url), "reraise": True}
 
-    def _connection_error(self, method: str, url: str, error: httpx.TransportError) -> RESTConnectionError:
-        return RESTConnectionError(f"{method} {url} failed: {type(error).__name__}: {self.redacted(error)}", url)
+    def _connection_error(self, method: str, url: object, error: httpx.TransportError) -> RESTConnectionError:
+        return RESTConnectionError(f"{method} {url} failed: {type(error).__name__}: {self.redacted(error)}", str(url))
 
     def _checked(self, response: httpx.Response, hook: ResponseHook | None) -> httpx.Response | None:
         if hook is not None:
@@ -290,7 +290,7 @@ class RESTClient:
         sent: httpx.Request | None = self._build(self._http, request)
         for _ in range(_MAX_REDIRECTS):
             assert sent is not None
-            logger.debug("%s %s", sent.method, self.redacted(sent.url))
+            logger.debug("%s %s", sent.method, Redacted(self.redacted, sent.url))
             response = self._http.send(sent, auth=self._bound_auth)
             sent = self._next_hop(self._http, request, response)
             if sent is None:
@@ -306,7 +306,7 @@ class RESTClient:
         sent: httpx.Request | None = self._build(http, request)
         for _ in range(_MAX_REDIRECTS):
             assert sent is not None
-            logger.debug("%s %s", sent.method, self.redacted(sent.url))
+            logger.debug("%s %s", sent.method, Redacted(self.redacted, sent.url))
             response = await http.send(sent, auth=self._bound_auth)
             sent = self._next_hop(http, request, response)
             if sent is None:
@@ -341,7 +341,7 @@ class RESTClient:
                 return min(after, self.retry.max_retry_after)
         return float(min(self.retry.max_wait, self.retry.first_wait * 2 ** (state.attempt_number - 1)))
 
-    def _log_retry(self, state: tenacity.RetryCallState, method: str, url: str) -> None:
+    def _log_retry(self, state: tenacity.RetryCallState, method: str, url: object) -> None:
         error = state.outcome.exception() if state.outcome else None
         cause = (f"HTTP {error.response.status_code}" if isinstance(error, _RetryableStatus)
                  else f"{type(error).__name__}: {self.redacted(error)}")

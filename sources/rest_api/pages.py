@@ -77,39 +77,54 @@ class Pagination:
         self.seen.add(key)
 
 
+class Redacted:
+    """``redacted(value)`` computed when shown: a log line that is not emitted costs no redaction."""
+
+    __slots__ = ("redacted", "value")
+
+    def __init__(self, redacted: Redact, value: Any) -> None:
+        self.redacted, self.value = redacted, value
+
+    def __str__(self) -> str:
+        return self.redacted(self.value)
+
+
 def items_of(response: httpx.Response, selector: str | None, redacted: Redact) -> list[Any]:
     """The items of a response: at ``selector`` (JSONPath), else the list found in the body."""
-    url = redacted(response.request.url)
+    url = Redacted(redacted, response.request.url)
     body = json_of(response, url, redacted)
     if body is None:
         return []
     if selector is not None:
         found = find_values(body, selector)
         if not found:
-            raise ResponseFormatError(f"data_selector {selector!r} matches nothing in the response", url,
+            raise ResponseFormatError(f"data_selector {selector!r} matches nothing in the response", str(url),
                                       redacted(response.text[:SNIPPET]))
         if len(found) == 1:
             return found[0] if isinstance(found[0], list) else found
         return found
     return _find_list(body, url)
 
-def json_of(response: httpx.Response, url: str, redacted: Redact) -> Any:
+def json_of(response: httpx.Response, url: object, redacted: Redact) -> Any:
     """The body as JSON (None when empty); a clear error for an HTML page, another content type or bad JSON."""
     if not response.content:
         return None
-    snippet = redacted(response.text[:SNIPPET])
+
+    def error(message: str) -> ResponseFormatError:  # the body is decoded and redacted only for an error
+        return ResponseFormatError(message, str(url), redacted(response.text[:SNIPPET]))
+
     content_type = response.headers.get("Content-Type", "").lower()
-    if "html" in content_type or (not content_type and response.text.lstrip().startswith("<")):
-        raise ResponseFormatError("expected JSON, got an HTML page", url, snippet)
+    if "html" in content_type or (not content_type and response.content.lstrip().startswith(b"<")):
+        raise error("expected JSON, got an HTML page")
     if content_type and "json" not in content_type:
-        raise ResponseFormatError(f"expected JSON, got content type {content_type!r}", url, snippet)
+        raise error(f"expected JSON, got content type {content_type!r}")
     try:
         return jsonlib.loads(response.content)
-    except ValueError as error:
-        raise ResponseFormatError(f"invalid JSON ({error})", url, snippet) from None
+    except ValueError as problem:
+        raise error(f"invalid JSON ({problem})") from None
 
 
-def _find_list(body: Any, url: str) -> list[Any]:
+def _find_list(body: Any, url: object) -> list[Any]:
     """The list in a body: the body itself, its only list field, a well-known list field, or ``[body]``."""
     if isinstance(body, list):
         logger.debug("%s: the data is the top-level list", url)

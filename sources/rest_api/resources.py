@@ -145,8 +145,8 @@ class _Builder:
                hints: dict[str, Any]) -> dataload.Resource:
         requests = None
         accepts = entry.get("parent_filter")
-        if cursor is None and not isinstance(self.by_name[parent], dataload.Resource):
-            concurrency = entry.get("concurrency") or self.client_config.get("concurrency") or DEFAULT_CONCURRENCY
+        concurrency = entry.get("concurrency") or self.client_config.get("concurrency") or DEFAULT_CONCURRENCY
+        if cursor is None and concurrency > 1 and not isinstance(self.by_name[parent], dataload.Resource):
             requests = ChildRequests(self.runner, lambda row: endpoint.all_pages((parent, row)), concurrency, accepts)
             self.offers.setdefault(parent, []).append(requests)
         pages = _child_pages(endpoint, cursor, parent, entry.get("include_from_parent") or [], requests, accepts)

@@ -133,6 +133,17 @@ def test_child_requests_run_concurrently_within_the_limit(
     assert _rows(tmp_path, pipe, "SELECT order_id, _users_id FROM ds.orders ORDER BY order_id") == expected
 
 
+def test_concurrency_1_requests_one_row_after_the_other(threaded_server: HTTPServer,
+                                                        make_pipeline: Callable[..., dataload.Pipeline],
+                                                        tmp_path: Path) -> None:
+    api = ShopAPI(threaded_server, order_delay=0.01)
+    pipe = make_pipeline()
+    pipe.run(rest_api_source(_shop_config(threaded_server, concurrency=1)))
+    assert api.most_in_flight == 1
+    assert _rows(tmp_path, pipe, "SELECT count(*) FROM ds.orders") == [
+        (sum(len(_orders_of(u["id"])) for u in USERS if u["id"] != DELETED),)]
+
+
 def test_concurrency_from_the_client_config(threaded_server: HTTPServer,
                                             make_pipeline: Callable[..., dataload.Pipeline]) -> None:
     api = ShopAPI(threaded_server, order_delay=0.05)
