@@ -11,9 +11,8 @@ from __future__ import annotations
 import copy
 import datetime
 import email.utils
-import json as jsonlib
 import logging
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,18 +24,17 @@ from dataload.configuration import redact, redact_url
 from sources.rest_api.auth import as_auth, secrets_of
 from sources.rest_api.errors import (
     HTTPStatusError,
-    PaginatorError,
-    ResponseFormatError,
     RESTConnectionError,
     RESTError,
 )
-from sources.rest_api.paginators import BasePaginator, PageRequest, detect_paginator, find_values
+from sources.rest_api.pages import SNIPPET, Page, Pagination, Redacted, full_url
+from sources.rest_api.paginators import BasePaginator, PageRequest
 
 logger = logging.getLogger(__name__)
 
-_SNIPPET = 200
 _MAX_REDIRECTS = 20
-_LIST_FIELDS = ("data", "items", "results", "records", "entries", "values", "objects")
+ResponseHook = Callable[[httpx.Response], "httpx.Response | None"]
+"""Sees each final response before its status is checked: the response to use, or None to stop there."""
 
 
 @dataclass(frozen=True)
@@ -56,15 +54,6 @@ class RetryConfig:
     max_wait: float = 10.0
     max_retry_after: float = 60.0
     statuses: tuple[int, ...] = (429, 500, 502, 503, 504)
-
-
-class Page(list[Any]):
-    """The items of one page, with the :class:`httpx.Response` and :class:`httpx.Request` they came with."""
-
-    def __init__(self, items: list[Any], *, request: httpx.Request, response: httpx.Response) -> None:
-        super().__init__(items)
-        self.request = request
-        self.response = response
 
 
 class _RetryableStatus(Exception):
@@ -151,6 +140,7 @@ class RESTClient:
         self.data_selector = data_selector
         self.retry = retry
         self._http = httpx.Client(headers=dict(headers or {}), timeout=timeout, follow_redirects=False)
+        self._async_http: httpx.AsyncClient | None = None
         self._bound_auth = (None if self.auth is None
                             else _OriginBoundAuth(self.auth, _origin(httpx.URL(base_url)), self.redacted))
 
@@ -181,7 +171,10 @@ class RESTClient:
     def request(self, method: str, path: str = "", *, params: Mapping[str, Any] | None = None, json: Any = None,
                 headers: Mapping[str, str] | None = None) -> httpx.Response:
         """Send one request (with auth, retries and redirects); the response, or an error for a 4xx/5xx status."""
-        return self._send(PageRequest(method.upper(), self.url(path), dict(params or {}), json, dict(headers or {})))
+        response = self._send(PageRequest(method.upper(), self.url(path), dict(params or {}), json,
+                                          dict(headers or {})))
+        assert response is not None  # only a response_hook ends with no response
+        return response
 
     def get(self, path: str = "", *, params: Mapping[str, Any] | None = None,
             headers: Mapping[str, str] | None = None) -> httpx.Response:
@@ -191,82 +184,154 @@ class RESTClient:
     def paginate(self, path: str = "", *, method: str = "GET", params: Mapping[str, Any] | None = None,
                  json: Any = None, headers: Mapping[str, str] | None = None, paginator: BasePaginator | None = None,
                  data_selector: str | None = None, maximum_pages: int | None = None,
-                 maximum_items: int | None = None) -> Iterator[Page]:
+                 maximum_items: int | None = None, response_hook: ResponseHook | None = None) -> Iterator[Page]:
         """Yield the pages of ``path``, each a :class:`Page` (a list of the items, with its request and response).
 
         With no ``paginator`` (here or on the client) one is detected from the first response and
         logged. It stops when the paginator says so, after ``maximum_pages`` pages or
         ``maximum_items`` items (the last page cut to fit), and with a
         :class:`~sources.rest_api.errors.PaginatorError` when the next request would repeat one
-        already sent.
+        already sent. ``response_hook`` sees every final response (after retries) before its
+        status is checked: it returns the response to use (the same or another), or None to end
+        the pages there without an error (a 404 to ignore, say).
         """
+        walk = self._walk(path, method, params, json, headers, paginator, data_selector, maximum_pages,
+                          maximum_items)
+        while walk.request is not None:
+            response = self._send(walk.request, response_hook)
+            if response is None:
+                return
+            yield walk.page(response)
+            walk.advance()
+
+    async def apaginate(self, path: str = "", *, method: str = "GET", params: Mapping[str, Any] | None = None,
+                        json: Any = None, headers: Mapping[str, str] | None = None,
+                        paginator: BasePaginator | None = None, data_selector: str | None = None,
+                        maximum_pages: int | None = None, maximum_items: int | None = None,
+                        response_hook: ResponseHook | None = None) -> AsyncIterator[Page]:
+        """:meth:`paginate` on httpx's async client: the same pages, auth, retries and errors, awaited.
+
+        The async client is opened on first use, on the running event loop; close it on that loop
+        with :meth:`aclose`.
+        """
+        walk = self._walk(path, method, params, json, headers, paginator, data_selector, maximum_pages,
+                          maximum_items)
+        while walk.request is not None:
+            response = await self._asend(walk.request, response_hook)
+            if response is None:
+                return
+            yield walk.page(response)
+            walk.advance()
+
+    async def aclose(self) -> None:
+        """Close the async client's connections (a later :meth:`apaginate` opens a new one)."""
+        if self._async_http is not None:
+            http, self._async_http = self._async_http, None
+            await http.aclose()
+
+    def _walk(self, path: str, method: str, params: Mapping[str, Any] | None, json: Any,
+              headers: Mapping[str, str] | None, paginator: BasePaginator | None, data_selector: str | None,
+              maximum_pages: int | None, maximum_items: int | None) -> Pagination:
         request = PageRequest(method.upper(), self.url(path), dict(params or {}), json, dict(headers or {}))
         chosen = paginator or self.paginator
-        pager = copy.deepcopy(chosen) if chosen is not None else None
-        if pager is not None:
-            pager.init_request(request)
-        selector = data_selector or self.data_selector
-        seen = {_fingerprint(request)}
-        pages = items = 0
-        while True:
-            response = self._send(request)
-            data = self._select(response, selector)
-            if maximum_items is not None:
-                data = data[:maximum_items - items]
-            if pager is None:
-                pager = detect_paginator(response, data)
-                logger.info("no paginator given for %s: detected %r", self.redacted(response.request.url), pager)
-            pager.update_state(response, data)
-            pages, items = pages + 1, items + len(data)
-            yield Page(data, request=response.request, response=response)
-            if (not pager.has_next_page or (maximum_pages is not None and pages >= maximum_pages)
-                    or (maximum_items is not None and items >= maximum_items)):
-                return
-            pager.update_request(request)
-            key = _fingerprint(request)
-            if key in seen:
-                url = self.redacted(_full_url(request))
-                raise PaginatorError(f"{type(pager).__name__} made no progress: the next request would repeat "
-                                      f"{request.method} {url}", url)
-            seen.add(key)
+        return Pagination(self.redacted, request, copy.deepcopy(chosen) if chosen is not None else None,
+                     data_selector or self.data_selector, maximum_pages, maximum_items)
 
     # -- sending --------------------------------------------------------------------------------
 
-    def _send(self, request: PageRequest) -> httpx.Response:
+    def _send(self, request: PageRequest, hook: ResponseHook | None = None) -> httpx.Response | None:
         """Send with retries; the final response, checked (an error for 4xx/5xx or no answer)."""
-        url = self.redacted(_full_url(request))
-        retrying = tenacity.Retrying(stop=tenacity.stop_after_attempt(self.retry.attempts), wait=self._wait,
-                                     retry=tenacity.retry_if_exception_type((_RetryableStatus, httpx.TransportError)),
-                                     before_sleep=lambda state: self._log_retry(state, request.method, url),
-                                     reraise=True)
+        url = Redacted(self.redacted, full_url(request))  # redacted only when shown
         try:
-            response = retrying(self._send_once, request)
+            response = tenacity.Retrying(**self._retry_policy(request.method, url))(self._send_once, request)
         except _RetryableStatus as last:
             response = last.response
         except httpx.TransportError as error:
-            raise RESTConnectionError(f"{request.method} {url} failed: {type(error).__name__}: "
-                                      f"{self.redacted(error)}", url) from None
+            raise self._connection_error(request.method, url, error) from None
+        return self._checked(response, hook)
+
+    async def _asend(self, request: PageRequest, hook: ResponseHook | None = None) -> httpx.Response | None:
+        """:meth:`_send` on the async client."""
+        url = Redacted(self.redacted, full_url(request))
+        try:
+            retrying = tenacity.AsyncRetrying(**self._retry_policy(request.method, url))
+            response: httpx.Response = await retrying(self._asend_once, request)
+        except _RetryableStatus as last:
+            response = last.response
+        except httpx.TransportError as error:
+            raise self._connection_error(request.method, url, error) from None
+        return self._checked(response, hook)
+
+    def _retry_policy(self, method: str, url: object) -> dict[str, Any]:
+        return {"stop": tenacity.stop_after_attempt(self.retry.attempts), "wait": self._wait,
+                "retry": tenacity.retry_if_exception_type((_RetryableStatus, httpx.TransportError)),
+                "before_sleep": lambda state: self._log_retry(state, method, url), "reraise": True}
+
+    def _connection_error(self, method: str, url: object, error: httpx.TransportError) -> RESTConnectionError:
+        return RESTConnectionError(f"{method} {url} failed: {type(error).__name__}: {self.redacted(error)}", str(url))
+
+    def _checked(self, response: httpx.Response, hook: ResponseHook | None) -> httpx.Response | None:
+        if hook is not None:
+            hooked = hook(response)
+            if hooked is None:
+                logger.info("%s %s: HTTP %d ignored", response.request.method,
+                            self.redacted(response.request.url), response.status_code)
+                return None
+            if hooked is not response and not _has_request(hooked):
+                hooked.request = response.request  # a new response made by the hook: it answers the same request
+            response = hooked
         if response.status_code >= 400:
             raise HTTPStatusError(self.redacted(response.request.url), response.status_code,
-                                  self.redacted(response.text[:_SNIPPET]), request.method)
+                                  self.redacted(response.text[:SNIPPET]), response.request.method)
         return response
 
     def _send_once(self, request: PageRequest) -> httpx.Response:
         """One try: the request and its redirects (credentials only for the base URL's host)."""
-        sent = self._http.build_request(request.method, request.url, params=request.params or None,
-                                        json=request.json, headers=request.headers)
+        sent: httpx.Request | None = self._build(self._http, request)
         for _ in range(_MAX_REDIRECTS):
-            logger.debug("%s %s", sent.method, self.redacted(sent.url))
+            assert sent is not None
+            logger.debug("%s %s", sent.method, Redacted(self.redacted, sent.url))
             response = self._http.send(sent, auth=self._bound_auth)
-            if response.status_code in self.retry.statuses:
-                raise _RetryableStatus(response)
-            if not response.is_redirect or response.next_request is None:
+            sent = self._next_hop(self._http, request, response)
+            if sent is None:
                 return response
-            hop = response.next_request  # rebuilt, not reused: it carries the headers the auth added
-            sent = self._http.build_request(hop.method, hop.url, headers=request.headers,
-                                            json=request.json if hop.method == request.method else None)
-        raise RESTError(f"{request.method} {self.redacted(request.url)}: more than {_MAX_REDIRECTS} redirects",
-                        self.redacted(request.url))
+        raise self._too_many_redirects(request)
+
+    async def _asend_once(self, request: PageRequest) -> httpx.Response:
+        """:meth:`_send_once` on the async client."""
+        if self._async_http is None:
+            self._async_http = httpx.AsyncClient(headers=self._http.headers, timeout=self._http.timeout,
+                                                 follow_redirects=False)
+        http = self._async_http
+        sent: httpx.Request | None = self._build(http, request)
+        for _ in range(_MAX_REDIRECTS):
+            assert sent is not None
+            logger.debug("%s %s", sent.method, Redacted(self.redacted, sent.url))
+            response = await http.send(sent, auth=self._bound_auth)
+            sent = self._next_hop(http, request, response)
+            if sent is None:
+                return response
+        raise self._too_many_redirects(request)
+
+    @staticmethod
+    def _build(http: httpx.Client | httpx.AsyncClient, request: PageRequest) -> httpx.Request:
+        return http.build_request(request.method, request.url, params=request.params or None, json=request.json,
+                                  headers=request.headers)
+
+    def _next_hop(self, http: httpx.Client | httpx.AsyncClient, request: PageRequest,
+                  response: httpx.Response) -> httpx.Request | None:
+        """The redirect to follow (None: ``response`` is the answer); a retryable status raises."""
+        if response.status_code in self.retry.statuses:
+            raise _RetryableStatus(response)
+        if not response.is_redirect or response.next_request is None:
+            return None
+        hop = response.next_request  # rebuilt, not reused: it carries the headers the auth added
+        return http.build_request(hop.method, hop.url, headers=request.headers,
+                                  json=request.json if hop.method == request.method else None)
+
+    def _too_many_redirects(self, request: PageRequest) -> RESTError:
+        url = self.redacted(request.url)
+        return RESTError(f"{request.method} {url}: more than {_MAX_REDIRECTS} redirects", url)
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -276,7 +341,7 @@ class RESTClient:
                 return min(after, self.retry.max_retry_after)
         return float(min(self.retry.max_wait, self.retry.first_wait * 2 ** (state.attempt_number - 1)))
 
-    def _log_retry(self, state: tenacity.RetryCallState, method: str, url: str) -> None:
+    def _log_retry(self, state: tenacity.RetryCallState, method: str, url: object) -> None:
         error = state.outcome.exception() if state.outcome else None
         cause = (f"HTTP {error.response.status_code}" if isinstance(error, _RetryableStatus)
                  else f"{type(error).__name__}: {self.redacted(error)}")
@@ -285,61 +350,8 @@ class RESTClient:
         logger.warning("%s %s: %s, retry %d of %d in %.1f s", method, url, cause, state.attempt_number,
                        self.retry.attempts - 1, wait)
 
-    # -- reading --------------------------------------------------------------------------------
-
-    def _select(self, response: httpx.Response, selector: str | None) -> list[Any]:
-        """The items of a response: at ``selector`` (JSONPath), else the list found in the body."""
-        url = self.redacted(response.request.url)
-        body = self._json(response, url)
-        if body is None:
-            return []
-        if selector is not None:
-            found = find_values(body, selector)
-            if not found:
-                raise ResponseFormatError(f"data_selector {selector!r} matches nothing in the response", url,
-                                          self.redacted(response.text[:_SNIPPET]))
-            if len(found) == 1:
-                return found[0] if isinstance(found[0], list) else found
-            return found
-        return _find_list(body, url)
-
-    def _json(self, response: httpx.Response, url: str) -> Any:
-        """The body as JSON (None when empty); a clear error for an HTML page, another content type or bad JSON."""
-        if not response.content:
-            return None
-        snippet = self.redacted(response.text[:_SNIPPET])
-        content_type = response.headers.get("Content-Type", "").lower()
-        if "html" in content_type or (not content_type and response.text.lstrip().startswith("<")):
-            raise ResponseFormatError("expected JSON, got an HTML page", url, snippet)
-        if content_type and "json" not in content_type:
-            raise ResponseFormatError(f"expected JSON, got content type {content_type!r}", url, snippet)
-        try:
-            return jsonlib.loads(response.content)
-        except ValueError as error:
-            raise ResponseFormatError(f"invalid JSON ({error})", url, snippet) from None
-
-
-def _find_list(body: Any, url: str) -> list[Any]:
-    """The list in a body: the body itself, its only list field, a well-known list field, or ``[body]``."""
-    if isinstance(body, list):
-        logger.debug("%s: the data is the top-level list", url)
-        return body
-    if not isinstance(body, dict):
-        return [body]
-    lists = [key for key, value in body.items() if isinstance(value, list)]
-    key = lists[0] if len(lists) == 1 else next((name for name in _LIST_FIELDS if name in lists), None)
-    if key is None:
-        logger.debug("%s: no single list field in the response (%s): the body is one item", url, lists or "none")
-        return [body]
-    logger.debug("%s: the data is the list field %r", url, key)
-    result: list[Any] = body[key]
-    return result
-
-
-def _full_url(request: PageRequest) -> httpx.URL:
-    """The URL the request goes to: its URL with its params merged in."""
-    return httpx.URL(request.url).copy_merge_params(request.params) if request.params else httpx.URL(request.url)
-
-
-def _fingerprint(request: PageRequest) -> str:
-    return jsonlib.dumps([request.method, request.url, request.params, request.json], sort_keys=True, default=str)
+def _has_request(response: httpx.Response) -> bool:
+    try:
+        return response.request is not None
+    except RuntimeError:  # httpx: "The request instance has not been set on this response."
+        return False
