@@ -3,6 +3,7 @@
 The declarative ``rest_api_source`` config built on this client is coming; see docs/rest_api.md.
 """
 
+from dataload.helpers.retry import RetryConfig
 from sources.rest_api.auth import (
     APIKeyAuth,
     BearerAuth,
@@ -13,7 +14,7 @@ from sources.rest_api.auth import (
     http_basic,
     oauth2_client_credentials,
 )
-from sources.rest_api.client import Page, RESTClient, RetryConfig
+from sources.rest_api.client import Page, RESTClient
 from sources.rest_api.errors import (
     HTTPStatusError,
     PaginatorError,

@@ -9,18 +9,15 @@
 from __future__ import annotations
 
 import copy
-import datetime
-import email.utils
 import json as jsonlib
 import logging
 from collections.abc import Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import tenacity
 
 from dataload.configuration import redact, redact_url
+from dataload.helpers.retry import RetryableStatus, RetryConfig, retrying
 from sources.rest_api.auth import as_auth, secrets_of
 from sources.rest_api.errors import (
     HTTPStatusError,
@@ -38,25 +35,6 @@ _MAX_REDIRECTS = 20
 _LIST_FIELDS = ("data", "items", "results", "records", "entries", "values", "objects")
 
 
-@dataclass(frozen=True)
-class RetryConfig:
-    """How requests are retried on connection errors, timeouts and the ``statuses`` (429 and 5xx by default).
-
-    The wait before retry ``n`` is ``first_wait * 2 ** (n - 1)`` capped at ``max_wait``; a
-    ``Retry-After`` header (seconds or an HTTP date) wins, capped at ``max_retry_after``.
-    ``attempts`` counts the first try: ``RetryConfig(attempts=1)`` never retries.
-
-    >>> RetryConfig().attempts, RetryConfig(attempts=1).statuses
-    (5, (429, 500, 502, 503, 504))
-    """
-
-    attempts: int = 5
-    first_wait: float = 0.5
-    max_wait: float = 10.0
-    max_retry_after: float = 60.0
-    statuses: tuple[int, ...] = (429, 500, 502, 503, 504)
-
-
 class Page(list[Any]):
     """The items of one page, with the :class:`httpx.Response` and :class:`httpx.Request` they came with."""
 
@@ -64,43 +42,6 @@ class Page(list[Any]):
         super().__init__(items)
         self.request = request
         self.response = response
-
-
-class _RetryableStatus(Exception):
-    """A response whose status is worth another try (not raised outside this module)."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(response.status_code)
-        self.response = response
-
-
-def retry_after_seconds(value: str | None, now: datetime.datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value (seconds or an HTTP date); None when absent or invalid.
-
-    >>> retry_after_seconds("3")
-    3.0
-    >>> now = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
-    >>> retry_after_seconds("Thu, 01 Jan 2026 00:00:05 GMT", now)
-    5.0
-    >>> retry_after_seconds("Thu, 01 Jan 2026 00:00:02 -0000", now)
-    2.0
-    >>> retry_after_seconds("soon") is None
-    True
-    """
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:  # "-0000" in an HTTP date: UTC
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    return max(0.0, (when - now).total_seconds())
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -234,13 +175,11 @@ class RESTClient:
     def _send(self, request: PageRequest) -> httpx.Response:
         """Send with retries; the final response, checked (an error for 4xx/5xx or no answer)."""
         url = self.redacted(_full_url(request))
-        retrying = tenacity.Retrying(stop=tenacity.stop_after_attempt(self.retry.attempts), wait=self._wait,
-                                     retry=tenacity.retry_if_exception_type((_RetryableStatus, httpx.TransportError)),
-                                     before_sleep=lambda state: self._log_retry(state, request.method, url),
-                                     reraise=True)
+        attempts = retrying(self.retry, transient=(httpx.TransportError,), method=request.method, url=url,
+                            logger=logger, redacted=self.redacted)
         try:
-            response = retrying(self._send_once, request)
-        except _RetryableStatus as last:
+            response = attempts(self._send_once, request)
+        except RetryableStatus as last:
             response = last.response
         except httpx.TransportError as error:
             raise RESTConnectionError(f"{request.method} {url} failed: {type(error).__name__}: "
@@ -258,7 +197,7 @@ class RESTClient:
             logger.debug("%s %s", sent.method, self.redacted(sent.url))
             response = self._http.send(sent, auth=self._bound_auth)
             if response.status_code in self.retry.statuses:
-                raise _RetryableStatus(response)
+                raise RetryableStatus(response, response.status_code, response.headers.get("Retry-After"))
             if not response.is_redirect or response.next_request is None:
                 return response
             hop = response.next_request  # rebuilt, not reused: it carries the headers the auth added
@@ -266,22 +205,6 @@ class RESTClient:
                                             json=request.json if hop.method == request.method else None)
         raise RESTError(f"{request.method} {self.redacted(request.url)}: more than {_MAX_REDIRECTS} redirects",
                         self.redacted(request.url))
-
-    def _wait(self, state: tenacity.RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, _RetryableStatus):
-            after = retry_after_seconds(error.response.headers.get("Retry-After"))
-            if after is not None:
-                return min(after, self.retry.max_retry_after)
-        return float(min(self.retry.max_wait, self.retry.first_wait * 2 ** (state.attempt_number - 1)))
-
-    def _log_retry(self, state: tenacity.RetryCallState, method: str, url: str) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        cause = (f"HTTP {error.response.status_code}" if isinstance(error, _RetryableStatus)
-                 else f"{type(error).__name__}: {self.redacted(error)}")
-        wait = state.next_action.sleep if state.next_action else 0.0
-        logger.warning("%s %s: %s, retry %d of %d in %.1f s", method, url, cause, state.attempt_number,
-                       self.retry.attempts - 1, wait)
 
     # -- reading --------------------------------------------------------------------------------
 
