@@ -22,6 +22,7 @@ from sources.rest_api.errors import (
     RESTConnectionError,
     RESTError,
 )
+from sources.rest_api.openapi import openapi_config
 from sources.rest_api.paginators import (
     BasePaginator,
     CursorPaginator,
@@ -48,5 +49,5 @@ __all__ = [
     "OffsetPaginator", "Page", "PageNumberPaginator", "PageRequest", "PaginatorError", "RESTClient",
     "RESTConnectionError", "RESTError", "ResponseFormatError", "RetryConfig", "SinglePagePaginator",
     "api_key", "bearer", "cursor", "detect_paginator", "header_cursor", "header_link", "http_basic",
-    "json_link", "offset", "oauth2_client_credentials", "page_number", "single_page",
+    "json_link", "offset", "oauth2_client_credentials", "openapi_config", "page_number", "single_page",
 ]
