@@ -10,7 +10,7 @@ import logging
 from dataload._incremental import Incremental, incremental
 from dataload._resource import Resource, with_table_name
 from dataload._source import Source
-from dataload._state import resource_state, state
+from dataload._state import count, resource_state, state
 from dataload._version import __version__
 from dataload.configuration import config, secrets
 from dataload.dataset import Dataset
@@ -76,6 +76,7 @@ __all__ = [
     "__version__",
     "attach",
     "config",
+    "count",
     "destination",
     "incremental",
     "pipeline",

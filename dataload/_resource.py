@@ -54,8 +54,10 @@ class Resource:
         data_from: Resource | None = None,
         section: tuple[str, ...] = ("sources",),
         parallelized: bool = False,
+        takes_parent: bool = False,
     ) -> None:
         self.name = name
+        self.takes_parent = takes_parent  # a transformer: called with each item of ``data_from``
         self.hints = hints or TableHints()
         self.selected = selected
         self.data_from = data_from
@@ -94,6 +96,37 @@ class Resource:
         elif not clone._bound and clone.data_from is None:
             clone = clone()
         return clone
+
+    def __or__(self, transformer: Resource) -> Resource:
+        """``parent | transformer``: a copy of ``transformer`` fed by this resource's items.
+
+        >>> import dataload
+        >>> @dataload.resource
+        ... def issues():
+        ...     yield [{"id": 1}, {"id": 2}]
+        >>> @dataload.transformer
+        ... def comments(issue):
+        ...     yield {"issue_id": issue["id"]}
+        >>> [c["issue_id"] for c in issues | comments]
+        [1, 2]
+        """
+        if not isinstance(transformer, Resource):
+            return NotImplemented
+        if not transformer.takes_parent:
+            raise InvalidConfig(f"cannot pipe resource {self.name!r} into {transformer.name!r}: "
+                                f"{transformer.name!r} is not a transformer (make it with @dataload.transformer)")
+        if transformer.data_from is not None:
+            raise InvalidConfig(f"cannot pipe resource {self.name!r} into {transformer.name!r}: "
+                                f"{transformer.name!r} is already fed by {transformer.data_from.name!r}")
+        fed = transformer._copy()
+        fed.data_from = self
+        return fed
+
+    def check_fed(self) -> None:
+        """Refuse a transformer that was given no parent (neither ``data_from=`` nor ``parent | it``)."""
+        if self.takes_parent and self.data_from is None:
+            raise InvalidConfig(f"transformer {self.name!r} has no parent: give it data_from=<resource>, "
+                                f"or pipe a resource into it (issues | {self.name})")
 
     def with_name(self, name: str) -> Resource:
         """A copy under another name (and table name, unless a table name was given)."""
@@ -201,6 +234,7 @@ class Resource:
 
     def __iter__(self) -> Iterator[Any]:
         """Iterate single items: pages are unpacked, Arrow tables are yielded as they are."""
+        self.check_fed()
         if self.data_from is not None:
             for parent in self.data_from:
                 yield from _unpack(self.pages(parent))

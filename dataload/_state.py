@@ -16,6 +16,7 @@ import datetime
 import decimal
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +30,10 @@ class _ExtractContext:
     document: dict[str, Any]
     source: str
     resource: str | None = None
+    counts: dict[str, dict[str, int]] | None = None  # per resource, per event: see count()
+
+
+_COUNTS_LOCK = threading.Lock()  # parallelized resources count from threads of their own
 
 
 _CURRENT: contextvars.ContextVar[_ExtractContext | None] = contextvars.ContextVar("dataload_state", default=None)
@@ -60,6 +65,28 @@ def resource_state() -> dict[str, Any]:
     return state().setdefault("resources", {}).setdefault(context.resource, {})  # type: ignore[no-any-return]
 
 
+def count(event: str, n: int = 1) -> None:
+    """Count ``n`` occurrences of ``event`` (``"http_retries"``, ``"skipped_rows"``, ...) for the
+    resource being extracted; the totals are in the run's trace (``pipe.last_trace``).
+
+    Outside an extraction (a client used on its own) it does nothing, so library code can call it
+    unconditionally.
+
+    >>> import dataload
+    >>> @dataload.resource
+    ... def rows():
+    ...     dataload.count("pages")
+    ...     yield {"n": 1}
+    >>> dataload.count("pages")  # not extracting: ignored
+    """
+    context = _CURRENT.get()
+    if context is None or context.counts is None:
+        return
+    with _COUNTS_LOCK:
+        events = context.counts.setdefault(context.resource or context.source, {})
+        events[event] = events.get(event, 0) + n
+
+
 def _require() -> _ExtractContext:
     context = _CURRENT.get()
     if context is None:
@@ -68,9 +95,11 @@ def _require() -> _ExtractContext:
 
 
 @contextmanager
-def extracting(document: dict[str, Any], source: str, resource: str | None = None) -> Iterator[None]:
-    """Make ``document`` the state that :func:`state` / :func:`resource_state` return."""
-    token = _CURRENT.set(_ExtractContext(document, source, resource))
+def extracting(document: dict[str, Any], source: str, resource: str | None = None,
+               counts: dict[str, dict[str, int]] | None = None) -> Iterator[None]:
+    """Make ``document`` the state that :func:`state` / :func:`resource_state` return, and
+    ``counts`` where :func:`count` adds up events."""
+    token = _CURRENT.set(_ExtractContext(document, source, resource, counts))
     try:
         yield
     finally:

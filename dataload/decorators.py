@@ -168,7 +168,7 @@ def transformer(
         if data_from is not None and not isinstance(data_from, Resource):
             raise InvalidConfig(f"transformer {resource_name!r}: data_from must be a resource, not {data_from!r}")
         made = Resource(target, name=resource_name, hints=hints, selected=selected, data_from=data_from,
-                        parallelized=parallelized)
+                        parallelized=parallelized, takes_parent=True)
         functools.update_wrapper(made, target, updated=())
         return made
 

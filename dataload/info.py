@@ -12,12 +12,15 @@ from dataload.package.manifest import Manifest
 class StepInfo:
     """One step of one package: which step, how long, rows per table, and in how many processes.
 
-    ``skipped`` counts, per resource, the ``None`` items the extraction skipped;
+    ``skipped`` counts, per resource, the ``None`` items the extraction skipped; ``counts``, per
+    resource, the events its code counted with :func:`dataload.count` (retries, skipped rows, ...);
     ``not_converted`` and ``truncated`` (normalize): per ``"table.column"``, values that did not
     convert to the column's type (they are in a variant column) and values cut to microseconds.
 
     >>> str(StepInfo("extract", "1.0", 0.5, {"users": 3}))
     'extract 1.0: 0.50 s, users: 3'
+    >>> str(StepInfo("extract", "1.0", 0.5, {"users": 3}, counts={"users": {"http_retries": 2}}))
+    'extract 1.0: 0.50 s, users: 3; users: http_retries: 2'
     >>> str(StepInfo("normalize", "1.0", 0.5, processes=2))
     'normalize 1.0: 0.50 s in 2 processes'
     """
@@ -31,6 +34,7 @@ class StepInfo:
     skipped: dict[str, int] = field(default_factory=dict)
     not_converted: dict[str, int] = field(default_factory=dict)
     truncated: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def __str__(self) -> str:
         counts = ", ".join(f"{t}: {n}" for t, n in self.rows.items())
@@ -39,7 +43,8 @@ class StepInfo:
                 + _counted("discarded by contract", self.discarded)
                 + _counted("skipped None items:", self.skipped)
                 + _counted("not converted to the column type (in variant columns)", self.not_converted)
-                + _counted("cut to microseconds", self.truncated))
+                + _counted("cut to microseconds", self.truncated)
+                + "".join(_counted(f"{resource}:", events) for resource, events in self.counts.items()))
 
 
 def _counted(what: str, counts: dict[str, int]) -> str:

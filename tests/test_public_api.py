@@ -25,7 +25,7 @@ ERRORS = {
 }
 PUBLIC = ERRORS | {
     "BufferLimits", "Dataset", "Incremental", "LoadInfo", "Pipeline", "Resource", "RetryPolicy", "Schema", "Source",
-    "__version__", "attach", "config", "destination", "incremental",
+    "__version__", "attach", "config", "count", "destination", "incremental",
     "pipeline", "resource", "resource_state", "secrets", "source", "state", "transformer", "with_table_name",
 }
 ROOT = Path(__file__).resolve().parent.parent

@@ -48,7 +48,8 @@ def extract_package(ctx: PipelineContext, data: Any, hints: dict[str, Any]) -> s
     bump_version(document)
     write_manifest(folder, Manifest(load_id, result.table_hints, result.files, encode(document), result.items))
     ctx.packages.move(load_id, "extracting.tmp", "extracted")
-    ctx.trace.record(StepInfo("extract", load_id, result.seconds, result.items, skipped=result.skipped))
+    ctx.trace.record(StepInfo("extract", load_id, result.seconds, result.items, skipped=result.skipped,
+                                    counts=result.counts))
     return load_id
 
 

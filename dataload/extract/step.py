@@ -33,11 +33,13 @@ logger = logging.getLogger(__name__)
 @dataclass
 class ExtractResult:
     """What one extraction wrote: items per table, the hints of every table it wrote (and of every
-    ``replace`` table it left without rows, which the package empties), ``None`` items skipped per resource."""
+    ``replace`` table it left without rows, which the package empties), ``None`` items skipped per resource,
+    and the events resources counted with :func:`dataload.count` (per resource, per event)."""
 
     items: dict[str, int] = field(default_factory=dict)
     table_hints: dict[str, TableHintsRecord] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
     files: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -77,6 +79,7 @@ class _Extraction:
         self.document = document
         selected = self.source.selected_resources
         for resource in selected.values():
+            resource.check_fed()
             if isinstance(resource.table_name, str):  # conflicts found before anything runs
                 self._table_of(resource, resource.table_name)
             if resource.data_from is not None and resource.data_from.name in selected:
@@ -115,7 +118,7 @@ class _Extraction:
     def _pages_in_context(self, resource: Resource, parent_item: Any = _NO_PARENT) -> Iterable[Any]:
         """The resource's pages (for one parent item, for a fed transformer), run with its state."""
         pages = _standalone_pages(resource) if parent_item is _NO_PARENT else resource.pages(parent_item)
-        return _with_context(pages, self.document, self.source.name, resource.name)
+        return _with_context(pages, self.document, self.source.name, resource.name, self.result.counts)
 
     def _handle_page(self, resource: Resource, page: Any) -> None:
         """Write a page, then feed each of its items to the transformers of ``resource``.
@@ -184,10 +187,11 @@ def _standalone_pages(resource: Resource) -> Iterable[Any]:
     return (page for parent in resource.data_from for page in resource.pages(parent))
 
 
-def _with_context(pages: Iterable[Any], document: dict[str, Any], source: str, resource: str) -> Iterable[Any]:
+def _with_context(pages: Iterable[Any], document: dict[str, Any], source: str, resource: str,
+                  counts: dict[str, dict[str, int]]) -> Iterable[Any]:
     iterator = iter(pages)
     while True:
-        with extracting(document, source, resource):
+        with extracting(document, source, resource, counts):
             try:
                 page = next(iterator)
             except StopIteration:

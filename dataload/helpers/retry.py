@@ -1,7 +1,7 @@
 """The retry policy of HTTP requests, one copy for every HTTP client of dataload.
 
 :mod:`dataload.helpers.requests` (on ``requests``) and ``sources.rest_api.RESTClient`` (on
-``httpx``) both retry through :func:`retrying`: connection errors, timeouts and the statuses of a
+``httpx``, also async) both retry through :func:`retry_policy`: connection errors, timeouts and the statuses of a
 :class:`RetryConfig` (429 and 5xx by default), with an exponential backoff capped at ``max_wait``
 that a ``Retry-After`` header (seconds or an HTTP date) overrides. A client raises
 :class:`RetryableStatus` from its attempt when the answer's status is worth another try, and
@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import tenacity
+
+from dataload._state import count
 
 
 @dataclass(frozen=True)
@@ -100,13 +102,16 @@ def retry_after_seconds(value: str | None, now: datetime.datetime | None = None)
     return max(0.0, (when - now).total_seconds())
 
 
-def retrying(config: RetryConfig, *, transient: tuple[type[BaseException], ...], method: str, url: str,
-             logger: logging.Logger, redacted: Callable[[Any], str] = str) -> tenacity.Retrying:
-    """A :class:`tenacity.Retrying` for one request: retries :class:`RetryableStatus` and the ``transient`` errors.
+def retry_policy(config: RetryConfig, *, transient: tuple[type[BaseException], ...], method: str, url: str,
+                 logger: logging.Logger, redacted: Callable[[Any], str] = str) -> dict[str, Any]:
+    """The keyword arguments of :class:`tenacity.Retrying` (or ``AsyncRetrying``) for one request.
 
-    Each retry is logged at WARNING on ``logger`` with its cause (``HTTP 503``, ``ConnectError: ...``
-    passed through ``redacted``) and ``url`` (already redacted by the caller); the response of a
-    retried status is closed first. The last error is re-raised when the attempts run out.
+    It retries :class:`RetryableStatus` and the ``transient`` errors with :meth:`RetryConfig.wait`,
+    and re-raises the last error when the attempts run out. Each retry is counted as
+    ``http_retries`` in the trace of the resource being extracted (:func:`dataload.count`) and
+    logged at WARNING on ``logger`` with its cause (``HTTP 503``, ``ConnectError: ...`` passed
+    through ``redacted``) and ``url`` (already redacted by the caller); the response of a retried
+    status is closed first.
     """
     def wait(state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -121,9 +126,17 @@ def retrying(config: RetryConfig, *, transient: tuple[type[BaseException], ...],
         else:
             cause = f"{type(error).__name__}: {redacted(error)}"
         sleep = state.next_action.sleep if state.next_action else 0.0
+        count("http_retries")
         logger.warning("%s %s: %s, retry %d of %d in %.1f s", method, url, cause, state.attempt_number,
                        config.attempts - 1, sleep)
 
-    return tenacity.Retrying(stop=tenacity.stop_after_attempt(config.attempts), wait=wait,
-                             retry=tenacity.retry_if_exception_type((RetryableStatus, *transient)),
-                             before_sleep=before_sleep, reraise=True)
+    return {"stop": tenacity.stop_after_attempt(config.attempts), "wait": wait,
+            "retry": tenacity.retry_if_exception_type((RetryableStatus, *transient)),
+            "before_sleep": before_sleep, "reraise": True}
+
+
+def retrying(config: RetryConfig, *, transient: tuple[type[BaseException], ...], method: str, url: str,
+             logger: logging.Logger, redacted: Callable[[Any], str] = str) -> tenacity.Retrying:
+    """A :class:`tenacity.Retrying` with :func:`retry_policy`: call it with the attempt function and its arguments."""
+    return tenacity.Retrying(**retry_policy(config, transient=transient, method=method, url=url, logger=logger,
+                                            redacted=redacted))

@@ -1,17 +1,17 @@
 """Readers: transformers that read the files of a listing, CSV and Parquet as Arrow batches, JSONL as dicts.
 
-Each reader takes the listing resource (``data_from``) and returns a transformer resource that
-reads every listed file in bounded chunks. Compression (gzip, bz2, zstd) is picked from the file
-name (``.gz``, ``.bz2``, ``.zst``). A file that cannot be read stops the run with a
-:class:`FileReadError` naming the file (and the line, where there is one), or with
-``on_error="skip"`` is skipped with a warning and counted in the reader's resource state
-(``{"skipped": {"files": n, "rows": n}}``, totals over all runs).
+Each reader returns a transformer resource that reads every file of a listing in bounded chunks:
+pipe the listing into it (``filesystem(...) | read_csv()``) or pass it (``read_csv(filesystem(...))``).
+Compression (gzip, bz2, zstd) is picked from the file name (``.gz``, ``.bz2``, ``.zst``). A file
+that cannot be read stops the run with a :class:`FileReadError` naming the file (and the line,
+where there is one), or with ``on_error="skip"`` is skipped with a warning and counted in the
+run's trace (``skipped_files`` / ``skipped_rows`` for the reader, through :func:`dataload.count`).
 
 >>> import pathlib, tempfile
 >>> from sources.filesystem import filesystem
 >>> folder = pathlib.Path(tempfile.mkdtemp())
 >>> _ = (folder / "a.csv").write_text("id,name\\n1,Ann\\n2,NA\\n")
->>> [batch.to_pylist() for batch in read_csv(filesystem(str(folder)))]
+>>> [batch.to_pylist() for batch in filesystem(str(folder)) | read_csv()]
 [[{'id': 1, 'name': 'Ann'}, {'id': 2, 'name': None}]]
 """
 
@@ -51,7 +51,7 @@ class FileReadError(ValueError):
 
 
 def read_csv(
-    data_from: Resource,
+    data_from: Resource | None = None,
     *,
     name: str = "read_csv",
     delimiter: str = ",",
@@ -79,7 +79,7 @@ def read_csv(
 
 
 def read_jsonl(
-    data_from: Resource,
+    data_from: Resource | None = None,
     *,
     name: str = "read_jsonl",
     chunk_size: int = 1000,
@@ -96,7 +96,7 @@ def read_jsonl(
 
 
 def read_parquet(
-    data_from: Resource,
+    data_from: Resource | None = None,
     *,
     name: str = "read_parquet",
     chunk_size: int = 65_536,
@@ -111,7 +111,7 @@ def read_parquet(
     return _reader(_read_parquet_file, data_from, name, on_error, incremental, chunk_size=chunk_size)
 
 
-def _reader(read: Callable[..., Iterator[Any]], data_from: Resource, name: str, on_error: OnError,
+def _reader(read: Callable[..., Iterator[Any]], data_from: Resource | None, name: str, on_error: OnError,
             incremental: Incremental | None, **options: Any) -> Resource:
     """The transformer calling ``read(item, skips, **options)`` for each file item, guarded by ``on_error``."""
     if on_error not in ("raise", "skip"):
@@ -155,10 +155,10 @@ def _guarded(url: str, on_error: OnError, read: Callable[[_Skips], Iterator[Any]
         logger.warning("skipped the rest of file %s: %s", url, exc)
     if skips.rows:
         logger.warning("skipped %d rows of file %s, the first: %s", skips.rows, url, skips.first)
-    if skips.rows or skipped_file:
-        counts = dataload.resource_state().setdefault("skipped", {"files": 0, "rows": 0})
-        counts["rows"] += skips.rows
-        counts["files"] += int(skipped_file)
+    if skips.rows:
+        dataload.count("skipped_rows", skips.rows)
+    if skipped_file:
+        dataload.count("skipped_files")
 
 
 @contextmanager

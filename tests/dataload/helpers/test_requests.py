@@ -6,13 +6,15 @@ import datetime
 import email.utils
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import requests as plain_requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+import dataload
 from dataload.helpers import requests
 from dataload.helpers.retry import RetryConfig
 
@@ -151,3 +153,20 @@ def test_every_verb_is_retried(httpserver: HTTPServer, method: str) -> None:
         _answers(Response("busy", status=503), then=_ok))
     response = getattr(requests, method)(httpserver.url_for("/thing"), retry=FAST)
     assert response.status_code == 200 and _seen(httpserver, "/thing") == 2
+
+
+def test_retries_inside_a_resource_are_counted_in_the_trace(httpserver: HTTPServer,
+                                                            make_pipeline: Callable[..., dataload.Pipeline]) -> None:
+    httpserver.expect_request("/items").respond_with_handler(
+        _answers(Response("busy", status=503), Response("busy", status=429),
+                 then=lambda request: Response('[{"id": 1}, {"id": 2}]', content_type="application/json")))
+
+    @dataload.resource
+    def items() -> Iterator[Any]:
+        yield requests.get(httpserver.url_for("/items"), retry=FAST).json()
+
+    pipe = make_pipeline()
+    pipe.run(items)
+    [extract] = [step for step in pipe.last_trace.steps if step.step == "extract"]
+    assert extract.counts == {"items": {"http_retries": 2}}
+    assert sorted(row["id"] for row in pipe.dataset().table("items").rows()) == [1, 2]

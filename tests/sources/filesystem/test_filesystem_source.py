@@ -166,16 +166,14 @@ def test_corrupt_parquet_is_skipped_and_counted(make_pipeline: Make, tmp_path: P
     pipe.run(read_parquet(filesystem(str(tmp_path), file_glob="*.parquet"), name="ids", on_error="skip"))
 
     assert _rows(pipe, "ids") == [{"id": 1}, {"id": 2}]
-    assert _resource_state(pipe, "ids")["skipped"] == {"files": 1, "rows": 0}
+    assert _skips(pipe, "ids") == {"skipped_files": 1}
     assert any("truncated.parquet" in record.getMessage() for record in caplog.records)
 
 
-def _resource_state(pipe: dataload.Pipeline, resource: str) -> dict[str, Any]:
-    found: dict[str, Any] = pipe.state["sources"]
-    for source in found.values():
-        if resource in source.get("resources", {}):
-            return source["resources"][resource]  # type: ignore[no-any-return]
-    raise AssertionError(f"no state for resource {resource!r} in {found}")
+def _skips(pipe: dataload.Pipeline, resource: str) -> dict[str, int]:
+    """What the run's trace counted for ``resource`` (the readers count skipped files and rows)."""
+    [extract] = [step for step in pipe.last_trace.steps if step.step == "extract"]
+    return extract.counts.get(resource, {})
 
 
 def test_invalid_json_line_names_file_and_line(make_pipeline: Make, tmp_path: Path) -> None:
@@ -188,7 +186,7 @@ def test_invalid_json_line_names_file_and_line(make_pipeline: Make, tmp_path: Pa
     pipe = make_pipeline()
     pipe.run(read_jsonl(files, name="lines", on_error="skip"))
     assert _rows(pipe, "lines") == [{"id": 1}, {"id": 3}]
-    assert _resource_state(pipe, "lines")["skipped"] == {"files": 0, "rows": 1}
+    assert _skips(pipe, "lines") == {"skipped_rows": 1}
 
 
 def test_csv_row_with_too_many_fields_names_file_and_line(make_pipeline: Make, tmp_path: Path) -> None:
@@ -201,7 +199,7 @@ def test_csv_row_with_too_many_fields_names_file_and_line(make_pipeline: Make, t
     pipe = make_pipeline()
     pipe.run(read_csv(files, name="wide", on_error="skip"))
     assert _rows(pipe, "wide") == [{"id": 1, "v": "a"}, {"id": 3, "v": "c"}]
-    assert _resource_state(pipe, "wide")["skipped"] == {"files": 0, "rows": 1}
+    assert _skips(pipe, "wide") == {"skipped_rows": 1}
 
 
 def test_memory_filesystem_through_fsspec(make_pipeline: Make) -> None:
@@ -311,3 +309,13 @@ def test_the_docs_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == str(orders)
     assert "customers" in printed[1] and "customers__tags" in printed[1]
+
+
+def test_listing_piped_into_readers(sql_pipeline: Make, tmp_path: Path) -> None:
+    (tmp_path / "orders.csv").write_text("id,total\n1,9.5\n2,NA\n")
+    (tmp_path / "events.jsonl").write_text('{"id": 1, "kind": "open"}\n{"id": 2, "kind": "close"}\n')
+    pipe = sql_pipeline("fs_pipe")
+    pipe.run([filesystem(str(tmp_path), file_glob="*.csv") | read_csv(name="orders"),
+              filesystem(str(tmp_path), file_glob="*.jsonl") | read_jsonl(name="events")])
+    assert _rows(pipe, "orders") == [{"id": 1, "total": 9.5}, {"id": 2, "total": None}]
+    assert _rows(pipe, "events") == [{"id": 1, "kind": "open"}, {"id": 2, "kind": "close"}]

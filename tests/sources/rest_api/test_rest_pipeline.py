@@ -11,7 +11,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 import dataload
-from sources.rest_api import Page, RESTClient, page_number
+from sources.rest_api import Page, RESTClient, RetryConfig, page_number
 
 ISSUES = [{"id": i, "title": f"issue {i}", "updated_at": f"2024-03-0{i}T10:00:00+00:00"} for i in range(1, 6)]
 
@@ -77,3 +77,21 @@ def test_incremental_cursor_is_sent_back_on_the_second_run(httpserver: HTTPServe
     stored_cursor = ISSUES[-1]["updated_at"]  # the highest updated_at of the first run
     assert [_instant(value) for value in api.since] == [_instant("2024-01-01T00:00:00Z"), _instant(stored_cursor)]
     assert _loaded(pipe) == _expected(api.rows)
+
+
+def test_retries_are_counted_in_the_trace(httpserver: HTTPServer,
+                                          make_pipeline: Callable[..., dataload.Pipeline]) -> None:
+    answers = iter([Response("busy", status=503), Response("busy", status=503)])
+    httpserver.expect_request("/items").respond_with_handler(
+        lambda request: next(answers, None) or Response('[{"id": 1}, {"id": 2}]', content_type="application/json"))
+    client = RESTClient(httpserver.url_for("/"), retry=RetryConfig(first_wait=0.01))
+
+    @dataload.resource
+    def items() -> Iterator[Page]:
+        yield from client.paginate("items")
+
+    pipe = make_pipeline()
+    pipe.run(items)
+    [extract] = [step for step in pipe.last_trace.steps if step.step == "extract"]
+    assert extract.counts == {"items": {"http_retries": 2}}
+    assert sorted(row["id"] for row in pipe.dataset().table("items").rows()) == [1, 2]
