@@ -1,6 +1,11 @@
-"""REST API toolkit: :class:`RESTClient` with auth, paginators, retries and clear errors.
+"""REST API toolkit: declarative sources (``rest_api_source``) on a :class:`RESTClient` with auth,
+paginators, retries and clear errors. See docs/rest_api.md.
 
-The declarative ``rest_api_source`` config built on this client is coming; see docs/rest_api.md.
+>>> from sources.rest_api import rest_api_source
+>>> source = rest_api_source({"client": {"base_url": "https://api.example.com/v1/"}, "resources": [
+...     "users", {"name": "posts", "endpoint": "users/{resources.users.id}/posts"}]})
+>>> list(source.resources)
+['users', 'posts']
 """
 
 from dataload.helpers.retry import RetryConfig
@@ -42,6 +47,7 @@ from sources.rest_api.paginators import (
     page_number,
     single_page,
 )
+from sources.rest_api.resources import rest_api_resources, rest_api_source
 
 __all__ = [
     "APIKeyAuth", "BasePaginator", "BearerAuth", "CursorPaginator", "HTTPBasicAuth", "HTTPStatusError",
@@ -49,5 +55,6 @@ __all__ = [
     "OffsetPaginator", "Page", "PageNumberPaginator", "PageRequest", "PaginatorError", "RESTClient",
     "RESTConnectionError", "RESTError", "ResponseFormatError", "RetryConfig", "SinglePagePaginator",
     "api_key", "bearer", "cursor", "detect_paginator", "header_cursor", "header_link", "http_basic",
-    "json_link", "offset", "oauth2_client_credentials", "openapi_config", "page_number", "single_page",
+    "json_link", "offset", "oauth2_client_credentials", "openapi_config", "page_number", "rest_api_resources",
+    "rest_api_source", "single_page",
 ]

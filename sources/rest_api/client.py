@@ -11,13 +11,14 @@ from __future__ import annotations
 import copy
 import json as jsonlib
 import logging
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
 from typing import Any
 
 import httpx
+import tenacity
 
 from dataload.configuration import redact, redact_url
-from dataload.helpers.retry import RetryableStatus, RetryConfig, retrying
+from dataload.helpers.retry import RetryableStatus, RetryConfig, retry_policy
 from sources.rest_api.auth import as_auth, secrets_of
 from sources.rest_api.errors import (
     HTTPStatusError,
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 _SNIPPET = 200
 _MAX_REDIRECTS = 20
+ResponseHook = Callable[[httpx.Response], "httpx.Response | None"]
+"""Sees each final response before its status is checked: the response to use, or None to stop there."""
 _LIST_FIELDS = ("data", "items", "results", "records", "entries", "values", "objects")
 
 
@@ -91,6 +94,7 @@ class RESTClient:
         self.data_selector = data_selector
         self.retry = retry
         self._http = httpx.Client(headers=dict(headers or {}), timeout=timeout, follow_redirects=False)
+        self._async_http: httpx.AsyncClient | None = None
         self._bound_auth = (None if self.auth is None
                             else _OriginBoundAuth(self.auth, _origin(httpx.URL(base_url)), self.redacted))
 
@@ -121,7 +125,10 @@ class RESTClient:
     def request(self, method: str, path: str = "", *, params: Mapping[str, Any] | None = None, json: Any = None,
                 headers: Mapping[str, str] | None = None) -> httpx.Response:
         """Send one request (with auth, retries and redirects); the response, or an error for a 4xx/5xx status."""
-        return self._send(PageRequest(method.upper(), self.url(path), dict(params or {}), json, dict(headers or {})))
+        response = self._send(PageRequest(method.upper(), self.url(path), dict(params or {}), json,
+                                          dict(headers or {})))
+        assert response is not None  # only a response_hook ends with no response
+        return response
 
     def get(self, path: str = "", *, params: Mapping[str, Any] | None = None,
             headers: Mapping[str, str] | None = None) -> httpx.Response:
@@ -131,80 +138,153 @@ class RESTClient:
     def paginate(self, path: str = "", *, method: str = "GET", params: Mapping[str, Any] | None = None,
                  json: Any = None, headers: Mapping[str, str] | None = None, paginator: BasePaginator | None = None,
                  data_selector: str | None = None, maximum_pages: int | None = None,
-                 maximum_items: int | None = None) -> Iterator[Page]:
+                 maximum_items: int | None = None, response_hook: ResponseHook | None = None) -> Iterator[Page]:
         """Yield the pages of ``path``, each a :class:`Page` (a list of the items, with its request and response).
 
         With no ``paginator`` (here or on the client) one is detected from the first response and
         logged. It stops when the paginator says so, after ``maximum_pages`` pages or
         ``maximum_items`` items (the last page cut to fit), and with a
         :class:`~sources.rest_api.errors.PaginatorError` when the next request would repeat one
-        already sent.
+        already sent. ``response_hook`` sees every final response (after retries) before its
+        status is checked: it returns the response to use (the same or another), or None to end
+        the pages there without an error (a 404 to ignore, say).
         """
+        walk = self._walk(path, method, params, json, headers, paginator, data_selector, maximum_pages,
+                          maximum_items)
+        while walk.request is not None:
+            response = self._send(walk.request, response_hook)
+            if response is None:
+                return
+            yield walk.page(response)
+            walk.advance()
+
+    async def apaginate(self, path: str = "", *, method: str = "GET", params: Mapping[str, Any] | None = None,
+                        json: Any = None, headers: Mapping[str, str] | None = None,
+                        paginator: BasePaginator | None = None, data_selector: str | None = None,
+                        maximum_pages: int | None = None, maximum_items: int | None = None,
+                        response_hook: ResponseHook | None = None) -> AsyncIterator[Page]:
+        """:meth:`paginate` on httpx's async client: the same pages, auth, retries and errors, awaited.
+
+        The async client is opened on first use, on the running event loop; close it on that loop
+        with :meth:`aclose`.
+        """
+        walk = self._walk(path, method, params, json, headers, paginator, data_selector, maximum_pages,
+                          maximum_items)
+        while walk.request is not None:
+            response = await self._asend(walk.request, response_hook)
+            if response is None:
+                return
+            yield walk.page(response)
+            walk.advance()
+
+    async def aclose(self) -> None:
+        """Close the async client's connections (a later :meth:`apaginate` opens a new one)."""
+        if self._async_http is not None:
+            http, self._async_http = self._async_http, None
+            await http.aclose()
+
+    def _walk(self, path: str, method: str, params: Mapping[str, Any] | None, json: Any,
+              headers: Mapping[str, str] | None, paginator: BasePaginator | None, data_selector: str | None,
+              maximum_pages: int | None, maximum_items: int | None) -> _Walk:
         request = PageRequest(method.upper(), self.url(path), dict(params or {}), json, dict(headers or {}))
         chosen = paginator or self.paginator
-        pager = copy.deepcopy(chosen) if chosen is not None else None
-        if pager is not None:
-            pager.init_request(request)
-        selector = data_selector or self.data_selector
-        seen = {_fingerprint(request)}
-        pages = items = 0
-        while True:
-            response = self._send(request)
-            data = self._select(response, selector)
-            if maximum_items is not None:
-                data = data[:maximum_items - items]
-            if pager is None:
-                pager = detect_paginator(response, data)
-                logger.info("no paginator given for %s: detected %r", self.redacted(response.request.url), pager)
-            pager.update_state(response, data)
-            pages, items = pages + 1, items + len(data)
-            yield Page(data, request=response.request, response=response)
-            if (not pager.has_next_page or (maximum_pages is not None and pages >= maximum_pages)
-                    or (maximum_items is not None and items >= maximum_items)):
-                return
-            pager.update_request(request)
-            key = _fingerprint(request)
-            if key in seen:
-                url = self.redacted(_full_url(request))
-                raise PaginatorError(f"{type(pager).__name__} made no progress: the next request would repeat "
-                                      f"{request.method} {url}", url)
-            seen.add(key)
+        return _Walk(self, request, copy.deepcopy(chosen) if chosen is not None else None,
+                     data_selector or self.data_selector, maximum_pages, maximum_items)
 
     # -- sending --------------------------------------------------------------------------------
 
-    def _send(self, request: PageRequest) -> httpx.Response:
+    def _send(self, request: PageRequest, hook: ResponseHook | None = None) -> httpx.Response | None:
         """Send with retries; the final response, checked (an error for 4xx/5xx or no answer)."""
         url = self.redacted(_full_url(request))
-        attempts = retrying(self.retry, transient=(httpx.TransportError,), method=request.method, url=url,
-                            logger=logger, redacted=self.redacted)
         try:
-            response = attempts(self._send_once, request)
+            response = tenacity.Retrying(**self._retry_policy(request.method, url))(self._send_once, request)
         except RetryableStatus as last:
             response = last.response
         except httpx.TransportError as error:
-            raise RESTConnectionError(f"{request.method} {url} failed: {type(error).__name__}: "
-                                      f"{self.redacted(error)}", url) from None
+            raise self._connection_error(request.method, url, error) from None
+        return self._checked(response, hook)
+
+    async def _asend(self, request: PageRequest, hook: ResponseHook | None = None) -> httpx.Response | None:
+        """:meth:`_send` on the async client."""
+        url = self.redacted(_full_url(request))
+        try:
+            retrying = tenacity.AsyncRetrying(**self._retry_policy(request.method, url))
+            response: httpx.Response = await retrying(self._asend_once, request)
+        except RetryableStatus as last:
+            response = last.response
+        except httpx.TransportError as error:
+            raise self._connection_error(request.method, url, error) from None
+        return self._checked(response, hook)
+
+    def _retry_policy(self, method: str, url: str) -> dict[str, Any]:
+        return retry_policy(self.retry, transient=(httpx.TransportError,), method=method, url=url, logger=logger,
+                            redacted=self.redacted)
+
+    def _connection_error(self, method: str, url: str, error: httpx.TransportError) -> RESTConnectionError:
+        return RESTConnectionError(f"{method} {url} failed: {type(error).__name__}: {self.redacted(error)}", url)
+
+    def _checked(self, response: httpx.Response, hook: ResponseHook | None) -> httpx.Response | None:
+        if hook is not None:
+            hooked = hook(response)
+            if hooked is None:
+                logger.info("%s %s: HTTP %d ignored", response.request.method,
+                            self.redacted(response.request.url), response.status_code)
+                return None
+            if hooked is not response and not _has_request(hooked):
+                hooked.request = response.request  # a new response made by the hook: it answers the same request
+            response = hooked
         if response.status_code >= 400:
             raise HTTPStatusError(self.redacted(response.request.url), response.status_code,
-                                  self.redacted(response.text[:_SNIPPET]), request.method)
+                                  self.redacted(response.text[:_SNIPPET]), response.request.method)
         return response
 
     def _send_once(self, request: PageRequest) -> httpx.Response:
         """One try: the request and its redirects (credentials only for the base URL's host)."""
-        sent = self._http.build_request(request.method, request.url, params=request.params or None,
-                                        json=request.json, headers=request.headers)
+        sent: httpx.Request | None = self._build(self._http, request)
         for _ in range(_MAX_REDIRECTS):
+            assert sent is not None
             logger.debug("%s %s", sent.method, self.redacted(sent.url))
             response = self._http.send(sent, auth=self._bound_auth)
-            if response.status_code in self.retry.statuses:
-                raise RetryableStatus(response, response.status_code, response.headers.get("Retry-After"))
-            if not response.is_redirect or response.next_request is None:
+            sent = self._next_hop(self._http, request, response)
+            if sent is None:
                 return response
-            hop = response.next_request  # rebuilt, not reused: it carries the headers the auth added
-            sent = self._http.build_request(hop.method, hop.url, headers=request.headers,
-                                            json=request.json if hop.method == request.method else None)
-        raise RESTError(f"{request.method} {self.redacted(request.url)}: more than {_MAX_REDIRECTS} redirects",
-                        self.redacted(request.url))
+        raise self._too_many_redirects(request)
+
+    async def _asend_once(self, request: PageRequest) -> httpx.Response:
+        """:meth:`_send_once` on the async client."""
+        if self._async_http is None:
+            self._async_http = httpx.AsyncClient(headers=self._http.headers, timeout=self._http.timeout,
+                                                 follow_redirects=False)
+        http = self._async_http
+        sent: httpx.Request | None = self._build(http, request)
+        for _ in range(_MAX_REDIRECTS):
+            assert sent is not None
+            logger.debug("%s %s", sent.method, self.redacted(sent.url))
+            response = await http.send(sent, auth=self._bound_auth)
+            sent = self._next_hop(http, request, response)
+            if sent is None:
+                return response
+        raise self._too_many_redirects(request)
+
+    @staticmethod
+    def _build(http: httpx.Client | httpx.AsyncClient, request: PageRequest) -> httpx.Request:
+        return http.build_request(request.method, request.url, params=request.params or None, json=request.json,
+                                  headers=request.headers)
+
+    def _next_hop(self, http: httpx.Client | httpx.AsyncClient, request: PageRequest,
+                  response: httpx.Response) -> httpx.Request | None:
+        """The redirect to follow (None: ``response`` is the answer); a retryable status raises."""
+        if response.status_code in self.retry.statuses:
+            raise RetryableStatus(response, response.status_code, response.headers.get("Retry-After"))
+        if not response.is_redirect or response.next_request is None:
+            return None
+        hop = response.next_request  # rebuilt, not reused: it carries the headers the auth added
+        return http.build_request(hop.method, hop.url, headers=request.headers,
+                                  json=request.json if hop.method == request.method else None)
+
+    def _too_many_redirects(self, request: PageRequest) -> RESTError:
+        url = self.redacted(request.url)
+        return RESTError(f"{request.method} {url}: more than {_MAX_REDIRECTS} redirects", url)
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -240,6 +320,52 @@ class RESTClient:
             raise ResponseFormatError(f"invalid JSON ({error})", url, snippet) from None
 
 
+class _Walk:
+    """Where a pagination stands: the next request (None when done), pages and items so far, requests sent.
+
+    Shared by :meth:`RESTClient.paginate` and :meth:`RESTClient.apaginate`, which only send.
+    """
+
+    def __init__(self, client: RESTClient, request: PageRequest, pager: BasePaginator | None,
+                 selector: str | None, maximum_pages: int | None, maximum_items: int | None) -> None:
+        if pager is not None:
+            pager.init_request(request)
+        self.client, self.pager, self.selector = client, pager, selector
+        self.request: PageRequest | None = request
+        self.maximum_pages, self.maximum_items = maximum_pages, maximum_items
+        self.seen = {_fingerprint(request)}
+        self.pages = self.items = 0
+
+    def page(self, response: httpx.Response) -> Page:
+        """The page of ``response``; the paginator reads where the next one is."""
+        data = self.client._select(response, self.selector)
+        if self.maximum_items is not None:
+            data = data[:self.maximum_items - self.items]
+        if self.pager is None:
+            self.pager = detect_paginator(response, data)
+            logger.info("no paginator given for %s: detected %r", self.client.redacted(response.request.url),
+                        self.pager)
+        self.pager.update_state(response, data)
+        self.pages, self.items = self.pages + 1, self.items + len(data)
+        return Page(data, request=response.request, response=response)
+
+    def advance(self) -> None:
+        """Move to the next request, or set it to None at the end; a request already sent is an error."""
+        request, pager = self.request, self.pager
+        assert request is not None and pager is not None
+        if (not pager.has_next_page or (self.maximum_pages is not None and self.pages >= self.maximum_pages)
+                or (self.maximum_items is not None and self.items >= self.maximum_items)):
+            self.request = None
+            return
+        pager.update_request(request)
+        key = _fingerprint(request)
+        if key in self.seen:
+            url = self.client.redacted(_full_url(request))
+            raise PaginatorError(f"{type(pager).__name__} made no progress: the next request would repeat "
+                                 f"{request.method} {url}", url)
+        self.seen.add(key)
+
+
 def _find_list(body: Any, url: str) -> list[Any]:
     """The list in a body: the body itself, its only list field, a well-known list field, or ``[body]``."""
     if isinstance(body, list):
@@ -255,6 +381,13 @@ def _find_list(body: Any, url: str) -> list[Any]:
     logger.debug("%s: the data is the list field %r", url, key)
     result: list[Any] = body[key]
     return result
+
+
+def _has_request(response: httpx.Response) -> bool:
+    try:
+        return response.request is not None
+    except RuntimeError:  # httpx: "The request instance has not been set on this response."
+        return False
 
 
 def _full_url(request: PageRequest) -> httpx.URL:
