@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from dataload import InvalidConfig
-from sources.rest_api import openapi_config
+from sources.rest_api import openapi_config, rest_api_source
 from sources.rest_api.openapi_guess import auth_config, guess_paginator, primary_key
 
 SPECS = Path(__file__).resolve().parents[2] / "data" / "openapi"
@@ -98,6 +98,13 @@ def test_github_config(caplog: pytest.LogCaptureFixture) -> None:
     assert left_out == ["GET /rate_limit", "GET /repos/{owner}/{repo}", "GET /repos/{owner}/{repo}/issues/comments/"
                         "{comment_id}/reactions", "GET /repos/{owner}/{repo}/issues/{issue_number}", "GET /user",
                         "GET /users/{username}"]
+
+
+@pytest.mark.parametrize("spec", ["petstore.yaml", "github.yaml"])
+def test_the_generated_configs_pass_rest_api_source_validation(spec: str) -> None:
+    config = openapi_config(SPECS / spec)
+    source = rest_api_source(config)  # validated before any request: no server needed
+    assert list(source.resources) == [resource["name"] for resource in config["resources"]]
 
 
 def test_output_is_the_same_for_a_dict_a_yaml_file_and_a_json_file(tmp_path: Path) -> None:
