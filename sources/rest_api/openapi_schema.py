@@ -8,7 +8,7 @@ it (``common.yaml#/components/schemas/Error``).
 ...     "Named": {"properties": {"name": {"type": "string"}}},
 ...     "Pet": {"allOf": [{"$ref": "#/components/schemas/Named"},
 ...                       {"type": "object", "properties": {"id": {"type": "integer"}}}]}}}})
->>> sorted(doc.object_fields(doc.schema({"$ref": "#/components/schemas/Pet"})))
+>>> sorted(doc.schema({"$ref": "#/components/schemas/Pet"})["properties"])
 ['id', 'name']
 """
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 _SPEC_URI = "urn:dataload:openapi-spec"
 _MAX_DEPTH = 3  # how deep response fields are looked for (``_links.next.href``)
+_MAX_MERGES = 32  # allOf inside allOf: deeper is a schema that includes itself
 
 
 def load_spec(spec: Mapping[str, Any] | str | Path) -> tuple[dict[str, Any], str]:
@@ -99,13 +100,16 @@ class Document:
         return node, resolver
 
     def schema(self, node: Any, where: str = "a schema", resolver: Resolver[Any] | None = None,
-               depth: int = 0) -> dict[str, Any]:
+               depth: int = 0, merges: int = 0) -> dict[str, Any]:
         """A schema resolved and flattened: ``allOf`` merged; properties/items resolved down to :data:`_MAX_DEPTH`.
 
         The result has ``type`` (one name or None), ``properties`` (name -> flattened schema),
         ``items`` (for arrays) and the schema's own keys (``format``, ``default``, ...).
         """
         node, resolver = self.resolve(node, where, resolver)
+        if merges > _MAX_MERGES:
+            raise InvalidConfig(f"allOf/anyOf nest more than {_MAX_MERGES} levels at {where}: "
+                                "does a schema include itself?")
         if not isinstance(node, Mapping):
             return {"type": None, "properties": {}}
         result: dict[str, Any] = {key: value for key, value in node.items()
@@ -117,7 +121,7 @@ class Document:
         if len(non_null) == 1:  # `anyOf: [X, {type: null}]` is X that may be null
             parts.append(non_null[0])
         for part in parts[1:]:
-            merged = self.schema(part, where, resolver, depth)
+            merged = self.schema(part, where, resolver, depth, merges + 1)
             result["type"] = result["type"] or merged["type"]
             result["properties"].update(merged["properties"])
             result.setdefault("items", merged.get("items"))
@@ -131,11 +135,6 @@ class Document:
         if result["type"] is None and result.get("items") is not None:
             result["type"] = "array"
         return result
-
-    def object_fields(self, schema: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-        """The properties of a flattened object schema (name -> schema)."""
-        fields: dict[str, dict[str, Any]] = schema.get("properties") or {}
-        return fields
 
 
 def _type_of(node: Mapping[str, Any]) -> str | None:

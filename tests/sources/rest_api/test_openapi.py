@@ -145,6 +145,9 @@ def test_base_url_wins_and_is_needed_for_a_relative_server() -> None:
     ({"openapi": "3.0.0", "paths": {"/a": {"get": {"responses": {"200": {"$ref": "#/components/responses/Nope"}}}}}},
      r"\$ref '#/components/responses/Nope' at paths./a.get.responses.200 points to nothing"),
     ("missing/spec.yaml", "cannot read the OpenAPI document 'missing/spec.yaml'"),
+    ({"openapi": "3.0.0", "components": {"schemas": {"A": {"allOf": [{"$ref": "#/components/schemas/A"}]}}},
+      "paths": {"/a": {"get": {"responses": {"200": {"description": "", "content": {"application/json": {
+          "schema": {"$ref": "#/components/schemas/A"}}}}}}}}}, "allOf/anyOf nest more than 32 levels"),
 ])
 def test_unusable_documents_are_errors_that_say_why(spec: Any, message: str) -> None:
     with pytest.raises(InvalidConfig, match=message):
