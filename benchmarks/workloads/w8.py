@@ -13,10 +13,10 @@ The response bodies are rendered once when the input is built and cached next to
 
 * server (untimed, both sides; ``serve``): ``_http_server.py`` in a process of its own, bound
   to a free port of 127.0.0.1, started before the timed run and stopped after it.
-* ours: what a user writes today (there is no ``rest_api`` source yet): a ``@dataload.source``
-  returning a resource that pages through ``/items`` following ``next`` until it is null,
-  and a ``@dataload.transformer(data_from=items)`` that requests the detail of every 50th item
-  and yields it into its own table; both share one ``httpx.Client``.
+* ours: a ``rest_api_source`` config: the resource ``items`` pages through ``/items`` with a
+  ``cursor`` paginator (``next`` sent back as ``page`` until it is null), and ``item_details``,
+  a dependent resource on ``items/{resources.items.id}/detail`` with a ``parent_filter`` for
+  every 50th item; its requests run concurrently (8 at once) on httpx's async client.
 * reference: the same requests in the same order with one plain ``httpx.Client`` loop, the
   page records and the detail records written as two JSONL files, nothing else.
 
@@ -110,37 +110,30 @@ def serve(inp: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield {**inp, "url": url}
 
 
-def _items_api(client: Any) -> Any:
-    """Ours, as a user writes it: the paged items and every 50th item's detail, one client for both."""
-    import dataload
+def _has_detail(item: dict[str, Any]) -> bool:
+    """Every 50th item (by id) has a detail."""
+    return bool(item["id"] % DETAIL_EVERY == 0)
 
-    @dataload.source(name="items_api")
-    def items_api() -> tuple[Any, Any]:
-        @dataload.resource(name=ITEMS, write_disposition="append")
-        def items() -> Iterator[list[dict[str, Any]]]:
-            page = 1
-            while page is not None:
-                body = client.get("/items", params={"page": page}).json()
-                yield body["items"]
-                page = body["next"]
 
-        @dataload.transformer(data_from=items, name=DETAILS, write_disposition="append")
-        def item_details(item: dict[str, Any]) -> Iterator[dict[str, Any]]:
-            if item["id"] % DETAIL_EVERY == 0:
-                yield client.get(f"/items/{item['id']}/detail").json()
+def _items_api(url: str) -> Any:
+    """Ours, as a user writes it: a ``rest_api_source`` config with the paged items and, as a dependent
+    resource, the detail of every 50th item."""
+    from sources.rest_api import rest_api_source
 
-        return items, item_details
-
-    return items_api()
+    return rest_api_source({
+        "client": {"base_url": url, "paginator": {"type": "cursor", "cursor_path": "next", "cursor_param": "page"}},
+        "resources": [
+            {"name": ITEMS, "endpoint": {"path": "items", "params": {"page": 1}, "data_selector": "items"}},
+            {"name": DETAILS, "parent_filter": _has_detail,
+             "endpoint": {"path": "items/{resources.items.id}/detail", "paginator": "single_page"}},
+        ],
+    }, name="items_api")
 
 
 def run_ours(inp: dict[str, Any], workdir: Path) -> Any:
     """Run the source through a dataload pipeline into DuckDB; returns the pipeline."""
-    import httpx
-
     pipe = pipeline("bench_w8", workdir)
-    with httpx.Client(base_url=inp["url"]) as client:
-        pipe.run(_items_api(client))
+    pipe.run(_items_api(inp["url"]))
     return pipe
 
 

@@ -7,8 +7,7 @@ that a ``Retry-After`` header (seconds or an HTTP date) overrides. A client rais
 :class:`RetryableStatus` from its attempt when the answer's status is worth another try, and
 takes ``error.response`` back as the final answer when the attempts run out.
 
->>> import io
->>> attempts = iter([RetryableStatus(io.BytesIO(b"busy"), 503, None), "answer"])
+>>> attempts = iter([RetryableStatus("the busy response", 503, None), "answer"])
 >>> def send():
 ...     outcome = next(attempts)
 ...     if isinstance(outcome, Exception):
@@ -110,8 +109,7 @@ def retry_policy(config: RetryConfig, *, transient: tuple[type[BaseException], .
     and re-raises the last error when the attempts run out. Each retry is counted as
     ``http_retries`` in the trace of the resource being extracted (:func:`dataload.count`) and
     logged at WARNING on ``logger`` with its cause (``HTTP 503``, ``ConnectError: ...`` passed
-    through ``redacted``) and ``url`` (already redacted by the caller); the response of a retried
-    status is closed first.
+    through ``redacted``) and ``url`` (already redacted by the caller).
     """
     def wait(state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -120,11 +118,8 @@ def retry_policy(config: RetryConfig, *, transient: tuple[type[BaseException], .
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, RetryableStatus):
-            cause = f"HTTP {error.status}"
-            error.response.close()
-        else:
-            cause = f"{type(error).__name__}: {redacted(error)}"
+        cause = (f"HTTP {error.status}" if isinstance(error, RetryableStatus)
+                 else f"{type(error).__name__}: {redacted(error)}")
         sleep = state.next_action.sleep if state.next_action else 0.0
         count("http_retries")
         logger.warning("%s %s: %s, retry %d of %d in %.1f s", method, url, cause, state.attempt_number,

@@ -19,7 +19,7 @@ from sources.rest_api.auth import (
     http_basic,
     oauth2_client_credentials,
 )
-from sources.rest_api.client import Page, RESTClient
+from sources.rest_api.client import RESTClient
 from sources.rest_api.errors import (
     HTTPStatusError,
     PaginatorError,
@@ -28,6 +28,7 @@ from sources.rest_api.errors import (
     RESTError,
 )
 from sources.rest_api.openapi import openapi_config
+from sources.rest_api.pages import Page
 from sources.rest_api.paginators import (
     BasePaginator,
     CursorPaginator,

@@ -36,12 +36,14 @@ Fetch = Callable[[Any], Coroutine[Any, Any, Any]]
 
 
 class AsyncRunner:
-    """An event loop in a daemon thread, open while at least one :meth:`session` is.
+    """An event loop in a daemon thread, open while at least one :meth:`session` is. After a
+    session of a parallelized resource (which ends before the extraction has fed all its rows to
+    the children) it stays open until the children have taken the rows offered to them.
 
     Coroutines run in the context (``contextvars``) of the thread that submits them, so what they
-    count with ``dataload.count`` goes to the resource that sent them. When the last session ends,
-    the tasks still running are cancelled, ``on_close`` coroutines run (closing async clients), and
-    the loop and its thread stop.
+    count with ``dataload.count`` goes to the resource that sent them. When the loop stops, the
+    tasks still running are cancelled, ``on_close`` coroutines run (closing async clients), and the
+    children forget what they were offered.
     """
 
     def __init__(self) -> None:
@@ -51,18 +53,18 @@ class AsyncRunner:
         self._thread: threading.Thread | None = None
         self._limits: dict[int, asyncio.Semaphore] = {}
         self._on_close: list[Callable[[], Coroutine[Any, Any, Any]]] = []
-        self._forget: list[Callable[[], None]] = []
+        self._children: list[ChildRequests] = []
 
-    def add_cleanup(self, on_close: Callable[[], Coroutine[Any, Any, Any]] | None = None,
-                    forget: Callable[[], None] | None = None) -> None:
-        """Run ``on_close()`` on the loop before it stops, and call ``forget()`` after."""
-        if on_close is not None:
-            self._on_close.append(on_close)
-        if forget is not None:
-            self._forget.append(forget)
+    def add_cleanup(self, on_close: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        """Run ``on_close()`` on the loop before it stops."""
+        self._on_close.append(on_close)
+
+    def add_child(self, child: ChildRequests) -> None:
+        """Keep the loop while ``child`` has rows to take; make it forget them when the loop stops."""
+        self._children.append(child)
 
     @contextlib.contextmanager
-    def session(self) -> Iterator[None]:
+    def session(self, *, parallelized: bool = False) -> Iterator[None]:
         """Keep the loop running for the ``with`` block (sessions nest and may overlap in threads)."""
         with self._lock:
             self._users += 1
@@ -73,8 +75,19 @@ class AsyncRunner:
         finally:
             with self._lock:
                 self._users -= 1
-                if self._users == 0:
-                    self._stop()
+            self.stop_when_done(wait_for_children=parallelized)
+
+    def stop_when_done(self, *, wait_for_children: bool) -> None:
+        """Stop the loop if no session is open (and, ``wait_for_children``, no child has rows to take)."""
+        with self._lock:
+            if self._users or self._loop is None:
+                return
+            if wait_for_children and any(child.waiting for child in self._children):
+                return
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        assert thread is not None
+        self._stop(loop, thread)  # outside the lock: forget() takes the children's
 
     def submit(self, fetch: Fetch, argument: Any, *, limit_key: int,
                limit: int) -> concurrent.futures.Future[Any] | None:
@@ -108,16 +121,13 @@ class AsyncRunner:
         self._loop = loop
         self._limits = {}
 
-    def _stop(self) -> None:
-        loop, thread = self._loop, self._thread
-        assert loop is not None and thread is not None
-        self._loop = None
+    def _stop(self, loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
         asyncio.run_coroutine_threadsafe(self._wind_down(), loop).result()
         loop.call_soon_threadsafe(loop.stop)
         thread.join()
         loop.close()
-        for forget in self._forget:
-            forget()
+        for child in self._children:
+            child.forget()
 
     async def _wind_down(self) -> None:
         current = asyncio.current_task()
@@ -132,17 +142,29 @@ class AsyncRunner:
 class ChildRequests:
     """The requests of one dependent resource, sent ahead for the parent rows offered to it."""
 
-    def __init__(self, runner: AsyncRunner, fetch: Fetch, concurrency: int) -> None:
+    def __init__(self, runner: AsyncRunner, fetch: Fetch, concurrency: int,
+                 accepts: Callable[[Any], bool] | None = None) -> None:
         self.runner = runner
         self.fetch = fetch
+        self.accepts = accepts
         self.concurrency = concurrency
         self._lock = threading.Lock()
         self._offered: OrderedDict[int, Any] = OrderedDict()
         self._sent: dict[int, concurrent.futures.Future[Any]] = {}
-        runner.add_cleanup(forget=self.forget)
+        runner.add_child(self)
+
+    @property
+    def waiting(self) -> bool:
+        """Rows were offered and not taken yet (read without the lock: the runner only needs a hint)."""
+        return bool(self._offered)
 
     def offer(self, row: Any) -> Any:
-        """Remember ``row`` as one the child will be called with (the parent's last map step); returns it."""
+        """Remember ``row`` as one the child will be called with (the parent's last map step); returns it.
+
+        A row ``accepts`` refuses is not remembered: the child requests nothing for it.
+        """
+        if self.accepts is not None and not self.accepts(row):
+            return row
         with self._lock:
             self._offered[id(row)] = row
             if len(self._offered) > _REMEMBERED_ROWS:
@@ -170,9 +192,12 @@ class ChildRequests:
         if future is None:
             return None
         try:
-            return future.result()
+            result = future.result()
         except concurrent.futures.CancelledError:  # the loop stopped before the answer came
-            return None
+            result = None
+        if not self._offered:
+            self.runner.stop_when_done(wait_for_children=True)  # a parallelized parent may be done
+        return result
 
     def forget(self) -> None:
         """Drop the rows offered and the answers not taken (the run is over)."""

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import copy
-import json as jsonlib
 import logging
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
 from typing import Any
@@ -22,29 +21,17 @@ from dataload.helpers.retry import RetryableStatus, RetryConfig, retry_policy
 from sources.rest_api.auth import as_auth, secrets_of
 from sources.rest_api.errors import (
     HTTPStatusError,
-    PaginatorError,
-    ResponseFormatError,
     RESTConnectionError,
     RESTError,
 )
-from sources.rest_api.paginators import BasePaginator, PageRequest, detect_paginator, find_values
+from sources.rest_api.pages import SNIPPET, Page, Pagination, full_url
+from sources.rest_api.paginators import BasePaginator, PageRequest
 
 logger = logging.getLogger(__name__)
 
-_SNIPPET = 200
 _MAX_REDIRECTS = 20
 ResponseHook = Callable[[httpx.Response], "httpx.Response | None"]
 """Sees each final response before its status is checked: the response to use, or None to stop there."""
-_LIST_FIELDS = ("data", "items", "results", "records", "entries", "values", "objects")
-
-
-class Page(list[Any]):
-    """The items of one page, with the :class:`httpx.Response` and :class:`httpx.Request` they came with."""
-
-    def __init__(self, items: list[Any], *, request: httpx.Request, response: httpx.Response) -> None:
-        super().__init__(items)
-        self.request = request
-        self.response = response
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -185,17 +172,17 @@ class RESTClient:
 
     def _walk(self, path: str, method: str, params: Mapping[str, Any] | None, json: Any,
               headers: Mapping[str, str] | None, paginator: BasePaginator | None, data_selector: str | None,
-              maximum_pages: int | None, maximum_items: int | None) -> _Walk:
+              maximum_pages: int | None, maximum_items: int | None) -> Pagination:
         request = PageRequest(method.upper(), self.url(path), dict(params or {}), json, dict(headers or {}))
         chosen = paginator or self.paginator
-        return _Walk(self, request, copy.deepcopy(chosen) if chosen is not None else None,
+        return Pagination(self.redacted, request, copy.deepcopy(chosen) if chosen is not None else None,
                      data_selector or self.data_selector, maximum_pages, maximum_items)
 
     # -- sending --------------------------------------------------------------------------------
 
     def _send(self, request: PageRequest, hook: ResponseHook | None = None) -> httpx.Response | None:
         """Send with retries; the final response, checked (an error for 4xx/5xx or no answer)."""
-        url = self.redacted(_full_url(request))
+        url = self.redacted(full_url(request))
         try:
             response = tenacity.Retrying(**self._retry_policy(request.method, url))(self._send_once, request)
         except RetryableStatus as last:
@@ -206,7 +193,7 @@ class RESTClient:
 
     async def _asend(self, request: PageRequest, hook: ResponseHook | None = None) -> httpx.Response | None:
         """:meth:`_send` on the async client."""
-        url = self.redacted(_full_url(request))
+        url = self.redacted(full_url(request))
         try:
             retrying = tenacity.AsyncRetrying(**self._retry_policy(request.method, url))
             response: httpx.Response = await retrying(self._asend_once, request)
@@ -235,7 +222,7 @@ class RESTClient:
             response = hooked
         if response.status_code >= 400:
             raise HTTPStatusError(self.redacted(response.request.url), response.status_code,
-                                  self.redacted(response.text[:_SNIPPET]), response.request.method)
+                                  self.redacted(response.text[:SNIPPET]), response.request.method)
         return response
 
     def _send_once(self, request: PageRequest) -> httpx.Response:
@@ -286,114 +273,9 @@ class RESTClient:
         url = self.redacted(request.url)
         return RESTError(f"{request.method} {url}: more than {_MAX_REDIRECTS} redirects", url)
 
-    # -- reading --------------------------------------------------------------------------------
-
-    def _select(self, response: httpx.Response, selector: str | None) -> list[Any]:
-        """The items of a response: at ``selector`` (JSONPath), else the list found in the body."""
-        url = self.redacted(response.request.url)
-        body = self._json(response, url)
-        if body is None:
-            return []
-        if selector is not None:
-            found = find_values(body, selector)
-            if not found:
-                raise ResponseFormatError(f"data_selector {selector!r} matches nothing in the response", url,
-                                          self.redacted(response.text[:_SNIPPET]))
-            if len(found) == 1:
-                return found[0] if isinstance(found[0], list) else found
-            return found
-        return _find_list(body, url)
-
-    def _json(self, response: httpx.Response, url: str) -> Any:
-        """The body as JSON (None when empty); a clear error for an HTML page, another content type or bad JSON."""
-        if not response.content:
-            return None
-        snippet = self.redacted(response.text[:_SNIPPET])
-        content_type = response.headers.get("Content-Type", "").lower()
-        if "html" in content_type or (not content_type and response.text.lstrip().startswith("<")):
-            raise ResponseFormatError("expected JSON, got an HTML page", url, snippet)
-        if content_type and "json" not in content_type:
-            raise ResponseFormatError(f"expected JSON, got content type {content_type!r}", url, snippet)
-        try:
-            return jsonlib.loads(response.content)
-        except ValueError as error:
-            raise ResponseFormatError(f"invalid JSON ({error})", url, snippet) from None
-
-
-class _Walk:
-    """Where a pagination stands: the next request (None when done), pages and items so far, requests sent.
-
-    Shared by :meth:`RESTClient.paginate` and :meth:`RESTClient.apaginate`, which only send.
-    """
-
-    def __init__(self, client: RESTClient, request: PageRequest, pager: BasePaginator | None,
-                 selector: str | None, maximum_pages: int | None, maximum_items: int | None) -> None:
-        if pager is not None:
-            pager.init_request(request)
-        self.client, self.pager, self.selector = client, pager, selector
-        self.request: PageRequest | None = request
-        self.maximum_pages, self.maximum_items = maximum_pages, maximum_items
-        self.seen = {_fingerprint(request)}
-        self.pages = self.items = 0
-
-    def page(self, response: httpx.Response) -> Page:
-        """The page of ``response``; the paginator reads where the next one is."""
-        data = self.client._select(response, self.selector)
-        if self.maximum_items is not None:
-            data = data[:self.maximum_items - self.items]
-        if self.pager is None:
-            self.pager = detect_paginator(response, data)
-            logger.info("no paginator given for %s: detected %r", self.client.redacted(response.request.url),
-                        self.pager)
-        self.pager.update_state(response, data)
-        self.pages, self.items = self.pages + 1, self.items + len(data)
-        return Page(data, request=response.request, response=response)
-
-    def advance(self) -> None:
-        """Move to the next request, or set it to None at the end; a request already sent is an error."""
-        request, pager = self.request, self.pager
-        assert request is not None and pager is not None
-        if (not pager.has_next_page or (self.maximum_pages is not None and self.pages >= self.maximum_pages)
-                or (self.maximum_items is not None and self.items >= self.maximum_items)):
-            self.request = None
-            return
-        pager.update_request(request)
-        key = _fingerprint(request)
-        if key in self.seen:
-            url = self.client.redacted(_full_url(request))
-            raise PaginatorError(f"{type(pager).__name__} made no progress: the next request would repeat "
-                                 f"{request.method} {url}", url)
-        self.seen.add(key)
-
-
-def _find_list(body: Any, url: str) -> list[Any]:
-    """The list in a body: the body itself, its only list field, a well-known list field, or ``[body]``."""
-    if isinstance(body, list):
-        logger.debug("%s: the data is the top-level list", url)
-        return body
-    if not isinstance(body, dict):
-        return [body]
-    lists = [key for key, value in body.items() if isinstance(value, list)]
-    key = lists[0] if len(lists) == 1 else next((name for name in _LIST_FIELDS if name in lists), None)
-    if key is None:
-        logger.debug("%s: no single list field in the response (%s): the body is one item", url, lists or "none")
-        return [body]
-    logger.debug("%s: the data is the list field %r", url, key)
-    result: list[Any] = body[key]
-    return result
-
 
 def _has_request(response: httpx.Response) -> bool:
     try:
         return response.request is not None
     except RuntimeError:  # httpx: "The request instance has not been set on this response."
         return False
-
-
-def _full_url(request: PageRequest) -> httpx.URL:
-    """The URL the request goes to: its URL with its params merged in."""
-    return httpx.URL(request.url).copy_merge_params(request.params) if request.params else httpx.URL(request.url)
-
-
-def _fingerprint(request: PageRequest) -> str:
-    return jsonlib.dumps([request.method, request.url, request.params, request.json], sort_keys=True, default=str)

@@ -20,6 +20,7 @@ from sources.rest_api.config_schema import CONFIG, Validator
 from sources.rest_api.placeholders import cursor_problems, parents_named
 
 _VALIDATOR = Validator(CONFIG)
+_SECRET_KEYS = {"auth", "headers"}  # values under them may be credentials: errors do not show them
 
 
 def key_path(parts: Iterable[Any]) -> str:
@@ -72,8 +73,9 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "const":
         return f"{key_path(path)}: {value!r} is not allowed; use {expected!r}"
     if error.validator == "type":
+        shown = "a value" if _SECRET_KEYS & {str(part) for part in path} else _short(value)  # no token in errors
         names = " or ".join(expected) if isinstance(expected, list) else expected
-        return f"{key_path(path)}: expected {names}, got {type(value).__name__} {_short(value)}"
+        return f"{key_path(path)}: expected {names}, got {type(value).__name__} {shown}"
     if error.validator in ("minProperties", "maxProperties"):
         return f"{key_path(path)}: give exactly one of {', '.join(sorted(schema.get('properties', {})))}"
     return f"{key_path(path)}: {error.message}"
@@ -162,9 +164,10 @@ def _reference_problems(entries: Sequence[Any]) -> list[str]:
             problems.append(f"resources[{i}].endpoint: placeholders name {distinct}; a resource depends on one parent")
         elif distinct:
             parents[names[i]] = distinct[0]
-        elif entry.get("include_from_parent"):
-            problems.append(f"resources[{i}].include_from_parent: the resource has no parent (no "
-                            "{resources.<parent>.<field>} placeholder in its endpoint)")
+        else:
+            problems.extend(f"resources[{i}].{key}: the resource has no parent (no {{resources.<parent>.<field>}} "
+                            "placeholder in its endpoint)" for key in ("include_from_parent", "parent_filter")
+                            if entry.get(key))
     problems.extend(_cycles(parents, names))
     return problems
 

@@ -96,7 +96,7 @@ def _typed(types_: dict[str, Any], python_type: str, *, by_name: bool) -> dict[s
     or else None."""
     names = sorted(types_)
     return {"type": ["string", "object", python_type] if by_name else ["null", "object", python_type],
-            "allOf": [{"if": {"type": "string"}, "then": {"enum": names}},
+            "allOf": [*([{"if": {"type": "string"}, "then": {"enum": names}}] if by_name else []),
                       {"if": {"type": "object"},
                        "then": {"required": ["type"], "properties": {"type": {"enum": names}}}},
                       *(_options(kind, cls) for kind, cls in types_.items())]}
@@ -150,7 +150,7 @@ def _resource(required: Sequence[str]) -> dict[str, Any]:
         "max_table_nesting": {"type": ["integer", "null"], "minimum": 0},
         "selected": {"type": "boolean"}, "parallelized": {"type": "boolean"},
         "processing_steps": {"type": "array", "items": PROCESSING_STEP},
-        "include_from_parent": _STRINGS, "concurrency": _POSITIVE,
+        "include_from_parent": _STRINGS, "parent_filter": {"type": "callable"}, "concurrency": _POSITIVE,
     }, required)
 
 

@@ -17,9 +17,10 @@ import httpx
 import dataload
 from dataload.helpers.retry import RetryConfig
 from sources.rest_api.children import DEFAULT_CONCURRENCY, AsyncRunner, ChildRequests
-from sources.rest_api.client import Page, ResponseHook, RESTClient
+from sources.rest_api.client import ResponseHook, RESTClient
 from sources.rest_api.config import endpoint_of, name_of, resource_entries, validate
 from sources.rest_api.config_schema import AUTH_TYPES, PAGINATOR_TYPES, RESOURCE_HINTS
+from sources.rest_api.pages import Page
 from sources.rest_api.paginators import BasePaginator
 from sources.rest_api.placeholders import field_of, fill, parents_named
 from sources.rest_api.response_actions import response_hook
@@ -67,8 +68,9 @@ class _Endpoint:
         filled = fill(self.template, parent=parent, cursor=cursor)
         params = dict(filled.get("params") or {})
         for param, value in ((self.start_param, "start_value"), (self.end_param, "end_value")):
-            if param and cursor is not None and getattr(cursor, value) is not None:
+            if param and cursor is not None:
                 params[param] = getattr(cursor, value)
+        params = {name: value for name, value in params.items() if value is not None}  # None: not sent
         return {"path": filled["path"], "method": filled.get("method", "GET"), "params": params,
                 "json": filled.get("json"), "headers": filled.get("headers"), "paginator": self.paginator,
                 "data_selector": filled.get("data_selector"), "maximum_pages": filled.get("maximum_pages"),
@@ -108,7 +110,7 @@ class _Builder:
                             paginator=_paginator(config.get("paginator"), "client.paginator"),
                             data_selector=config.get("data_selector"), retry=RetryConfig(**retry_options),
                             timeout=config.get("timeout", 30.0))
-        self.runner.add_cleanup(on_close=client.aclose)
+        self.runner.add_cleanup(client.aclose)
         return client
 
     def _resource(self, index: int, entry: dict[str, Any]) -> dataload.Resource:
@@ -128,7 +130,8 @@ class _Builder:
             if parents:
                 resource = self._child(entry, endpoint, cursor, parents[0][1], hints)
             else:
-                resource = dataload.resource(_root_pages(endpoint, cursor, self.runner), name=entry["name"], **hints)
+                pages = _root_pages(endpoint, cursor, self.runner, parallelized=bool(entry.get("parallelized")))
+                resource = dataload.resource(pages, name=entry["name"], **hints)
         except dataload.InvalidConfig as error:
             raise dataload.InvalidConfig(f"invalid rest_api config: {where}: {error}",
                                          [f"{where}: {problem}" for problem in error.errors]) from None
@@ -142,25 +145,29 @@ class _Builder:
     def _child(self, entry: dict[str, Any], endpoint: _Endpoint, cursor: Any, parent: str,
                hints: dict[str, Any]) -> dataload.Resource:
         requests = None
+        accepts = entry.get("parent_filter")
         if cursor is None and not isinstance(self.by_name[parent], dataload.Resource):
             concurrency = entry.get("concurrency") or self.client_config.get("concurrency") or DEFAULT_CONCURRENCY
-            requests = ChildRequests(self.runner, lambda row: endpoint.all_pages((parent, row)), concurrency)
+            requests = ChildRequests(self.runner, lambda row: endpoint.all_pages((parent, row)), concurrency, accepts)
             self.offers.setdefault(parent, []).append(requests)
-        pages = _child_pages(endpoint, cursor, parent, entry.get("include_from_parent") or [], requests)
+        pages = _child_pages(endpoint, cursor, parent, entry.get("include_from_parent") or [], requests, accepts)
         return dataload.transformer(pages, data_from=self.built[parent], name=entry["name"], **hints)
 
 
-def _root_pages(endpoint: _Endpoint, cursor: Any, runner: AsyncRunner) -> Callable[..., Iterator[Page]]:
+def _root_pages(endpoint: _Endpoint, cursor: Any, runner: AsyncRunner, *,
+                parallelized: bool) -> Callable[..., Iterator[Page]]:
     def pages(incremental: Any = cursor) -> Iterator[Page]:
-        with runner.session():  # the loop for the requests of dependent resources runs while this one does
+        with runner.session(parallelized=parallelized):  # the loop of the dependent resources runs meanwhile
             yield from endpoint.pages(cursor=incremental)
 
     return pages
 
 
-def _child_pages(endpoint: _Endpoint, cursor: Any, parent: str, include: list[str],
-                 requests: ChildRequests | None) -> Callable[..., Iterator[Page]]:
+def _child_pages(endpoint: _Endpoint, cursor: Any, parent: str, include: list[str], requests: ChildRequests | None,
+                 accepts: Callable[[Any], bool] | None) -> Callable[..., Iterator[Page]]:
     def pages(row: Any, incremental: Any = cursor) -> Iterator[Page]:
+        if accepts is not None and not accepts(row):
+            return
         fetched: Iterable[Page] | None = requests.take(row) if requests is not None else None
         if fetched is None:
             fetched = endpoint.pages(parent=(parent, row), cursor=incremental)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -177,6 +178,26 @@ def test_next_link_to_another_host_gets_no_credentials(httpserver: HTTPServer, o
     other_host.expect_request("/more").respond_with_json({"items": [2], "next": None})
     pages = list(_client(httpserver, auth=auth).paginate("items", paginator=json_link("next")))
     assert pages == [[1], [2]]
+    (first, _), = httpserver.log
+    (second, _), = other_host.log
+    assert _carries_secret(first) and not _carries_secret(second)
+
+
+@pytest.mark.parametrize("auth", LEAKY_AUTHS, ids=lambda a: repr(a))
+def test_apaginate_on_the_async_client_keeps_credentials_on_the_host(httpserver: HTTPServer, other_host: HTTPServer,
+                                                                     auth: Any) -> None:
+    httpserver.expect_request("/api/items").respond_with_json(
+        {"items": [1], "next": f"http://127.0.0.2:{other_host.port}/more"})
+    other_host.expect_request("/more").respond_with_json({"items": [2], "next": None})
+    client = _client(httpserver, auth=auth)
+
+    async def pages() -> list[list[Any]]:
+        try:
+            return [list(page) async for page in client.apaginate("items", paginator=json_link("next"))]
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(pages()) == [[1], [2]]
     (first, _), = httpserver.log
     (second, _), = other_host.log
     assert _carries_secret(first) and not _carries_secret(second)

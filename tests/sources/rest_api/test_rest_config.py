@@ -65,6 +65,7 @@ def _config(*resources: Any, **top: Any) -> dict[str, Any]:
      "resources[0].endpoint.params.since: {incremental.start_value} needs an 'incremental' block in the endpoint"),
     (_config({"name": "a", "include_from_parent": ["id"]}),
      "resources[0].include_from_parent: the resource has no parent"),
+    (_config({"name": "a", "parent_filter": bool}), "resources[0].parent_filter: the resource has no parent"),
     (_config({"name": "a", "endpoint": {"paginator": {"type": "offset", "limit": 10, "stop_after_empty_page": False}}}),
      "resources[0].endpoint.paginator: OffsetPaginator would never stop"),
     (_config({"name": "a", "endpoint": {"incremental": {"cursor_path": "t", "end_value": 5}}}),
@@ -84,6 +85,15 @@ def test_every_problem_is_listed() -> None:
     assert raised.value.errors == ["resources[0].selected: expected boolean, got str 'yes'",
                                    "resources[1].endpoint.method: 'FETCH' is not allowed; use one of 'GET', 'POST', "
                                    "'PUT', 'PATCH', 'DELETE', 'get', 'post', 'put', 'patch', 'delete'"]
+
+
+def test_errors_do_not_show_values_under_auth_or_headers() -> None:
+    config = {"client": {"base_url": "http://h", "auth": "Bearer s3cr3t", "headers": {"X-Key": 12345}},
+              "resources": ["a"]}
+    with pytest.raises(dataload.InvalidConfig) as raised:
+        rest_api_source(config)
+    assert raised.value.errors == ["client.auth: expected null or object or auth, got str a value",
+                                   "client.headers.X-Key: expected string, got int a value"]
 
 
 def test_a_config_that_is_not_a_dict() -> None:
