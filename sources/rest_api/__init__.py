@@ -8,6 +8,7 @@ paginators, retries and clear errors. See docs/rest_api.md.
 ['users', 'posts']
 """
 
+from dataload.helpers.retry import RetryConfig
 from sources.rest_api.auth import (
     APIKeyAuth,
     BearerAuth,
@@ -18,7 +19,7 @@ from sources.rest_api.auth import (
     http_basic,
     oauth2_client_credentials,
 )
-from sources.rest_api.client import RESTClient, RetryConfig
+from sources.rest_api.client import RESTClient
 from sources.rest_api.errors import (
     HTTPStatusError,
     PaginatorError,
@@ -26,6 +27,7 @@ from sources.rest_api.errors import (
     RESTConnectionError,
     RESTError,
 )
+from sources.rest_api.openapi import openapi_config
 from sources.rest_api.pages import Page
 from sources.rest_api.paginators import (
     BasePaginator,
@@ -54,6 +56,6 @@ __all__ = [
     "OffsetPaginator", "Page", "PageNumberPaginator", "PageRequest", "PaginatorError", "RESTClient",
     "RESTConnectionError", "RESTError", "ResponseFormatError", "RetryConfig", "SinglePagePaginator",
     "api_key", "bearer", "cursor", "detect_paginator", "header_cursor", "header_link", "http_basic",
-    "json_link", "offset", "oauth2_client_credentials", "page_number", "rest_api_resources", "rest_api_source",
-    "single_page",
+    "json_link", "offset", "oauth2_client_credentials", "openapi_config", "page_number", "rest_api_resources",
+    "rest_api_source", "single_page",
 ]

@@ -9,18 +9,15 @@
 from __future__ import annotations
 
 import copy
-import datetime
-import email.utils
 import logging
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import tenacity
 
-import dataload
 from dataload.configuration import redact, redact_url
+from dataload.helpers.retry import RetryableStatus, RetryConfig, retry_policy
 from sources.rest_api.auth import as_auth, secrets_of
 from sources.rest_api.errors import (
     HTTPStatusError,
@@ -35,62 +32,6 @@ logger = logging.getLogger(__name__)
 _MAX_REDIRECTS = 20
 ResponseHook = Callable[[httpx.Response], "httpx.Response | None"]
 """Sees each final response before its status is checked: the response to use, or None to stop there."""
-
-
-@dataclass(frozen=True)
-class RetryConfig:
-    """How requests are retried on connection errors, timeouts and the ``statuses`` (429 and 5xx by default).
-
-    The wait before retry ``n`` is ``first_wait * 2 ** (n - 1)`` capped at ``max_wait``; a
-    ``Retry-After`` header (seconds or an HTTP date) wins, capped at ``max_retry_after``.
-    ``attempts`` counts the first try: ``RetryConfig(attempts=1)`` never retries.
-
-    >>> RetryConfig().attempts, RetryConfig(attempts=1).statuses
-    (5, (429, 500, 502, 503, 504))
-    """
-
-    attempts: int = 5
-    first_wait: float = 0.5
-    max_wait: float = 10.0
-    max_retry_after: float = 60.0
-    statuses: tuple[int, ...] = (429, 500, 502, 503, 504)
-
-
-class _RetryableStatus(Exception):
-    """A response whose status is worth another try (not raised outside this module)."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(response.status_code)
-        self.response = response
-
-
-def retry_after_seconds(value: str | None, now: datetime.datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value (seconds or an HTTP date); None when absent or invalid.
-
-    >>> retry_after_seconds("3")
-    3.0
-    >>> now = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
-    >>> retry_after_seconds("Thu, 01 Jan 2026 00:00:05 GMT", now)
-    5.0
-    >>> retry_after_seconds("Thu, 01 Jan 2026 00:00:02 -0000", now)
-    2.0
-    >>> retry_after_seconds("soon") is None
-    True
-    """
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:  # "-0000" in an HTTP date: UTC
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    return max(0.0, (when - now).total_seconds())
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -244,7 +185,7 @@ class RESTClient:
         url = Redacted(self.redacted, full_url(request))  # redacted only when shown
         try:
             response = tenacity.Retrying(**self._retry_policy(request.method, url))(self._send_once, request)
-        except _RetryableStatus as last:
+        except RetryableStatus as last:
             response = last.response
         except httpx.TransportError as error:
             raise self._connection_error(request.method, url, error) from None
@@ -256,16 +197,15 @@ class RESTClient:
         try:
             retrying = tenacity.AsyncRetrying(**self._retry_policy(request.method, url))
             response: httpx.Response = await retrying(self._asend_once, request)
-        except _RetryableStatus as last:
+        except RetryableStatus as last:
             response = last.response
         except httpx.TransportError as error:
             raise self._connection_error(request.method, url, error) from None
         return self._checked(response, hook)
 
     def _retry_policy(self, method: str, url: object) -> dict[str, Any]:
-        return {"stop": tenacity.stop_after_attempt(self.retry.attempts), "wait": self._wait,
-                "retry": tenacity.retry_if_exception_type((_RetryableStatus, httpx.TransportError)),
-                "before_sleep": lambda state: self._log_retry(state, method, url), "reraise": True}
+        return retry_policy(self.retry, transient=(httpx.TransportError,), method=method, url=url, logger=logger,
+                            redacted=self.redacted)
 
     def _connection_error(self, method: str, url: object, error: httpx.TransportError) -> RESTConnectionError:
         return RESTConnectionError(f"{method} {url} failed: {type(error).__name__}: {self.redacted(error)}", str(url))
@@ -322,7 +262,7 @@ class RESTClient:
                   response: httpx.Response) -> httpx.Request | None:
         """The redirect to follow (None: ``response`` is the answer); a retryable status raises."""
         if response.status_code in self.retry.statuses:
-            raise _RetryableStatus(response)
+            raise RetryableStatus(response, response.status_code, response.headers.get("Retry-After"))
         if not response.is_redirect or response.next_request is None:
             return None
         hop = response.next_request  # rebuilt, not reused: it carries the headers the auth added
@@ -333,22 +273,6 @@ class RESTClient:
         url = self.redacted(request.url)
         return RESTError(f"{request.method} {url}: more than {_MAX_REDIRECTS} redirects", url)
 
-    def _wait(self, state: tenacity.RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, _RetryableStatus):
-            after = retry_after_seconds(error.response.headers.get("Retry-After"))
-            if after is not None:
-                return min(after, self.retry.max_retry_after)
-        return float(min(self.retry.max_wait, self.retry.first_wait * 2 ** (state.attempt_number - 1)))
-
-    def _log_retry(self, state: tenacity.RetryCallState, method: str, url: object) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        cause = (f"HTTP {error.response.status_code}" if isinstance(error, _RetryableStatus)
-                 else f"{type(error).__name__}: {self.redacted(error)}")
-        wait = state.next_action.sleep if state.next_action else 0.0
-        dataload.count("http_retries")  # in the trace of the resource being extracted, if any
-        logger.warning("%s %s: %s, retry %d of %d in %.1f s", method, url, cause, state.attempt_number,
-                       self.retry.attempts - 1, wait)
 
 def _has_request(response: httpx.Response) -> bool:
     try:

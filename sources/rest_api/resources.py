@@ -15,8 +15,9 @@ from typing import Any
 import httpx
 
 import dataload
+from dataload.helpers.retry import RetryConfig
 from sources.rest_api.children import DEFAULT_CONCURRENCY, AsyncRunner, ChildRequests
-from sources.rest_api.client import ResponseHook, RESTClient, RetryConfig
+from sources.rest_api.client import ResponseHook, RESTClient
 from sources.rest_api.config import endpoint_of, name_of, resource_entries, validate
 from sources.rest_api.config_schema import AUTH_TYPES, PAGINATOR_TYPES, RESOURCE_HINTS
 from sources.rest_api.pages import Page
