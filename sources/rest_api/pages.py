@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from sources.rest_api.errors import PaginatorError, ResponseFormatError
-from sources.rest_api.paginators import BasePaginator, PageRequest, detect_paginator, find_values
+from sources.rest_api.paginators import BasePaginator, PageRequest, detect_paginator, find_values, remember_json
 
 logger = logging.getLogger(__name__)
 
@@ -119,9 +119,11 @@ def json_of(response: httpx.Response, url: object, redacted: Redact) -> Any:
     if content_type and "json" not in content_type:
         raise error(f"expected JSON, got content type {content_type!r}")
     try:
-        return jsonlib.loads(response.content)
+        body = jsonlib.loads(response.content)
     except ValueError as problem:
         raise error(f"invalid JSON ({problem})") from None
+    remember_json(response, body)
+    return body
 
 
 def _find_list(body: Any, url: object) -> list[Any]:

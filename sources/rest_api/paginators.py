@@ -74,12 +74,24 @@ def _parse(path: str) -> Any:
     return parse_jsonpath(path)
 
 
+_PARSED = "_dataload_json"  # where the client keeps the body it parsed, so a paginator does not parse it again
+
+
+def remember_json(response: httpx.Response, body: Any) -> None:
+    """Keep ``body``, the parsed JSON of ``response``, for :func:`json_body`."""
+    setattr(response, _PARSED, body)
+
+
 def json_body(response: httpx.Response) -> Any:
-    """The response's JSON, or None when it has none (empty body, not JSON)."""
+    """The response's JSON (parsed once, see :func:`remember_json`), or None when it has none (empty, not JSON)."""
+    if hasattr(response, _PARSED):
+        return getattr(response, _PARSED)
     try:
-        return response.json() if response.content else None
+        body = response.json() if response.content else None
     except ValueError:
-        return None
+        body = None
+    remember_json(response, body)
+    return body
 
 
 class BasePaginator:
