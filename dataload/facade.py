@@ -21,7 +21,7 @@ from dataload.dataset import Dataset
 from dataload.drop import drop_columns, drop_resources
 from dataload.extract.limits import BufferLimits
 from dataload.extract.stage import extract_package
-from dataload.info import LoadInfo, Trace
+from dataload.info import LoadInfo, Trace, record
 from dataload.load.stage import load_normalized
 from dataload.load.step import RetryPolicy
 from dataload.lock import LOCK_FILE, pipeline_lock
@@ -94,7 +94,7 @@ class Pipeline:
                 normalize_extracted(ctx)
                 load_normalized(ctx, info)
         info.seconds = time.perf_counter() - started
-        return info
+        return record(info)
 
     def extract(self, data: Any, **hints: Any) -> str | None:
         """Extract ``data`` into a new package; returns its load id, or None when there was nothing to load."""
@@ -120,7 +120,7 @@ class Pipeline:
         with self._lock() as ctx:
             info = ctx.new_info()
             load_normalized(ctx, info, workers)
-            return info
+            return record(info)
 
     def _finish_pending(self, ctx: PipelineContext) -> LoadInfo:
         info = ctx.new_info()
@@ -157,7 +157,7 @@ class Pipeline:
             info = ctx.new_info()
             normalize_extracted(ctx)
             load_normalized(ctx, info)
-            return info
+            return record(info)
 
     def drop_failed(self) -> list[str]:
         """Delete failed packages; their data is not loaded, and the state stays as before them

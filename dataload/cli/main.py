@@ -6,6 +6,7 @@
     dataload pipeline NAME retry         load failed packages again
     dataload pipeline NAME drop-failed   discard failed packages
     dataload pipeline NAME drop --resources a,b   drop resources' tables and reset their state
+    dataload run SCRIPT [--fail-on-schema-change]   run a pipeline script; exit codes in docs/scheduling.md
     dataload version
 
 ``--log-level`` (default WARNING) sets which of dataload's log records go to stderr.
@@ -20,6 +21,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from dataload.cli import run as run_cli
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dataload`` command."""
@@ -28,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="log records shown on stderr (default WARNING; INFO: one line per step of a package)")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("version", help="print the dataload version")
+    run_cli.add_parser(commands)
     pipe = commands.add_parser("pipeline", help="inspect or manage one pipeline")
     pipe.add_argument("name", help="the pipeline name")
     pipe.add_argument("--pipelines-dir", help="where pipelines live (default $DATALOAD_PIPELINES_DIR or "
@@ -53,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(__version__)
         return 0
+    if hasattr(args, "handler"):
+        return int(args.handler(args))
     from dataload.exceptions import DataloadError
 
     try:
