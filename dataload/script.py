@@ -5,14 +5,17 @@
 script **exposes a source**: at module level it defines exactly one ``@dataload.source``
 function (callable with no arguments: its parameters come from config, secrets or defaults) and
 exactly one pipeline (``pipe = dataload.pipeline(...)``), and it runs them only under
-``if __name__ == "__main__":``. Importing such a script has no effect beyond creating the
-pipeline object. See ``docs/scheduling.md``.
+``if __name__ == "__main__":`` (see :func:`imports_quietly`). Importing such a script has no effect beyond creating the
+pipeline object. Imported this way, the script reads its config and secrets from ``.dataload/``
+next to it (unless ``DATALOAD_PROJECT_DIR`` says otherwise), as it does when cron or GitHub
+Actions run it in its folder. See ``docs/scheduling.md``.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib.util
+import os
 import runpy
 import sys
 from collections.abc import Iterator, Sequence
@@ -22,6 +25,7 @@ from pathlib import Path
 from types import ModuleType
 
 from dataload._source import Source
+from dataload.configuration.providers import PROJECT_DIR_ENV
 from dataload.exceptions import InvalidConfig
 from dataload.facade import Pipeline
 from dataload.info import LoadInfo, recorded_load_infos
@@ -53,14 +57,19 @@ class ExposedSource:
 def exposed_source(path: Path) -> ExposedSource | None:
     """Import the script (not as ``__main__``) and find the source and pipeline it exposes, or None.
 
-    The source function is called once, to list its resources.
+    A script is imported only when its text shows it is safe to (:func:`imports_quietly`); the
+    source function is then called once, to list its resources.
     """
-    functions = source_functions(path)
-    module = import_script(path)
-    pipelines = [name for name, value in vars(module).items() if isinstance(value, Pipeline)]
-    if len(functions) != 1 or len(pipelines) != 1:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    functions = source_functions(tree)
+    if len(functions) != 1 or not imports_quietly(tree):
         return None
-    source = getattr(module, functions[0])()
+    with _config_next_to(path):
+        module = import_script(path)
+        pipelines = [name for name, value in vars(module).items() if isinstance(value, Pipeline)]
+        if len(pipelines) != 1:
+            return None
+        source = getattr(module, functions[0])()
     if not isinstance(source, Source):
         return None
     return ExposedSource(functions[0], pipelines[0], resource_tasks(source))
@@ -95,16 +104,17 @@ def resource_tasks(source: Source) -> list[list[str]]:
 
 def run_resources(path: Path, *, source_function: str, pipeline_variable: str, resources: Sequence[str]) -> LoadInfo:
     """Import the script and run only ``resources`` of its source through its pipeline (an Airflow task)."""
-    module = import_script(path)
-    pipe = getattr(module, pipeline_variable, None)
-    factory = getattr(module, source_function, None)
-    if not isinstance(pipe, Pipeline) or not callable(factory):
-        raise InvalidConfig(f"script {path} no longer exposes the pipeline {pipeline_variable!r} and the source "
-                            f"function {source_function!r} its DAG was written for; run dataload deploy again")
-    source = factory()
-    if not isinstance(source, Source):
-        raise InvalidConfig(f"{source_function}() in {path} returned {type(source).__name__}, not a source")
-    return pipe.run(source.with_resources(*resources))
+    with _config_next_to(path):
+        module = import_script(path)
+        pipe = getattr(module, pipeline_variable, None)
+        factory = getattr(module, source_function, None)
+        if not isinstance(pipe, Pipeline) or not callable(factory):
+            raise InvalidConfig(f"script {path} no longer exposes the pipeline {pipeline_variable!r} and the source "
+                                f"function {source_function!r} its DAG was written for; run dataload deploy again")
+        source = factory()
+        if not isinstance(source, Source):
+            raise InvalidConfig(f"{source_function}() in {path} returned {type(source).__name__}, not a source")
+        return pipe.run(source.with_resources(*resources))
 
 
 def import_script(path: Path) -> ModuleType:
@@ -119,12 +129,47 @@ def import_script(path: Path) -> ModuleType:
     return module
 
 
-def source_functions(path: Path) -> list[str]:
-    """Names of the module-level functions of the script decorated with ``@dataload.source`` (read, not run).
+_RUNS = frozenset({"run", "extract", "normalize", "load", "retry_failed"})
+
+
+def imports_quietly(tree: ast.Module) -> bool:
+    """True when importing the script runs no pipeline: at module level it only imports, defines and
+    assigns (calling no ``.run()``, ``.extract()``, ... ), and runs things under ``if __name__ == "__main__":``.
+
+    >>> imports_quietly(ast.parse("import dataload\npipe = dataload.pipeline('p')\nif __name__ == '__main__':\n"
+    ...                           "    pipe.run([1])"))
+    True
+    >>> imports_quietly(ast.parse("import dataload\ndataload.pipeline('p').run([{'id': 1}], table_name='t')"))
+    False
+    """
+    defining = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign,
+                ast.AnnAssign)
+    for node in tree.body:
+        if _is_main_guard(node) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
+            continue
+        if not isinstance(node, defining):
+            return False
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and any(
+                isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in _RUNS
+                for call in ast.walk(node)):
+            return False
+    return True
+
+
+def _is_main_guard(node: ast.stmt) -> bool:
+    test = node.test if isinstance(node, ast.If) else None
+    return isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__" \
+        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+
+
+def source_functions(tree: ast.Module) -> list[str]:
+    """Names of the module-level functions of a script decorated with ``@dataload.source`` (read, not run).
 
     Both ``@dataload.source`` and ``@source`` (imported from dataload), with or without arguments.
+
+    >>> source_functions(ast.parse("@dataload.source(name='gh')\ndef github(): ...\ndef other(): ..."))
+    ['github']
     """
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     return [node.name for node in tree.body if isinstance(node, ast.FunctionDef)
             and any(_is_source_decorator(decorator) for decorator in node.decorator_list)]
 
@@ -134,6 +179,19 @@ def _is_source_decorator(node: ast.expr) -> bool:
     if isinstance(target, ast.Attribute):
         return target.attr == "source" and isinstance(target.value, ast.Name) and target.value.id == "dataload"
     return isinstance(target, ast.Name) and target.id == "source"
+
+
+@contextmanager
+def _config_next_to(path: Path) -> Iterator[None]:
+    """Config and secrets from ``.dataload/`` in the script's folder, unless ``DATALOAD_PROJECT_DIR`` is set."""
+    if os.environ.get(PROJECT_DIR_ENV):
+        yield
+        return
+    os.environ[PROJECT_DIR_ENV] = str(path.resolve().parent)
+    try:
+        yield
+    finally:
+        os.environ.pop(PROJECT_DIR_ENV, None)
 
 
 @contextmanager

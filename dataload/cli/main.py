@@ -7,6 +7,7 @@
     dataload pipeline NAME drop-failed   discard failed packages
     dataload pipeline NAME drop --resources a,b   drop resources' tables and reset their state
     dataload run SCRIPT [--fail-on-schema-change]   run a pipeline script; exit codes in docs/scheduling.md
+    dataload deploy SCRIPT --schedule CRON --to cron|github-actions|airflow   run it on a schedule
     dataload version
 
 ``--log-level`` (default WARNING) sets which of dataload's log records go to stderr.
@@ -21,6 +22,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from dataload.cli import deploy as deploy_cli
 from dataload.cli import run as run_cli
 
 
@@ -32,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("version", help="print the dataload version")
     run_cli.add_parser(commands)
+    deploy_cli.add_parser(commands)
     pipe = commands.add_parser("pipeline", help="inspect or manage one pipeline")
     pipe.add_argument("name", help="the pipeline name")
     pipe.add_argument("--pipelines-dir", help="where pipelines live (default $DATALOAD_PIPELINES_DIR or "

@@ -12,6 +12,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from dataload.cli.failure import fail
 from dataload.exit_codes import ExitCode, exit_code_for
 
 
@@ -34,7 +35,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     script = Path(args.script)
     if not script.is_file():
-        return fail(ExitCode.USAGE, f"no script {script}: give the path of a pipeline script (a .py file)")
+        return fail("run", ExitCode.USAGE, f"no script {script}: give the path of a pipeline script (a .py file)")
     try:
         infos = run_script(script, args.script_args)
     except SystemExit as stop:  # the script's own sys.exit(): its code stands
@@ -45,22 +46,15 @@ def run_command(args: argparse.Namespace) -> int:
 
         if code is ExitCode.ERROR and not isinstance(error, DataloadError):
             traceback.print_exc()
-        return fail(code, f"{type(error).__name__}: {error}")
+        return fail("run", code, f"{type(error).__name__}: {error}")
     failed = [load_id for info in infos for load_id in info.failed]
     if failed:
-        return fail(ExitCode.FAILED_PACKAGE, f"failed package(s) {', '.join(failed)} kept on disk: retry them "
+        return fail("run", ExitCode.FAILED_PACKAGE, f"failed package(s) {', '.join(failed)} kept on disk: retry them "
                     "(dataload pipeline NAME retry) or drop them (dataload pipeline NAME drop-failed)")
     changes = [change for info in infos for change in info.schema_changes]
     if args.fail_on_schema_change and changes:
-        return fail(ExitCode.SCHEMA_CHANGED, "the data was loaded and the schema changed: " + "; ".join(changes))
+        return fail("run", ExitCode.SCHEMA_CHANGED, "the data was loaded and the schema changed: " + "; ".join(changes))
     return ExitCode.OK
-
-
-def fail(code: ExitCode, reason: str) -> int:
-    """Print ``reason`` as one line on stderr, naming ``code``; returns it."""
-    one_line = "; ".join(line.strip() for line in reason.splitlines() if line.strip())
-    print(f"dataload run: {code.label} (exit {int(code)}): {one_line}", file=sys.stderr)
-    return int(code)
 
 
 def _code_of(stop: SystemExit) -> int:
