@@ -8,6 +8,7 @@ data) and :mod:`dataload.package.order` (ordering and failed packages). See ``do
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 import time
@@ -28,6 +29,7 @@ from dataload.lock import LOCK_FILE, pipeline_lock
 from dataload.normalize.stage import normalize_extracted
 from dataload.package import order
 from dataload.package.storage import PackageStorage, read_json, write_json
+from dataload.progress import ProgressArg, check_progress, new_progress
 from dataload.registry import DestinationArg, resolve_destination
 from dataload.schema.files import SchemaFiles
 from dataload.schema.model import Schema
@@ -46,7 +48,7 @@ class Pipeline:
     def __init__(self, pipeline_name: str, *, destination: DestinationArg, dataset_name: str,
                  pipelines_dir: Path, local_dir: Path, retry_policy: RetryPolicy | None = None,
                  buffer_limits: BufferLimits | None = None, export_schema_path: Path | None = None,
-                 import_schema_path: Path | None = None) -> None:
+                 import_schema_path: Path | None = None, progress: ProgressArg = None) -> None:
         self.pipeline_name = pipeline_name
         self.destination = resolve_destination(destination)
         self.destination.check_dataset_name(dataset_name)  # a name it reserves is refused before anything runs
@@ -54,6 +56,7 @@ class Pipeline:
         self.working_dir = pipelines_dir / pipeline_name
         self.retry_policy = retry_policy or RetryPolicy()
         self.buffer_limits = buffer_limits or BufferLimits()
+        self._progress = check_progress(progress)
         self.last_trace = Trace()
         self._local_dir = local_dir
         self._schema_files = SchemaFiles(self.pipeline_name, export_schema_path, import_schema_path,
@@ -220,7 +223,7 @@ class Pipeline:
         with pipeline_lock(self.working_dir, self.pipeline_name):
             self._remember_settings()
             self._packages.discard_incomplete()
-            yield self._context()
+            yield dataclasses.replace(self._context(), progress=new_progress(self._progress))
 
     def _remember_settings(self) -> None:
         """Write what :func:`attach` needs to reopen this pipeline (never credentials that are secret)."""

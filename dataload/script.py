@@ -136,10 +136,10 @@ def imports_quietly(tree: ast.Module) -> bool:
     """True when importing the script runs no pipeline: at module level it only imports, defines and
     assigns (calling no ``.run()``, ``.extract()``, ... ), and runs things under ``if __name__ == "__main__":``.
 
-    >>> imports_quietly(ast.parse("import dataload\npipe = dataload.pipeline('p')\nif __name__ == '__main__':\n"
+    >>> imports_quietly(ast.parse("import dataload\\npipe = dataload.pipeline('p')\\nif __name__ == '__main__':\\n"
     ...                           "    pipe.run([1])"))
     True
-    >>> imports_quietly(ast.parse("import dataload\ndataload.pipeline('p').run([{'id': 1}], table_name='t')"))
+    >>> imports_quietly(ast.parse("import dataload\\ndataload.pipeline('p').run([{'id': 1}], table_name='t')"))
     False
     """
     defining = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign,
@@ -167,7 +167,7 @@ def source_functions(tree: ast.Module) -> list[str]:
 
     Both ``@dataload.source`` and ``@source`` (imported from dataload), with or without arguments.
 
-    >>> source_functions(ast.parse("@dataload.source(name='gh')\ndef github(): ...\ndef other(): ..."))
+    >>> source_functions(ast.parse("@dataload.source(name='gh')\\ndef github(): ...\\ndef other(): ..."))
     ['github']
     """
     return [node.name for node in tree.body if isinstance(node, ast.FunctionDef)
