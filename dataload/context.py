@@ -27,6 +27,18 @@ from dataload.schema.files import SchemaFiles
 from dataload.schema.model import Schema
 
 
+def read_state(working_dir: Path) -> dict[str, Any]:
+    """The committed state (decoded) in ``working_dir``, or a new one when nothing was committed yet."""
+    path = working_dir / "state.json"
+    return decode(read_json(path)) if path.exists() else new_state()
+
+
+def read_schema(working_dir: Path, pipeline_name: str) -> Schema:
+    """The schema in ``working_dir`` as the last normalize or commit left it (empty before the first)."""
+    path = working_dir / "schema.json"
+    return Schema.from_dict(read_json(path)) if path.exists() else Schema(pipeline_name)
+
+
 @dataclass(frozen=True)
 class PipelineContext:
     """One pipeline's working directory, destination and settings, as the stages read and write them."""
@@ -50,8 +62,7 @@ class PipelineContext:
 
     def state(self) -> dict[str, Any]:
         """The committed state (decoded): what the last loaded package recorded."""
-        path = self.working_dir / "state.json"
-        return decode(read_json(path)) if path.exists() else new_state()
+        return read_state(self.working_dir)
 
     def write_state(self, document: dict[str, Any]) -> None:
         """Record ``document`` (encoded) as the committed state; only after the destination committed it."""
@@ -66,8 +77,7 @@ class PipelineContext:
 
     def schema(self) -> Schema:
         """The pipeline's schema as the last normalize or commit left it."""
-        path = self.working_dir / "schema.json"
-        return Schema.from_dict(read_json(path)) if path.exists() else Schema(self.pipeline_name)
+        return read_schema(self.working_dir, self.pipeline_name)
 
     def save_schema(self, schema: Schema) -> None:
         """Make ``schema`` the pipeline's schema, and export it (see :class:`~dataload.schema.files.SchemaFiles`)."""

@@ -22,20 +22,38 @@ from dataload.schema.model import Schema
 
 def drop_resources(ctx: PipelineContext, resources: set[str]) -> list[str]:
     """Drop the tables (and child tables) of ``resources`` from the destination and the schema, and
-    reset their state; returns the dropped tables. Waits, like new data, for a failed package."""
+    reset their state; returns the dropped tables. Waits, like new data, for a failed package.
+    A resource the pipeline does not know is refused (:class:`InvalidConfig`, listing the known ones)."""
     refuse_if_blocked(ctx.packages, ctx.pipeline_name, f"dropping resources {sorted(resources)}")
     schema = ctx.schema()
-    roots = [t.name for t in schema.tables.values() if t.is_root and t.resource in resources]
-    tables = [name for root in roots for name in [root, *schema.children_of(root)]]
+    document = copy.deepcopy(ctx.newest_state())
+    refuse_unknown_resources(ctx.pipeline_name, resources, schema, document)
+    tables = resource_tables(schema, resources)
     for name in tables:
         del schema.tables[name]
-    document = copy.deepcopy(ctx.newest_state())
     for source_state in document.get("sources", {}).values():
         for name in resources:
             source_state.get("resources", {}).pop(name, None)
     bump_version(document)
     commit_schema_change(ctx, schema, dropped_tables=list(reversed(tables)), state=encode(document))
     return tables
+
+
+def resource_tables(schema: Schema, resources: set[str]) -> list[str]:
+    """The tables of ``resources`` in ``schema``: each root table followed by its child tables."""
+    roots = [t.name for t in schema.tables.values() if t.is_root and t.resource in resources]
+    return [name for root in roots for name in [root, *schema.children_of(root)]]
+
+
+def refuse_unknown_resources(pipeline_name: str, resources: set[str], schema: Schema, state: dict[str, Any]) -> None:
+    """Raise :class:`InvalidConfig` naming the known resources when one of ``resources`` is not known:
+    a known resource made a table of ``schema`` or keeps ``state`` (decoded)."""
+    known = {t.resource for t in schema.tables.values() if t.is_root and t.resource}
+    known |= {name for source in state.get("sources", {}).values() for name in source.get("resources", {})}
+    unknown = sorted(resources - known)
+    if unknown:
+        raise InvalidConfig(f"pipeline {pipeline_name!r} has no resource {', '.join(map(repr, unknown))} to drop; "
+                            f"its resources: {', '.join(sorted(known)) or 'none yet'}")
 
 
 def drop_columns(ctx: PipelineContext, table: str, columns: list[str]) -> None:

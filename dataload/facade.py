@@ -28,15 +28,19 @@ from dataload.load.step import RetryPolicy
 from dataload.lock import LOCK_FILE, pipeline_lock
 from dataload.normalize.stage import normalize_extracted
 from dataload.package import order
-from dataload.package.storage import PackageStorage, read_json, write_json
+from dataload.package.storage import packages_of, read_json, write_json
 from dataload.progress import ProgressArg, check_progress, new_progress
 from dataload.registry import DestinationArg, resolve_destination
+from dataload.run_trace import traced_run
 from dataload.schema.files import SchemaFiles
 from dataload.schema.model import Schema
 from dataload.sql_client import SqlClient
 from dataload.sync import reconcile
 
 logger = logging.getLogger(__name__)
+
+SETTINGS_FILE = "pipeline.json"
+"""In a pipeline's working dir: what :func:`dataload.attach` reopens it with (never a secret)."""
 
 
 class Pipeline:
@@ -61,7 +65,7 @@ class Pipeline:
         self._local_dir = local_dir
         self._schema_files = SchemaFiles(self.pipeline_name, export_schema_path, import_schema_path,
                                          self.working_dir / "imported_schema.hash")
-        self._packages = PackageStorage(self.working_dir / "packages")
+        self._packages = packages_of(self.working_dir)
 
     def _context(self) -> PipelineContext:
         """The stages' view of this pipeline, with its settings as they are now."""
@@ -84,12 +88,14 @@ class Pipeline:
     def run(self, data: Any = None, **hints: Any) -> LoadInfo:
         """Load pending packages, then extract, normalize and load ``data`` (if given).
 
+        What ran is in :attr:`last_trace`, also saved in the working dir (:mod:`dataload.run_trace`).
+
         ``hints`` (``table_name``, ``write_disposition``, ``primary_key``, ``merge_key``,
         ``columns``, ``schema_contract``) apply to plain data or a single resource.
         """
         started = time.perf_counter()
         self.last_trace = Trace()
-        with self._lock() as ctx:
+        with self._lock() as ctx, traced_run(self.working_dir, self.last_trace):
             reconcile(ctx)
             info = self._finish_pending(ctx)
             if data is not None:
@@ -227,7 +233,7 @@ class Pipeline:
 
     def _remember_settings(self) -> None:
         """Write what :func:`attach` needs to reopen this pipeline (never credentials that are secret)."""
-        path = self.working_dir / "pipeline.json"
+        path = self.working_dir / SETTINGS_FILE
         spec = self.destination.attach_spec()
         settings = {"destination": self.destination.name, "destination_options": spec,
                     "dataset_name": self.dataset_name, "local_dir": str(self._local_dir)}

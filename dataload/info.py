@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dataload.package.manifest import Manifest
@@ -17,6 +16,7 @@ from dataload.package.manifest import Manifest
 class StepInfo:
     """One step of one package: which step, how long, rows per table, and in how many processes.
 
+    ``attempts`` (load): how many tries the load took (more than 1: transient errors were retried).
     ``skipped`` counts, per resource, the ``None`` items the extraction skipped;
     ``not_converted`` and ``truncated`` (normalize): per ``"table.column"``, values that did not
     convert to the column's type (they are in a variant column) and values cut to microseconds.
@@ -25,6 +25,8 @@ class StepInfo:
     'extract 1.0: 0.50 s, users: 3'
     >>> str(StepInfo("normalize", "1.0", 0.5, processes=2))
     'normalize 1.0: 0.50 s in 2 processes'
+    >>> StepInfo.from_dict(StepInfo("load", "1.0", 0.5, {"users": 3}, attempts=2).asdict()).attempts
+    2
     """
 
     step: str
@@ -36,11 +38,22 @@ class StepInfo:
     skipped: dict[str, int] = field(default_factory=dict)
     not_converted: dict[str, int] = field(default_factory=dict)
     truncated: dict[str, int] = field(default_factory=dict)
+    attempts: int = 1
+
+    def asdict(self) -> dict[str, Any]:
+        """The step as JSON-serialisable data (read back with :meth:`from_dict`)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StepInfo:
+        """Read a step written by :meth:`asdict` (fields it lacks take their defaults)."""
+        return cls(**data)
 
     def __str__(self) -> str:
         counts = ", ".join(f"{t}: {n}" for t, n in self.rows.items())
         return (f"{self.step} {self.load_id}: {self.seconds:.2f} s"
-                + (f" in {self.processes} processes" if self.processes > 1 else "") + (f", {counts}" if counts else "")
+                + (f" in {self.processes} processes" if self.processes > 1 else "")
+                + (f" after {self.attempts} attempts" if self.attempts > 1 else "") + (f", {counts}" if counts else "")
                 + _counted("discarded by contract", self.discarded)
                 + _counted("skipped None items:", self.skipped)
                 + _counted("not converted to the column type (in variant columns)", self.not_converted)
@@ -58,6 +71,9 @@ class LoadInfo:
 
     ``resumed`` lists packages an earlier run left pending that this call loaded first. With no
     ``load_ids`` it prints "nothing to load" (no package was made, no load recorded).
+
+    >>> LoadInfo("github", "duckdb", "github_data", load_ids=["1.0"], rows={"issues": 3}).asdict()["rows"]
+    {'issues': 3}
     """
 
     pipeline_name: str
@@ -78,12 +94,8 @@ class LoadInfo:
         return any(self.rows.values())
 
     def asdict(self) -> dict[str, Any]:
-        """The result as plain JSON-ready data, for an orchestrator to store.
-
-        >>> LoadInfo("shop", "duckdb", "shop_data", rows={"orders": 2}).asdict()["rows"]
-        {'orders': 2}
-        """
-        return {**dataclasses.asdict(self), "has_data": self.has_data}
+        """What the run did as JSON-serialisable data (``json.dumps(info.asdict())``), ``has_data`` included."""
+        return {**asdict(self), "has_data": self.has_data}
 
     def add_package(self, manifest: Manifest) -> None:
         """Count the rows, schema changes and contract discards of one more loaded package."""
@@ -147,9 +159,31 @@ def record(info: LoadInfo) -> LoadInfo:
 
 @dataclass
 class Trace:
-    """Per-step timings and row counts of the last run."""
+    """Per-step timings and row counts of the last run.
+
+    ``started_at`` (ISO 8601, UTC) and ``seconds``: when the run started and how long it took;
+    ``error``: why it stopped, if it failed. Every run saves it in the working dir
+    (:mod:`dataload.run_trace`); ``dataload pipeline NAME trace`` prints it.
+
+    >>> Trace.from_dict(Trace([StepInfo("load", "1.0", 0.5)], error="boom").asdict()).error
+    'boom'
+    """
 
     steps: list[StepInfo] = field(default_factory=list)
+    started_at: str | None = None
+    seconds: float = 0.0
+    error: str | None = None
+
+    def asdict(self) -> dict[str, Any]:
+        """The trace as JSON-serialisable data (read back with :meth:`from_dict`)."""
+        return {"started_at": self.started_at, "seconds": self.seconds, "error": self.error,
+                "steps": [step.asdict() for step in self.steps]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Trace:
+        """Read a trace written by :meth:`asdict`."""
+        return cls([StepInfo.from_dict(step) for step in data.get("steps", [])], data.get("started_at"),
+                   data.get("seconds", 0.0), data.get("error"))
 
     def record(self, step: StepInfo) -> None:
         """Add a finished step and log it at INFO on ``dataload.<step>`` (``dataload.extract``, ...)."""

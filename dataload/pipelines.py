@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dataload.configuration.providers import project_dir_of
 from dataload.exceptions import InvalidConfig, MissingConfig, PipelineError
 from dataload.extract.limits import BufferLimits
-from dataload.facade import Pipeline
+from dataload.facade import SETTINGS_FILE, Pipeline
 from dataload.load.step import RetryPolicy
 from dataload.package.storage import read_json
 from dataload.progress import ProgressArg
@@ -17,7 +18,7 @@ from dataload.protocol import Destination
 from dataload.registry import DestinationArg, resolve_destination
 
 
-def _base(given: str | os.PathLike[str] | None) -> Path:
+def pipelines_base(given: str | os.PathLike[str] | None = None) -> Path:
     """Where pipeline working directories live: ``given``, ``$DATALOAD_PIPELINES_DIR`` or ``~/.dataload/pipelines``."""
     return Path(given or os.environ.get("DATALOAD_PIPELINES_DIR") or Path.home() / ".dataload" / "pipelines")
 
@@ -56,7 +57,7 @@ def pipeline(
     name = pipeline_name or Path(sys.argv[0] or "dataload").stem or "dataload"
     if not name or any(c in name for c in "/\\\x00"):
         raise InvalidConfig(f"pipeline_name {name!r} must be a plain name (no slashes)")
-    base = _base(pipelines_dir)
+    base = pipelines_base(pipelines_dir)
     return Pipeline(name, destination=destination, dataset_name=dataset_name or f"{name}_dataset",
                     pipelines_dir=base, local_dir=Path.cwd(),
                     export_schema_path=Path(export_schema_path) if export_schema_path else None,
@@ -73,15 +74,39 @@ def attach(pipeline_name: str, *, destination: DestinationArg | None = None, dat
 
     >>> pipe = attach("github")  # doctest: +SKIP
     """
-    base = _base(pipelines_dir)
-    settings_path = base / pipeline_name / "pipeline.json"
-    if not settings_path.exists():
-        raise PipelineError(f"no pipeline {pipeline_name!r} in {base}")
-    settings = read_json(settings_path)
-    target = destination or _stored_destination(pipeline_name, settings)
+    base = pipelines_base(pipelines_dir)
+    settings = stored_settings(pipeline_name, base)
+    with project_dir_of(Path(settings["local_dir"])):  # credentials are looked up where the pipeline was made
+        target = destination or _stored_destination(pipeline_name, settings)
     return Pipeline(pipeline_name, destination=target, dataset_name=dataset_name or settings["dataset_name"],
                     pipelines_dir=base, local_dir=Path(settings["local_dir"]), retry_policy=retry_policy,
                     buffer_limits=buffer_limits)
+
+
+def stored_settings(pipeline_name: str, pipelines_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """What pipeline ``pipeline_name`` last ran with (``pipeline.json``: destination and its options
+    without secrets, ``dataset_name``, ``local_dir``); an unknown name is refused listing the known ones."""
+    base = pipelines_base(pipelines_dir)
+    settings_path = base / pipeline_name / SETTINGS_FILE
+    if not settings_path.exists():
+        known = known_pipelines(base)
+        raise PipelineError(f"no pipeline {pipeline_name!r} in {base}; "
+                            + (f"known pipelines: {', '.join(known)}" if known else "no pipeline ran there yet")
+                            + " (another folder: pipelines_dir= or $DATALOAD_PIPELINES_DIR)")
+    settings: dict[str, Any] = read_json(settings_path)
+    return settings
+
+
+def known_pipelines(pipelines_dir: str | os.PathLike[str] | None = None) -> list[str]:
+    """The names of the pipelines in ``pipelines_dir`` (default as in :func:`pipeline`), sorted.
+
+    >>> known_pipelines("/nonexistent")
+    []
+    """
+    base = pipelines_base(pipelines_dir)
+    if not base.is_dir():
+        return []
+    return sorted(entry.name for entry in base.iterdir() if (entry / SETTINGS_FILE).is_file())
 
 
 def _stored_destination(pipeline_name: str, settings: dict[str, Any]) -> Destination:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from dataload.cli import deploy_targets as targets
 from dataload.cli.failure import fail
@@ -27,7 +28,7 @@ from dataload.script import exposed_source
 TARGETS = ("cron", "github-actions", "airflow")
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(commands: Any) -> None:
     """Register ``dataload deploy`` under ``commands``."""
     deploy = commands.add_parser(
         "deploy", help="write what a scheduler needs to run a pipeline script: a crontab line, a GitHub Actions "

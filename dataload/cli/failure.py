@@ -17,6 +17,7 @@ def fail(command: str, code: ExitCode, reason: str) -> int:
     >>> err.getvalue()
     "dataload run: pipeline locked (exit 6): pipeline 'crm' is being run; wait for it\\n"
     """
-    one_line = "; ".join(line.strip() for line in reason.splitlines() if line.strip())
-    print(f"dataload {command}: {code.label} (exit {int(code)}): {one_line}", file=sys.stderr)
+    from dataload.cli.main import one_line
+
+    print(f"dataload {command}: {code.label} (exit {int(code)}): {one_line(reason)}", file=sys.stderr)
     return int(code)

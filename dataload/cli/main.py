@@ -1,14 +1,9 @@
-"""``dataload``: inspect and manage pipelines from the shell.
+"""``dataload``: the command's parser assembly and dispatch.
 
-    dataload pipeline NAME info          where it is, destination, state and schema versions, packages
-    dataload pipeline NAME schema        the schema as YAML (or --format json)
-    dataload pipeline NAME loads         the loads recorded in the destination
-    dataload pipeline NAME retry         load failed packages again
-    dataload pipeline NAME drop-failed   discard failed packages
-    dataload pipeline NAME drop --resources a,b   drop resources' tables and reset their state
-    dataload run SCRIPT [--fail-on-schema-change]   run a pipeline script; exit codes in docs/scheduling.md
-    dataload deploy SCRIPT --schedule CRON --to cron|github-actions|airflow   run it on a schedule
-    dataload version
+Each command lives in its own module of ``dataload.cli``; a module plugs in by exposing
+``add_parser(subparsers)``, which adds its command(s) and sets ``handler`` (a function taking the
+parsed arguments and returning the exit code) with ``set_defaults``. Add a module to
+:data:`COMMANDS` to register it.
 
 ``--log-level`` (default WARNING) sets which of dataload's log records go to stderr.
 """
@@ -16,14 +11,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
+import traceback
 from collections.abc import Sequence
-from typing import Any
 
-from dataload.cli import deploy as deploy_cli
-from dataload.cli import run as run_cli
+from dataload.cli import deploy, pipeline_commands, run, version_command
+
+#: The command modules of ``dataload``, in the order ``--help`` lists them: the registration point.
+COMMANDS = (pipeline_commands, run, deploy, version_command)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,92 +27,59 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dataload", description="Inspect and manage dataload pipelines.")
     parser.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                         help="log records shown on stderr (default WARNING; INFO: one line per step of a package)")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("version", help="print the dataload version")
-    run_cli.add_parser(commands)
-    deploy_cli.add_parser(commands)
-    pipe = commands.add_parser("pipeline", help="inspect or manage one pipeline")
-    pipe.add_argument("name", help="the pipeline name")
-    pipe.add_argument("--pipelines-dir", help="where pipelines live (default $DATALOAD_PIPELINES_DIR or "
-                                              "~/.dataload/pipelines)")
-    actions = pipe.add_subparsers(dest="action", required=True)
-    actions.add_parser("info", help="destination, dataset, state and schema versions, pending and failed packages")
-    schema = actions.add_parser("schema", help="print the schema")
-    schema.add_argument("--format", choices=("yaml", "json"), default="yaml")
-    actions.add_parser("loads", help="the loads recorded in the destination (_dl_loads)")
-    actions.add_parser("retry", help="load failed packages again")
-    actions.add_parser("drop-failed", help="discard failed packages")
-    drop = actions.add_parser("drop", help="drop resources' tables from the destination and reset their state")
-    drop.add_argument("--resources", required=True, help="comma-separated resource names")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for module in COMMANDS:
+        module.add_parser(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; returns the exit code."""
+    """Run the command; returns the exit code.
+
+    An error is one line on stderr and exit code 1 (2: the command line itself is wrong); the
+    traceback of an unexpected error is shown with ``--log-level DEBUG``.
+    """
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")  # no-op if set up
-    if args.command == "version":
-        from dataload import __version__
-
-        print(__version__)
-        return 0
-    if hasattr(args, "handler"):
-        return int(args.handler(args))
     from dataload.exceptions import DataloadError
 
     try:
-        return _pipeline_command(args)
-    except DataloadError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        code: int = args.handler(args)
+        return code
     except BrokenPipeError:  # the reader went away (``dataload ... | head``): not an error
         sys.stderr.close()
         return 0
+    except DataloadError as error:
+        _report(error, expected=True, debug=args.log_level == "DEBUG")
+        return 1
+    except Exception as error:
+        _report(error, expected=False, debug=args.log_level == "DEBUG")
+        return 1
 
 
-def _pipeline_command(args: argparse.Namespace) -> int:
-    import dataload
-
-    pipe = dataload.attach(args.name, pipelines_dir=args.pipelines_dir)
-    if args.action == "info":
-        print(json.dumps(_info(pipe), indent=2, default=str))
-    elif args.action == "schema":
-        _print_schema(pipe, args.format)
-    elif args.action == "loads":
-        for row in pipe.dataset().table("_dl_loads").rows():
-            print(f"{row['load_id']}  {row['inserted_at']}  schema {row['schema_version_hash']}")
-    elif args.action == "retry":
-        print(pipe.retry_failed())
-    elif args.action == "drop-failed":
-        print("dropped: " + (", ".join(pipe.drop_failed()) or "nothing"))
-    elif args.action == "drop":
-        dropped = pipe.drop(resources=[r.strip() for r in args.resources.split(",") if r.strip()])
-        print("dropped tables: " + (", ".join(dropped) or "none"))
-    return 0
+def _report(error: Exception, *, expected: bool, debug: bool) -> None:
+    """Print ``error`` as one line on stderr (with its traceback first at DEBUG)."""
+    if debug:
+        traceback.print_exception(error, file=sys.stderr)
+    text = one_line(str(error))
+    if not expected:
+        text = f"{type(error).__name__}: {text}" + ("" if debug else " (--log-level DEBUG shows the traceback)")
+    print(f"error: {text}", file=sys.stderr)
 
 
-def _info(pipe: Any) -> dict[str, Any]:
-    schema = pipe.default_schema
-    return {
-        "pipeline": pipe.pipeline_name,
-        "working_dir": str(pipe.working_dir),
-        "destination": pipe.destination.name,
-        "dataset": pipe.dataset_name,
-        "state_version": pipe.state.get("_state_version", 0),
-        "schema_version": schema.version,
-        "tables": [t.name for t in schema.data_tables()],
-        "pending_packages": pipe.pending_packages(),
-        "failed_packages": pipe.failed_packages(),
-    }
+def one_line(message: str) -> str:
+    r"""``message`` on one line: its lines joined, a list after a colon kept readable.
 
-
-def _print_schema(pipe: Any, fmt: str) -> None:
-    if fmt == "json":
-        print(pipe.default_schema.to_json())
-        return
-    import yaml
-
-    print(yaml.safe_dump(pipe.default_schema.to_dict(), sort_keys=False, allow_unicode=True), end="")
+    >>> one_line("failed on table 't'\nThe package is kept in p: fix it.")
+    "failed on table 't'; The package is kept in p: fix it."
+    >>> one_line("set one of the places looked at:\n  env X\n  secrets.toml")
+    'set one of the places looked at: env X; secrets.toml'
+    """
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    joined = lines[0] if lines else ""
+    for line in lines[1:]:
+        joined += (" " if joined.endswith(":") else "; ") + line
+    return joined
 
 
 if __name__ == "__main__":

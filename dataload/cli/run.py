@@ -11,12 +11,13 @@ import argparse
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 from dataload.cli.failure import fail
 from dataload.exit_codes import ExitCode, exit_code_for
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(commands: Any) -> None:
     """Register ``dataload run`` under ``commands``."""
     run = commands.add_parser(
         "run", help="run a pipeline script; the exit code says what happened (0 loaded, 3 config, 4 failed "

@@ -4,8 +4,9 @@
 2. ``<project_dir>/.dataload/secrets.toml``,
 3. ``<project_dir>/.dataload/config.toml``.
 
-The project directory is ``$DATALOAD_PROJECT_DIR`` when set, else the current
-working directory, both read when providers are made. Files are read on the
+The project directory is ``$DATALOAD_PROJECT_DIR`` when set, else the folder given to
+:func:`project_dir_of` around the call (``dataload.attach`` gives the folder the pipeline was
+made in), else the current working directory, all read when providers are made. Files are read on the
 first lookup of a provider and kept only by that provider object, so there is
 no process-wide cache to reset: a new call sees new files and variables.
 """
@@ -200,14 +201,33 @@ def snapshot_values() -> dict[Any, Any] | None:
     return None if snapshot is None else snapshot.resolved
 
 
+_PROJECT_DIR: ContextVar[Path | None] = ContextVar("dataload_project_dir", default=None)
+
+
+@contextmanager
+def project_dir_of(folder: Path) -> Iterator[None]:
+    """Within, the project directory is ``folder`` (unless ``$DATALOAD_PROJECT_DIR`` is set).
+
+    >>> with project_dir_of(Path("/proj")):
+    ...     project_dir() == Path("/proj") or PROJECT_DIR_ENV in os.environ
+    True
+    """
+    token = _PROJECT_DIR.set(folder)
+    try:
+        yield
+    finally:
+        _PROJECT_DIR.reset(token)
+
+
 def project_dir() -> Path:
-    """Return the project directory: ``$DATALOAD_PROJECT_DIR`` or the current directory.
+    """Return the project directory: ``$DATALOAD_PROJECT_DIR``, the :func:`project_dir_of` folder, or the
+    current directory.
 
     >>> isinstance(project_dir(), Path)
     True
     """
     configured = os.environ.get(PROJECT_DIR_ENV)
-    return Path(configured).expanduser() if configured else Path.cwd()
+    return Path(configured).expanduser() if configured else _PROJECT_DIR.get() or Path.cwd()
 
 
 def default_providers(directory: Path | None = None) -> list[Provider]:

@@ -16,6 +16,7 @@ from dataload.crash import crash_point
 from dataload.exceptions import TerminalLoadError
 from dataload.info import LoadInfo, StepInfo
 from dataload.load.step import load_with_retries
+from dataload.package.failure import record_failure
 from dataload.package.manifest import Manifest, read_manifest
 from dataload.package.order import refuse_if_blocked
 from dataload.package.storage import read_json
@@ -39,28 +40,31 @@ def load_normalized(ctx: PipelineContext, info: LoadInfo, workers: int | None = 
         package, manifest = read_package(ctx, load_id, threads)
         try:
             with step_of(ctx.progress, "load", load_id) as progress:
-                loaded = load_with_retries(ctx.new_client, package, ctx.retry_policy)
-                if progress is not None and loaded:
+                outcome = load_with_retries(ctx.new_client, package, ctx.retry_policy)
+                if progress is not None and outcome.loaded:
                     for table, rows in manifest.rows.items():
                         progress.add(table, rows)
         except TerminalLoadError as error:
             kept = ctx.packages.move(load_id, "normalized", "failed")
             info.failed.append(load_id)
             moved = str(ctx.packages.path("normalized", load_id))
-            raise TerminalLoadError(
+            failed = TerminalLoadError(
                 f"{str(error).replace(moved, str(kept))}\nThe package is kept in {kept}: fix the cause and call "
                 "pipe.retry_failed(), or pipe.drop_failed() to discard it.",
-                table=error.table, file=(error.file or "").replace(moved, str(kept)) or None) from error
+                table=error.table, file=(error.file or "").replace(moved, str(kept)) or None)
+            record_failure(kept, "load", failed)
+            raise failed from error
         crash_point("load.after_commit")
         ctx.write_state(manifest.state)
         crash_point("load.after_state")
         ctx.packages.remove("normalized", load_id)
-        if not loaded:
+        if not outcome.loaded:
             logger.info("package %s was already in the destination (an earlier run loaded it)", load_id)
             continue
         info.load_ids.append(load_id)
         info.add_package(manifest)
-        ctx.trace.record(StepInfo("load", load_id, time.perf_counter() - started, manifest.rows))
+        ctx.trace.record(StepInfo("load", load_id, time.perf_counter() - started, manifest.rows,
+                                  attempts=outcome.attempts))
 
 
 def read_package(ctx: PipelineContext, load_id: str, workers: int) -> tuple[LoadPackage, Manifest]:

@@ -31,9 +31,17 @@ class RetryPolicy:
     max_wait: float = 8.0
 
 
+@dataclass(frozen=True)
+class LoadOutcome:
+    """What :func:`load_with_retries` did: ``loaded`` False when an earlier run had loaded the package."""
+
+    loaded: bool
+    attempts: int
+
+
 def load_with_retries(open_client: Callable[[], DestinationClient], package: LoadPackage,
-                      policy: RetryPolicy) -> bool:
-    """Load ``package`` with a fresh client per attempt; False if an earlier run had loaded it."""
+                      policy: RetryPolicy) -> LoadOutcome:
+    """Load ``package`` with a fresh client per attempt, retrying transient errors by ``policy``."""
     for attempt in _retrying(policy, f"load of package {package.load_id}"):
         with attempt:
             number = attempt.retry_state.attempt_number
@@ -46,7 +54,7 @@ def load_with_retries(open_client: Callable[[], DestinationClient], package: Loa
             if number > 1:
                 logger.info("package %s loaded on attempt %d", package.load_id, number)
             # already there on a retry: our own earlier attempt committed before its error
-            return loaded or number > 1
+            return LoadOutcome(loaded or number > 1, number)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

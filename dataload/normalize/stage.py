@@ -23,6 +23,7 @@ from dataload.info import StepInfo
 from dataload.normalize.fit import TypeNotes
 from dataload.normalize.parallel import normalize_in_processes, planned_workers
 from dataload.normalize.step import KEY_HINTS, ChunkSettings, NormalizeResult, apply_table_hints, normalize_chunks
+from dataload.package.failure import record_failure
 from dataload.package.manifest import TableHintsRecord, read_manifest, write_manifest
 from dataload.package.storage import write_json
 from dataload.progress import Progress, step_of
@@ -50,9 +51,10 @@ def normalize_extracted(ctx: PipelineContext, workers: int | None = None) -> lis
                                            max_identifier_length=ctx.max_identifier_length,
                                            arrow_files="arrow" in ctx.destination.capabilities.file_formats,
                                            workers=workers, progress=progress)
-        except DataloadError:  # content normalize could not handle (dataload.normalize.errors)
+        except DataloadError as error:  # content normalize could not handle (dataload.normalize.errors)
             ctx.packages.remove("normalizing.tmp", load_id)
             kept = ctx.packages.move(load_id, "extracted", "failed")
+            record_failure(kept, "normalize", error)
             logger.warning("pipeline %s: normalizing package %s failed; it is kept in %s: fix the cause and "
                            "call pipe.retry_failed(), or pipe.drop_failed() to discard it",
                            ctx.pipeline_name, load_id, kept)

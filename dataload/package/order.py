@@ -10,6 +10,7 @@ never landed. :func:`requeue_failed` moves failed packages back to the stage the
 from __future__ import annotations
 
 from dataload.exceptions import PackageBlockedError
+from dataload.package.failure import clear_failure
 from dataload.package.storage import PackageStorage
 
 
@@ -39,7 +40,9 @@ def requeue_failed(packages: PackageStorage) -> list[str]:
     else ``extracted``); returns their load ids, oldest first."""
     requeued = packages.load_ids("failed")
     for load_id in requeued:
-        normalized = (packages.path("failed", load_id) / "files").exists()
+        folder = packages.path("failed", load_id)
+        normalized = (folder / "files").exists()
+        clear_failure(folder)
         packages.move(load_id, "failed", "normalized" if normalized else "extracted")
     return requeued
 

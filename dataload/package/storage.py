@@ -99,6 +99,11 @@ class PackageStorage:
         return sorted(found, key=lambda pair: pair[1])
 
 
+def packages_of(working_dir: Path) -> PackageStorage:
+    """The packages of the pipeline whose working dir is ``working_dir`` (in ``packages/``)."""
+    return PackageStorage(working_dir / "packages")
+
+
 def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically (temporary file + rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ def loaded(make_pipeline, tmp_path):
 
 def test_info_shows_tables_and_versions(loaded, capsys):
     pipe, base = loaded
-    assert main(["pipeline", "cli_pipe", "--pipelines-dir", base, "info"]) == 0
+    assert main(["pipeline", "cli_pipe", "--pipelines-dir", base, "info", "--format", "json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["tables"] == ["items", "items__tags"] and info["dataset"] == "ds"
     assert info["schema_version"] == 1 and info["failed_packages"] == []
@@ -28,7 +28,7 @@ def test_info_shows_tables_and_versions(loaded, capsys):
 
 def test_schema_and_loads(loaded, capsys):
     pipe, base = loaded
-    main(["pipeline", "cli_pipe", "--pipelines-dir", base, "schema"])
+    main(["pipeline", "cli_pipe", "--pipelines-dir", base, "schema", "--format", "yaml"])
     assert "name: items__tags" in capsys.readouterr().out
     main(["pipeline", "cli_pipe", "--pipelines-dir", base, "loads"])
     assert pipe.dataset().table("_dl_loads").rows()[0]["load_id"] in capsys.readouterr().out
@@ -36,7 +36,7 @@ def test_schema_and_loads(loaded, capsys):
 
 def test_drop_resources(loaded, capsys):
     pipe, base = loaded
-    assert main(["pipeline", "cli_pipe", "--pipelines-dir", base, "drop", "--resources", "items"]) == 0
+    assert main(["pipeline", "cli_pipe", "--pipelines-dir", base, "drop", "items", "--yes"]) == 0
     assert "items__tags" in capsys.readouterr().out
     assert pipe.default_schema.data_tables() == []
 
