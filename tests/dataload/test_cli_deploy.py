@@ -265,3 +265,13 @@ def test_secret_names_come_from_secrets_toml_keys_and_the_name_from_the_pipeline
 def test_help() -> None:
     result = subprocess.run([str(DATALOAD), "deploy", "--help"], capture_output=True, text=True, env=environment())
     assert result.returncode == 0 and "--schedule" in result.stdout and "github-actions" in result.stdout
+
+
+def test_without_croniter_deploy_names_the_extra(project: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from dataload.cli.main import main
+
+    monkeypatch.setitem(sys.modules, "croniter", None)  # as if it were not installed: its import fails
+    code = main(["deploy", str(project / "etl" / "crm_pipeline.py"), "--schedule", SCHEDULE, "--to", "cron"])
+    assert code == ExitCode.CONFIG
+    assert 'pip install "dataload[deploy]"' in capsys.readouterr().err
