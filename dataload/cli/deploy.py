@@ -73,12 +73,17 @@ def deploy_command(args: argparse.Namespace) -> int:
         return fail("deploy", ExitCode.USAGE, f"no script {args.script}: give the path of a pipeline script")
     try:
         problem = schedule_problem(args.schedule)
-    except DataloadError as error:
+    except MissingDependencyError as error:
         return fail("deploy", ExitCode.CONFIG, str(error))
     if problem:
         return fail("deploy", ExitCode.USAGE, f"invalid --schedule {args.schedule!r}: {problem}; nothing was written")
-    deployment = targets.Deployment(script, " ".join(args.schedule.split()), pipeline_name(script),
-                                    secret_env_names(script))
+    try:
+        deployment = targets.Deployment(script, " ".join(args.schedule.split()), pipeline_name(script),
+                                        secret_env_names(script))
+    except SyntaxError as error:
+        return fail("deploy", ExitCode.USAGE, f"{script} is not valid Python ({error}); nothing was written")
+    except DataloadError as error:  # a .dataload/secrets.toml that cannot be read
+        return fail("deploy", ExitCode.CONFIG, f"{error}; nothing was written")
     output = Path(args.output).resolve() if args.output else None
     if args.to == "cron":
         return _cron(deployment, output, args.force)

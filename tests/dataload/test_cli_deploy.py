@@ -275,3 +275,14 @@ def test_without_croniter_deploy_names_the_extra(project: Path, monkeypatch: pyt
     code = main(["deploy", str(project / "etl" / "crm_pipeline.py"), "--schedule", SCHEDULE, "--to", "cron"])
     assert code == ExitCode.CONFIG
     assert 'pip install "dataload[deploy]"' in capsys.readouterr().err
+
+
+def test_a_script_that_does_not_parse_or_a_broken_secrets_file_is_refused(project: Path) -> None:
+    secrets = project / "etl" / ".dataload" / "secrets.toml"
+    secrets.write_text("[sources.crm\ntoken = 1\n")
+    broken = deploy("etl/crm_pipeline.py", "--schedule", SCHEDULE, "--to", "github-actions", cwd=project)
+    assert broken.returncode == ExitCode.CONFIG and f"config file {secrets} is not valid TOML" in broken.stderr
+    (project / "etl" / "bad.py").write_text("def (:\n")
+    result = deploy("etl/bad.py", "--schedule", SCHEDULE, "--to", "cron", cwd=project)
+    assert result.returncode == ExitCode.USAGE and "bad.py is not valid Python" in result.stderr
+    assert not (project / ".github").exists()
