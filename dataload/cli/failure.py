@@ -1,4 +1,4 @@
-"""How a command says it failed: one line on stderr naming the exit code, and the code returned."""
+"""How a command says it failed: one line on stderr (naming the exit code), and the code returned."""
 
 from __future__ import annotations
 
@@ -17,7 +17,20 @@ def fail(command: str, code: ExitCode, reason: str) -> int:
     >>> err.getvalue()
     "dataload run: pipeline locked (exit 6): pipeline 'crm' is being run; wait for it\\n"
     """
-    from dataload.cli.main import one_line
-
     print(f"dataload {command}: {code.label} (exit {int(code)}): {one_line(reason)}", file=sys.stderr)
     return int(code)
+
+
+def one_line(message: str) -> str:
+    r"""``message`` on one line: its lines joined, a list after a colon kept readable.
+
+    >>> one_line("failed on table 't'\nThe package is kept in p: fix it.")
+    "failed on table 't'; The package is kept in p: fix it."
+    >>> one_line("set one of the places looked at:\n  env X\n  secrets.toml")
+    'set one of the places looked at: env X; secrets.toml'
+    """
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    joined = lines[0] if lines else ""
+    for line in lines[1:]:
+        joined += (" " if joined.endswith(":") else "; ") + line
+    return joined
