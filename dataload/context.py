@@ -21,6 +21,7 @@ from dataload.info import LoadInfo, Trace
 from dataload.load.step import RetryPolicy
 from dataload.package.manifest import read_manifest
 from dataload.package.storage import PackageStorage, read_json, write_json
+from dataload.progress import Progress
 from dataload.protocol import Destination, DestinationClient
 from dataload.schema.files import SchemaFiles
 from dataload.schema.model import Schema
@@ -52,6 +53,7 @@ class PipelineContext:
     schema_files: SchemaFiles
     packages: PackageStorage
     trace: Trace
+    progress: Progress | None = None  # set while a run, extract, normalize or load holds the lock
 
     @property
     def max_identifier_length(self) -> int | None:

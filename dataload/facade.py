@@ -8,6 +8,7 @@ data) and :mod:`dataload.package.order` (ordering and failed packages). See ``do
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 import time
@@ -21,13 +22,14 @@ from dataload.dataset import Dataset
 from dataload.drop import drop_columns, drop_resources
 from dataload.extract.limits import BufferLimits
 from dataload.extract.stage import extract_package
-from dataload.info import LoadInfo, Trace
+from dataload.info import LoadInfo, Trace, record
 from dataload.load.stage import load_normalized
 from dataload.load.step import RetryPolicy
 from dataload.lock import LOCK_FILE, pipeline_lock
 from dataload.normalize.stage import normalize_extracted
 from dataload.package import order
 from dataload.package.storage import packages_of, read_json, write_json
+from dataload.progress import ProgressArg, check_progress, new_progress
 from dataload.registry import DestinationArg, resolve_destination
 from dataload.run_trace import traced_run
 from dataload.schema.files import SchemaFiles
@@ -50,7 +52,7 @@ class Pipeline:
     def __init__(self, pipeline_name: str, *, destination: DestinationArg, dataset_name: str,
                  pipelines_dir: Path, local_dir: Path, retry_policy: RetryPolicy | None = None,
                  buffer_limits: BufferLimits | None = None, export_schema_path: Path | None = None,
-                 import_schema_path: Path | None = None) -> None:
+                 import_schema_path: Path | None = None, progress: ProgressArg = None) -> None:
         self.pipeline_name = pipeline_name
         self.destination = resolve_destination(destination)
         self.destination.check_dataset_name(dataset_name)  # a name it reserves is refused before anything runs
@@ -58,6 +60,7 @@ class Pipeline:
         self.working_dir = pipelines_dir / pipeline_name
         self.retry_policy = retry_policy or RetryPolicy()
         self.buffer_limits = buffer_limits or BufferLimits()
+        self._progress = check_progress(progress)
         self.last_trace = Trace()
         self._local_dir = local_dir
         self._schema_files = SchemaFiles(self.pipeline_name, export_schema_path, import_schema_path,
@@ -100,7 +103,7 @@ class Pipeline:
                 normalize_extracted(ctx)
                 load_normalized(ctx, info)
         info.seconds = time.perf_counter() - started
-        return info
+        return record(info)
 
     def extract(self, data: Any, **hints: Any) -> str | None:
         """Extract ``data`` into a new package; returns its load id, or None when there was nothing to load."""
@@ -126,7 +129,7 @@ class Pipeline:
         with self._lock() as ctx:
             info = ctx.new_info()
             load_normalized(ctx, info, workers)
-            return info
+            return record(info)
 
     def _finish_pending(self, ctx: PipelineContext) -> LoadInfo:
         info = ctx.new_info()
@@ -167,7 +170,7 @@ class Pipeline:
             info = ctx.new_info()
             normalize_extracted(ctx)
             load_normalized(ctx, info)
-            return info
+            return record(info)
 
     def drop_failed(self) -> list[str]:
         """Delete failed packages; their data is not loaded, and the state stays as before them
@@ -230,7 +233,7 @@ class Pipeline:
         with pipeline_lock(self.working_dir, self.pipeline_name):
             self._remember_settings()
             self._packages.discard_incomplete()
-            yield self._context()
+            yield dataclasses.replace(self._context(), progress=new_progress(self._progress))
 
     def _remember_settings(self) -> None:
         """Write what :func:`attach` needs to reopen this pipeline (never credentials that are secret)."""

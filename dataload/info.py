@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -138,6 +141,35 @@ class LoadInfo:
         for load_id in self.failed:
             lines.append(f"  FAILED package {load_id} is kept on disk; see pipe.failed_packages()")
         return "\n".join(lines)
+
+
+_RECORDED: ContextVar[list[LoadInfo] | None] = ContextVar("dataload_recorded_load_infos", default=None)
+
+
+@contextmanager
+def recorded_load_infos() -> Iterator[list[LoadInfo]]:
+    """Within, every :class:`LoadInfo` a pipeline returns (``run``, ``load``, ``retry_failed``) is
+    also appended to the list yielded: ``dataload run`` reads them to choose its exit code.
+
+    >>> with recorded_load_infos() as infos:
+    ...     _ = record(LoadInfo("shop", "duckdb", "shop_data"))
+    >>> len(infos)
+    1
+    """
+    infos: list[LoadInfo] = []
+    token = _RECORDED.set(infos)
+    try:
+        yield infos
+    finally:
+        _RECORDED.reset(token)
+
+
+def record(info: LoadInfo) -> LoadInfo:
+    """Hand ``info`` to the innermost :func:`recorded_load_infos` block, if any; returns it."""
+    infos = _RECORDED.get()
+    if infos is not None:
+        infos.append(info)
+    return info
 
 
 @dataclass

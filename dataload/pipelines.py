@@ -13,6 +13,7 @@ from dataload.extract.limits import BufferLimits
 from dataload.facade import SETTINGS_FILE, Pipeline
 from dataload.load.step import RetryPolicy
 from dataload.package.storage import read_json
+from dataload.progress import ProgressArg
 from dataload.protocol import Destination
 from dataload.registry import DestinationArg, resolve_destination
 
@@ -32,6 +33,7 @@ def pipeline(
     import_schema_path: str | os.PathLike[str] | None = None,
     retry_policy: RetryPolicy | None = None,
     buffer_limits: BufferLimits | None = None,
+    progress: ProgressArg = None,
 ) -> Pipeline:
     """Create (or reopen) a pipeline.
 
@@ -47,6 +49,8 @@ def pipeline(
     ``retry_policy``: how transient load errors are retried (default ``RetryPolicy()``).
     ``buffer_limits``: after how many rows or bytes a table's extraction buffer is written to a
     file (default ``BufferLimits()``).
+    ``progress``: ``"log"``, ``"tqdm"`` or ``"rich"`` to report items, rows and throughput while it
+    runs (default ``RUNTIME__PROGRESS``, else none; see :mod:`dataload.progress`).
 
     >>> pipe = pipeline("demo", destination="duckdb", dataset_name="crm")  # doctest: +SKIP
     """
@@ -58,7 +62,7 @@ def pipeline(
                     pipelines_dir=base, local_dir=Path.cwd(),
                     export_schema_path=Path(export_schema_path) if export_schema_path else None,
                     import_schema_path=Path(import_schema_path) if import_schema_path else None,
-                    retry_policy=retry_policy, buffer_limits=buffer_limits)
+                    retry_policy=retry_policy, buffer_limits=buffer_limits, progress=progress)
 
 
 def attach(pipeline_name: str, *, destination: DestinationArg | None = None, dataset_name: str | None = None,

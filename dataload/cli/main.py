@@ -17,10 +17,11 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
-from dataload.cli import pipeline_commands, version_command
+from dataload.cli import deploy, pipeline_commands, run, version_command
+from dataload.cli.failure import one_line
 
 #: The command modules of ``dataload``, in the order ``--help`` lists them: the registration point.
-COMMANDS = (pipeline_commands, version_command)
+COMMANDS = (pipeline_commands, run, deploy, version_command)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -76,21 +77,6 @@ def _report(error: Exception, *, expected: bool, debug: bool) -> None:
     if not expected:
         text = f"{type(error).__name__}: {text}" + ("" if debug else " (--log-level DEBUG shows the traceback)")
     print(f"error: {text}", file=sys.stderr)
-
-
-def one_line(message: str) -> str:
-    r"""``message`` on one line: its lines joined, a list after a colon kept readable.
-
-    >>> one_line("failed on table 't'\nThe package is kept in p: fix it.")
-    "failed on table 't'; The package is kept in p: fix it."
-    >>> one_line("set one of the places looked at:\n  env X\n  secrets.toml")
-    'set one of the places looked at: env X; secrets.toml'
-    """
-    lines = [line.strip() for line in message.splitlines() if line.strip()]
-    joined = lines[0] if lines else ""
-    for line in lines[1:]:
-        joined += (" " if joined.endswith(":") else "; ") + line
-    return joined
 
 
 if __name__ == "__main__":

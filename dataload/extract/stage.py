@@ -20,6 +20,7 @@ from dataload.info import StepInfo
 from dataload.package.manifest import Manifest, TableHintsRecord, write_manifest
 from dataload.package.order import refuse_if_blocked
 from dataload.package.storage import new_load_id
+from dataload.progress import step_of
 from dataload.run_input import as_source
 
 logger = logging.getLogger(__name__)
@@ -35,8 +36,9 @@ def extract_package(ctx: PipelineContext, data: Any, hints: dict[str, Any]) -> s
     previous = ctx.newest_state()
     document = copy.deepcopy(previous)
     try:
-        result = extract_source(source, folder / "extracted", document,
-                                max_identifier_length=ctx.max_identifier_length, limits=ctx.buffer_limits)
+        with step_of(ctx.progress, "extract", load_id) as progress:
+            result = extract_source(source, folder / "extracted", document, limits=ctx.buffer_limits,
+                                    max_identifier_length=ctx.max_identifier_length, progress=progress)
         check_merge_support(ctx, result.table_hints)
     except BaseException:
         ctx.packages.remove("extracting.tmp", load_id)

@@ -25,6 +25,7 @@ from dataload.extract.limits import BufferLimits
 from dataload.hints import TableHints
 from dataload.package.manifest import TableHintsRecord
 from dataload.package.storage import fsync_file
+from dataload.progress import Progress
 from dataload.schema.infer import with_room_for_python_decimals
 from dataload.schema.naming import table_name as normalize_table_name
 
@@ -55,8 +56,10 @@ _NO_PARENT = object()
 
 
 class _Extraction:
-    def __init__(self, folder: Path, source: Source, max_identifier_length: int | None, limits: BufferLimits) -> None:
+    def __init__(self, folder: Path, source: Source, max_identifier_length: int | None, limits: BufferLimits,
+                 progress: Progress | None) -> None:
         self.folder = folder
+        self.progress = progress
         self.source = source
         self.max_length = max_identifier_length
         self.limits = limits
@@ -131,6 +134,8 @@ class _Extraction:
             self.result.skipped[resource.name] = self.result.skipped.get(resource.name, 0) + skipped
         if page is None:
             return
+        if self.progress is not None:
+            self.progress.add(resource.name, _count_of(page))
         self._dispatch(resource, page)
         if armed("extract.after_items"):
             crash_point("extract.after_items", _item_count(page))
@@ -227,6 +232,17 @@ def _without_none(page: Any) -> tuple[Any, int]:
     return (TableItem(kept, page.table_name) if isinstance(page, TableItem) else kept), skipped
 
 
+def _count_of(page: Any) -> int:
+    """How many items a page holds (a list, an Arrow table or batch, a data frame, or one item)."""
+    items = page.item if isinstance(page, TableItem) else page
+    if isinstance(items, list):
+        return len(items)
+    rows = getattr(items, "num_rows", None)
+    if isinstance(rows, int):
+        return rows
+    return len(items) if type(items).__module__.startswith("pandas") else 1
+
+
 def _routed_table(resource: Resource, item: Any, what: str) -> str:
     """The table the resource's ``table_name`` callable picks for ``item`` (a str, or a clear error)."""
     try:
@@ -292,10 +308,12 @@ def extract_source(
     *,
     max_identifier_length: int | None,
     limits: BufferLimits | None = None,
+    progress: Progress | None = None,
 ) -> ExtractResult:
     """Run every selected resource of ``source`` and write its items into ``folder``.
 
     ``document`` is the pipeline state; resources change it through ``dataload.state()``.
+    ``progress`` is told the items of each page, per resource.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    return _Extraction(folder, source, max_identifier_length, limits or BufferLimits()).run(document)
+    return _Extraction(folder, source, max_identifier_length, limits or BufferLimits(), progress).run(document)

@@ -20,6 +20,7 @@ from dataload.package.failure import record_failure
 from dataload.package.manifest import Manifest, read_manifest
 from dataload.package.order import refuse_if_blocked
 from dataload.package.storage import read_json
+from dataload.progress import step_of
 from dataload.protocol import LoadPackage, PackageFile
 from dataload.schema.model import Schema
 
@@ -38,7 +39,11 @@ def load_normalized(ctx: PipelineContext, info: LoadInfo, workers: int | None = 
         started = time.perf_counter()
         package, manifest = read_package(ctx, load_id, threads)
         try:
-            outcome = load_with_retries(ctx.new_client, package, ctx.retry_policy)
+            with step_of(ctx.progress, "load", load_id) as progress:
+                outcome = load_with_retries(ctx.new_client, package, ctx.retry_policy)
+                if progress is not None and outcome.loaded:
+                    for table, rows in manifest.rows.items():
+                        progress.add(table, rows)
         except TerminalLoadError as error:
             kept = ctx.packages.move(load_id, "normalized", "failed")
             info.failed.append(load_id)

@@ -26,6 +26,7 @@ from dataload.normalize.step import KEY_HINTS, ChunkSettings, NormalizeResult, a
 from dataload.package.failure import record_failure
 from dataload.package.manifest import TableHintsRecord, read_manifest, write_manifest
 from dataload.package.storage import write_json
+from dataload.progress import Progress, step_of
 from dataload.schema.model import Schema
 
 logger = logging.getLogger(__name__)
@@ -44,11 +45,12 @@ def normalize_extracted(ctx: PipelineContext, workers: int | None = None) -> lis
         target = ctx.packages.create("normalizing.tmp", load_id)
         schema = with_imported_schema(ctx, ctx.schema())
         try:
-            result = normalize_package(source / "extracted", manifest.extracted_files, target, schema,
-                                       manifest.table_hints, load_id,
-                                       max_identifier_length=ctx.max_identifier_length,
-                                       arrow_files="arrow" in ctx.destination.capabilities.file_formats,
-                                       workers=workers)
+            with step_of(ctx.progress, "normalize", load_id) as progress:
+                result = normalize_package(source / "extracted", manifest.extracted_files, target, schema,
+                                           manifest.table_hints, load_id,
+                                           max_identifier_length=ctx.max_identifier_length,
+                                           arrow_files="arrow" in ctx.destination.capabilities.file_formats,
+                                           workers=workers, progress=progress)
         except DataloadError as error:  # content normalize could not handle (dataload.normalize.errors)
             ctx.packages.remove("normalizing.tmp", load_id)
             kept = ctx.packages.move(load_id, "extracted", "failed")
@@ -85,11 +87,13 @@ def normalize_package(
     max_identifier_length: int | None,
     arrow_files: bool = False,
     workers: int | None = None,
+    progress: Progress | None = None,
 ) -> NormalizeResult:
     """Normalize every extracted file of a package; ``schema`` is updated in place.
 
     ``workers``: worker processes (None decides from the package's size and the machine's
     cores, see :mod:`dataload.normalize.parallel`). With one, chunks are normalized here in order.
+    ``progress`` is told the rows of each table: chunk by chunk here, package-wide from workers.
     """
     started = time.perf_counter()
     before, keys_before = _columns_of(schema), _keys_of(schema)
@@ -101,8 +105,11 @@ def normalize_package(
     count = planned_workers(workers, settings, chunks)
     logger.debug("package %s: normalizing %d extract file(s) in %d process(es)", load_id, len(chunks), count)
     result = normalize_in_processes(settings, chunks, schema, count) if count > 1 else None
+    if result is not None and progress is not None:
+        for table, rows in result.rows.items():
+            progress.add(table, rows)
     if result is None:  # one worker, or the workers disagreed on a type or one was lost: in order here
-        result = normalize_chunks(settings, chunks, schema)
+        result = normalize_chunks(settings, chunks, schema, progress)
     result.schema_changes = describe_changes(before, schema) + describe_key_changes(before, keys_before, schema)
     for change in result.schema_changes:
         logger.debug("package %s: schema: %s", load_id, change)

@@ -33,6 +33,7 @@ from dataload.normalize.unnest import unnest
 from dataload.normalize.validate import validate_rows
 from dataload.package.manifest import TableHintsRecord
 from dataload.package.storage import fsync_file
+from dataload.progress import Progress
 from dataload.schema.model import LOAD_ID, Column, Schema, Table, with_hints
 from dataload.schema.naming import column_name
 
@@ -65,7 +66,8 @@ class ChunkSettings:
     arrow_files: bool
 
 
-def normalize_chunks(settings: ChunkSettings, chunks: list[tuple[int, str, str]], schema: Schema) -> NormalizeResult:
+def normalize_chunks(settings: ChunkSettings, chunks: list[tuple[int, str, str]], schema: Schema,
+                     progress: Progress | None = None) -> NormalizeResult:
     """Normalize ``chunks`` (chunk number, extracted file, table) in order; ``schema`` is updated in place.
 
     Load files are written by a small thread pool while the next chunk is normalized (Parquet
@@ -73,6 +75,7 @@ def normalize_chunks(settings: ChunkSettings, chunks: list[tuple[int, str, str]]
     (the destination reads Arrow), a chunk extracted as Arrow that makes one table of a non-merge
     resource becomes an Arrow load file that reuses the extracted file (see ``arrow_files``).
     An error about a chunk's content is raised as a ``NormalizeError`` naming its table and file.
+    ``progress`` is told each chunk's rows per table.
     """
     max_identifier_length = settings.max_identifier_length
     result = NormalizeResult()
@@ -96,9 +99,12 @@ def normalize_chunks(settings: ChunkSettings, chunks: list[tuple[int, str, str]]
                 if batch and batch[0].length:
                     reusable = (settings.arrow_files and kind == "arrow" and len(batch) == 1
                                 and root.write_disposition != "merge")
-                    _write_batch(writer, result, settings.output, chunk, _assign_ids(batch, root), schema,
-                                 settings.load_id, max_identifier_length,
-                                 (settings.extracted / file_name, payload) if reusable else None)
+                    batch = _assign_ids(batch, root)
+                    _write_batch(writer, result, settings.output, chunk, batch, schema, settings.load_id,
+                                 max_identifier_length, (settings.extracted / file_name, payload) if reusable else None)
+                    if progress is not None:
+                        for rows in batch:
+                            progress.add(rows.table, rows.length)
     return result
 
 
