@@ -43,6 +43,23 @@ def postgres_connection() -> Any:
         service_unavailable("PostgreSQL")
 
 
+MARIADB_URL = os.environ.get("DATALOAD_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
+
+
+def mariadb_admin() -> Any:
+    """An autocommit SQLAlchemy engine on the MariaDB test server that answers, or a skip (a failure
+    when CI is set)."""
+    sa = pytest.importorskip("sqlalchemy")
+    pytest.importorskip("pymysql")
+    admin = sa.create_engine(MARIADB_URL, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT",
+                             connect_args={"connect_timeout": 3})
+    try:
+        admin.connect().close()
+    except sa.exc.DBAPIError:
+        service_unavailable("MariaDB")
+    return admin
+
+
 def service_unavailable(what: str) -> None:
     """Skip a test whose server is not running, or fail when ``CI`` is set."""
     skip_or_fail_in_ci(f"{what} is not reachable", remedy="start it (see .ci/run)")

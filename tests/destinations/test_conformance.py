@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 import pytest
 
 import dataload
-from conftest import POSTGRES_URL, postgres_connection, service_unavailable
+from conftest import MARIADB_URL, POSTGRES_URL, mariadb_admin, postgres_connection
 from dataload.testing import ALL_CHECKS
 from destinations import duckdb, filesystem, postgres, sqlalchemy
 from destinations.sql import quote
@@ -20,9 +19,6 @@ from destinations.sql import quote
 @pytest.fixture
 def dataset_name() -> str:
     return f"ds_{uuid.uuid4().hex[:8]}"
-
-
-MARIADB_URL = os.environ.get("DATALOAD_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
 
 
 @pytest.fixture(params=["duckdb", "postgres", "filesystem", "sqlalchemy-sqlite", "sqlalchemy-mariadb"])
@@ -51,14 +47,7 @@ def destination(request: pytest.FixtureRequest, tmp_path: Path, dataset_name: st
 
 
 def _mariadb(dataset_name: str) -> Iterator[Any]:
-    sa = pytest.importorskip("sqlalchemy")
-    pytest.importorskip("pymysql")
-    admin = sa.create_engine(MARIADB_URL, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT",
-                             connect_args={"connect_timeout": 3})
-    try:
-        admin.connect().close()
-    except sa.exc.DBAPIError:
-        service_unavailable("MariaDB")
+    admin = mariadb_admin()
     maria = sqlalchemy(MARIADB_URL)
     try:
         yield maria

@@ -10,8 +10,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import pytest
-
 import dataload
 from conftest import POSTGRES_URL, postgres_connection
 from dataload.load.step import RetryPolicy
@@ -81,16 +79,12 @@ def test_postgres_connection_terminated_mid_copy_is_retried(make_pipeline: Calla
 
 
 def test_mariadb_connection_killed_mid_insert_is_retried(make_pipeline: Callable[..., dataload.Pipeline]) -> None:
-    sa = pytest.importorskip("sqlalchemy")
-    from conftest import service_unavailable
+    from conftest import MARIADB_URL as url
+    from conftest import mariadb_admin
     from destinations import sqlalchemy
 
-    url = "mysql+pymysql://root@127.0.0.1:3306/test"
-    admin = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
-    try:
-        connection = admin.connect()
-    except sa.exc.DBAPIError:
-        service_unavailable("MariaDB")
+    admin = mariadb_admin()
+    connection = admin.connect()
     dataset = f"fault_{uuid.uuid4().hex[:8]}"
     killed: list[int] = []
 

@@ -10,19 +10,16 @@ is what decides which files are committed).
 
 from __future__ import annotations
 
-import os
 import signal
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from test_resume import EARLIER, MORE, ROWS, assert_clean, child, cursor, run_child, stage_ids
+from test_resume import EARLIER, MORE, ROWS, Target, assert_clean, child, cursor, run_child, stage_ids
 
 import dataload
 
-MARIADB_URL = os.environ.get("DATALOAD_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
 DESTINATIONS = ["duckdb", "postgres", "filesystem", "sqlalchemy-sqlite", "sqlalchemy-mariadb"]
 
 # (crash point, where the killed run's package is left, whether the destination has its rows)
@@ -37,29 +34,21 @@ CRASH_POINTS = [
 ]
 
 
-@dataclass
-class Destination:
-    """What the child is told to load into (``resume_child.destination_of``) and the dataset."""
-
-    spec: str
-    dataset: str
-
-
 @pytest.fixture(params=DESTINATIONS)
-def destination(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Destination]:
+def destination(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
     dataset = f"crash_{uuid.uuid4().hex[:10]}"
     if request.param == "duckdb":
-        yield Destination(str(tmp_path / "crash.duckdb"), dataset)
+        yield Target(str(tmp_path / "crash.duckdb"), dataset)
     elif request.param == "filesystem":
-        yield Destination(f"filesystem:{tmp_path / 'bucket'}", dataset)
+        yield Target(f"filesystem:{tmp_path / 'bucket'}", dataset)
     elif request.param == "sqlalchemy-sqlite":
-        yield Destination(f"sqlite:///{tmp_path / 'crash.db'}", dataset)
+        yield Target(f"sqlite:///{tmp_path / 'crash.db'}", dataset)
     elif request.param == "postgres":
         from conftest import POSTGRES_URL, postgres_connection
 
         admin = postgres_connection()
         try:
-            yield Destination(POSTGRES_URL, dataset)
+            yield Target(POSTGRES_URL, dataset)
         finally:
             admin.execute(f'DROP SCHEMA IF EXISTS "{dataset}" CASCADE')
             admin.close()
@@ -67,18 +56,12 @@ def destination(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Dest
         yield from _mariadb(dataset)
 
 
-def _mariadb(dataset: str) -> Iterator[Destination]:
-    sa = pytest.importorskip("sqlalchemy")
-    from conftest import service_unavailable
+def _mariadb(dataset: str) -> Iterator[Target]:
+    from conftest import MARIADB_URL, mariadb_admin
 
-    admin = sa.create_engine(MARIADB_URL, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT",
-                             connect_args={"connect_timeout": 3})
+    admin = mariadb_admin()
     try:
-        admin.connect().close()
-    except sa.exc.DBAPIError:
-        service_unavailable("MariaDB")
-    try:
-        yield Destination(MARIADB_URL, dataset)
+        yield Target(MARIADB_URL, dataset)
     finally:
         with admin.connect() as connection:
             connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{dataset}`")
@@ -98,13 +81,13 @@ def load_ids(pipe: dataload.Pipeline) -> list[str]:
 
 
 @pytest.mark.parametrize("point, left_in, committed", CRASH_POINTS, ids=[p for p, _, _ in CRASH_POINTS])
-def test_killed_at_a_crash_point_the_next_run_lands_every_row_once(tmp_path: Path, destination: Destination,
+def test_killed_at_a_crash_point_the_next_run_lands_every_row_once(tmp_path: Path, destination: Target,
                                                                   point: str, left_in: str | None,
                                                                   committed: bool) -> None:
-    pipe = child.build(tmp_path / "pipelines", destination.spec, destination.dataset)
+    pipe = child.build(tmp_path / "pipelines", destination.url, destination.dataset)
     pipe.run(child.items(EARLIER))
 
-    killed = run_child(tmp_path, ROWS, "none", _Target(destination), crash_at=point)
+    killed = run_child(tmp_path, ROWS, "none", destination, crash_at=point)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     pending = stage_ids(pipe, left_in) if left_in else []
     assert len(pending) == (1 if left_in else 0)
@@ -120,17 +103,3 @@ def test_killed_at_a_crash_point_the_next_run_lands_every_row_once(tmp_path: Pat
     assert len(loads) == len(set(loads)) == 2 + len(pending) and set(pending) <= set(loads)
     assert_clean(pipe)
 
-
-@dataclass
-class _Target:
-    """What ``run_child`` needs: the destination spec as ``url`` and the dataset."""
-
-    destination: Destination
-
-    @property
-    def url(self) -> str:
-        return self.destination.spec
-
-    @property
-    def dataset(self) -> str:
-        return self.destination.dataset
