@@ -15,7 +15,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from dataload.crash import crash_point
 from dataload.exceptions import InvalidConfig, TransientLoadError
 from dataload.protocol import Capabilities, LoadPackage, PackageFile, arrow_stream
 from dataload.schema.model import LOAD_ID, Column, decimal_size, integer_bits
@@ -216,7 +215,7 @@ class DuckDBClient:
                 self._write_table(package, root, chunk)
             except duckdb.Error as exc:
                 raise load_error(exc, package, root, None, []) from exc
-            crash_point("load.after_job")
+            package.job_done(package.family_files(root, chunk))
 
     def _prepare(self, package: LoadPackage) -> None:
         self.drop_tables(package.dropped_tables)

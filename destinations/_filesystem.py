@@ -54,7 +54,6 @@ from urllib.parse import urlsplit, urlunsplit
 import pyarrow as pa
 
 from dataload.configuration import NOT_FOUND, lookup, redact_url
-from dataload.crash import crash_point
 from dataload.exceptions import InvalidConfig, MissingConfig, PipelineError, TerminalLoadError, TransientLoadError
 from dataload.protocol import Capabilities, LoadPackage, PackageFile, in_threads
 from dataload.schema.model import Schema, Table
@@ -217,7 +216,7 @@ class FilesystemClient:
         except pa.ArrowException as exc:
             raise TerminalLoadError(f"package {package.load_id}, table {table!r}: cannot convert {file.path} "
                                     f"to {self.format}: {exc}", table=table, file=str(file.path)) from exc
-        crash_point("load.after_job")
+        package.job_done([file])
 
     def _delete_files(self, table: str, *, keep: str) -> None:
         for file in self._data_files(table, committed_only=False):

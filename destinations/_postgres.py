@@ -23,7 +23,6 @@ from typing import Any
 import pyarrow as pa
 
 from dataload.configuration import NOT_FOUND, Secret, is_credential_key, lookup, redact, redact_url
-from dataload.crash import crash_point
 from dataload.exceptions import InvalidConfig, MissingConfig, MissingDependencyError
 from dataload.protocol import Capabilities, LoadPackage, PackageFile, in_threads
 from dataload.schema.model import ROOT_ID, ROW_ID, Column, Schema, Table, decimal_size, integer_bits
@@ -219,7 +218,7 @@ class PostgresClient:
                 names = (f"_dl_stage_{n}" for n in itertools.count())
                 for root in package.tables:
                     self._write_table(package, root, names)
-                    crash_point("load.after_job")
+                    package.job_done(package.family_files(root))
                 self.records.commit(package)
             return True
         except psycopg.Error as exc:  # not chained: the driver's text may quote rows

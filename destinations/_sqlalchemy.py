@@ -31,7 +31,6 @@ from typing import Any
 import pyarrow as pa
 
 from dataload.configuration import NOT_FOUND, Secret, is_credential_key, lookup, redact, redact_url
-from dataload.crash import crash_point
 from dataload.exceptions import InvalidConfig, MissingConfig, MissingDependencyError
 from dataload.protocol import Capabilities, LoadPackage
 from dataload.schema.model import ROW_ID, Column, Table, decimal_size, integer_bits
@@ -286,7 +285,7 @@ class SqlAlchemyClient:
         names = (f"_dl_stage_{n}" for n in itertools.count())
         for root in package.tables:
             self._write_table(package, root, names)
-            crash_point("load.after_job")
+            package.job_done(package.family_files(root))
         self.records.commit(package)
         self._run("COMMIT")
         return True
