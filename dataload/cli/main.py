@@ -17,11 +17,11 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
-from dataload.cli import deploy, pipeline_commands, run, version_command
+from dataload.cli import deploy, init_command, pipeline_commands, run, version_command
 from dataload.cli.failure import one_line
 
 #: The command modules of ``dataload``, in the order ``--help`` lists them: the registration point.
-COMMANDS = (pipeline_commands, run, deploy, version_command)
+COMMANDS = (init_command, pipeline_commands, run, deploy, version_command)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,7 +36,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dataload`` command."""
-    parser = _Parser(prog="dataload", description="Inspect and manage dataload pipelines.")
+    parser = _Parser(prog="dataload", description="Start, run, schedule, inspect and manage dataload pipelines.")
     parser.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                         help="log records shown on stderr (default WARNING; INFO: one line per step of a package)")
     subparsers = parser.add_subparsers(dest="command", required=True)
