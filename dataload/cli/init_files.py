@@ -172,7 +172,7 @@ def _literal(value: Any, indent: int, lead: int = 0) -> str:
 
 _CONFIG_HEADER = """Configuration of the pipeline in this folder, written by `dataload init`.
 Environment variables win over this file (the name in the comment after each key), and
-.dataload/secrets.toml wins too. See docs/cli.md#init."""
+.dataload/secrets.toml wins too. See docs/cli.md ("init")."""
 _SECRETS_HEADER = """Secrets of the pipeline in this folder, written by `dataload init`: replace each <placeholder>.
 Never commit this file (.gitignore lists it); on a scheduler, set the environment variables
 named in the comments instead."""
