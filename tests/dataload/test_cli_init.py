@@ -308,3 +308,17 @@ def test_the_templates_are_package_data(tmp_path: Path) -> None:
     patterns = package_data["dataload.cli"]
     assert shipped and all(any(Path(name).match(pattern) for pattern in patterns) for name in shipped), shipped
     assert {f"{name}.py.tmpl" for name in [*VERIFIED, "generic"]} <= {Path(name).name for name in shipped}
+
+
+def test_the_generated_scripts_pass_mypy_strict(tmp_path: Path) -> None:
+    """What a user starts from type-checks as their code will be checked (only the scripts' errors count)."""
+    pytest.importorskip("mypy", reason="mypy is in the test extra: pip install -e '.[test]'")
+    (tmp_path / "library.json").write_text(json.dumps({**SPEC, "servers": [{"url": "https://library.example.com"}]}))
+    for source in ("shop", *sorted(VERIFIED)):
+        options = ("--openapi", "library.json") if source == "rest_api" else ()
+        init(tmp_path, source, "duckdb", "--force", *options)
+    scripts = sorted(str(path) for path in tmp_path.glob("*_pipeline.py"))
+    assert len(scripts) == len(VERIFIED) + 1
+    result = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent", "--no-error-summary",
+                             *scripts], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
