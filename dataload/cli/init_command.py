@@ -15,7 +15,7 @@ from typing import Any
 
 from dataload.cli.failure import fail
 from dataload.cli.init_files import SECRETS_FILE, gitignore_text, project_files
-from dataload.cli.init_sources import VERIFIED, SourceTemplate, source_template
+from dataload.cli.init_sources import GENERIC_DESCRIPTION, VERIFIED, SourceTemplate, source_template
 from dataload.exceptions import DataloadError
 from dataload.exit_codes import ExitCode
 
@@ -30,6 +30,8 @@ def add_parser(commands: Any) -> None:
     init.add_argument("destination", nargs="?", help="where the data goes (see --list-destinations)")
     init.add_argument("--openapi", metavar="SPEC", help="rest_api only: fill the script's config from this OpenAPI "
                                                         "document (a JSON or YAML file)")
+    init.add_argument("--base-url", metavar="URL", help="with --openapi: the API's URL, when the document's server "
+                                                        "URL is relative or another server is wanted")
     init.add_argument("--force", action="store_true", help="overwrite files that exist")
     init.add_argument("--list-sources", action="store_true", help="list the verified sources and exit")
     init.add_argument("--list-destinations", action="store_true", help="list the destinations and exit")
@@ -56,20 +58,26 @@ def init_command(args: argparse.Namespace) -> int:
     if args.openapi and template.name != "rest_api":
         return fail("init", ExitCode.USAGE, f"--openapi is for the rest_api source, not {template.name!r}; "
                                             "nothing was written")
+    if args.base_url and not args.openapi:
+        return fail("init", ExitCode.USAGE, "--base-url goes with --openapi SPEC; nothing was written")
     try:
-        openapi = _openapi_config(args.openapi) if args.openapi else None
+        openapi = _openapi_config(args.openapi, args.base_url) if args.openapi else None
+    except DataloadError as error:  # a document openapi_config cannot use
+        hint = " (here: --base-url URL)" if "base_url=" in str(error) and not args.base_url else ""
+        return fail("init", ExitCode.CONFIG, f"--openapi {args.openapi}: {error}{hint}; nothing was written")
+    try:
         capabilities = declared_capabilities(args.destination)
         files = project_files(template, args.destination, project_setup(args.destination),
                               can_merge=capabilities is None or bool(capabilities.merge_strategies), openapi=openapi)
-    except DataloadError as error:  # an OpenAPI document that cannot be used, a destination that cannot load
+    except DataloadError as error:  # a destination that cannot be imported
         return fail("init", ExitCode.CONFIG, f"{error}; nothing was written")
     return _write(Path.cwd(), template, args.destination, files, force=args.force)
 
 
-def _openapi_config(spec: str) -> dict[str, Any]:
+def _openapi_config(spec: str, base_url: str | None) -> dict[str, Any]:
     from sources.rest_api import openapi_config  # dataload never imports sources at module level
 
-    return openapi_config(Path(spec))
+    return openapi_config(Path(spec), base_url=base_url)
 
 
 def _write(folder: Path, template: SourceTemplate, destination: str, files: dict[str, str], *, force: bool) -> int:
@@ -103,7 +111,7 @@ def _print_choices(sources: bool, destinations: bool) -> None:
     rows: list[tuple[str, str]] = []
     if sources:
         rows += [(name, template.setup.description) for name, template in VERIFIED.items()]
-        rows.append(("<any other name>", source_template("my_source").setup.description))
+        rows.append(("<any other name>", GENERIC_DESCRIPTION))
     if destinations:
         from dataload.registry import available, project_setup
 

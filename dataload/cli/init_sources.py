@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from importlib.abc import Traversable
 
 GENERIC = "generic"
+GENERIC_DESCRIPTION = "your own source: a resource generator with sample rows that runs at once"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -64,8 +65,7 @@ def source_template(name: str) -> SourceTemplate:
     if not _NAME.fullmatch(name):
         raise ValueError(f"invalid source name {name!r}: use a Python identifier (letters, digits and _, not "
                          "starting with a digit), e.g. my_api")
-    return SourceTemplate(name, ProjectSetup("your own source: a resource generator with sample rows that runs "
-                                             "at once"))
+    return SourceTemplate(name, ProjectSetup(GENERIC_DESCRIPTION))
 
 
 def template_file(relative: str) -> Traversable:

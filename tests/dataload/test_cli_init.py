@@ -212,10 +212,13 @@ def test_the_sql_database_template_copies_every_table_of_the_database_in_secrets
 def test_openapi_fills_the_config_and_the_script_runs_against_the_server(tmp_path: Path,
                                                                           httpserver: HTTPServer) -> None:
     LibraryAPI(httpserver)
-    spec = {**SPEC, "servers": [{"url": httpserver.url_for("/v1")}], "security": [{"token": []}],
+    spec = {**SPEC, "security": [{"token": []}],  # its server URL is relative: /v1
             "components": {**SPEC["components"], "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}}}
     (tmp_path / "library.json").write_text(json.dumps(spec))
-    result = init(tmp_path, "rest_api", "duckdb", "--openapi", "library.json")
+    relative = dataload_command("init", "rest_api", "duckdb", "--openapi", "library.json", cwd=tmp_path)
+    assert relative.returncode == ExitCode.CONFIG and relative.stderr.count("\n") == 1
+    assert "--openapi library.json: " in relative.stderr and "(here: --base-url URL)" in relative.stderr
+    result = init(tmp_path, "rest_api", "duckdb", "--openapi", "library.json", "--base-url", httpserver.url_for("/v1"))
     assert "Replace the <placeholders> in .dataload/secrets.toml" in result.stdout
 
     secrets = tmp_path / ".dataload" / "secrets.toml"
@@ -273,6 +276,7 @@ def test_the_secrets_file_is_added_to_an_existing_gitignore_once(tmp_path: Path)
     (("shop", "oracle"), "unknown destination 'oracle': choose one of " + ", ".join(DESTINATIONS)),
     (("github", "duckdb", "--openapi", "spec.yaml"), "--openapi is for the rest_api source, not 'github'"),
     (("shop",), "give a SOURCE and a DESTINATION"),
+    (("rest_api", "duckdb", "--base-url", "https://api.example.com"), "--base-url goes with --openapi SPEC"),
 ])
 def test_a_wrong_command_line_is_a_one_line_error_and_writes_nothing(tmp_path: Path, arguments: tuple[str, ...],
                                                                      message: str) -> None:
@@ -287,6 +291,7 @@ def test_an_unusable_openapi_document_is_a_config_error_naming_it(tmp_path: Path
     tmp_path.joinpath("spec.yaml").write_text("swagger: '2.0'\npaths: {}\n")
     result = dataload_command("init", "rest_api", "duckdb", "--openapi", "spec.yaml", cwd=tmp_path)
     assert result.returncode == ExitCode.CONFIG and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("dataload init: configuration error (exit 3): --openapi spec.yaml: ")
     assert _snapshot(tmp_path) == {"spec.yaml": "swagger: '2.0'\npaths: {}\n"}
 
 
