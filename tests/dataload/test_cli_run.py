@@ -113,6 +113,9 @@ def test_a_missing_secret_exits_3_naming_the_key_in_one_line(tmp_path: Path) -> 
     assert result.returncode == ExitCode.CONFIG, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "configuration error (exit 3): MissingConfig: missing value for 'sources.crm.token'" in result.stderr
+    debugging = dataload_run(script, cwd=tmp_path, DATALOAD_DEBUG="1")  # a dataload error's traceback too
+    assert debugging.returncode == ExitCode.CONFIG and "Traceback" in debugging.stderr
+    assert last_line(debugging) == last_line(result)
     assert "SOURCES__CRM__TOKEN" in result.stderr
 
 
@@ -144,20 +147,6 @@ def test_a_bug_in_the_script_exits_1_with_one_line_and_its_traceback_when_debugg
         assert debugging.returncode == ExitCode.ERROR
         assert "Traceback (most recent call last)" in debugging.stderr and "in parse" in debugging.stderr
         assert last_line(debugging) == "dataload run: error (exit 1): KeyError: 'missing'"
-
-
-def test_a_dataload_error_shows_its_traceback_only_when_debugging(tmp_path: Path) -> None:
-    script = write_script(tmp_path, """
-        @dataload.source
-        def crm(token: str = dataload.secrets.value):
-            return dataload.resource([{"id": 1}], name="users")
-
-        pipe.run(crm())
-    """)
-    quiet, debugging = dataload_run(script, cwd=tmp_path), dataload_run(script, cwd=tmp_path, DATALOAD_DEBUG="1")
-    assert quiet.returncode == debugging.returncode == ExitCode.CONFIG
-    assert len(quiet.stderr.splitlines()) == 1 and "Traceback" in debugging.stderr
-    assert last_line(quiet) == last_line(debugging)
 
 
 def test_fail_on_schema_change_exits_7_after_loading_and_0_when_nothing_changed(tmp_path: Path) -> None:
