@@ -10,7 +10,7 @@ back the stored schema and state, and answers queries for ``pipe.dataset()``.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +40,26 @@ class Capabilities:
     merge_strategies: tuple[str, ...] = ("delete-insert",)
     keeps_state: bool = True
     """False for a destination that stores no ``_dl_pipeline_state`` (a function): the local state is the record."""
+
+
+@dataclass(frozen=True)
+class ProjectSetup:
+    """What ``dataload init`` writes for a destination (or a verified source): declared once, next to it.
+
+    ``description``: one line for ``--list-destinations``. ``extras``: the ``dataload[...]`` extras
+    it needs in ``requirements.txt``. ``config`` and ``secrets``: key to value written under its
+    section (``[destination.<name>]``) of ``.dataload/config.toml`` and ``.dataload/secrets.toml``,
+    the keys the destination looks up (a secret's value is a placeholder to replace). A destination
+    without one gets its docstring's first line and nothing else.
+
+    >>> ProjectSetup("PostgreSQL", extras=("postgres",), secrets={"credentials": "postgresql://..."}).extras
+    ('postgres',)
+    """
+
+    description: str
+    extras: tuple[str, ...] = ()
+    config: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 from dataload.exceptions import InvalidConfig, TransientLoadError
-from dataload.protocol import Capabilities, LoadPackage, PackageFile, arrow_stream
+from dataload.protocol import Capabilities, LoadPackage, PackageFile, ProjectSetup, arrow_stream
 from dataload.schema.model import LOAD_ID, Column, decimal_size, integer_bits
 from destinations.errors import load_error
 from destinations.records import SCHEMA, STATE, SqlRecords
@@ -57,6 +57,8 @@ class DuckDB:
     """
 
     name = "duckdb"
+    project_setup = ProjectSetup("DuckDB: a database file <pipeline_name>.duckdb in the project folder "
+                                 "(the default; no server)")
     # "upsert" runs as delete-insert in one transaction: the same rows result (whole rows replaced by key)
     capabilities = Capabilities(max_identifier_length=None, file_formats=("arrow", "parquet"),
                                 merge_strategies=("delete-insert", "upsert"))

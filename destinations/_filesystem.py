@@ -55,7 +55,7 @@ import pyarrow as pa
 
 from dataload.configuration import NOT_FOUND, lookup, redact_url
 from dataload.exceptions import InvalidConfig, MissingConfig, PipelineError, TerminalLoadError, TransientLoadError
-from dataload.protocol import Capabilities, LoadPackage, PackageFile, in_threads
+from dataload.protocol import Capabilities, LoadPackage, PackageFile, ProjectSetup, in_threads
 from dataload.schema.model import Schema, Table
 from destinations._duckdb import duckdb_arrow
 from destinations._filesystem_formats import FORMATS, select_sql, without_columns, write_converted
@@ -88,6 +88,8 @@ class Filesystem:
     """
 
     name = "filesystem"
+    project_setup = ProjectSetup("files (Parquet, JSONL or CSV) in a local folder, or a bucket with fsspec "
+                                 "(s3://, gs://, ...)", config={"bucket_url": "lake"})
     capabilities = Capabilities(max_identifier_length=200, file_formats=FORMATS, merge_strategies=())
 
     def __init__(self, bucket_url: str | os.PathLike[str] | None = None, *, layout: str | None = DEFAULT_LAYOUT,

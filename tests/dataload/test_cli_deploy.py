@@ -203,6 +203,8 @@ def test_airflow_dag_of_a_script_exposing_no_source_runs_it_whole(tmp_path: Path
 
 @pytest.mark.parametrize("schedule, reason", [
     ("61 * * * *", "out of range"),
+    ("*/61 * * * *", "the step /61 in the minute field is out of range: the field holds 0-59, so a step is 1 to 59"),
+    ("0 0 1-10/31 * *", "the step /31 in the day-of-month field is out of range"),
     ("*/30 * * *", "a cron expression has 5 fields"),
     ("0 0 * * * *", "this one has 6"),
     ("every day", "has 2"),
