@@ -39,12 +39,13 @@ def dataload_command() -> list[str]:
 
 def cron_line(deployment: Deployment, log_dir: Path) -> str:
     """One crontab line: in the script's folder, under ``flock`` (a run still going makes the next exit
-    with the *locked* code instead of starting), appending everything it prints to a log file.
+    with the *locked* code instead of starting), appending everything it prints to a log file, with
+    ``--debug`` so an unexpected error's traceback is in the log.
 
     ``%`` is escaped as cron requires (it ends a command otherwise).
     """
     log, lock = log_dir / f"{deployment.pipeline_name}.log", log_dir / f"{deployment.pipeline_name}.lock"
-    run = [*dataload_command(), "run", str(deployment.script)]
+    run = [*dataload_command(), "--debug", "run", str(deployment.script)]
     command = (f"cd {shlex.quote(str(deployment.script.parent))} && mkdir -p {shlex.quote(str(log_dir))} && "
                f"flock -n -E {int(ExitCode.LOCKED)} {shlex.quote(str(lock))} {shlex.join(run)} "
                f">> {shlex.quote(str(log))} 2>&1")
@@ -55,14 +56,15 @@ def github_workflow(deployment: Deployment, repository: Path) -> str:
     """A workflow running the script on the schedule (and by hand), secrets mapped from repository secrets.
 
     Paths are relative to ``repository`` (the checkout); a ``requirements.txt`` next to the
-    script is installed, else ``dataload``. Runs of the workflow never overlap (``concurrency``).
+    script is installed, else ``dataload``. Runs of the workflow never overlap (``concurrency``); the run
+    has ``--debug`` so an unexpected error's traceback is in the job's log.
     """
     folder = deployment.script.parent.relative_to(repository).as_posix()
     requirements = deployment.script.parent / "requirements.txt"
     install = (f"pip install -r {shlex.quote(requirements.relative_to(repository).as_posix())}"
                if requirements.is_file() else "pip install dataload")
     run_step: dict[str, object] = {"name": f"Run {deployment.script.name}", "working-directory": folder,
-                                   "run": f"dataload run {shlex.quote(deployment.script.name)}"}
+                                   "run": f"dataload --debug run {shlex.quote(deployment.script.name)}"}
     if deployment.secrets:
         run_step["env"] = {name: "${{ secrets." + name + " }}" for name in deployment.secrets}
     workflow = {

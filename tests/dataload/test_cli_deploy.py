@@ -94,7 +94,7 @@ def test_github_actions_workflow_maps_each_secret_from_repository_secrets(projec
     assert [step.get("uses") for step in steps[:2]] == ["actions/checkout@v4", "actions/setup-python@v5"]
     assert steps[2]["run"] == "pip install -r etl/requirements.txt"
     run = steps[3]
-    assert run["working-directory"] == "etl" and run["run"] == "dataload run crm_pipeline.py"
+    assert run["working-directory"] == "etl" and run["run"] == "dataload --debug run crm_pipeline.py"
     assert run["env"] == {"SOURCES__CRM__TOKEN": "${{ secrets.SOURCES__CRM__TOKEN }}"}
     assert "gh secret set SOURCES__CRM__TOKEN" in result.stdout and str(path) in result.stdout
     assert SECRET not in text + result.stdout + result.stderr
@@ -122,6 +122,7 @@ def test_cron_line_runs_under_flock_logs_to_a_file_and_exits_locked_when_a_run_i
     assert "flock" in words and words[words.index("flock") + 1:words.index("flock") + 4] == ["-n", "-E", "6"]
     assert f"{project / 'etl' / 'crm_pipeline.py'}" in words and all(
         Path(w).is_absolute() for w in words if w.endswith((".py", ".log", ".lock")))
+    assert words[words.index("run") - 1] == "--debug"  # an unexpected error's traceback goes to the log
     assert SECRET not in line + result.stdout
     shell = command.replace("\\%", "%")  # cron's own unescaping
     run = subprocess.run(["sh", "-c", shell], env=environment(), capture_output=True, text=True, timeout=120)
