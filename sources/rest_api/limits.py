@@ -6,8 +6,8 @@ the limit (and one network chunk) is in memory: a gzip bomb, small on the wire a
 never expands in full. httpx decodes ``gzip`` and ``deflate`` (``br`` and ``zstd`` too when the
 ``brotli`` / ``zstandard`` packages are installed); the decompressed count covers all of them.
 
->>> ResponseLimits().max_bytes // 2**20, ResponseLimits().max_json_depth
-(100, 200)
+>>> ResponseLimits().max_bytes // 2**20, ResponseLimits().max_decompressed_bytes // 2**20
+(100, 100)
 """
 
 from __future__ import annotations
@@ -29,7 +29,10 @@ class ResponseLimits:
 
     ``max_bytes`` counts the body as it comes over the wire (compressed or not),
     ``max_decompressed_bytes`` the body after its ``Content-Encoding`` is undone (what is held in
-    memory), and ``max_json_depth`` the nesting of lists and objects in a JSON body (``[[1]]`` is 2).
+    memory), and ``max_json_depth`` the nesting of lists and objects in a JSON page (``[[1]]`` is 2).
+    JSON deeper than Python's recursion limit (1,000) is always an error, as it is for the items
+    of any resource; ``max_json_depth`` is a stricter limit of your own, off by default because
+    checking it walks every page (about the cost of parsing it again).
 
     >>> ResponseLimits(max_bytes=10 * 2**20).max_decompressed_bytes == 100 * 2**20
     True
@@ -37,7 +40,7 @@ class ResponseLimits:
 
     max_bytes: int | None = 100 * _MiB
     max_decompressed_bytes: int | None = 100 * _MiB
-    max_json_depth: int | None = 200
+    max_json_depth: int | None = None
 
 
 class BodyCounter:

@@ -126,16 +126,24 @@ def _nested(depth: int) -> str:
     return "[" * depth + "1" + "]" * depth
 
 
-@pytest.mark.parametrize("depth, message", [
-    (201, "nested deeper than max_json_depth (200)"),
-    (10_000, "nested deeper than Python's recursion limit"),
+@pytest.mark.parametrize("depth, limits, message", [
+    (201, ResponseLimits(max_json_depth=200), "nested deeper than max_json_depth (200)"),
+    (10_000, ResponseLimits(), f"nested deeper than Python's recursion limit ({sys.getrecursionlimit()})"),
+    (10_000, ResponseLimits(max_json_depth=20_000),
+     f"nested deeper than Python's recursion limit ({sys.getrecursionlimit()})"),
 ])
-def test_json_nested_too_deep_is_an_error_naming_the_url(httpserver: HTTPServer, depth: int, message: str) -> None:
+def test_json_nested_too_deep_is_an_error_naming_the_url(httpserver: HTTPServer, depth: int,
+                                                         limits: ResponseLimits, message: str) -> None:
     httpserver.expect_request("/deep").respond_with_data(_nested(depth), content_type="application/json")
     with pytest.raises(ResponseLimitError) as error:
-        list(RESTClient(httpserver.url_for("/")).paginate("deep"))
-    assert str(error.value) == f"the JSON of {httpserver.url_for('/deep')} is {message}" + (
-        f" ({sys.getrecursionlimit()})" if depth == 10_000 else "")
+        list(RESTClient(httpserver.url_for("/"), limits=limits).paginate("deep"))
+    assert str(error.value) == f"the JSON of {httpserver.url_for('/deep')} is {message}"
+
+
+def test_json_within_max_json_depth_is_read(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/deep").respond_with_data(_nested(200), content_type="application/json")
+    [page] = RESTClient(httpserver.url_for("/"), limits=ResponseLimits(max_json_depth=200)).paginate("deep")
+    assert json.dumps(list(page)) == _nested(200)  # the top-level list is the page
 
 
 def _items_and_notes(server: HTTPServer, limits: dict[str, Any]) -> dict[str, Any]:
