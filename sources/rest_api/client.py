@@ -214,7 +214,9 @@ class RESTClient:
                             redacted=self.redacted)
 
     def _connection_error(self, method: str, url: object, error: httpx.TransportError) -> RESTConnectionError:
-        return RESTConnectionError(f"{method} {url} failed: {type(error).__name__}: {self.redacted(error)}", str(url))
+        detail = self.redacted(error) or ("no answer within the timeout" if isinstance(error, httpx.TimeoutException)
+                                          else "the connection failed")
+        return RESTConnectionError(f"{method} {url} failed: {type(error).__name__}: {detail}", str(url))
 
     def _checked(self, response: httpx.Response, hook: ResponseHook | None) -> httpx.Response | None:
         if hook is not None:

@@ -21,8 +21,14 @@ import pyarrow.parquet as pq
 import pytest
 
 import dataload
-from sources.filesystem import FileReadError, filesystem, read_csv, read_jsonl, read_parquet
-from sources.filesystem.readers import DEFAULT_MAX_DECOMPRESSED_BYTES
+from sources.filesystem import (
+    DEFAULT_MAX_DECOMPRESSED_BYTES,
+    FileReadError,
+    filesystem,
+    read_csv,
+    read_jsonl,
+    read_parquet,
+)
 
 ROWS = [{"id": n, "text": f"row {n} " + "x" * (n % 50)} for n in range(3000)]
 

@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 import dataload
-from sources.rest_api import HTTPStatusError, rest_api_source
+from sources.rest_api import HTTPStatusError, RESTConnectionError, rest_api_source
 from tests.sources.rest_api.fault_api import API_KEY, Fault, FaultAPI, FaultRule, notes_of, random_fault
 
 SEED = 1717  # change to replay another draw of the faults
@@ -130,3 +130,20 @@ def test_a_source_that_fails_for_good_loads_nothing_and_the_next_run_everything(
     api.rule = None
     pipe.run(rest_api_source(_config(api)))
     _assert_exactly_once(tmp_path, pipe, api)
+
+
+def test_an_api_that_never_answers_in_time_fails_naming_the_url_and_the_timeout(
+        fault_api: Callable[..., FaultAPI], make_pipeline: Callable[..., dataload.Pipeline]) -> None:
+    api = fault_api(5, lambda request_line, attempt: "slow" if request_line.startswith("/items/3/notes") else None,
+                    slow_seconds=2.0)
+    config = _config(api, timeout=0.2)
+    config["client"]["retry"]["attempts"] = 2
+    pipe = make_pipeline()
+
+    with pytest.raises(dataload.DataloadError) as failure:
+        pipe.run(rest_api_source(config))
+    assert isinstance(failure.value.__cause__, RESTConnectionError)
+    assert (f"GET {api.base_url}items/3/notes failed: ReadTimeout: no answer within the timeout"
+            in str(failure.value))  # the async client's timeouts have no text of their own
+    assert api.faults["slow"] == 2
+    assert _cursor(pipe) is None
