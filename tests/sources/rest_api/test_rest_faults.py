@@ -132,6 +132,7 @@ def test_a_source_that_fails_for_good_loads_nothing_and_the_next_run_everything(
     _assert_exactly_once(tmp_path, pipe, api)
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")  # the parent closes cleanly
 def test_an_api_that_never_answers_in_time_fails_naming_the_url_and_the_timeout(
         fault_api: Callable[..., FaultAPI], make_pipeline: Callable[..., dataload.Pipeline]) -> None:
     api = fault_api(5, lambda request_line, attempt: "slow" if request_line.startswith("/items/3/notes") else None,
