@@ -27,6 +27,7 @@ from dataload.exceptions import (
     NormalizeError,
     PackageBlockedError,
     PackageFormatError,
+    PartitionError,
     PipelineError,
     PipelineLockedError,
     ResourceError,
@@ -38,6 +39,7 @@ from dataload.exceptions import (
 from dataload.extract.limits import BufferLimits
 from dataload.facade import Pipeline
 from dataload.info import LoadInfo
+from dataload.partition import Partition
 from dataload.load.step import RetryPolicy
 from dataload.pipelines import attach, pipeline
 from dataload.schema.model import Schema
@@ -61,6 +63,8 @@ __all__ = [
     "NormalizeError",
     "PackageBlockedError",
     "PackageFormatError",
+    "Partition",
+    "PartitionError",
     "Pipeline",
     "PipelineError",
     "PipelineLockedError",
