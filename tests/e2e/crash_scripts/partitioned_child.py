@@ -1,0 +1,42 @@
+"""Child process for tests/e2e/test_partitions_local.py: one partitioned run, killed at a crash point.
+
+``python partitioned_child.py <folder> <executor>`` runs ``split_numbers()`` (ten partitions of a
+hundred rows) into ``<folder>/partitioned.duckdb`` on ``executor`` (``threads`` or ``processes``); with
+``DATALOAD_CRASH_AT`` set the engine kills the process there (see dataload.crash). The test module
+imports this file too, so both run the very same resource.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import dataload
+from destinations import duckdb
+
+ROWS = 1_000
+PARTS = [{"low": low, "high": low + 100} for low in range(0, ROWS, 100)]
+
+
+@dataload.resource(primary_key="n")
+def numbers(low: int = 0, high: int = ROWS, fail_at: int | None = None,
+            seen: dataload.Incremental = dataload.incremental("n", initial_value=-1)) -> Any:
+    """Rows ``low <= n < high``; ``v`` is text below 500 and a number from 500 on (a type conflict
+    between partitions); raises at ``n == fail_at``."""
+    for n in range(low, high):
+        if n == fail_at:
+            raise RuntimeError(f"source broke at n={n}")
+        yield {"n": n, "v": f"t{n}" if n < 500 else n}
+
+
+def split_numbers(**arguments: Any) -> dataload.Resource:
+    """``numbers`` split into the ten partitions of ``PARTS``."""
+    return numbers(**arguments).partition_by(lambda: PARTS)
+
+
+if __name__ == "__main__":
+    folder, executor = Path(sys.argv[1]), sys.argv[2]
+    pipe = dataload.pipeline("partitioned", destination=duckdb(str(folder / "partitioned.duckdb")),
+                             dataset_name="ds", pipelines_dir=folder / "pipelines")
+    print(pipe.run(split_numbers(), executor=executor))
