@@ -176,10 +176,23 @@ def test_an_unknown_executor_is_refused_with_the_accepted_ones(make_pipeline):
 
 
 # -- killed while handing the packages over ---------------------------------------------------------
-def run_partitioned_child(tmp_path: Path, crash_at: str | None) -> subprocess.CompletedProcess[str]:
+def run_partitioned_child(tmp_path: Path, crash_at: str | None,
+                          executor: str = "threads") -> subprocess.CompletedProcess[str]:
+    """Run ``partitioned_child.py`` into ``tmp_path``; with ``crash_at`` it kills itself at that crash point."""
     env = child_env() | ({"DATALOAD_CRASH_AT": crash_at} if crash_at else {})
-    return subprocess.run([sys.executable, str(CRASH_SCRIPTS / "partitioned_child.py"), str(tmp_path), "threads"],
+    return subprocess.run([sys.executable, str(CRASH_SCRIPTS / "partitioned_child.py"), str(tmp_path), executor],
                           env=env, capture_output=True, text=True, timeout=120)
+
+
+def child_rows_and_cursor(tmp_path: Path) -> tuple[list[tuple[Any, ...]], str]:
+    """(count, distinct n) of what the child loaded, and the newest committed state (as JSON text)."""
+    con = duckdb_driver.connect(str(tmp_path / "partitioned.duckdb"))
+    try:
+        counts = con.execute("SELECT count(*), count(DISTINCT n) FROM ds.numbers").fetchall()
+        state = con.execute("SELECT state FROM ds._dl_pipeline_state ORDER BY version DESC LIMIT 1").fetchone()
+    finally:
+        con.close()
+    return counts, state[0] if state else ""
 
 
 @pytest.mark.parametrize("point", [
@@ -194,10 +207,6 @@ def test_a_run_killed_while_handing_over_or_loading_its_packages_completes_exact
 
     finished = run_partitioned_child(tmp_path, None)
     assert finished.returncode == 0, finished.stderr
-    con = duckdb_driver.connect(str(tmp_path / "partitioned.duckdb"))
-    try:
-        assert con.execute("SELECT count(*), count(DISTINCT n) FROM ds.numbers").fetchall() == [(ROWS, ROWS)]
-        state = con.execute("SELECT state FROM ds._dl_pipeline_state ORDER BY version DESC LIMIT 1").fetchone()
-    finally:
-        con.close()
-    assert state is not None and '"last_value": 999' in state[0]
+    counts, state = child_rows_and_cursor(tmp_path)
+    assert counts == [(ROWS, ROWS)]
+    assert '"last_value": 999' in state

@@ -1,9 +1,10 @@
 """Child process for tests/e2e/test_partitions_local.py: one partitioned run, killed at a crash point.
 
 ``python partitioned_child.py <folder> <executor>`` runs ``split_numbers()`` (ten partitions of a
-hundred rows) into ``<folder>/partitioned.duckdb`` on ``executor`` (``threads`` or ``processes``); with
-``DATALOAD_CRASH_AT`` set the engine kills the process there (see dataload.crash). The test module
-imports this file too, so both run the very same resource.
+hundred rows) into ``<folder>/partitioned.duckdb`` on ``executor`` (``threads``, ``processes``, or the
+address of a Dask scheduler, ``tcp://...``, to run as a client of that cluster); with
+``DATALOAD_CRASH_AT`` set the engine kills the process there (see dataload.crash). The test modules
+import this file too, so all run the very same resource.
 """
 
 from __future__ import annotations
@@ -39,4 +40,10 @@ if __name__ == "__main__":
     folder, executor = Path(sys.argv[1]), sys.argv[2]
     pipe = dataload.pipeline("partitioned", destination=duckdb(str(folder / "partitioned.duckdb")),
                              dataset_name="ds", pipelines_dir=folder / "pipelines")
-    print(pipe.run(split_numbers(), executor=executor))
+    if not executor.startswith("tcp://"):
+        print(pipe.run(split_numbers(), executor=executor))
+        sys.exit(0)
+    from distributed import Client
+
+    with Client(executor) as client:
+        print(pipe.run(split_numbers(), executor=client))
