@@ -208,7 +208,7 @@ def test_a_partition_failing_for_good_on_the_cluster_is_named_and_the_cursor_sta
                              pipelines_dir=tmp_path / "pipelines")
     pipe.run(numbers().partition_by(lambda: [{"low": 0, "high": 300}]), executor=client)
 
-    with pytest.raises(dataload.PartitionError, match=r"numbers\[7\] low=700 high=800 failed: .*n=750"):
+    with pytest.raises(dataload.PartitionError, match=r"numbers\[3\] low=600 high=800 failed: .*n=750"):
         pipe.run(split_numbers(fail_at=750), executor=client, partition_retries=1)
     assert cursor(pipe, "numbers", "n") == 299
 

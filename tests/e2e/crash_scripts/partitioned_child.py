@@ -1,7 +1,7 @@
 """Child process for tests/e2e/test_partitions_local.py: one partitioned run, killed at a crash point.
 
-``python partitioned_child.py <folder> <executor>`` runs ``split_numbers()`` (ten partitions of a
-hundred rows) into ``<folder>/partitioned.duckdb`` on ``executor`` (``threads``, ``processes``, or the
+``python partitioned_child.py <folder> <executor>`` runs ``split_numbers()`` (five partitions of
+200 rows) into ``<folder>/partitioned.duckdb`` on ``executor`` (``threads``, ``processes``, or the
 address of a Dask scheduler, ``tcp://...``, to run as a client of that cluster); with
 ``DATALOAD_CRASH_AT`` set the engine kills the process there (see dataload.crash). The test modules
 import this file too, so all run the very same resource.
@@ -17,7 +17,7 @@ import dataload
 from destinations import duckdb
 
 ROWS = 1_000
-PARTS = [{"low": low, "high": low + 100} for low in range(0, ROWS, 100)]
+PARTS = [{"low": low, "high": low + 200} for low in range(0, ROWS, 200)]
 
 
 @dataload.resource(primary_key="n")
@@ -32,7 +32,7 @@ def numbers(low: int = 0, high: int = ROWS, fail_at: int | None = None,
 
 
 def split_numbers(**arguments: Any) -> dataload.Resource:
-    """``numbers`` split into the ten partitions of ``PARTS``."""
+    """``numbers`` split into the five partitions of ``PARTS``."""
     return numbers(**arguments).partition_by(lambda: PARTS)
 
 
