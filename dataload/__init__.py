@@ -39,8 +39,8 @@ from dataload.exceptions import (
 from dataload.extract.limits import BufferLimits
 from dataload.facade import Pipeline
 from dataload.info import LoadInfo
-from dataload.partition import Partition
 from dataload.load.step import RetryPolicy
+from dataload.partition import Partition
 from dataload.pipelines import attach, pipeline
 from dataload.schema.model import Schema
 from dataload.sink import destination

@@ -24,7 +24,8 @@ ERRORS = {
     "UnsupportedOperation",
 }
 PUBLIC = ERRORS | {
-    "BufferLimits", "Dataset", "Incremental", "LoadInfo", "Partition", "Pipeline", "Resource", "RetryPolicy", "Schema", "Source",
+    "BufferLimits", "Dataset", "Incremental", "LoadInfo", "Partition", "Pipeline", "Resource", "RetryPolicy",
+    "Schema", "Source",
     "__version__", "attach", "config", "count", "destination", "incremental",
     "pipeline", "resource", "resource_state", "secrets", "source", "state", "transformer", "with_table_name",
 }

@@ -24,16 +24,16 @@ from typing import Any
 
 import duckdb as duckdb_driver
 import pytest
-from conftest import POSTGRES_URL, postgres_connection
 from test_partitions_local import ROWS, child_rows_and_cursor, numbers, run_partitioned_child, split_numbers
 from test_resume import assert_clean, cursor
 
 import dataload
+from conftest import POSTGRES_URL, postgres_connection
 from destinations import duckdb, postgres
 from sources.filesystem import filesystem, read_jsonl
 from sources.sql_database import sql_table
 
-distributed = pytest.importorskip("distributed", reason="the dask extra is not installed (pip install 'dataload[dask]')")
+distributed = pytest.importorskip("distributed", reason="the dask extra is not installed: pip install 'dataload[dask]'")
 cloudpickle = pytest.importorskip("cloudpickle")
 
 ORDERS = 4_000
@@ -160,7 +160,8 @@ def test_a_partitioned_file_load_reads_each_file_once(client, tmp_path):
     assert len(info.load_ids) == 3
     con = duckdb_driver.connect(str(tmp_path / "files.duckdb"))
     try:
-        assert_loaded_exactly(lambda sql: con.execute(sql).fetchall(), "ds.scores", source_rows, "id, file, score", "id")
+        assert_loaded_exactly(lambda sql: con.execute(sql).fetchall(), "ds.scores", source_rows, "id, file, score",
+                              "id")
     finally:
         con.close()
 
