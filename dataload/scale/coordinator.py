@@ -89,6 +89,8 @@ def run_partitioned(ctx: PipelineContext, data: Any, hints: dict[str, Any], exec
     publish(ctx, load_ids)
     (ctx.working_dir / PLAN_FILE).unlink(missing_ok=True)
     for task, outcome in kept:
+        logger.info("pipeline %s: partition %s is package %s (its process peaked at %.0f MB)", ctx.pipeline_name,
+                    task.partition.label, task.load_id, outcome.peak_rss_mb)
         ctx.trace.record(StepInfo("extract", task.load_id, outcome.extract_seconds, outcome.items))
         ctx.trace.record(StepInfo("normalize", task.load_id, outcome.normalize_seconds, outcome.rows))
     return load_ids
