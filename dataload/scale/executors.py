@@ -53,25 +53,25 @@ def run_tasks(executor: ExecutorArg, func: Callable[[Any], Any], tasks: Sequence
     check_executor(executor)
     if is_dask_client(executor):
         return _on_dask(executor, func, tasks, retries, names)
-    workers = max(1, min(len(tasks), available_cores()))
-    pool: PoolExecutor
-    if executor == "threads":
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dataload-partition")
-        call: Callable[[Any], Any] = func
-    else:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-        call = _Pickled(func)
-    with pool:
-        futures = [pool.submit(call, _payload(executor, task)) for task in tasks]
-        outcomes = [_outcome(future) for future in futures]
-        for attempt in range(retries):
-            again = {i: pool.submit(call, _payload(executor, tasks[i]))
-                     for i, outcome in enumerate(outcomes) if isinstance(outcome, BaseException)}
-            if not again:
-                break
-            for i, future in again.items():
+    call: Callable[[Any], Any] = func if executor == "threads" else _Pickled(func)
+    outcomes: list[Outcome] = [None] * len(tasks)
+    pending = list(range(len(tasks)))
+    for _ in range(retries + 1):  # a fresh pool each round: a killed worker process breaks a process pool
+        with _pool(executor, len(pending)) as pool:
+            futures = {i: pool.submit(call, _payload(executor, tasks[i])) for i in pending}
+            for i, future in futures.items():
                 outcomes[i] = _outcome(future)
+        pending = [i for i in pending if isinstance(outcomes[i], BaseException)]
+        if not pending:
+            break
     return outcomes
+
+
+def _pool(executor: str, tasks: int) -> PoolExecutor:
+    workers = max(1, min(tasks, available_cores()))
+    if executor == "threads":
+        return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dataload-partition")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
 def _on_dask(client: Any, func: Callable[[Any], Any], tasks: Sequence[Any], retries: int,

@@ -32,8 +32,11 @@ if TYPE_CHECKING:
     from sources.sql_database.source import _TableReader
 
 def check_partitioning(table: str, partition_on: str | None, partitions: int | None,
-                       partition_bounds: Sequence[Any] | None) -> None:
+                       partition_bounds: Sequence[Any] | None, incremental: dataload.Incremental | None) -> None:
     """Refuse partition options that do not fit together, naming the table."""
+    if partition_on is not None and incremental is not None and incremental.last_value_func is not max:
+        raise dataload.InvalidConfig(f"sql_table {table!r}: a partitioned table needs a cursor that counts up "
+                                     "(last_value_func=max): the partitions' cursors are folded to the largest")
     if partition_on is None:
         if partitions is not None or partition_bounds is not None:
             raise dataload.InvalidConfig(f"sql_table {table!r}: partitions= and partition_bounds= need "

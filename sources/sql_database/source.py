@@ -122,7 +122,7 @@ def sql_table(
     (``pipe.run(..., executor=...)``, see docs/scale-out.md): ``partitions`` ranges of equal width
     between the column's min and max, or the ranges between ``partition_bounds``.
     """
-    check_partitioning(table, partition_on, partitions, partition_bounds)
+    check_partitioning(table, partition_on, partitions, partition_bounds, incremental)
     reader = _reader(engine_of(credentials), table, schema, backend, chunk_size, reflection_level, included_columns,
                      excluded_columns, table_adapter_callback, query_adapter_callback, type_adapter_callback)
     made = reader.resource(name=name, incremental=incremental, defer_table_reflect=defer_table_reflect,

@@ -13,8 +13,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-import os
-import signal
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,7 +22,15 @@ from typing import Any
 
 import duckdb as duckdb_driver
 import pytest
-from test_partitions_local import ROWS, child_rows_and_cursor, numbers, run_partitioned_child, split_numbers
+from test_partitions_local import (
+    PARTS,
+    ROWS,
+    child_rows_and_cursor,
+    dies_once,
+    numbers,
+    run_partitioned_child,
+    split_numbers,
+)
 from test_resume import assert_clean, cursor
 
 import dataload
@@ -166,20 +172,11 @@ def test_a_partitioned_file_load_reads_each_file_once(client, tmp_path):
         con.close()
 
 
-@dataload.resource(primary_key="n")
-def dies_once(marker: str, low: int = 0, high: int = ROWS) -> Any:
-    """``numbers``' rows; the partition starting at 300 kills its worker process the first time it runs."""
-    if low == 300 and not os.path.exists(marker):
-        Path(marker).touch()
-        os.kill(os.getpid(), signal.SIGKILL)
-    yield from ({"n": n} for n in range(low, high))
-
-
 def test_a_worker_killed_mid_task_is_replaced_and_every_row_lands_once(client, tmp_path):
     marker = tmp_path / "killed-once"
     pipe = dataload.pipeline("killed", destination=duckdb(str(tmp_path / "killed.duckdb")), dataset_name="ds",
                              pipelines_dir=tmp_path / "pipelines")
-    split = dies_once(str(marker)).partition_by(lambda: [{"low": n, "high": n + 100} for n in range(0, ROWS, 100)])
+    split = dies_once(str(marker)).partition_by(lambda: PARTS)
 
     pipe.run(split, executor=client)
 

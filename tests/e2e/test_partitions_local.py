@@ -21,7 +21,7 @@ from dataload.scale.fold import fold_states
 
 CRASH_SCRIPTS = Path(__file__).resolve().parent / "crash_scripts"
 sys.path.insert(0, str(CRASH_SCRIPTS))  # importable by name, so worker processes unpickle its resource too
-from partitioned_child import PARTS, ROWS, numbers, split_numbers  # noqa: E402
+from partitioned_child import PARTS, ROWS, dies_once, numbers, split_numbers  # noqa: E402
 
 
 def loaded(pipe: dataload.Pipeline, sql: str) -> list[tuple[Any, ...]]:
@@ -162,6 +162,14 @@ def test_a_failing_partition_is_retried_and_then_succeeds(make_pipeline, tmp_pat
     pipe.run(flaky().partition_by(lambda: [{"low": 0, "high": 5}, {"low": 5, "high": 10}]), executor="threads")
     assert marker.exists()
     assert loaded(pipe, "SELECT n FROM ds.flaky ORDER BY n") == [(n,) for n in range(10)]
+
+
+def test_a_worker_process_killed_mid_task_is_replaced_and_every_row_lands_once(make_pipeline, tmp_path):
+    marker = tmp_path / "killed-once"
+    pipe = make_pipeline()
+    pipe.run(dies_once(str(marker)).partition_by(lambda: PARTS), executor="processes", partition_retries=1)
+    assert marker.exists()  # a worker process did die
+    assert loaded(pipe, "SELECT count(*), count(DISTINCT n), max(n) FROM ds.dies_once") == [(ROWS, ROWS, ROWS - 1)]
 
 
 def test_a_replaced_table_cannot_be_split(make_pipeline):

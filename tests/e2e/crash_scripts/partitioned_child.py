@@ -9,6 +9,8 @@ import this file too, so all run the very same resource.
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,16 @@ def numbers(low: int = 0, high: int = ROWS, fail_at: int | None = None,
         if n == fail_at:
             raise RuntimeError(f"source broke at n={n}")
         yield {"n": n, "v": f"t{n}" if n < 500 else n}
+
+
+@dataload.resource(primary_key="n")
+def dies_once(marker: str, low: int = 0, high: int = ROWS) -> Any:
+    """Rows ``low <= n < high``; the partition starting at 400 kills its own (worker) process the first
+    time it runs, leaving ``marker``."""
+    if low == 400 and not os.path.exists(marker):
+        Path(marker).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    yield from ({"n": n} for n in range(low, high))
 
 
 def split_numbers(**arguments: Any) -> dataload.Resource:
