@@ -64,7 +64,7 @@ def run_partitioned(ctx: PipelineContext, data: Any, hints: dict[str, Any], exec
     settings = {"max_table_nesting": source.max_table_nesting, "schema_contract": source.schema_contract}
     arrow_files = "arrow" in ctx.destination.capabilities.file_formats
     tasks = [PartitionTask(partition, resource.for_partition(partition), source.name, settings,
-                           f"{first}.{index:06d}", str(ctx.packages.path(STAGE, f"{first}.{index:06d}")),
+                           f"{first}.{index:06d}", str(ctx.packages.path(STAGE, f"{first}.{index:06d}").absolute()),
                            encode(state), schema.to_dict(), ctx.max_identifier_length, arrow_files,
                            ctx.buffer_limits)
              for index, (resource, partition) in enumerate(planned)]
