@@ -189,9 +189,14 @@ class Resource:
         feeding it (a transformer), else one partition that is the whole resource."""
         if self._plan is not None:
             return [Partition(self.name, index, dict(arguments)) for index, arguments in enumerate(self._plan())]
-        if self.data_from is not None and (fed := self.data_from.partitions()) and fed[0].arguments:
-            return fed
+        if self.data_from is not None and self.data_from.is_partitioned:
+            return self.data_from.partitions()
         return [Partition(self.name, 0)]
+
+    @property
+    def is_partitioned(self) -> bool:
+        """True when this resource, or the resource feeding it, declared a partition plan."""
+        return self._plan is not None or (self.data_from is not None and self.data_from.is_partitioned)
 
     def for_partition(self, partition: Partition) -> Resource:
         """A copy of this resource restricted to ``partition`` (one of :meth:`partitions`)."""

@@ -67,7 +67,9 @@ def test_a_resource_without_a_plan_is_one_whole_partition_and_a_transformer_take
         yield {"n": row["n"], "twice": row["n"] * 2}
 
     fed = split_counting() | doubled
+    assert fed.is_partitioned and not (counting() | doubled).is_partitioned
     assert fed.partitions() == split_counting().partitions()
+    assert (counting().partition_by(lambda: []) | doubled).partitions() == []  # nothing to read, not everything
     assert [row["twice"] for row in fed.for_partition(fed.partitions()[1])] == [n * 2 for n in range(200, 400)]
 
 
