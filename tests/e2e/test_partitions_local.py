@@ -21,7 +21,7 @@ from dataload.scale.fold import fold_states
 
 CRASH_SCRIPTS = Path(__file__).resolve().parent / "crash_scripts"
 sys.path.insert(0, str(CRASH_SCRIPTS))  # importable by name, so worker processes unpickle its resource too
-from partitioned_child import PARTS, ROWS, dies_once, numbers, split_numbers  # noqa: E402
+from partitioned_child import PARTS, ROWS, build, dies_once, numbers, split_numbers  # noqa: E402
 
 
 def loaded(pipe: dataload.Pipeline, sql: str) -> list[tuple[Any, ...]]:
@@ -186,10 +186,9 @@ def test_an_unknown_executor_is_refused_with_the_accepted_ones(make_pipeline):
 
 
 # -- killed while handing the packages over ---------------------------------------------------------
-def run_partitioned_child(tmp_path: Path, crash_at: str | None,
-                          executor: str = "threads") -> subprocess.CompletedProcess[str]:
-    """Run ``partitioned_child.py`` into ``tmp_path``; with ``crash_at`` it kills itself at that crash point."""
-    env = child_env() | ({"DATALOAD_CRASH_AT": crash_at} if crash_at else {})
+def run_partitioned_child(tmp_path: Path, crash_at: str, executor: str = "threads") -> subprocess.CompletedProcess[str]:
+    """Run ``partitioned_child.py`` into ``tmp_path``; it kills itself at crash point ``crash_at``."""
+    env = child_env() | {"DATALOAD_CRASH_AT": crash_at}
     return subprocess.run([sys.executable, str(CRASH_SCRIPTS / "partitioned_child.py"), str(tmp_path), executor],
                           env=env, capture_output=True, text=True, timeout=120)
 
@@ -214,8 +213,7 @@ def test_a_run_killed_while_handing_over_or_loading_its_packages_completes_exact
     killed = run_partitioned_child(tmp_path, point)
     assert killed.returncode == -9, killed.stderr
 
-    finished = run_partitioned_child(tmp_path, None)
-    assert finished.returncode == 0, finished.stderr
+    build(tmp_path).run(split_numbers(), executor="threads")  # the re-run, here
     counts, state = child_rows_and_cursor(tmp_path)
     assert counts == [(ROWS, ROWS)]
     assert '"last_value": 999' in state

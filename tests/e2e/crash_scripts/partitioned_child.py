@@ -48,10 +48,15 @@ def split_numbers(**arguments: Any) -> dataload.Resource:
     return numbers(**arguments).partition_by(lambda: PARTS)
 
 
+def build(folder: Path) -> dataload.Pipeline:
+    """The child's pipeline: working dir and DuckDB file in ``folder``."""
+    return dataload.pipeline("partitioned", destination=duckdb(str(folder / "partitioned.duckdb")),
+                             dataset_name="ds", pipelines_dir=folder / "pipelines")
+
+
 if __name__ == "__main__":
     folder, executor = Path(sys.argv[1]), sys.argv[2]
-    pipe = dataload.pipeline("partitioned", destination=duckdb(str(folder / "partitioned.duckdb")),
-                             dataset_name="ds", pipelines_dir=folder / "pipelines")
+    pipe = build(folder)
     if not executor.startswith("tcp://"):
         print(pipe.run(split_numbers(), executor=executor))
         sys.exit(0)
