@@ -9,7 +9,8 @@ The tree (each class is named for what the user has to do about it)::
     ├── SchemaError                  data that cannot be given a table/column (``.table``, ``.column``)
     │   └── DataContractViolation    a ``freeze`` contract refused data (``.table``, ``.column``, ``.mode``)
     ├── ExtractError
-    │   └── ResourceError            a resource raised (``.resource``), the cause is chained
+    │   ├── ResourceError            a resource raised (``.resource``), the cause is chained
+    │   └── PartitionError           a partition of a partitioned run failed for good (``.partition``)
     ├── NormalizeError               a value could not be normalized (``.table``, ``.column``)
     ├── LoadError
     │   ├── TransientLoadError       worth retrying (connection lost, lock timeout)
@@ -106,6 +107,22 @@ class ResourceError(ExtractError):
         super().__init__(f"resource {resource!r} failed: {message}")
         self.resource = resource
         self._remember(resource, message)
+
+
+class PartitionError(ExtractError):
+    """A partition of a partitioned run (``pipe.run(..., executor=...)``) failed for good.
+
+    ``.partition`` is its label (resource, index, bounds); nothing of the run was loaded and the
+    state stayed, so a re-run (on the same, recorded partitions) loads every row once.
+
+    >>> PartitionError("orders[3] key_range=...", "boom").partition
+    'orders[3] key_range=...'
+    """
+
+    def __init__(self, partition: str, message: str) -> None:
+        super().__init__(f"partition {partition} failed: {message}")
+        self.partition = partition
+        self._remember(partition, message)
 
 
 class NormalizeError(DataloadError):
