@@ -20,16 +20,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from dataload._source import Source
 from dataload.exceptions import MissingDependencyError
-from dataload.facade import Pipeline
+from dataload.integrations.inputs import PipelineArg, SourceArg, call_source, open_pipeline
 from dataload.integrations.outcome import PipelineRunFailed, load_result, load_results
 from dataload.script import resource_tasks, run_resources, run_script
-
-SourceArg = Source | Callable[[], Source]
-"""A source, or a function returning one (called when the DAG is parsed and again when a task runs)."""
-PipelineArg = Pipeline | Callable[[], Pipeline]
-"""A pipeline, or a function returning one (called when a task runs)."""
 
 
 def dataload_tasks(source: SourceArg, *, pipeline: PipelineArg, task_id_prefix: str = "load_",
@@ -40,7 +34,7 @@ def dataload_tasks(source: SourceArg, *, pipeline: PipelineArg, task_id_prefix: 
     ``operator_options`` (``retries``, ``retry_delay``, ``pool``, ...) go to every operator.
     Returns the operators, first to last, to chain others before or after them.
     """
-    groups = resource_tasks(_call(source))
+    groups = resource_tasks(call_source(source))
     return _chained({task_id: partial(_load_resources, source, pipeline, group)
                      for task_id, group in task_ids(groups, task_id_prefix).items()}, operator_options)
 
@@ -73,12 +67,8 @@ def task_ids(groups: Sequence[Sequence[str]], prefix: str = "load_") -> dict[str
 
 
 def _load_resources(source: SourceArg, pipeline: PipelineArg, resources: list[str]) -> dict[str, Any]:
-    pipe = pipeline if isinstance(pipeline, Pipeline) else pipeline()
-    return load_result(lambda: pipe.run(_call(source).with_resources(*resources)))
-
-
-def _call(source: SourceArg) -> Source:
-    return source if isinstance(source, Source) else source()
+    pipe = open_pipeline(pipeline)
+    return load_result(lambda: pipe.run(call_source(source).with_resources(*resources)))
 
 
 def _chained(runs: dict[str, Callable[[], Any]], operator_options: dict[str, Any]) -> list[Any]:
