@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from functools import partial
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -91,15 +92,15 @@ def _as_task(run: Callable[[], Any]) -> Any:
         raise fail_exception(str(failure)) from failure
 
 
+_AIRFLOW_MODULES = (("airflow.providers.standard.operators.python", "airflow.sdk.exceptions"),  # Airflow 3
+                    ("airflow.operators.python", "airflow.exceptions"))  # Airflow 2
+
+
 def _airflow() -> tuple[Any, type[Exception]]:
-    """``PythonOperator`` and ``AirflowFailException`` from where this Airflow keeps them (3, else 2)."""
-    try:
-        from airflow.providers.standard.operators.python import PythonOperator
-        from airflow.sdk.exceptions import AirflowFailException
-    except ImportError:
+    """``PythonOperator`` and ``AirflowFailException`` from where this Airflow keeps them."""
+    for operators, exceptions in _AIRFLOW_MODULES:
         try:
-            from airflow.exceptions import AirflowFailException
-            from airflow.operators.python import PythonOperator
+            return import_module(operators).PythonOperator, import_module(exceptions).AirflowFailException
         except ImportError:
-            raise MissingDependencyError("dataload.integrations.airflow", "airflow", "apache-airflow") from None
-    return PythonOperator, AirflowFailException
+            continue
+    raise MissingDependencyError("dataload.integrations.airflow", "airflow", "apache-airflow")
