@@ -167,7 +167,7 @@ def test_the_airflow_dags_have_one_task_per_resource_and_airflow_runs_them(proje
                   cwd=tmp_path).returncode == 0
     assert _constants(_dag_tree(path.parent / "inline_dag.py"))["SOURCE_FUNCTION"] is None
 
-    runs = run_airflow_dags([path, path.parent / "inline_dag.py"], tmp_path / "airflow")
+    runs = run_airflow_dags([path, path.parent / "inline_dag.py"], tmp_path)
 
     tasks = runs["dataload_crm_sync"]["tasks"]
     assert {task: tasks[task]["state"] for task in tasks} == {"load_users": "success", "load_orders": "success"}

@@ -20,6 +20,7 @@ from typing import Any
 import duckdb as duckdb_driver
 
 from conftest import skip_or_fail_in_ci
+from tests.integrations.shop_sources import TEST_DIR_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 ORCHESTRATORS_VENV = ROOT / ".venv-orchestrators"
@@ -37,11 +38,13 @@ def python_with(module: str, *, extra: str) -> str:
                        remedy=f'.ci/run installs it (pip install "dataload[{extra}]")')
 
 
-def tool_environment(**extra: str) -> dict[str, str]:
-    """The environment of a tool's subprocess: this checkout first on the path, no stray dataload config."""
+def tool_environment(test_dir: Path | None = None, **extra: str) -> dict[str, str]:
+    """The environment of a tool's subprocess: this checkout first on the path, no stray dataload config, and
+    ``test_dir`` as the folder of :mod:`tests.integrations.shop_sources`."""
     env = {name: value for name, value in os.environ.items()
            if not name.startswith(("SOURCES__", "DESTINATION__", "DATALOAD_PROJECT_DIR"))}
-    return {**env, "PYTHONPATH": str(ROOT), **extra}
+    where = {TEST_DIR_ENV: str(test_dir)} if test_dir else {}
+    return {**env, "PYTHONPATH": str(ROOT), **where, **extra}
 
 
 def rows(database: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -62,12 +65,13 @@ for path in sys.argv[1:]:
 """
 
 
-def run_airflow_dags(dag_files: list[Path], airflow_home: Path) -> dict[str, dict[str, Any]]:
-    """Run each DAG file once with Airflow's ``dag.test()`` (a fresh SQLite metadata DB in ``airflow_home``, the
-    files' folder as the dags folder); per DAG id: its run's ``state`` and per task ``state``, ``tries``,
+def run_airflow_dags(dag_files: list[Path], test_dir: Path) -> dict[str, dict[str, Any]]:
+    """Run each DAG file once with Airflow's ``dag.test()`` (a fresh SQLite metadata DB in ``test_dir/airflow``,
+    the files' folder as the dags folder); per DAG id: its run's ``state`` and per task ``state``, ``tries``,
     ``start`` and ``result`` (the XCom ``return_value``)."""
     python = python_with("airflow", extra="airflow")
-    env = tool_environment(AIRFLOW_HOME=str(airflow_home), AIRFLOW__CORE__DAGS_FOLDER=str(dag_files[0].parent),
+    env = tool_environment(test_dir, AIRFLOW_HOME=str(test_dir / "airflow"),
+                           AIRFLOW__CORE__DAGS_FOLDER=str(dag_files[0].parent),
                            AIRFLOW__CORE__LOAD_EXAMPLES="False")
     result = subprocess.run([python, "-c", _AIRFLOW_RUNNER, *map(str, dag_files)], capture_output=True, text=True,
                             env=env, timeout=900)
