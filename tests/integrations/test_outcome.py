@@ -7,6 +7,7 @@ import pickle
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb as duckdb_driver
 import pytest
 
 import dataload
@@ -24,11 +25,17 @@ def test_a_run_that_loaded_gives_its_load_info_as_json(make_pipeline: Callable[.
     assert rows(tmp_path / "shop.duckdb", "SELECT id FROM ds.orders ORDER BY id") == [(1,), (2,)]
 
 
-def _contract_violation(pipe: dataload.Pipeline) -> None:
+def _failed_package(pipe: dataload.Pipeline, database: Path) -> None:
+    with duckdb_driver.connect(str(database)) as connection:  # the destination refuses ids of 100 and more
+        connection.execute("CREATE SCHEMA ds; CREATE TABLE ds.items (id BIGINT CHECK (id < 100))")
+    pipe.run([{"id": 1}, {"id": 500}], table_name="items")
+
+
+def _contract_violation(pipe: dataload.Pipeline, database: Path) -> None:
     pipe.run(dataload.resource([{"id": 1}], name="frozen", schema_contract="freeze"))
 
 
-def _missing_secret(pipe: dataload.Pipeline) -> None:
+def _missing_secret(pipe: dataload.Pipeline, database: Path) -> None:
     @dataload.source
     def crm(token: str = dataload.secrets.value) -> dataload.Resource:
         return dataload.resource([{"token": token}], name="users")
@@ -36,7 +43,7 @@ def _missing_secret(pipe: dataload.Pipeline) -> None:
     pipe.run(crm())
 
 
-def _resource_bug(pipe: dataload.Pipeline) -> None:
+def _resource_bug(pipe: dataload.Pipeline, database: Path) -> None:
     def broken() -> list[dict[str, int]]:
         raise ValueError("bug in the resource")
 
@@ -44,17 +51,18 @@ def _resource_bug(pipe: dataload.Pipeline) -> None:
 
 
 @pytest.mark.parametrize("run, code, retryable, named", [
+    (_failed_package, ExitCode.FAILED_PACKAGE, False, "items"),
     (_contract_violation, ExitCode.CONTRACT, False, "'frozen'"),
     (_missing_secret, ExitCode.CONFIG, False, "sources.crm.token"),
     (_resource_bug, ExitCode.ERROR, True, "broken"),
 ])
 def test_a_failed_run_says_why_and_whether_a_retry_can_help(
         make_pipeline: Callable[..., dataload.Pipeline], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-        run: Callable[[dataload.Pipeline], None], code: ExitCode, retryable: bool, named: str) -> None:
+        run: Callable[[dataload.Pipeline, Path], None], code: ExitCode, retryable: bool, named: str) -> None:
     monkeypatch.chdir(tmp_path)  # no .dataload/ of the checkout's
-    pipe = make_pipeline()
+    pipe = make_pipeline("failing")
     with pytest.raises(PipelineRunFailed) as raised:
-        load_result(lambda: run(pipe))  # type: ignore[func-returns-value]
+        load_result(lambda: run(pipe, tmp_path / "failing.duckdb"))  # type: ignore[func-returns-value]
     failure = raised.value
     assert (failure.code, failure.retryable) == (code, retryable)
     assert named in str(failure) and failure.__cause__ is not None
