@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from dataload.exceptions import MissingDependencyError
-from dataload.integrations.inputs import PipelineArg, SourceArg, call_source, open_pipeline
-from dataload.integrations.outcome import PipelineRunFailed, load_result, load_results
+from dataload.integrations.inputs import PipelineArg, SourceArg, call_source
+from dataload.integrations.outcome import PipelineRunFailed, load_result, load_results, load_source
 from dataload.script import resource_tasks, run_resources, run_script
 
 
@@ -36,7 +36,7 @@ def dataload_tasks(source: SourceArg, *, pipeline: PipelineArg, task_id_prefix: 
     Returns the operators, first to last, to chain others before or after them.
     """
     groups = resource_tasks(call_source(source))
-    return _chained({task_id: partial(_load_resources, source, pipeline, group)
+    return _chained({task_id: partial(load_source, source, pipeline, group)
                      for task_id, group in task_ids(groups, task_id_prefix).items()}, operator_options)
 
 
@@ -65,11 +65,6 @@ def task_ids(groups: Sequence[Sequence[str]], prefix: str = "load_") -> dict[str
         task_id = prefix + re.sub(r"[^A-Za-z0-9_.-]", "_", group[0])
         ids[task_id if task_id not in ids else f"{task_id}_{len(ids)}"] = list(group)
     return ids
-
-
-def _load_resources(source: SourceArg, pipeline: PipelineArg, resources: list[str]) -> dict[str, Any]:
-    pipe = open_pipeline(pipeline)
-    return load_result(lambda: pipe.run(call_source(source).with_resources(*resources)))
 
 
 def _chained(runs: dict[str, Callable[[], Any]], operator_options: dict[str, Any]) -> list[Any]:

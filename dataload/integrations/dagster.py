@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from dataload.exceptions import MissingDependencyError
 from dataload.integrations.inputs import PipelineArg, SourceArg, call_source, open_pipeline
-from dataload.integrations.outcome import PipelineRunFailed, load_result
+from dataload.integrations.outcome import PipelineRunFailed, load_source
 from dataload.schema.model import Schema
 from dataload.script import resource_tasks
 
@@ -49,7 +49,7 @@ def dataload_assets(source: SourceArg, *, pipeline: PipelineArg, name: str | Non
         to_run = [resource for group in groups if selected.intersection(group) for resource in group]
         pipe = open_pipeline(pipeline)
         try:
-            info = load_result(lambda: pipe.run(call_source(source).with_resources(*to_run)))
+            info = load_source(source, pipe, to_run)
         except PipelineRunFailed as failure:
             raise dg.Failure(description=str(failure), allow_retries=failure.retryable,
                              metadata={"load_info": dg.MetadataValue.json(failure.load_info or {})}) from failure

@@ -19,8 +19,8 @@ from typing import Any
 
 from dataload.exceptions import MissingDependencyError
 from dataload.exit_codes import ExitCode
-from dataload.integrations.inputs import PipelineArg, SourceArg, call_source, open_pipeline
-from dataload.integrations.outcome import PipelineRunFailed, load_result
+from dataload.integrations.inputs import PipelineArg, SourceArg
+from dataload.integrations.outcome import PipelineRunFailed, load_source
 
 FAILURE_ARTIFACT = "dataload_failure"
 """The artifact a failure no retry can mend leaves on the failed attempt: ``{"code": ..., "message": ...}``."""
@@ -31,10 +31,8 @@ def run_pipeline(flow: Any, source: SourceArg, *, pipeline: PipelineArg, resourc
     """Run ``pipeline`` on ``source`` (only ``resources`` of it, when given) in the current step of ``flow``
     (the ``FlowSpec``, ``self``); returns ``LoadInfo.asdict()``, also kept as the artifact ``artifact``."""
     _refuse_hopeless_retry()
-    chosen = call_source(source)
-    pipe = open_pipeline(pipeline)
     try:
-        result = load_result(lambda: pipe.run(chosen.with_resources(*resources) if resources else chosen))
+        result = load_source(source, pipeline, resources)
     except PipelineRunFailed as failure:
         if not failure.retryable:
             setattr(flow, FAILURE_ARTIFACT, {"code": int(failure.code), "message": str(failure)})

@@ -1,7 +1,7 @@
 """What an orchestrator keeps of a pipeline run: ``LoadInfo.asdict()``, or a failure saying whether to retry.
 
-Every integration calls a pipeline through :func:`load_result` (or :func:`load_results` for a
-whole script), and turns :class:`PipelineRunFailed` into its tool's failure. The reasons are
+Every integration runs a pipeline through :func:`load_source` (or :func:`load_result`, or
+:func:`load_results` for a whole script), and turns :class:`PipelineRunFailed` into its tool's failure. The reasons are
 those of ``dataload run``'s exit codes (:mod:`dataload.exit_codes`); only an error that may pass
 by itself (a destination down after dataload's own retries, another run holding the pipeline's
 lock, a bug that raised) is worth retrying. A configuration error, a contract violation or a
@@ -13,13 +13,14 @@ False
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from dataload.exceptions import PipelineError
 from dataload.exit_codes import ExitCode, exit_code_for
 from dataload.info import LoadInfo
+from dataload.integrations.inputs import PipelineArg, SourceArg, call_source, open_pipeline
 
 RETRYABLE = frozenset({ExitCode.ERROR, ExitCode.LOCKED})
 """The exit reasons a later try may not meet again."""
@@ -49,6 +50,13 @@ def load_result(run: Callable[[], LoadInfo]) -> dict[str, Any]:
     with _failures():
         info = run()
     return _checked(info)
+
+
+def load_source(source: SourceArg, pipeline: PipelineArg, resources: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run ``pipeline`` on ``source`` (only ``resources`` of it, when given) through :func:`load_result`."""
+    chosen = call_source(source)
+    pipe = open_pipeline(pipeline)
+    return load_result(lambda: pipe.run(chosen.with_resources(*resources) if resources else chosen))
 
 
 def load_results(run: Callable[[], list[LoadInfo]]) -> list[dict[str, Any]]:

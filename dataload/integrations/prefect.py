@@ -10,12 +10,11 @@ are plain JSON, so Prefect can persist them. ``pip install "dataload[prefect]"``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from dataload.exceptions import MissingDependencyError
-from dataload.integrations.inputs import PipelineArg, SourceArg, call_source, open_pipeline
-from dataload.integrations.outcome import PipelineRunFailed, load_result
+from dataload.integrations.inputs import PipelineArg, SourceArg, call_source
+from dataload.integrations.outcome import PipelineRunFailed, load_source
 from dataload.script import resource_tasks
 
 
@@ -27,13 +26,8 @@ def load_task(*, retries: int = 2, retry_delay_seconds: float = 10, **task_optio
     """
     prefect, no_cache = _prefect()
 
-    def load(source: SourceArg, pipeline: PipelineArg, resources: Sequence[str] | None = None) -> dict[str, Any]:
-        chosen = call_source(source)
-        pipe = open_pipeline(pipeline)
-        return load_result(lambda: pipe.run(chosen.with_resources(*resources) if resources else chosen))
-
     options = {"name": "dataload load", "cache_policy": no_cache, **task_options}
-    return prefect.task(load, retries=retries, retry_delay_seconds=retry_delay_seconds,
+    return prefect.task(load_source, retries=retries, retry_delay_seconds=retry_delay_seconds,
                         retry_condition_fn=_worth_retrying, **options)
 
 
