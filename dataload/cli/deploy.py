@@ -160,9 +160,9 @@ def _airflow(deployment: targets.Deployment, output: Path | None, force: bool) -
     tasks = ", ".join(f"{task} ({', '.join(group)})" for task, group in targets.airflow_tasks(exposed).items()) \
         or "run_script (the whole script)"
     print(f"Wrote {path} (tasks: {tasks})")
-    print("\nTo install it: copy it into the Airflow dags folder ($AIRFLOW_HOME/dags). The workers need dataload "
-          f"and what the script imports installed, {deployment.script} readable, and its config and secrets "
-          "(environment variables or .dataload/ next to the script).")
+    print("\nTo install it: copy it into the Airflow dags folder ($AIRFLOW_HOME/dags). The workers need "
+          f"dataload[airflow] and what the script imports installed, {deployment.script} readable, and its config "
+          "and secrets (environment variables or .dataload/ next to the script).")
     return 0
 
 

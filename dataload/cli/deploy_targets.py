@@ -7,7 +7,6 @@ as the names of environment variables (``${{ secrets.NAME }}`` on GitHub).
 
 from __future__ import annotations
 
-import re
 import shlex
 import sys
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from string import Template
 import yaml
 
 from dataload.exit_codes import ExitCode
+from dataload.integrations.airflow import task_ids
 from dataload.script import ExposedSource
 
 
@@ -100,10 +100,6 @@ def airflow_dag(deployment: Deployment, exposed: ExposedSource | None) -> str:
 
 
 def airflow_tasks(exposed: ExposedSource | None) -> dict[str, list[str]]:
-    """The DAG's tasks: an Airflow task id (letters, digits, ``_``, ``-``, ``.``) per resource group,
-    named by its first resource; none when the script exposes no source."""
-    tasks: dict[str, list[str]] = {}
-    for group in exposed.tasks if exposed else []:
-        task_id = "load_" + re.sub(r"[^A-Za-z0-9_.-]", "_", group[0])
-        tasks[task_id if task_id not in tasks else f"{task_id}_{len(tasks)}"] = group
-    return tasks
+    """The DAG's tasks: a task id per resource group (:func:`dataload.integrations.airflow.task_ids`); none when
+    the script exposes no source."""
+    return task_ids(exposed.tasks if exposed else [])

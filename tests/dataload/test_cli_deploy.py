@@ -18,6 +18,7 @@ import yaml
 
 from dataload.cli.script_scan import pipeline_name, secret_env_names
 from dataload.exit_codes import ExitCode
+from tests.integrations.tools import run_airflow_dags
 
 croniter = pytest.importorskip("croniter").croniter
 
@@ -149,16 +150,7 @@ def _constants(tree: ast.Module) -> dict[str, Any]:
             and not isinstance(node.value, ast.Call)}
 
 
-def _dag_callables(tree: ast.Module, path: Path) -> dict[str, Any]:
-    """The DAG file's constants and task functions, run without Airflow (its imports and ``with DAG`` left out)."""
-    kept = [node for node in tree.body if not isinstance(node, ast.With)
-            and not (isinstance(node, ast.ImportFrom) and (node.module or "").startswith("airflow"))]
-    namespace: dict[str, Any] = {}
-    exec(compile(ast.Module(body=kept, type_ignores=[]), str(path), "exec"), namespace)
-    return namespace
-
-
-def test_airflow_dag_has_one_task_per_resource_and_its_tasks_load_them(project: Path, tmp_path: Path) -> None:
+def test_the_airflow_dags_have_one_task_per_resource_and_airflow_runs_them(project: Path, tmp_path: Path) -> None:
     result = deploy("etl/crm_pipeline.py", "--schedule", SCHEDULE, "--to", "airflow", cwd=project)
     assert result.returncode == 0, result.stderr
     path = project / "etl" / "dags" / "crm_sync_dag.py"
@@ -170,19 +162,30 @@ def test_airflow_dag_has_one_task_per_resource_and_its_tasks_load_them(project: 
     options = {keyword.arg: ast.literal_eval(keyword.value) for keyword in dag.keywords
                if isinstance(keyword.value, ast.Constant)}
     assert options == {"dag_id": "dataload_crm_sync", "schedule": SCHEDULE, "catchup": False, "max_active_runs": 1}
-    operators = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
-                 and getattr(node.func, "id", "") == "PythonOperator"]
-    assert operators and "load_users" in result.stdout and SECRET not in path.read_text() + result.stdout
-    tasks = _dag_callables(tree, path)
-    tasks["load_resources"](["users", "user_details"])  # the first task: users and the details it feeds
-    assert tables(tmp_path) == {"users", "user_details"}
+    assert "load_users" in result.stdout and SECRET not in path.read_text() + result.stdout
+    whole = _inline_script(tmp_path)
+    assert deploy(str(whole), "--schedule", "15 * * * *", "--to", "airflow", "--output", str(path.parent),
+                  cwd=tmp_path).returncode == 0
+    assert _constants(_dag_tree(path.parent / "inline_dag.py"))["SOURCE_FUNCTION"] is None
+
+    runs = run_airflow_dags([path, path.parent / "inline_dag.py"], tmp_path)
+
+    tasks = runs["dataload_crm_sync"]["tasks"]
+    assert {task: tasks[task]["state"] for task in tasks} == {"load_users": "success", "load_orders": "success"}
+    assert tasks["load_users"]["start"] < tasks["load_orders"]["start"]  # chained: one pipeline, one process
+    assert tasks["load_users"]["result"]["rows"] == {"users": 2, "user_details": 2}
+    assert tasks["load_orders"]["result"]["rows"] == {"orders": 1}
+    assert tables(tmp_path) == {"users", "user_details", "orders", "people"}
     assert table(tmp_path, "SELECT user_id, token_length FROM crm.user_details ORDER BY 1") == [(1, 18), (2, 18)]
-    tasks["load_resources"](["orders"])
     assert table(tmp_path, "SELECT id, user_id FROM crm.orders") == [(10, 1)]
-    assert table(tmp_path, "SELECT count(*) FROM crm.users") == [(2,)]
+    assert table(tmp_path, "SELECT id, name FROM crm.users ORDER BY id") == [(1, "ann"), (2, "bob")]
+    whole_run = runs["dataload_inline"]["tasks"]["run_script"]
+    assert whole_run["state"] == "success" and [info["rows"] for info in whole_run["result"]] == [{"people": 1}]
+    assert table(tmp_path, "SELECT id, name FROM crm.people") == [(1, "ann")]
 
 
-def test_airflow_dag_of_a_script_exposing_no_source_runs_it_whole(tmp_path: Path) -> None:
+def _inline_script(tmp_path: Path) -> Path:
+    """A script that runs its pipeline at module level: it exposes no source."""
     script = tmp_path / "inline.py"
     script.write_text(textwrap.dedent(f"""
         import dataload
@@ -192,14 +195,7 @@ def test_airflow_dag_of_a_script_exposing_no_source_runs_it_whole(tmp_path: Path
         dataload.pipeline("inline", destination=duckdb("{tmp_path / 'warehouse.duckdb'}"), dataset_name="crm",
                           pipelines_dir="{tmp_path / 'pipes'}").run(rows, table_name="people")
     """))
-    result = deploy(str(script), "--schedule", "15 * * * *", "--to", "airflow", "--output", str(tmp_path / "dags"),
-                    cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    path = tmp_path / "dags" / "inline_dag.py"
-    tree = _dag_tree(path)
-    assert _constants(tree)["SOURCE_FUNCTION"] is None and _constants(tree)["TASKS"] == {}
-    _dag_callables(tree, path)["run_script"]()
-    assert table(tmp_path, "SELECT id, name FROM crm.people") == [(1, "ann")]
+    return script
 
 
 @pytest.mark.parametrize("schedule, reason", [
