@@ -18,7 +18,9 @@ The tree (each class is named for what the user has to do about it)::
     ├── PipelineError                misuse of a pipeline or a failed/pending package (``.load_id``)
     │   ├── PipelineLockedError      another process is running the same pipeline
     │   ├── PackageBlockedError      an older package failed: newer data waits (``.load_id``)
-    │   └── UnsupportedOperation     the destination cannot do what was asked (read back a function sink)
+    │   ├── UnsupportedOperation     the destination cannot do what was asked (read back a function sink)
+    │   └── PipelineRunFailed        a run an orchestrator started failed (``.code``, ``.retryable``);
+    │                                in ``dataload.integrations``, not importable from ``dataload``
     └── MissingDependencyError       an optional driver is not installed (also an ``ImportError``)
 
 ``InvalidConfig`` is for arguments and configuration that are wrong before anything runs; a
