@@ -72,6 +72,8 @@ def copy_batches(plan: ReadPlan, columns: ArrowColumns) -> Iterator[pa.RecordBat
         connection.exec_driver_sql(_SESSION)
         with connection.connection.driver_connection.cursor() as cursor:
             statement, params = _announced(connection, cursor, statement, compiled.params)
+            if not params:  # psycopg merges no parameters then, so undo the dialect's escaping of "%" itself
+                statement = statement.replace("%%", "%")
             with cursor.copy(statement, params or None) as copy:
                 for rows in _row_chunks(copy, plan.chunk_size):
                     yield parse.batch(rows, plan, first_row)

@@ -183,3 +183,19 @@ def test_stopping_early_ends_the_copy_and_gives_the_connection_back(tmp_path: Pa
     finally:
         db.drop()
     assert first.column("id").to_pylist() == list(range(1, 101))
+
+
+@pytest.mark.parametrize("with_parameter", [False, True])
+def test_a_percent_sign_in_names_and_values_reaches_the_server_as_it_is(with_parameter: bool, tmp_path: Path) -> None:
+    db = make_source_db("postgres", tmp_path)
+    try:
+        db.run('CREATE TABLE {s}"rate%%x" (id integer PRIMARY KEY, "share%%" text)',  # "%%": the driver's escape
+               """INSERT INTO {s}"rate%%x" VALUES (1, '50%%'), (2, '7')""")
+        adapter = (lambda select, table: select.where(table.c["share%"].like("5%"))) if with_parameter else None
+        batches = list(sql_table(db.engine, table="rate%x", schema=db.schema, backend="pyarrow",
+                                 query_adapter_callback=adapter))
+    finally:
+        db.drop()
+    rows = sorted((row for batch in batches for row in batch.to_pylist()), key=lambda row: row["id"])
+    assert rows == ([{"id": 1, "share%": "50%"}] if with_parameter else
+                    [{"id": 1, "share%": "50%"}, {"id": 2, "share%": "7"}])
