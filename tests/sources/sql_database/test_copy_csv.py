@@ -136,7 +136,7 @@ def test_other_databases_read_from_fetched_rows(kind: str, tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("column", ["doc jsonb", "tags integer[]", "raw bytea", "free numeric", "span interval",
-                                    "price money", "clock timetz"])
+                                    "price money", "clock timetz", "ref oid"])
 def test_a_postgres_column_copy_cannot_read_exactly_sends_the_table_through_fetched_rows(column: str,
                                                                                          tmp_path: Path) -> None:
     db = make_source_db("postgres", tmp_path)
