@@ -69,12 +69,13 @@ class ArrowColumns:
             problem = f"{type(exc).__name__}: {exc}"
         position = _first_misfit(values, target)
         raise ValueDoesNotFit(f"sql_database: table {table!r}, column {self.names[index]!r}, "
-                              f"{self._row_key(rows[position], primary_key, first_row + position)}: the value "
+                              f"{self.row_key(rows[position], primary_key, first_row + position)}: the value "
                               f"{_short(values[position])} does not fit the column's other values ({problem}); "
                               "read the table with backend='sqlalchemy' (values that do not fit go to a variant "
                               "column) or give the column a type with type_adapter_callback")
 
-    def _row_key(self, row: Sequence[Any], primary_key: tuple[str, ...], number: int) -> str:
+    def row_key(self, row: Sequence[Any], primary_key: tuple[str, ...], number: int) -> str:
+        """How errors name a row: by its primary key when the SELECT has it, else its ``number`` in the result."""
         if primary_key and set(primary_key) <= set(self.names):
             return "row with " + ", ".join(f"{k}={row[self.names.index(k)]!r}" for k in primary_key)
         return f"row {number} of the result"

@@ -6,7 +6,9 @@ result, so memory does not grow with the table.
 
 * ``sqlalchemy``: pages of dicts (the normalizer infers what reflection left open).
 * ``pyarrow``: an Arrow record batch per chunk, built column by column with the reflected types;
-  ``json`` columns and arrays are JSON text (see :data:`JSON_AS_TEXT`).
+  ``json`` columns and arrays are JSON text (see :data:`JSON_AS_TEXT`). On PostgreSQL, tables whose
+  column types allow it are read through ``COPY ... (FORMAT csv)`` parsed by pyarrow
+  (``sources.sql_database.copy_csv``), with the same values and types.
 * ``pandas``: a DataFrame per chunk (Arrow-backed columns, so integers with nulls stay integers).
 * ``native``: Arrow batches straight from the ADBC PostgreSQL driver, no Python rows
   (``sources.sql_database.native``; extra ``dataload[sql_native]``), fitted to the reflected types.
@@ -27,6 +29,7 @@ import pyarrow as pa
 import dataload
 from sources.sql_database.arrow_build import ArrowColumns
 from sources.sql_database.connection import streaming_connection
+from sources.sql_database.copy_csv import copy_applies, copy_batches
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,17 @@ def read_rows(plan: ReadPlan) -> Iterator[list[dict[str, Any]]]:
 
 
 def read_arrow(plan: ReadPlan) -> Iterator[pa.RecordBatch]:
-    """The ``pyarrow`` backend: an Arrow record batch per chunk, typed from the SELECT's columns."""
+    """The ``pyarrow`` backend: an Arrow record batch per chunk, typed from the SELECT's columns; on PostgreSQL
+    through ``COPY`` where every column's type allows it (``copy_csv``), otherwise built from fetched rows."""
     columns = ArrowColumns.of(list(plan.select.selected_columns))
+    if copy_applies(plan):
+        yield from copy_batches(plan, columns)
+    else:
+        yield from arrow_from_rows(plan, columns)
+
+
+def arrow_from_rows(plan: ReadPlan, columns: ArrowColumns) -> Iterator[pa.RecordBatch]:
+    """Record batches of ``columns`` built from the rows the driver fetches, ``chunk_size`` at a time."""
     first_row = 1
     for _, rows in _chunks(plan):
         yield columns.batch(rows, table=plan.table, primary_key=plan.primary_key, first_row=first_row)

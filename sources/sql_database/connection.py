@@ -65,7 +65,8 @@ def _hidden(text: str, *secrets: Any) -> str:
 
 @contextmanager
 def database_errors(engine: Any, doing: str) -> Iterator[None]:
-    """Driver errors raised inside as ``ExtractError`` saying what was being done (``doing``), credentials hidden."""
+    """Driver errors raised inside (through SQLAlchemy or from the driver's own connection) as ``ExtractError``
+    saying what was being done (``doing``), credentials hidden."""
     sa = sqlalchemy()
     problem = None
     try:
@@ -73,6 +74,8 @@ def database_errors(engine: Any, doing: str) -> Iterator[None]:
         return
     except sa.exc.DBAPIError as exc:
         problem = f"{type(exc.orig).__name__}: {exc.orig}"
+    except engine.dialect.loaded_dbapi.Error as exc:
+        problem = f"{type(exc).__name__}: {exc}"
     # raised outside the handler, so the driver's exception (which may hold the URL) is not chained
     raise dataload.ExtractError(f"sql_database: {doing} on {display_url(engine)} failed: "
                                 f"{_hidden(problem, engine.url.password)}")

@@ -177,21 +177,26 @@ def test_the_password_never_shows_in_errors(tmp_path: Path) -> None:
         assert "s3cret-pw" not in text and "***" in text, text
 
 
-@pytest.mark.parametrize("kind", ["postgres", "mariadb"])
-def test_rows_stream_from_a_server_side_cursor(kind: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("kind", "extra_column", "reader"), [("postgres", "", "COPY"),
+                                                          ("postgres", ", doc jsonb", "ServerCursor"),
+                                                          ("mariadb", "", "SSCursor")])
+def test_rows_stream_from_a_server_side_cursor(kind: str, extra_column: str, reader: str, tmp_path: Path) -> None:
+    """Rows are read chunk by chunk: from a server-side cursor, or on PostgreSQL (where no column needs the rows
+    fetched: a ``jsonb`` does) from a streamed ``COPY``."""
     db = make_source_db(kind, tmp_path)
     cursors: list[str] = []
     sa.event.listen(db.engine, "before_cursor_execute",
-                    lambda conn, cursor, statement, *rest: cursors.append(type(cursor).__name__)
+                    lambda conn, cursor, statement, *rest: cursors.append(
+                        "COPY" if statement.startswith("COPY") else type(cursor).__name__)
                     if "FROM" in statement and "numbers" in statement else None)
     try:
-        db.run("CREATE TABLE {s}numbers (id integer PRIMARY KEY)",
-               "INSERT INTO {s}numbers VALUES " + ", ".join(f"({i})" for i in range(1000)))
+        db.run(f"CREATE TABLE {{s}}numbers (id integer PRIMARY KEY{extra_column})",
+               "INSERT INTO {s}numbers (id) VALUES " + ", ".join(f"({i})" for i in range(1000)))
         batches = list(sql_table(db.engine, table="numbers", schema=db.schema, backend="pyarrow", chunk_size=300))
     finally:
         db.drop()
     assert [b.num_rows for b in batches] == [300, 300, 300, 100]
-    assert cursors == [{"postgres": "ServerCursor", "mariadb": "SSCursor"}[kind]]
+    assert cursors == [reader]
 
 
 def test_a_mariadb_table_loads_into_postgresql(tmp_path: Path) -> None:

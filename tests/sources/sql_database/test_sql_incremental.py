@@ -34,7 +34,8 @@ class Statements:
 
     def _record(self, connection: Any, cursor: Any, statement: str, parameters: Any, context: Any,
                 executemany: bool) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "events" in statement:
+        # the pyarrow backend reads PostgreSQL through COPY (SELECT ...) TO STDOUT: the same SELECT, inside COPY
+        if statement.lstrip().upper().startswith(("SELECT", "COPY (SELECT")) and "events" in statement:
             self.seen.append((" ".join(statement.split()), parameters))
 
     def take(self) -> list[tuple[str, Any]]:
