@@ -74,10 +74,11 @@ def disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SmallDisk]:
             subprocess.run(["umount", str(pipelines)], check=True)
 
 
-def run_out_of_room(tmp_path: Path, disk: SmallDisk) -> subprocess.CompletedProcess[str]:
+def run_out_of_room(tmp_path: Path, disk: SmallDisk, workers: int) -> subprocess.CompletedProcess[str]:
     disk.fill()
     try:
-        return subprocess.run(child_command(tmp_path, ROWS, "none"), env=child_env(), cwd=tmp_path,
+        env = child_env() | {"NORMALIZE__WORKERS": str(workers)}
+        return subprocess.run(child_command(tmp_path, ROWS, "none"), env=env, cwd=tmp_path,
                               capture_output=True, text=True, timeout=120, preexec_fn=disk.preexec)
     finally:
         disk.free()
@@ -88,16 +89,20 @@ def error_line(stderr: str) -> str:
     return stderr.strip().splitlines()[-1]
 
 
-@pytest.mark.parametrize("step, stage", [("extract", "extracting.tmp"), ("normalize", "normalizing.tmp")])
+STEPS = [("extract", "extracting.tmp", 1), ("normalize", "normalizing.tmp", 1),
+         ("normalize", "normalizing.tmp", 2)]  # the error of a worker process crosses back to the run
+
+
+@pytest.mark.parametrize("step, stage, workers", STEPS, ids=["extract", "normalize", "normalize-2-workers"])
 def test_out_of_room_while_writing_a_package_stops_clearly_and_the_next_run_lands_every_row_once(
-        tmp_path: Path, disk: SmallDisk, step: str, stage: str) -> None:
+        tmp_path: Path, disk: SmallDisk, step: str, stage: str, workers: int) -> None:
     db = tmp_path / "resume.duckdb"
     pipe = child.build(disk.pipelines, db)
     pipe.run(child.items(EARLIER))
     waiting = [pipe.extract(child.items(ROWS))] if step == "normalize" else []  # the child normalizes it first
     loads_before = db_load_ids(db)
 
-    failed = run_out_of_room(tmp_path, disk)
+    failed = run_out_of_room(tmp_path, disk, workers)
     assert failed.returncode == 1, failed.stderr
     line = error_line(failed.stderr)
     reason, number = disk.expected
