@@ -6,11 +6,11 @@ API key of two ``rest_api_source`` s, and the password in the DSN of a ``sql_dat
 fail in extract, fail a package in the load, and fail to reach a destination; then none of the
 canaries may be in: log records at every level (DEBUG on), the text, ``repr`` and traceback of
 every error, ``pipe.last_trace``, ``LoadInfo`` (``str``, ``repr``, ``asdict()``), the output of
-every ``dataload pipeline NAME ...`` command and of ``dataload run`` (with ``--log-level DEBUG``),
-every page the ``show`` server links to, and the bytes of every file under the test's folder: the
-working dirs (trace.json, schema files, load packages, failure.json), the exported schemas, the
-script. The searched outputs are checked to hold what they should, so a search of empty text
-cannot pass.
+every ``dataload pipeline NAME ...`` command and of ``dataload run`` (``--log-level DEBUG``), every
+page the ``show`` server links to (served in the test and by the ``show`` command), and the bytes
+of every file under the test's folder: the working dirs (trace.json, schema files, load packages,
+failure.json), the exported schemas, the script. The searched outputs are checked to hold what
+they should, so a search of empty text cannot pass.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import dataclasses
 import json
 import logging
 import os
+import re
+import signal
 import subprocess
 import sys
 import traceback
@@ -27,6 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
+import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -149,21 +152,44 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
 
 
 def show_pages(pipe: dataload.Pipeline) -> dict[str, str]:
-    """Every page the ``show`` server links to, from its index, by path."""
-    pages: dict[str, str] = {}
+    """Every page the ``show`` server of ``pipe`` links to, by path."""
     with serving(pipe) as client:
-        site, waiting = urlparse(str(client.base_url)).netloc, ["/"]
-        while waiting:
-            path = waiting.pop()
-            if path in pages:
-                continue
-            pages[path] = client.get(path).text
-            for link in Page(pages[path]).links:
-                target = urlparse(urljoin(f"http://{site}{path}", link))
-                if target.netloc == site and len(pages) < 200:
-                    waiting.append(target.path + (f"?{target.query}" if target.query else ""))
-    return pages
+        return crawl(client)
 
+
+def cli_show_pages(tmp_path: Path, pipelines: Path) -> dict[str, str]:
+    """Every page ``dataload pipeline canary show`` links to, and what the command printed."""
+    process = subprocess.Popen([sys.executable, "-m", "dataload.cli.main", "--log-level", "DEBUG", "pipeline",
+                                "canary", "show", "--port", "0", "--pipelines-dir", str(pipelines)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                               env=child_env({}))
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", first)
+        assert url, first
+        with httpx.Client(base_url=url.group(), timeout=60) as client:
+            pages = crawl(client)
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    return {f"cli show {path}": page for path, page in pages.items()} | {"cli show": first + out + err}
+
+
+def crawl(client: httpx.Client) -> dict[str, str]:
+    """Every page reachable by links from ``/`` on the client's site, by path."""
+    pages: dict[str, str] = {}
+    site, waiting = urlparse(str(client.base_url)).netloc, ["/"]
+    while waiting:
+        path = waiting.pop()
+        if path in pages:
+            continue
+        pages[path] = client.get(path).text
+        for link in Page(pages[path]).links:
+            target = urlparse(urljoin(f"http://{site}{path}", link))
+            if target.netloc == site and len(pages) < 200:
+                waiting.append(target.path + (f"?{target.query}" if target.query else ""))
+    return pages
 
 def failing_runs(pipe: dataload.Pipeline, api: Api, source_schema: str) -> dict[str, BaseException]:
     """Runs that fail: in extract (HTTP 401, a missing source table), reaching a destination, in the load."""
@@ -227,10 +253,11 @@ def test_no_canary_shows_anywhere(httpserver: HTTPServer, tmp_path: Path, caplog
 def run_every_cli_command(tmp_path: Path, pipelines: Path, api: Api, dataset: str) -> dict[str, str]:
     """The output of each ``dataload pipeline canary ACTION`` (destination credentials from the environment)."""
     where = ["--pipelines-dir", str(pipelines)]
+    outputs = cli_show_pages(tmp_path, pipelines)  # first: while the tables are there and a package is failed
     actions = [["info"], ["trace"], ["schema"], ["schema", "--format", "yaml"], ["schema", "--format", "json"],
                ["loads"], ["failed-jobs"], ["load-package"], ["retry"], ["sync"], ["drop-failed"],
                ["drop", "events", "--yes"]]
-    outputs = {f"cli {' '.join(action)}": cli(tmp_path, "pipeline", "canary", *action, *where) for action in actions}
+    outputs |= {f"cli {' '.join(action)}": cli(tmp_path, "pipeline", "canary", *action, *where) for action in actions}
     outputs["cli --list"] = cli(tmp_path, "pipeline", "--list", *where)
     outputs["cli canary_down info"] = cli(tmp_path, "pipeline", "canary_down", "info", *where)
     (tmp_path / "scripted.py").write_text(SCRIPT)
@@ -253,4 +280,6 @@ def assert_outputs_are_real(outputs: dict[str, str], tmp_path: Path) -> None:
     assert "(exit 0)" in outputs["cli run issues"] and "(exit 0)" not in outputs["cli run denied"]
     assert "DEBUG" in outputs["log"] and "HTTP Request: GET" in outputs["log"]  # httpx's own records too
     assert any(name.startswith("show /tables/") for name in outputs), list(outputs)
+    assert "first" in outputs["show /tables/issues"] and "first" in outputs["cli show /tables/issues"]  # rows read
+    assert "stopped" in outputs["cli show"]
     assert list(tmp_path.rglob("trace.json")) and list((tmp_path / "schemas").glob("*.schema.yaml"))
