@@ -27,6 +27,7 @@ from dataload.exceptions import (
     NormalizeError,
     PackageBlockedError,
     PackageFormatError,
+    PartitionError,
     PipelineError,
     PipelineLockedError,
     ResourceError,
@@ -39,6 +40,7 @@ from dataload.extract.limits import BufferLimits
 from dataload.facade import Pipeline
 from dataload.info import LoadInfo
 from dataload.load.step import RetryPolicy
+from dataload.partition import Partition
 from dataload.pipelines import attach, pipeline
 from dataload.schema.model import Schema
 from dataload.sink import destination
@@ -61,6 +63,8 @@ __all__ = [
     "NormalizeError",
     "PackageBlockedError",
     "PackageFormatError",
+    "Partition",
+    "PartitionError",
     "Pipeline",
     "PipelineError",
     "PipelineLockedError",

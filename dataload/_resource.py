@@ -10,6 +10,7 @@ from dataload._incremental import Incremental
 from dataload.configuration.markers import _Marker
 from dataload.exceptions import InvalidConfig, ResourceError
 from dataload.hints import TableHints
+from dataload.partition import Partition, PartitionPlan
 
 if TYPE_CHECKING:
     from dataload.configuration.resolve import ArgumentResolver
@@ -67,6 +68,7 @@ class Resource:
         self._bound = not callable(data) or isinstance(data, Resource)
         self._steps: list[Step] = []
         self._unbound_call: _Call | None = None
+        self._plan: PartitionPlan | None = None
 
     # -- building -------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Resource:
@@ -169,6 +171,48 @@ class Resource:
             where = f"resource {self.name!r}"
             raise InvalidConfig(f"{where}: {error}", [f"{where}: {problem}" for problem in error.errors]) from None
         return self
+
+    # -- partitions (see dataload.partition) -------------------------------------------------
+    def partition_by(self, plan: PartitionPlan) -> Resource:
+        """Declare how this resource splits: ``plan()`` returns the keyword arguments of each partition.
+
+        Only a resource made from a function can be split (the arguments are passed to it).
+        """
+        if not isinstance(self._data, _Call):
+            raise InvalidConfig(f"resource {self.name!r} cannot be partitioned: only a resource made with "
+                                "@dataload.resource from a function (and called) takes partition arguments")
+        self._plan = plan
+        return self
+
+    def partitions(self) -> list[Partition]:
+        """The partitions of this resource, in order: those of its plan, else those of the resource
+        feeding it (a transformer), else one partition that is the whole resource."""
+        if self._plan is not None:
+            return [Partition(self.name, index, dict(arguments)) for index, arguments in enumerate(self._plan())]
+        if self.data_from is not None and self.data_from.is_partitioned:
+            return self.data_from.partitions()
+        return [Partition(self.name, 0)]
+
+    @property
+    def is_partitioned(self) -> bool:
+        """True when this resource, or the resource feeding it, declared a partition plan."""
+        return self._plan is not None or (self.data_from is not None and self.data_from.is_partitioned)
+
+    def for_partition(self, partition: Partition) -> Resource:
+        """A copy of this resource restricted to ``partition`` (one of :meth:`partitions`)."""
+        clone = self._copy()
+        if not partition.arguments:
+            return clone
+        if partition.resource != self.name:
+            if self.data_from is None:
+                raise InvalidConfig(f"resource {self.name!r} has no partition of resource {partition.resource!r}")
+            clone.data_from = self.data_from.for_partition(partition)
+            return clone
+        call = self._data
+        if not isinstance(call, _Call):
+            raise InvalidConfig(f"resource {self.name!r} cannot be restricted to partition {partition.label}")
+        clone._data = _Call(call.func, call.args, {**call.kwargs, **partition.arguments}, call.section)
+        return clone
 
     @property
     def table_name(self) -> Any:

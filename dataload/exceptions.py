@@ -9,7 +9,8 @@ The tree (each class is named for what the user has to do about it)::
     ├── SchemaError                  data that cannot be given a table/column (``.table``, ``.column``)
     │   └── DataContractViolation    a ``freeze`` contract refused data (``.table``, ``.column``, ``.mode``)
     ├── ExtractError
-    │   └── ResourceError            a resource raised (``.resource``), the cause is chained
+    │   ├── ResourceError            a resource raised (``.resource``), the cause is chained
+    │   └── PartitionError           a partition of a partitioned run failed for good (``.partition``)
     ├── NormalizeError               a value could not be normalized (``.table``, ``.column``)
     ├── LoadError
     │   ├── TransientLoadError       worth retrying (connection lost, lock timeout)
@@ -17,7 +18,9 @@ The tree (each class is named for what the user has to do about it)::
     ├── PipelineError                misuse of a pipeline or a failed/pending package (``.load_id``)
     │   ├── PipelineLockedError      another process is running the same pipeline
     │   ├── PackageBlockedError      an older package failed: newer data waits (``.load_id``)
-    │   └── UnsupportedOperation     the destination cannot do what was asked (read back a function sink)
+    │   ├── UnsupportedOperation     the destination cannot do what was asked (read back a function sink)
+    │   └── PipelineRunFailed        a run an orchestrator started failed (``.code``, ``.retryable``);
+    │                                in ``dataload.integrations``, not importable from ``dataload``
     └── MissingDependencyError       an optional driver is not installed (also an ``ImportError``)
 
 ``InvalidConfig`` is for arguments and configuration that are wrong before anything runs; a
@@ -106,6 +109,22 @@ class ResourceError(ExtractError):
         super().__init__(f"resource {resource!r} failed: {message}")
         self.resource = resource
         self._remember(resource, message)
+
+
+class PartitionError(ExtractError):
+    """A partition of a partitioned run (``pipe.run(..., executor=...)``) failed for good.
+
+    ``.partition`` is its label (resource, index, bounds); nothing of the run was loaded and the
+    state stayed, so a re-run (on the same, recorded partitions) loads every row once.
+
+    >>> PartitionError("orders[3] key_range=...", "boom").partition
+    'orders[3] key_range=...'
+    """
+
+    def __init__(self, partition: str, message: str) -> None:
+        super().__init__(f"partition {partition} failed: {message}")
+        self.partition = partition
+        self._remember(partition, message)
 
 
 class NormalizeError(DataloadError):

@@ -32,6 +32,9 @@ from dataload.package.storage import packages_of, read_json, write_json
 from dataload.progress import ProgressArg, check_progress, new_progress
 from dataload.registry import DestinationArg, resolve_destination
 from dataload.run_trace import traced_run
+from dataload.scale.coordinator import run_partitioned
+from dataload.scale.executors import ExecutorArg
+from dataload.scale.publish import resume_published
 from dataload.schema.files import SchemaFiles
 from dataload.schema.model import Schema
 from dataload.sql_client import SqlClient
@@ -85,13 +88,19 @@ class Pipeline:
         return self._context().schema()
 
     # -- the stages ---------------------------------------------------------------------------
-    def run(self, data: Any = None, **hints: Any) -> LoadInfo:
+    def run(self, data: Any = None, *, executor: ExecutorArg | None = None, partition_retries: int = 2,
+            **hints: Any) -> LoadInfo:
         """Load pending packages, then extract, normalize and load ``data`` (if given).
 
         What ran is in :attr:`last_trace`, also saved in the working dir (:mod:`dataload.run_trace`).
 
         ``hints`` (``table_name``, ``write_disposition``, ``primary_key``, ``merge_key``,
         ``columns``, ``schema_contract``) apply to plain data or a single resource.
+
+        ``executor`` (``"threads"``, ``"processes"`` or a ``distributed.Client``) runs the extract and
+        normalize of each partition of each resource as a task of its own, each tried
+        ``partition_retries`` more times when it raises; the packages are loaded in order and the
+        state is committed once, with the last one (see ``docs/scale-out.md``).
         """
         started = time.perf_counter()
         self.last_trace = Trace()
@@ -99,8 +108,11 @@ class Pipeline:
             reconcile(ctx)
             info = self._finish_pending(ctx)
             if data is not None:
-                extract_package(ctx, data, hints)
-                normalize_extracted(ctx)
+                if executor is None:
+                    extract_package(ctx, data, hints)
+                    normalize_extracted(ctx)
+                else:
+                    run_partitioned(ctx, data, hints, executor, partition_retries)
                 load_normalized(ctx, info)
         info.seconds = time.perf_counter() - started
         return record(info)
@@ -133,6 +145,7 @@ class Pipeline:
 
     def _finish_pending(self, ctx: PipelineContext) -> LoadInfo:
         info = ctx.new_info()
+        resume_published(ctx)  # the packages of a partitioned run that stopped while handing them over
         pending = [load_id for _, load_id in ctx.packages.pending()]
         if pending:
             logger.warning("pipeline %s: finishing %d package(s) left pending by an earlier run: %s",

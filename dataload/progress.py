@@ -2,8 +2,9 @@
 
 ``dataload.pipeline(..., progress="log" | "tqdm" | "rich")``, or ``RUNTIME__PROGRESS`` (``progress``
 under ``[runtime]`` in ``.dataload/config.toml``); ``None`` (the default) reports nothing. The
-stages call a :class:`Progress` at page (extract), chunk (normalize) and package (load)
-granularity, never per row, and only when one is set, so progress off costs nothing.
+stages call a :class:`Progress` at page (extract), chunk (normalize) and job (load: each table
+with its children, or each file, as the destination writes it) granularity, never per row, and
+only when one is set, so progress off costs nothing.
 
 * ``log``: a line on the ``dataload.progress`` logger (INFO) at most every
   ``runtime.progress_interval`` seconds (default 5) while a step runs, and one when it ends;

@@ -10,12 +10,13 @@ back the stored schema and state, and answers queries for ``pipe.dataset()``.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
+from dataload.crash import crash_point
 from dataload.schema.model import LOAD_ID, Schema
 
 if TYPE_CHECKING:
@@ -39,6 +40,26 @@ class Capabilities:
     merge_strategies: tuple[str, ...] = ("delete-insert",)
     keeps_state: bool = True
     """False for a destination that stores no ``_dl_pipeline_state`` (a function): the local state is the record."""
+
+
+@dataclass(frozen=True)
+class ProjectSetup:
+    """What ``dataload init`` writes for a destination (or a verified source): declared once, next to it.
+
+    ``description``: one line for ``--list-destinations``. ``extras``: the ``dataload[...]`` extras
+    it needs in ``requirements.txt``. ``config`` and ``secrets``: key to value written under its
+    section (``[destination.<name>]``) of ``.dataload/config.toml`` and ``.dataload/secrets.toml``,
+    the keys the destination looks up (a secret's value is a placeholder to replace). A destination
+    without one gets its docstring's first line and nothing else.
+
+    >>> ProjectSetup("PostgreSQL", extras=("postgres",), secrets={"credentials": "postgresql://..."}).extras
+    ('postgres',)
+    """
+
+    description: str
+    extras: tuple[str, ...] = ()
+    config: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -145,6 +166,7 @@ class LoadPackage:
     ``pipe.drop_columns(...)``). ``folder`` is the package folder, for destinations that keep
     their own progress there. ``workers`` is how many threads the destination may use for this
     package's jobs (``pipe.load(workers=...)``, ``LOAD__WORKERS``); :func:`in_threads` runs them.
+    A destination calls :meth:`job_done` after each job (a table with its children, or a file).
     """
 
     load_id: str
@@ -157,10 +179,23 @@ class LoadPackage:
     dropped_columns: dict[str, list[str]] = field(default_factory=dict)
     folder: Path | None = None
     workers: int = 1
+    on_job_done: Callable[[list[PackageFile]], None] | None = field(default=None, repr=False, compare=False)
+    """Set by the engine (progress reporting); destinations call :meth:`job_done`, not this."""
 
     def files_of(self, table: str, chunk: int | None = None) -> list[PackageFile]:
         """The load files of ``table`` (of one chunk, if given), in chunk order."""
         return [f for f in self.files if f.table == table and (chunk is None or f.chunk == chunk)]
+
+    def family_files(self, root: str, chunk: int | None = None) -> list[PackageFile]:
+        """The load files of ``root`` and its child tables (of one chunk, if given)."""
+        return [f for table in [root, *self.schema.children_of(root)] for f in self.files_of(table, chunk)]
+
+    def job_done(self, files: list[PackageFile]) -> None:
+        """Tell the engine that ``files`` are written (not yet committed): it reports their rows as load
+        progress, and it is the ``load.after_job`` crash point. May be called from the job's thread."""
+        if self.on_job_done is not None:
+            self.on_job_done(files)
+        crash_point("load.after_job")
 
 
 @runtime_checkable

@@ -12,7 +12,7 @@ from importlib.metadata import entry_points
 from typing import Any, Union
 
 from dataload.exceptions import InvalidConfig
-from dataload.protocol import Destination, missing_members
+from dataload.protocol import Capabilities, Destination, ProjectSetup, missing_members
 
 DestinationArg = Union[str, Destination]
 _BUILT_IN = {
@@ -42,11 +42,40 @@ def resolve_destination(value: DestinationArg, **options: Any) -> Destination:
             raise InvalidConfig(f"{value!r} is not a destination: it lacks {', '.join(missing_members(value))} "
                                 "(see the Destination protocol in dataload.protocol)")
         return value
+    return _factory(value)(**options)  # type: ignore[no-any-return]
+
+
+def project_setup(name: str) -> ProjectSetup:
+    """What ``dataload init`` writes for the destination ``name``: its factory's ``project_setup``
+    attribute, else its docstring's first line as the description (nothing is configured).
+
+    >>> project_setup("postgres").extras
+    ('postgres',)
+    """
+    factory = _factory(name)
+    declared = getattr(factory, "project_setup", None)
+    if isinstance(declared, ProjectSetup):
+        return declared
+    summary = (factory.__doc__ or "").strip().splitlines()
+    return ProjectSetup(summary[0].rstrip(".") if summary else f"the {name} destination")
+
+
+def declared_capabilities(name: str) -> Capabilities | None:
+    """The capabilities the destination ``name`` declares on its factory (a class), None when it declares none.
+
+    >>> declared_capabilities("filesystem").merge_strategies
+    ()
+    """
+    declared = getattr(_factory(name), "capabilities", None)
+    return declared if isinstance(declared, Capabilities) else None
+
+
+def _factory(name: str) -> Any:
+    """The class or function that builds the destination ``name`` (its module imported now)."""
     known = available()
-    if value not in known:
-        raise InvalidConfig(f"unknown destination {value!r}; available: {', '.join(sorted(known))}")
-    module_name, _, attribute = known[value].partition(":")
+    if name not in known:
+        raise InvalidConfig(f"unknown destination {name!r}; available: {', '.join(sorted(known))}")
+    module_name, _, attribute = known[name].partition(":")
     import importlib
 
-    factory = getattr(importlib.import_module(module_name), attribute)
-    return factory(**options)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module_name), attribute)

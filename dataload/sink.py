@@ -79,16 +79,16 @@ class FunctionClient:
         progress_path = package.folder / "delivered.json" if package.folder else None
         delivered = set(json.loads(progress_path.read_text())) if progress_path and progress_path.exists() else set()
         for root in package.tables:
-            for name in [root, *package.schema.children_of(root)]:
-                for file in package.files_of(name):
-                    for index, batch in enumerate(self._batches(file.path)):
-                        key = f"{file.path.relative_to(package.folder) if package.folder else file.path}#{index}"
-                        if key in delivered:
-                            continue
-                        self._deliver(batch, package.schema.tables[name])
-                        delivered.add(key)
-                        if progress_path:
-                            progress_path.write_text(json.dumps(sorted(delivered)))
+            for file in package.family_files(root):
+                for index, batch in enumerate(self._batches(file.path)):
+                    key = f"{file.path.relative_to(package.folder) if package.folder else file.path}#{index}"
+                    if key in delivered:
+                        continue
+                    self._deliver(batch, package.schema.tables[file.table])
+                    delivered.add(key)
+                    if progress_path:
+                        progress_path.write_text(json.dumps(sorted(delivered)))
+                package.job_done([file])
         return True
 
     def _batches(self, path: Path) -> Any:

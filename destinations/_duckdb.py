@@ -15,9 +15,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from dataload.crash import crash_point
 from dataload.exceptions import InvalidConfig, TransientLoadError
-from dataload.protocol import Capabilities, LoadPackage, PackageFile, arrow_stream
+from dataload.protocol import Capabilities, LoadPackage, PackageFile, ProjectSetup, arrow_stream
 from dataload.schema.model import LOAD_ID, Column, decimal_size, integer_bits
 from destinations.errors import load_error
 from destinations.records import SCHEMA, STATE, SqlRecords
@@ -58,6 +57,8 @@ class DuckDB:
     """
 
     name = "duckdb"
+    project_setup = ProjectSetup("DuckDB: a database file <pipeline_name>.duckdb in the project folder "
+                                 "(the default; no server)")
     # "upsert" runs as delete-insert in one transaction: the same rows result (whole rows replaced by key)
     capabilities = Capabilities(max_identifier_length=None, file_formats=("arrow", "parquet"),
                                 merge_strategies=("delete-insert", "upsert"))
@@ -216,7 +217,7 @@ class DuckDBClient:
                 self._write_table(package, root, chunk)
             except duckdb.Error as exc:
                 raise load_error(exc, package, root, None, []) from exc
-            crash_point("load.after_job")
+            package.job_done(package.family_files(root, chunk))
 
     def _prepare(self, package: LoadPackage) -> None:
         self.drop_tables(package.dropped_tables)

@@ -54,9 +54,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pyarrow as pa
 
 from dataload.configuration import NOT_FOUND, lookup, redact_url
-from dataload.crash import crash_point
 from dataload.exceptions import InvalidConfig, MissingConfig, PipelineError, TerminalLoadError, TransientLoadError
-from dataload.protocol import Capabilities, LoadPackage, PackageFile, in_threads
+from dataload.protocol import Capabilities, LoadPackage, PackageFile, ProjectSetup, in_threads
 from dataload.schema.model import Schema, Table
 from destinations._duckdb import duckdb_arrow
 from destinations._filesystem_formats import FORMATS, select_sql, without_columns, write_converted
@@ -89,6 +88,8 @@ class Filesystem:
     """
 
     name = "filesystem"
+    project_setup = ProjectSetup("files (Parquet, JSONL or CSV) in a local folder, or a bucket with fsspec "
+                                 "(s3://, gs://, ...)", config={"bucket_url": "lake"})
     capabilities = Capabilities(max_identifier_length=200, file_formats=FORMATS, merge_strategies=())
 
     def __init__(self, bucket_url: str | os.PathLike[str] | None = None, *, layout: str | None = DEFAULT_LAYOUT,
@@ -217,7 +218,7 @@ class FilesystemClient:
         except pa.ArrowException as exc:
             raise TerminalLoadError(f"package {package.load_id}, table {table!r}: cannot convert {file.path} "
                                     f"to {self.format}: {exc}", table=table, file=str(file.path)) from exc
-        crash_point("load.after_job")
+        package.job_done([file])
 
     def _delete_files(self, table: str, *, keep: str) -> None:
         for file in self._data_files(table, committed_only=False):

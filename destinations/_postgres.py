@@ -23,9 +23,8 @@ from typing import Any
 import pyarrow as pa
 
 from dataload.configuration import NOT_FOUND, Secret, is_credential_key, lookup, redact, redact_url
-from dataload.crash import crash_point
 from dataload.exceptions import InvalidConfig, MissingConfig, MissingDependencyError
-from dataload.protocol import Capabilities, LoadPackage, PackageFile, in_threads
+from dataload.protocol import Capabilities, LoadPackage, PackageFile, ProjectSetup, in_threads
 from dataload.schema.model import ROOT_ID, ROW_ID, Column, Schema, Table, decimal_size, integer_bits
 from destinations._postgres_arrow import POSITION_COLUMNS, csv_chunk, result_to_arrow
 from destinations.errors import connect_error, load_error
@@ -74,6 +73,9 @@ class Postgres:
     """
 
     name = "postgres"
+    project_setup = ProjectSetup("PostgreSQL, a server (merge by upsert or delete-insert)",
+                                 extras=("postgres",),
+                                 secrets={"credentials": "postgresql://loader:<password>@localhost:5432/analytics"})
     capabilities = Capabilities(max_identifier_length=_MAX_NAME_BYTES, file_formats=("parquet",),
                                 merge_strategies=("delete-insert", "upsert"))
 
@@ -219,7 +221,7 @@ class PostgresClient:
                 names = (f"_dl_stage_{n}" for n in itertools.count())
                 for root in package.tables:
                     self._write_table(package, root, names)
-                    crash_point("load.after_job")
+                    package.job_done(package.family_files(root))
                 self.records.commit(package)
             return True
         except psycopg.Error as exc:  # not chained: the driver's text may quote rows

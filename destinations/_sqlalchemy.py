@@ -31,9 +31,8 @@ from typing import Any
 import pyarrow as pa
 
 from dataload.configuration import NOT_FOUND, Secret, is_credential_key, lookup, redact, redact_url
-from dataload.crash import crash_point
 from dataload.exceptions import InvalidConfig, MissingConfig, MissingDependencyError
-from dataload.protocol import Capabilities, LoadPackage
+from dataload.protocol import Capabilities, LoadPackage, ProjectSetup
 from dataload.schema.model import ROW_ID, Column, Table, decimal_size, integer_bits
 from destinations._sqlalchemy_results import arrow_array
 from destinations.errors import connect_error, load_error
@@ -98,6 +97,9 @@ class SqlAlchemy:
     """
 
     name = "sqlalchemy"
+    # a SQLite file runs as it is; for a server: mysql+pymysql://loader:<password>@localhost:3306/analytics
+    project_setup = ProjectSetup("any SQLAlchemy database: SQLite, MySQL/MariaDB, ... (install its driver too)",
+                                 extras=("sqlalchemy",), secrets={"credentials": "sqlite:///warehouse.db"})
 
     def __init__(self, credentials: Any = None, *, batch_size: int = 10_000) -> None:
         if sa is None:
@@ -286,7 +288,7 @@ class SqlAlchemyClient:
         names = (f"_dl_stage_{n}" for n in itertools.count())
         for root in package.tables:
             self._write_table(package, root, names)
-            crash_point("load.after_job")
+            package.job_done(package.family_files(root))
         self.records.commit(package)
         self._run("COMMIT")
         return True

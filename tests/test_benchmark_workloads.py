@@ -230,3 +230,30 @@ def test_w5_copies_the_postgres_table_with_every_backend_and_the_reference(
         assert len(source) == 1_000 and sum(1 for row in source if row[2] is None) == 100
     finally:
         admin.close()
+
+
+def test_w13_copies_the_postgres_table_through_partitions_on_a_cluster_and_in_one_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("distributed")
+    admin = postgres_connection()
+    admin.close()
+    assert [(REGISTRY[n].display, REGISTRY[n].default_rows) for n in ("W13PG", "W13PARQUET")] == \
+        [("W13 postgres", 10_000_000), ("W13 parquet", 10_000_000)]
+    with w5.source_table(2_000) as env:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        inp = REGISTRY["W13PG"].build_input(2_000, SEED)
+        assert REGISTRY["W13PG"].serve is REGISTRY["W13PARQUET"].serve
+        with REGISTRY["W13PG"].serve(inp) as served:  # one cluster for both
+            for name in ("W13PG", "W13PARQUET"):
+                workload = REGISTRY[name]
+                for mode, run in (("ours", workload.run_ours), ("reference", workload.run_reference)):
+                    workdir = tmp_path / name / mode
+                    pipe = run(served, workdir)
+                    if mode == "ours":
+                        assert len(pipe.last_trace.steps) == 3 * 8  # extract, normalize and load of 8 packages
+                    assert workload.verify(mode, served, workdir, pipe) == 2_000
+        parquet = REGISTRY["W13PARQUET"]
+        (next((tmp_path / "W13PARQUET" / "ours" / "files" / DATASET / "w5").glob("*.parquet"))).unlink()
+        with pytest.raises(VerificationError, match="count"):
+            parquet.verify("ours", inp, tmp_path / "W13PARQUET" / "ours", None)

@@ -19,12 +19,13 @@ import dataload
 ERRORS = {
     "ConfigError", "DataContractViolation", "DataloadError", "ExtractError", "InvalidConfig", "LoadError",
     "MissingConfig", "MissingDependencyError", "NormalizeError", "PackageBlockedError", "PackageFormatError",
-    "PipelineError",
+    "PartitionError", "PipelineError",
     "PipelineLockedError", "ResourceError", "SchemaError", "TerminalLoadError", "TransientLoadError",
     "UnsupportedOperation",
 }
 PUBLIC = ERRORS | {
-    "BufferLimits", "Dataset", "Incremental", "LoadInfo", "Pipeline", "Resource", "RetryPolicy", "Schema", "Source",
+    "BufferLimits", "Dataset", "Incremental", "LoadInfo", "Partition", "Pipeline", "Resource", "RetryPolicy",
+    "Schema", "Source",
     "__version__", "attach", "config", "count", "destination", "incremental",
     "pipeline", "resource", "resource_state", "secrets", "source", "state", "transformer", "with_table_name",
 }

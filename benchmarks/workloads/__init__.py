@@ -118,11 +118,11 @@ class Workload(NamedTuple):
 
 
 def _registry() -> dict[str, Workload]:
-    from . import w1, w2, w3, w4, w5, w6, w7, w7pg, w8, w9, w10, w11, w12
+    from . import w1, w2, w3, w4, w5, w6, w7, w7pg, w8, w9, w10, w11, w12, w13
 
     return {w.name: w for w in (w1.WORKLOAD, w2.WORKLOAD, w3.WORKLOAD, w4.WORKLOAD, *w5.WORKLOADS, w6.WORKLOAD,
                                 w7.WORKLOAD, w7pg.WORKLOAD, w8.WORKLOAD, w9.WORKLOAD, w10.WORKLOAD, w11.WORKLOAD,
-                                w12.WORKLOAD)}
+                                w12.WORKLOAD, *w13.WORKLOADS)}
 
 
 REGISTRY: dict[str, Workload] = _registry()

@@ -53,7 +53,7 @@ SELECT i, ((i * 2654435761) % 10000000000) / 100.0,
        i % 3 = 0, CASE WHEN i % 10 = 5 THEN NULL ELSE (i % 100000) / 7.0 END, date '2020-01-01' + (i % 1500)
 FROM generate_series(1, {rows}) AS i;
 ANALYZE "{schema}".w5"""
-_CHECK = "SELECT count(*), sum(id), sum(amount), count(name), max(created_at) FROM {table}"
+CHECK_SQL = "SELECT count(*), sum(id), sum(amount), count(name), max(created_at) FROM {table}"
 
 
 def build_input(rows: int, seed: int) -> dict[str, Any]:
@@ -118,9 +118,9 @@ def run_reference(inp: dict[str, Any], workdir: Path) -> Path:
 
 def verify(mode: str, inp: dict[str, Any], workdir: Path, handle: Any) -> int:
     """Row count, sums and the latest timestamp in DuckDB equal the source table's."""
-    sql = _CHECK.format(table=f'"{DATASET}"."{TABLE}"')
+    sql = CHECK_SQL.format(table=f'"{DATASET}"."{TABLE}"')
     found = query_ours(handle, sql)[0] if mode == "ours" else query_file(handle, sql)[0]
-    expected = query_postgres(_CHECK.format(table=f'"{source_schema(inp)}".w5'))[0]
+    expected = query_postgres(CHECK_SQL.format(table=f'"{source_schema(inp)}".w5'))[0]
     if tuple(found) != tuple(expected):
         raise VerificationError(f"W5 {mode}: DuckDB holds (count, sum(id), sum(amount), count(name), "
                                 f"max(created_at)) = {tuple(found)}, the source {tuple(expected)}")

@@ -50,6 +50,8 @@ def schedule_problem(schedule: str) -> str | None:
     True
     >>> schedule_problem("61 * * * *")
     '[61 * * * *] is not acceptable, out of range'
+    >>> schedule_problem("0 */24 * * *")
+    'the step /24 in the hour field is out of range: the field holds 0-23, so a step is 1 to 23'
     """
     try:
         from croniter import croniter
@@ -63,6 +65,27 @@ def schedule_problem(schedule: str) -> str | None:
         croniter(schedule)
     except (ValueError, KeyError) as error:  # croniter's errors are ValueErrors
         return str(error)
+    return next(filter(None, (_step_problem(field, *limits) for field, limits in zip(fields, _FIELDS))), None)
+
+
+# each field's name and values (day-of-week 7 is Sunday again): croniter accepts any step, cron matches
+# only the first value with a step as large as the field's range, which is never what was meant
+_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day-of-month", 1, 31), ("month", 1, 12), ("day-of-week", 0, 6))
+
+
+def _step_problem(field: str, name: str, low: int, high: int) -> str | None:
+    """Why a step of ``field`` (the part after ``/``) is out of range, or None.
+
+    >>> _step_problem("*/61", "minute", 0, 59)
+    'the step /61 in the minute field is out of range: the field holds 0-59, so a step is 1 to 59'
+    >>> _step_problem("1-10/3,30", "minute", 0, 59) is None
+    True
+    """
+    for part in field.split(","):
+        step = part.partition("/")[2]
+        if step.isdigit() and not 1 <= int(step) <= high - low:
+            return (f"the step /{step} in the {name} field is out of range: the field holds {low}-{high}, so a "
+                    f"step is 1 to {high - low}")
     return None
 
 
@@ -137,9 +160,9 @@ def _airflow(deployment: targets.Deployment, output: Path | None, force: bool) -
     tasks = ", ".join(f"{task} ({', '.join(group)})" for task, group in targets.airflow_tasks(exposed).items()) \
         or "run_script (the whole script)"
     print(f"Wrote {path} (tasks: {tasks})")
-    print("\nTo install it: copy it into the Airflow dags folder ($AIRFLOW_HOME/dags). The workers need dataload "
-          f"and what the script imports installed, {deployment.script} readable, and its config and secrets "
-          "(environment variables or .dataload/ next to the script).")
+    print("\nTo install it: copy it into the Airflow dags folder ($AIRFLOW_HOME/dags). The workers need "
+          f"dataload[airflow] and what the script imports installed, {deployment.script} readable, and its config "
+          "and secrets (environment variables or .dataload/ next to the script).")
     return 0
 
 

@@ -7,7 +7,6 @@ as the names of environment variables (``${{ secrets.NAME }}`` on GitHub).
 
 from __future__ import annotations
 
-import re
 import shlex
 import sys
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from string import Template
 import yaml
 
 from dataload.exit_codes import ExitCode
+from dataload.integrations.airflow import task_ids
 from dataload.script import ExposedSource
 
 
@@ -39,12 +39,13 @@ def dataload_command() -> list[str]:
 
 def cron_line(deployment: Deployment, log_dir: Path) -> str:
     """One crontab line: in the script's folder, under ``flock`` (a run still going makes the next exit
-    with the *locked* code instead of starting), appending everything it prints to a log file.
+    with the *locked* code instead of starting), appending everything it prints to a log file, with
+    ``--debug`` so an unexpected error's traceback is in the log.
 
     ``%`` is escaped as cron requires (it ends a command otherwise).
     """
     log, lock = log_dir / f"{deployment.pipeline_name}.log", log_dir / f"{deployment.pipeline_name}.lock"
-    run = [*dataload_command(), "run", str(deployment.script)]
+    run = [*dataload_command(), "--debug", "run", str(deployment.script)]
     command = (f"cd {shlex.quote(str(deployment.script.parent))} && mkdir -p {shlex.quote(str(log_dir))} && "
                f"flock -n -E {int(ExitCode.LOCKED)} {shlex.quote(str(lock))} {shlex.join(run)} "
                f">> {shlex.quote(str(log))} 2>&1")
@@ -55,14 +56,15 @@ def github_workflow(deployment: Deployment, repository: Path) -> str:
     """A workflow running the script on the schedule (and by hand), secrets mapped from repository secrets.
 
     Paths are relative to ``repository`` (the checkout); a ``requirements.txt`` next to the
-    script is installed, else ``dataload``. Runs of the workflow never overlap (``concurrency``).
+    script is installed, else ``dataload``. Runs of the workflow never overlap (``concurrency``); the run
+    has ``--debug`` so an unexpected error's traceback is in the job's log.
     """
     folder = deployment.script.parent.relative_to(repository).as_posix()
     requirements = deployment.script.parent / "requirements.txt"
     install = (f"pip install -r {shlex.quote(requirements.relative_to(repository).as_posix())}"
                if requirements.is_file() else "pip install dataload")
     run_step: dict[str, object] = {"name": f"Run {deployment.script.name}", "working-directory": folder,
-                                   "run": f"dataload run {shlex.quote(deployment.script.name)}"}
+                                   "run": f"dataload --debug run {shlex.quote(deployment.script.name)}"}
     if deployment.secrets:
         run_step["env"] = {name: "${{ secrets." + name + " }}" for name in deployment.secrets}
     workflow = {
@@ -98,10 +100,6 @@ def airflow_dag(deployment: Deployment, exposed: ExposedSource | None) -> str:
 
 
 def airflow_tasks(exposed: ExposedSource | None) -> dict[str, list[str]]:
-    """The DAG's tasks: an Airflow task id (letters, digits, ``_``, ``-``, ``.``) per resource group,
-    named by its first resource; none when the script exposes no source."""
-    tasks: dict[str, list[str]] = {}
-    for group in exposed.tasks if exposed else []:
-        task_id = "load_" + re.sub(r"[^A-Za-z0-9_.-]", "_", group[0])
-        tasks[task_id if task_id not in tasks else f"{task_id}_{len(tasks)}"] = group
-    return tasks
+    """The DAG's tasks: a task id per resource group (:func:`dataload.integrations.airflow.task_ids`); none when
+    the script exposes no source."""
+    return task_ids(exposed.tasks if exposed else [])

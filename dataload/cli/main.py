@@ -5,7 +5,8 @@ Each command lives in its own module of ``dataload.cli``; a module plugs in by e
 parsed arguments and returning the exit code) with ``set_defaults``. Add a module to
 :data:`COMMANDS` to register it.
 
-``--log-level`` (default WARNING) sets which of dataload's log records go to stderr.
+``--log-level`` (default WARNING) sets which of dataload's log records go to stderr; ``--debug``
+(before or after the command) prints the traceback of an error.
 """
 
 from __future__ import annotations
@@ -13,15 +14,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import traceback
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from dataload.cli import deploy, pipeline_commands, run, version_command
-from dataload.cli.failure import one_line
+from dataload.cli import deploy, init_command, pipeline_commands, run, version_command
+from dataload.cli.failure import DEBUG_ENV, debugging, error_text
 
 #: The command modules of ``dataload``, in the order ``--help`` lists them: the registration point.
-COMMANDS = (pipeline_commands, run, deploy, version_command)
+COMMANDS = (init_command, pipeline_commands, run, deploy, version_command)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,20 +36,34 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dataload`` command."""
-    parser = _Parser(prog="dataload", description="Inspect and manage dataload pipelines.")
+    parser = _Parser(prog="dataload", description="Start, run, schedule, inspect and manage dataload pipelines.")
     parser.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                         help="log records shown on stderr (default WARNING; INFO: one line per step of a package)")
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     subparsers = parser.add_subparsers(dest="command", required=True)
     for module in COMMANDS:
         module.add_parser(subparsers)
+    _accept_debug_after_the_command(subparsers)
     return parser
+
+
+_DEBUG_HELP = f"print the traceback of an error (also: --log-level DEBUG, or ${DEBUG_ENV}=1)"
+
+
+def _accept_debug_after_the_command(subparsers: Any) -> None:
+    """``--debug`` on every (sub)command too; SUPPRESS: absent there, the value given before the command stays."""
+    for command in subparsers.choices.values():
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _accept_debug_after_the_command(action)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code.
 
-    An error is one line on stderr and exit code 1 (2: the command line itself is wrong); the
-    traceback of an unexpected error is shown with ``--log-level DEBUG``.
+    An error is one line on stderr and exit code 1 (2: the command line itself is wrong); its
+    traceback is shown when debugging (see :mod:`dataload.cli.failure`).
     """
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")  # no-op if set up
@@ -61,22 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (``dataload ... | head``): not an error
         sys.stderr.close()
         return 0
-    except DataloadError as error:
-        _report(error, expected=True, debug=args.log_level == "DEBUG")
-        return 1
     except Exception as error:
-        _report(error, expected=False, debug=args.log_level == "DEBUG")
+        text = error_text(error, debug=debugging(args), expected=isinstance(error, DataloadError))
+        print(f"error: {text}", file=sys.stderr)
         return 1
-
-
-def _report(error: Exception, *, expected: bool, debug: bool) -> None:
-    """Print ``error`` as one line on stderr (with its traceback first at DEBUG)."""
-    if debug:
-        traceback.print_exception(error, file=sys.stderr)
-    text = one_line(str(error))
-    if not expected:
-        text = f"{type(error).__name__}: {text}" + ("" if debug else " (--log-level DEBUG shows the traceback)")
-    print(f"error: {text}", file=sys.stderr)
 
 
 if __name__ == "__main__":

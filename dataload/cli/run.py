@@ -1,19 +1,18 @@
 """``dataload run SCRIPT``: run a pipeline script and exit with a code a scheduler can act on.
 
 The codes are :class:`dataload.exit_codes.ExitCode`; a failure ends with one line on stderr,
-``dataload run: <what> (exit <code>): <reason>``. An error that is not dataload's (a bug in the
-script) prints its traceback first.
+``dataload run: <what> (exit <code>): <reason>``. The traceback of an error that is not dataload's
+(a bug in the script) is printed first with ``--debug`` or ``DATALOAD_DEBUG=1``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import traceback
 from pathlib import Path
 from typing import Any
 
-from dataload.cli.failure import fail
+from dataload.cli.failure import debugging, error_text, fail
 from dataload.exit_codes import ExitCode, exit_code_for
 
 
@@ -45,9 +44,9 @@ def run_command(args: argparse.Namespace) -> int:
         code = exit_code_for(error)
         from dataload.exceptions import DataloadError
 
-        if code is ExitCode.ERROR and not isinstance(error, DataloadError):
-            traceback.print_exc()
-        return fail("run", code, f"{type(error).__name__}: {error}")
+        expected = code is not ExitCode.ERROR or isinstance(error, DataloadError)
+        text = error_text(error, debug=debugging(args), expected=expected)
+        return fail("run", code, f"{type(error).__name__}: {text}" if expected else text)
     failed = [load_id for info in infos for load_id in info.failed]
     if failed:
         return fail("run", ExitCode.FAILED_PACKAGE, f"failed package(s) {', '.join(failed)} kept on disk: retry them "

@@ -7,8 +7,8 @@ variables of the secrets the script's pipeline reads. Secrets are found in two p
   ``SOURCES__GITHUB__TOKEN``); only the names are read out, never a value;
 * the parameters whose default is ``dataload.secrets.value``: of a ``@dataload.source``
   function (``SOURCES__<SOURCE>__<PARAM>``), of a resource or transformer function
-  (``SOURCES__<PARAM>``, the key tried wherever the resource runs), and the credentials of a
-  ``postgres`` or ``sqlalchemy`` destination given by name or built without credentials
+  (``SOURCES__<PARAM>``, the key tried wherever the resource runs), and the secrets a destination
+  declares it reads (its ``project_setup``), when it is given by name or built without them
   (``DESTINATION__POSTGRES__CREDENTIALS``).
 """
 
@@ -21,7 +21,6 @@ from typing import Any
 
 from dataload.configuration.providers import CONFIG_DIR, TomlProvider, env_name
 
-_CREDENTIAL_DESTINATIONS = ("postgres", "sqlalchemy")
 _RESOURCE_DECORATORS = ("resource", "transformer")
 
 
@@ -51,12 +50,25 @@ def secret_env_names(script: Path) -> list[str]:
     for call in _calls(tree):
         called = _called_name(call)
         destination = _keyword(call, "destination")
-        if called == "pipeline" and isinstance(destination, ast.Constant) and destination.value in \
-                _CREDENTIAL_DESTINATIONS:
-            names.add(env_name(("destination", destination.value, "credentials")))
-        elif called in _CREDENTIAL_DESTINATIONS and not call.args and _keyword(call, "credentials") is None:
-            names.add(env_name(("destination", called, "credentials")))
+        if called == "pipeline" and isinstance(destination, ast.Constant) and isinstance(destination.value, str):
+            names.update(env_name(("destination", destination.value, key))
+                         for key in _destination_secrets(destination.value))
+        elif called is not None and called != "pipeline" and not call.args:
+            names.update(env_name(("destination", called, key)) for key in _destination_secrets(called)
+                         if _keyword(call, key) is None)
     return sorted(_without_shadowed(names))
+
+
+def _destination_secrets(name: str) -> list[str]:
+    """The secret keys the destination ``name`` declares it reads (none for a name that is not a destination)."""
+    from dataload.registry import available, project_setup
+
+    if name not in available():
+        return []
+    try:
+        return list(project_setup(name).secrets)
+    except ImportError:  # a third-party destination that cannot be imported here: nothing known of it
+        return []
 
 
 def _without_shadowed(names: set[str]) -> set[str]:

@@ -204,7 +204,14 @@ def _with_context(pages: Iterable[Any], document: dict[str, Any], source: str, r
                 page = next(iterator)
             except StopIteration:
                 return
-        yield page
+        try:
+            yield page
+        except GeneratorExit:  # left unfinished (a child failed): the resource's cleanup needs its state too
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                with extracting(document, source, resource, counts):
+                    close()
+            raise
 
 
 def _item_count(page: Any) -> int:

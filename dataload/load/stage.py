@@ -8,7 +8,10 @@ and the package removed. A package the destination refuses for good moves to ``f
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 from dataload.concurrency import load_workers
 from dataload.context import PipelineContext
@@ -20,7 +23,7 @@ from dataload.package.failure import record_failure
 from dataload.package.manifest import Manifest, read_manifest
 from dataload.package.order import refuse_if_blocked
 from dataload.package.storage import read_json
-from dataload.progress import step_of
+from dataload.progress import Progress, step_of
 from dataload.protocol import LoadPackage, PackageFile
 from dataload.schema.model import Schema
 
@@ -40,10 +43,9 @@ def load_normalized(ctx: PipelineContext, info: LoadInfo, workers: int | None = 
         package, manifest = read_package(ctx, load_id, threads)
         try:
             with step_of(ctx.progress, "load", load_id) as progress:
+                if progress is not None:
+                    package.on_job_done = _reporter(progress)
                 outcome = load_with_retries(ctx.new_client, package, ctx.retry_policy)
-                if progress is not None and outcome.loaded:
-                    for table, rows in manifest.rows.items():
-                        progress.add(table, rows)
         except TerminalLoadError as error:
             kept = ctx.packages.move(load_id, "normalized", "failed")
             info.failed.append(load_id)
@@ -65,6 +67,22 @@ def load_normalized(ctx: PipelineContext, info: LoadInfo, workers: int | None = 
         info.add_package(manifest)
         ctx.trace.record(StepInfo("load", load_id, time.perf_counter() - started, manifest.rows,
                                   retries=outcome.retries))
+
+
+def _reporter(progress: Progress) -> Callable[[list[PackageFile]], None]:
+    """A :attr:`LoadPackage.on_job_done` that adds each file's rows to ``progress`` once (a retried
+    attempt writes the same files again), from whichever thread the destination's job ran on."""
+    counted: set[Path] = set()
+    lock = threading.Lock()
+
+    def report(files: list[PackageFile]) -> None:
+        with lock:
+            for file in files:
+                if file.path not in counted:
+                    counted.add(file.path)
+                    progress.add(file.table, file.rows)
+
+    return report
 
 
 def read_package(ctx: PipelineContext, load_id: str, workers: int) -> tuple[LoadPackage, Manifest]:

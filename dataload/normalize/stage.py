@@ -25,7 +25,7 @@ from dataload.normalize.parallel import normalize_in_processes, planned_workers
 from dataload.normalize.step import KEY_HINTS, ChunkSettings, NormalizeResult, apply_table_hints, normalize_chunks
 from dataload.package.disk_full import out_of_room_stops
 from dataload.package.failure import record_failure
-from dataload.package.manifest import TableHintsRecord, read_manifest, write_manifest
+from dataload.package.manifest import Manifest, TableHintsRecord, read_manifest, write_manifest
 from dataload.package.storage import write_json
 from dataload.progress import Progress, step_of
 from dataload.schema.model import Schema
@@ -74,17 +74,26 @@ def _normalize_one(ctx: PipelineContext, load_id: str, target: Path, workers: in
                        ctx.pipeline_name, load_id, kept)
         raise
     schema.bump_version()
+    seal_normalized(target, manifest, result, schema)
+    ctx.save_schema(schema)
+    ctx.packages.move(load_id, "normalizing.tmp", "normalized")
+    ctx.trace.record(normalize_step(load_id, result))
+
+
+def seal_normalized(folder: Path, manifest: Manifest, result: NormalizeResult, schema: Schema) -> None:
+    """Record what normalize wrote in the manifest of the package in ``folder``, and its schema."""
     manifest.files, manifest.rows, manifest.schema_changes = result.files, result.rows, result.schema_changes
     manifest.discarded_rows = dict(result.discards.rows)
     manifest.discarded_values = dict(result.discards.values)
-    write_manifest(target, manifest)
-    write_json(target / "schema.json", schema.to_dict())
-    ctx.save_schema(schema)
-    ctx.packages.move(load_id, "normalizing.tmp", "normalized")
+    write_manifest(folder, manifest)
+    write_json(folder / "schema.json", schema.to_dict())
+
+
+def normalize_step(load_id: str, result: NormalizeResult) -> StepInfo:
+    """The trace entry of normalizing package ``load_id``."""
     discarded = dict(result.discards.rows + result.discards.values)
-    ctx.trace.record(StepInfo("normalize", load_id, result.seconds, result.rows, discarded, result.processes,
-                              not_converted=dict(result.type_notes.not_converted),
-                              truncated=dict(result.type_notes.truncated)))
+    return StepInfo("normalize", load_id, result.seconds, result.rows, discarded, result.processes,
+                    not_converted=dict(result.type_notes.not_converted), truncated=dict(result.type_notes.truncated))
 
 
 def normalize_package(

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dataload.crash import crash_point
+from dataload.exceptions import PipelineError
 from dataload.package.disk_full import naming_the_file
 
 STAGES = ("extracting.tmp", "extracted", "normalizing.tmp", "normalized", "failed")
@@ -121,9 +122,14 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def read_json(path: Path) -> Any:
-    """Read a JSON file written by :func:`write_json`."""
+    """Read a JSON file written by :func:`write_json`; a file that is not JSON is a :class:`PipelineError`
+    naming it (someone edited or truncated it: :func:`write_json` replaces files whole)."""
     with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+        try:
+            return json.load(handle)
+        except json.JSONDecodeError as exc:
+            raise PipelineError(f"{path} is not valid JSON ({exc}): it was changed outside dataload; restore it, "
+                                "or restore state and schema from the destination (pipe.sync_destination())") from None
 
 
 def fsync_file(path: str | Path) -> None:

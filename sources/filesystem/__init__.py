@@ -9,7 +9,14 @@
 """
 
 from sources.filesystem.listing import FileItem, filesystem
-from sources.filesystem.readers import DEFAULT_NULL_VALUES, FileReadError, read_csv, read_jsonl, read_parquet
+from sources.filesystem.readers import (
+    DEFAULT_MAX_DECOMPRESSED_BYTES,
+    DEFAULT_NULL_VALUES,
+    FileReadError,
+    read_csv,
+    read_jsonl,
+    read_parquet,
+)
 
-__all__ = ["DEFAULT_NULL_VALUES", "FileItem", "FileReadError", "filesystem", "read_csv", "read_jsonl",
-           "read_parquet"]
+__all__ = ["DEFAULT_MAX_DECOMPRESSED_BYTES", "DEFAULT_NULL_VALUES", "FileItem", "FileReadError", "filesystem",
+           "read_csv", "read_jsonl", "read_parquet"]

@@ -37,6 +37,7 @@ def filesystem(
     *,
     name: str = "filesystem",
     incremental: Incremental | None = None,
+    partitions: int | None = None,
 ) -> Resource:
     """A resource listing the files under ``bucket_url`` whose path relative to it matches ``file_glob``.
 
@@ -46,21 +47,51 @@ def filesystem(
     matches any number of folders, none included. The primary key is ``url``. Pass
     ``incremental=dataload.incremental("modification_date")`` to list only files new or changed
     since the last run. Files are listed in order of their relative path, in pages of 100.
+
+    ``partitions=N`` splits the listing into N groups of consecutive files (by relative path) for
+    partitioned runs (``pipe.run(..., executor=...)``, see docs/scale-out.md); a reader fed by it
+    (``read_csv(filesystem(...))``) is split the same way.
     """
     listing = dataload.resource(_list_files, name=name, primary_key="url")
     arguments: dict[str, Any] = {"file_glob": file_glob, "incremental": incremental}
     if bucket_url is not None:
         arguments["bucket_url"] = bucket_url
-    return listing(**arguments)
+    if partitions is None:
+        return listing(**arguments)
+    if not isinstance(partitions, int) or partitions < 1:
+        raise dataload.InvalidConfig(f"filesystem {name!r}: partitions must be a whole number >= 1, not {partitions!r}")
+    if bucket_url is None:
+        raise dataload.InvalidConfig(f"filesystem {name!r}: partitions= needs bucket_url= (the files are listed "
+                                     "when the partitions are planned)")
+    return listing(**arguments).partition_by(lambda: file_groups(bucket_url, file_glob, partitions))
+
+
+def file_groups(bucket_url: str, file_glob: str, partitions: int) -> list[dict[str, Any]]:
+    """The partition arguments of the listing: ``partitions`` groups of consecutive files (fewer
+    when there are fewer files), each as ``{"relative_paths": [...]}``."""
+    paths = [item["relative_path"] for item in _files(bucket_url, file_glob)]
+    count = max(1, min(partitions, len(paths)))
+    size, extra = divmod(len(paths), count)
+    groups, start = [], 0
+    for index in range(count):
+        end = start + size + (1 if index < extra else 0)
+        groups.append({"relative_paths": paths[start:end]})
+        start = end
+    return groups
 
 
 def _list_files(
     bucket_url: str = dataload.config.value,
     file_glob: str = "**/*.csv",
     incremental: Incremental | None = None,
+    relative_paths: list[str] | None = None,
 ) -> Iterator[list[FileItem]]:
-    """The listing's generator: pages of file items (``incremental`` is applied by the engine)."""
-    files = _local_files(bucket_url, file_glob) if is_local(bucket_url) else _remote_files(bucket_url, file_glob)
+    """The listing's generator: pages of file items (``incremental`` is applied by the engine);
+    only those at ``relative_paths`` when given (one partition)."""
+    files = _files(bucket_url, file_glob)
+    if relative_paths is not None:
+        wanted = set(relative_paths)
+        files = (item for item in files if item["relative_path"] in wanted)
     page: list[FileItem] = []
     for item in files:
         page.append(item)
@@ -69,6 +100,10 @@ def _list_files(
             page = []
     if page:
         yield page
+
+
+def _files(bucket_url: str, file_glob: str) -> Iterator[FileItem]:
+    return _local_files(bucket_url, file_glob) if is_local(bucket_url) else _remote_files(bucket_url, file_glob)
 
 
 def is_local(url: str) -> bool:

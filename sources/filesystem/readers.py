@@ -17,10 +17,11 @@ run's trace (``skipped_files`` / ``skipped_rows`` for the reader, through :func:
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, Literal
@@ -42,12 +43,51 @@ DEFAULT_NULL_VALUES = ("", "NA", "N/A", "NULL", "null")
 
 _CODECS = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
 _READ_BLOCK = 1 << 20
+DEFAULT_MAX_DECOMPRESSED_BYTES = 8 * 2 ** 30
+"""The most a compressed file may expand to (8 GiB), unless a reader's ``max_decompressed_bytes`` says otherwise."""
 # what reading a broken or truncated file raises: Arrow's errors (decoding, parsing, Parquet) and I/O errors
 _FILE_ERRORS = (pa.ArrowException, OSError, EOFError)
 
 
 class FileReadError(ValueError):
     """A file that could not be read; the message names the file's URL (and the line, where known)."""
+
+
+class BoundedReader(io.RawIOBase):
+    """The bytes of a decompressing ``stream``; a :class:`FileReadError` once more than ``limit`` were read.
+
+    Reads ask ``stream`` for at most one byte past the limit, so a file that expands without
+    bound (a "zip bomb") never has more than that in memory.
+
+    >>> import gzip
+    >>> stream = pa.CompressedInputStream(pa.BufferReader(gzip.compress(b"0" * 100)), "gzip")
+    >>> BoundedReader(stream, "/tmp/z.gz", 10, "gzip").read(50)
+    Traceback (most recent call last):
+    ...
+    sources.filesystem.readers.FileReadError: /tmp/z.gz: expands beyond max_decompressed_bytes (10 bytes) (gzip)
+    """
+
+    def __init__(self, stream: pa.NativeFile, url: str, limit: int, codec: str) -> None:
+        super().__init__()
+        self.stream, self.url, self.limit, self.codec = stream, url, limit, codec
+        self.given = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        room = self.limit - self.given + 1
+        data = self.stream.read(room if size is None or size < 0 else min(size, room))
+        self.given += len(data)
+        if self.given > self.limit:
+            raise FileReadError(f"{self.url}: expands beyond max_decompressed_bytes ({self.limit} bytes) "
+                                f"({self.codec})")
+        return bytes(data)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
 
 
 def read_csv(
@@ -62,6 +102,7 @@ def read_csv(
     block_size: int = _READ_BLOCK,
     on_error: OnError = "raise",
     incremental: Incremental | None = None,
+    max_decompressed_bytes: int | None = DEFAULT_MAX_DECOMPRESSED_BYTES,
 ) -> Resource:
     """A transformer reading each CSV file of ``data_from`` as Arrow record batches of about ``block_size`` bytes.
 
@@ -75,7 +116,8 @@ def read_csv(
     """
     options = _CsvOptions(delimiter, header, tuple(column_names or ()), tuple(null_values),
                           dict(column_types or {}), block_size)
-    return _reader(_read_csv_file, data_from, name, on_error, incremental, options=options)
+    return _reader(_read_csv_file, data_from, name, on_error, incremental, max_decompressed_bytes,
+                   options=options)
 
 
 def read_jsonl(
@@ -85,6 +127,7 @@ def read_jsonl(
     chunk_size: int = 1000,
     on_error: OnError = "raise",
     incremental: Incremental | None = None,
+    max_decompressed_bytes: int | None = DEFAULT_MAX_DECOMPRESSED_BYTES,
 ) -> Resource:
     """A transformer reading each JSON Lines file of ``data_from`` as pages of ``chunk_size`` dicts.
 
@@ -92,7 +135,8 @@ def read_jsonl(
     are ignored. A line that is not a JSON object stops the run naming file and line; with
     ``on_error="skip"`` the line is skipped and counted.
     """
-    return _reader(_read_jsonl_file, data_from, name, on_error, incremental, chunk_size=chunk_size)
+    return _reader(_read_jsonl_file, data_from, name, on_error, incremental, max_decompressed_bytes,
+                   chunk_size=chunk_size)
 
 
 def read_parquet(
@@ -102,24 +146,30 @@ def read_parquet(
     chunk_size: int = 65_536,
     on_error: OnError = "raise",
     incremental: Incremental | None = None,
+    max_decompressed_bytes: int | None = DEFAULT_MAX_DECOMPRESSED_BYTES,
 ) -> Resource:
     """A transformer reading each Parquet file of ``data_from`` as Arrow record batches of ``chunk_size`` rows.
 
     A truncated or corrupt file stops the run naming the file; with ``on_error="skip"`` the rest of
     the file is skipped and counted (batches read before the damage are kept).
     """
-    return _reader(_read_parquet_file, data_from, name, on_error, incremental, chunk_size=chunk_size)
+    return _reader(_read_parquet_file, data_from, name, on_error, incremental, max_decompressed_bytes,
+                   chunk_size=chunk_size)
 
 
 def _reader(read: Callable[..., Iterator[Any]], data_from: Resource | None, name: str, on_error: OnError,
-            incremental: Incremental | None, **options: Any) -> Resource:
-    """The transformer calling ``read(item, skips, **options)`` for each file item, guarded by ``on_error``."""
+            incremental: Incremental | None, max_decompressed_bytes: int | None, **options: Any) -> Resource:
+    """The transformer calling ``read(item, skips, stream_of, **options)`` for each file item, guarded by
+    ``on_error``; ``stream_of(url)`` opens a file within ``max_decompressed_bytes``."""
     if on_error not in ("raise", "skip"):
         raise dataload.InvalidConfig(f"reader {name!r}: on_error must be 'raise' or 'skip', not {on_error!r}")
 
     def read_file(item: FileItem, incremental: Incremental | None = None) -> Iterator[Any]:
         # ``incremental`` is bound and applied to what is yielded by the engine
-        yield from _guarded(item["url"], on_error, lambda skips: read(item, skips, **options))
+        yield from _guarded(item["url"], on_error, lambda skips: read(item, skips, stream_of, **options))
+
+    def stream_of(url: str) -> AbstractContextManager[pa.NativeFile]:
+        return open_stream(url, max_decompressed_bytes)
 
     return dataload.transformer(read_file, data_from=data_from, name=name)(incremental=incremental)
 
@@ -162,9 +212,14 @@ def _guarded(url: str, on_error: OnError, read: Callable[[_Skips], Iterator[Any]
 
 
 @contextmanager
-def open_stream(url: str) -> Iterator[pa.NativeFile]:
-    """The file at ``url`` as an Arrow input stream, decompressed if its name ends in ``.gz``, ``.bz2`` or ``.zst``."""
-    codec = _CODECS.get(PurePosixPath(urlsplit(url).path).suffix.lower())
+def open_stream(url: str, max_decompressed_bytes: int | None = DEFAULT_MAX_DECOMPRESSED_BYTES
+                ) -> Iterator[pa.NativeFile]:
+    """The file at ``url`` as an Arrow input stream, decompressed if its name ends in ``.gz``, ``.bz2`` or ``.zst``.
+
+    A decompressed stream gives at most ``max_decompressed_bytes`` (None: no limit); reading
+    more raises :class:`FileReadError` naming the file.
+    """
+    codec = _codec_of(url)
     if codec is not None and not pa.Codec.is_available(codec):
         raise FileReadError(f"{url}: this pyarrow build cannot decompress {codec}")
     if is_local(url):
@@ -177,7 +232,8 @@ def open_stream(url: str) -> Iterator[pa.NativeFile]:
             yield raw
         else:
             with pa.CompressedInputStream(raw, codec) as stream:
-                yield stream
+                yield stream if max_decompressed_bytes is None else pa.PythonFile(
+                    BoundedReader(stream, url, max_decompressed_bytes, codec), mode="r")
     finally:
         raw.close()
 
@@ -203,7 +259,11 @@ class _CsvOptions:
         return {"read_options": read, "parse_options": parse, "convert_options": convert}
 
 
-def _read_csv_file(item: FileItem, skips: _Skips, options: _CsvOptions) -> Iterator[pa.RecordBatch]:
+StreamOf = Callable[[str], AbstractContextManager[pa.NativeFile]]
+
+
+def _read_csv_file(item: FileItem, skips: _Skips, stream_of: StreamOf, options: _CsvOptions
+                   ) -> Iterator[pa.RecordBatch]:
     url = item["url"]
     invalid: list[str] = []
 
@@ -215,7 +275,7 @@ def _read_csv_file(item: FileItem, skips: _Skips, options: _CsvOptions) -> Itera
         skips.row(url, problem)
         return "skip"
 
-    with open_stream(url) as stream:
+    with stream_of(url) as stream:
         try:
             yield from pa_csv.open_csv(stream, **options.arrow(on_invalid_row))
         except pa.ArrowInvalid as exc:
@@ -224,10 +284,11 @@ def _read_csv_file(item: FileItem, skips: _Skips, options: _CsvOptions) -> Itera
             raise
 
 
-def _read_jsonl_file(item: FileItem, skips: _Skips, chunk_size: int) -> Iterator[list[dict[str, Any]]]:
+def _read_jsonl_file(item: FileItem, skips: _Skips, stream_of: StreamOf, chunk_size: int
+                     ) -> Iterator[list[dict[str, Any]]]:
     url = item["url"]
     page: list[dict[str, Any]] = []
-    with open_stream(url) as stream:
+    with stream_of(url) as stream:
         for number, line in enumerate(_lines(stream), start=1):
             if not line.strip():
                 continue
@@ -258,8 +319,23 @@ def _lines(stream: pa.NativeFile) -> Iterator[bytes]:
         yield rest
 
 
-def _read_parquet_file(item: FileItem, skips: _Skips, chunk_size: int) -> Iterator[pa.RecordBatch]:
-    with open_stream(item["url"]) as stream:
-        # Parquet needs random access: a compressed file is decompressed into memory first
-        source = stream if stream.seekable() else pa.BufferReader(stream.read_buffer())
+def _read_parquet_file(item: FileItem, skips: _Skips, stream_of: StreamOf, chunk_size: int
+                       ) -> Iterator[pa.RecordBatch]:
+    url = item["url"]
+    with stream_of(url) as stream:
+        # Parquet needs random access: a compressed file is decompressed into memory first, in blocks
+        source = stream if _codec_of(url) is None else pa.BufferReader(_read_all(stream))
         yield from pq.ParquetFile(source).iter_batches(batch_size=chunk_size)
+
+
+def _read_all(stream: pa.NativeFile) -> pa.Buffer:
+    """The rest of ``stream`` in one buffer, read in blocks (a bounded stream stops at its limit)."""
+    sink = pa.BufferOutputStream()
+    while block := stream.read(_READ_BLOCK):
+        sink.write(block)
+    return sink.getvalue()
+
+
+def _codec_of(url: str) -> str | None:
+    """The compression of the file at ``url`` by its name's suffix (``.gz``, ``.bz2``, ``.zst``), or None."""
+    return _CODECS.get(PurePosixPath(urlsplit(url).path).suffix.lower())

@@ -24,9 +24,11 @@ from sources.rest_api.errors import (
     HTTPStatusError,
     PaginatorError,
     ResponseFormatError,
+    ResponseLimitError,
     RESTConnectionError,
     RESTError,
 )
+from sources.rest_api.limits import ResponseLimits
 from sources.rest_api.openapi import openapi_config
 from sources.rest_api.pages import Page
 from sources.rest_api.paginators import (
@@ -54,7 +56,8 @@ __all__ = [
     "APIKeyAuth", "BasePaginator", "BearerAuth", "CursorPaginator", "HTTPBasicAuth", "HTTPStatusError",
     "HeaderCursorPaginator", "HeaderLinkPaginator", "JSONLinkPaginator", "OAuth2ClientCredentials",
     "OffsetPaginator", "Page", "PageNumberPaginator", "PageRequest", "PaginatorError", "RESTClient",
-    "RESTConnectionError", "RESTError", "ResponseFormatError", "RetryConfig", "SinglePagePaginator",
+    "RESTConnectionError", "RESTError", "ResponseFormatError", "ResponseLimitError", "ResponseLimits",
+    "RetryConfig", "SinglePagePaginator",
     "api_key", "bearer", "cursor", "detect_paginator", "header_cursor", "header_link", "http_basic",
     "json_link", "offset", "oauth2_client_credentials", "openapi_config", "page_number", "rest_api_resources",
     "rest_api_source", "single_page",

@@ -25,6 +25,7 @@ from sources.rest_api.errors import (
     RESTError,
 )
 from sources.rest_api.http_log import redact_in_httpx_logs
+from sources.rest_api.limits import ResponseLimits, aread_body, read_body
 from sources.rest_api.pages import SNIPPET, Page, Pagination, Redacted, full_url
 from sources.rest_api.paginators import BasePaginator, PageRequest
 
@@ -64,7 +65,10 @@ class RESTClient:
     edits an :class:`httpx.Request`; it is applied only to ``base_url``'s host. ``paginator`` and
     ``data_selector`` are the defaults of :meth:`paginate` (a copy of the paginator is used per
     call, so the client can be shared). ``timeout`` is in seconds (or an :class:`httpx.Timeout`).
-    Redirects are followed, each hop checked against the host like any request.
+    Redirects are followed, each hop checked against the host like any request. Every body is
+    read as a stream within ``limits`` (:class:`~sources.rest_api.ResponseLimits`: bytes on the
+    wire, bytes decompressed, JSON depth of a page); a response over one raises
+    :class:`~sources.rest_api.errors.ResponseLimitError` and is not retried.
 
     >>> with RESTClient("https://api.example.com/v1", headers={"Accept": "application/json"}) as client:
     ...     client.base_url
@@ -75,8 +79,9 @@ class RESTClient:
                  auth: httpx.Auth | Callable[[httpx.Request], httpx.Request | None] | None = None,
                  paginator: BasePaginator | None = None, headers: Mapping[str, str] | None = None,
                  data_selector: str | None = None, retry: RetryConfig = RetryConfig(),
-                 timeout: float | httpx.Timeout = 30.0) -> None:
+                 timeout: float | httpx.Timeout = 30.0, limits: ResponseLimits = ResponseLimits()) -> None:
         self.base_url = base_url
+        self.limits = limits
         self.auth = as_auth(auth)
         self.paginator = paginator
         self.data_selector = data_selector
@@ -179,7 +184,8 @@ class RESTClient:
         request = PageRequest(method.upper(), self.url(path), dict(params or {}), json, dict(headers or {}))
         chosen = paginator or self.paginator
         return Pagination(self.redacted, request, copy.deepcopy(chosen) if chosen is not None else None,
-                     data_selector or self.data_selector, maximum_pages, maximum_items)
+                          data_selector or self.data_selector, maximum_pages, maximum_items,
+                          self.limits.max_json_depth)
 
     # -- sending --------------------------------------------------------------------------------
 
@@ -211,7 +217,9 @@ class RESTClient:
                             redacted=self.redacted)
 
     def _connection_error(self, method: str, url: object, error: httpx.TransportError) -> RESTConnectionError:
-        return RESTConnectionError(f"{method} {url} failed: {type(error).__name__}: {self.redacted(error)}", str(url))
+        detail = self.redacted(error) or ("no answer within the timeout" if isinstance(error, httpx.TimeoutException)
+                                          else "the connection failed")
+        return RESTConnectionError(f"{method} {url} failed: {type(error).__name__}: {detail}", str(url))
 
     def _checked(self, response: httpx.Response, hook: ResponseHook | None) -> httpx.Response | None:
         if hook is not None:
@@ -234,7 +242,8 @@ class RESTClient:
         for _ in range(_MAX_REDIRECTS):
             assert sent is not None
             logger.debug("%s %s", sent.method, Redacted(self.redacted, sent.url))
-            response = self._http.send(sent, auth=self._bound_auth)
+            response = read_body(self._http.send(sent, auth=self._bound_auth, stream=True), self.limits,
+                                 self._shown(sent.url))
             sent = self._next_hop(self._http, request, response)
             if sent is None:
                 return response
@@ -250,11 +259,15 @@ class RESTClient:
         for _ in range(_MAX_REDIRECTS):
             assert sent is not None
             logger.debug("%s %s", sent.method, Redacted(self.redacted, sent.url))
-            response = await http.send(sent, auth=self._bound_auth)
+            response = await aread_body(await http.send(sent, auth=self._bound_auth, stream=True), self.limits,
+                                        self._shown(sent.url))
             sent = self._next_hop(http, request, response)
             if sent is None:
                 return response
         raise self._too_many_redirects(request)
+
+    def _shown(self, url: httpx.URL) -> Callable[[], str]:
+        return lambda: self.redacted(url)
 
     @staticmethod
     def _build(http: httpx.Client | httpx.AsyncClient, request: PageRequest) -> httpx.Request:

@@ -161,6 +161,8 @@ CLIENT = _object({
     "retry": _object({"attempts": _POSITIVE, "first_wait": {"type": "number", "minimum": 0},
                       "max_wait": {"type": "number", "minimum": 0}, "max_retry_after": {"type": "number", "minimum": 0},
                       "statuses": {"type": "array", "items": {"type": "integer"}}}),
+    "limits": _object({name: {"type": ["integer", "null"], "minimum": 1}
+                       for name in ("max_bytes", "max_decompressed_bytes", "max_json_depth")}),
     "concurrency": _POSITIVE,
 }, required=["base_url"])
 

@@ -7,6 +7,7 @@
         ├── HTTPStatusError        the server answered 4xx/5xx (after retries): .url, .status, .snippet
         ├── RESTConnectionError    no answer: connection refused, timeout (after retries): .url
         ├── ResponseFormatError    an answer that is not the JSON expected: .url, .snippet
+        ├── ResponseLimitError     an answer over a ResponseLimits limit (size, expanded size, depth): .limit
         └── PaginatorError         a paginator made no progress or cannot continue: .url
 """
 
@@ -51,6 +52,20 @@ class ResponseFormatError(RESTError):
         super().__init__(f"{message} from {url}" + (f": {snippet}" if snippet else ""), url)
         self.snippet = snippet
         self._remember(message, url, snippet)
+
+
+class ResponseLimitError(RESTError):
+    """An answer over one of the client's :class:`~sources.rest_api.ResponseLimits`; ``.limit`` names it.
+
+    >>> str(ResponseLimitError("the body of http://h/x is larger than max_bytes (10 bytes)", "http://h/x",
+    ...                        "max_bytes", 10))
+    'the body of http://h/x is larger than max_bytes (10 bytes)'
+    """
+
+    def __init__(self, message: str, url: str, limit: str, value: int) -> None:
+        super().__init__(message, url)
+        self.limit, self.value = limit, value
+        self._remember(message, url, limit, value)
 
 
 class PaginatorError(RESTError):

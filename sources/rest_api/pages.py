@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json as jsonlib
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from sources.rest_api.errors import PaginatorError, ResponseFormatError
+from sources.rest_api.errors import PaginatorError, ResponseFormatError, ResponseLimitError
+from sources.rest_api.limits import json_deeper
 from sources.rest_api.paginators import BasePaginator, PageRequest, detect_paginator, find_values, remember_json
 
 logger = logging.getLogger(__name__)
@@ -38,18 +40,20 @@ class Pagination:
     """
 
     def __init__(self, redacted: Redact, request: PageRequest, pager: BasePaginator | None,
-                 selector: str | None, maximum_pages: int | None, maximum_items: int | None) -> None:
+                 selector: str | None, maximum_pages: int | None, maximum_items: int | None,
+                 max_json_depth: int | None = None) -> None:
         if pager is not None:
             pager.init_request(request)
         self.redacted, self.pager, self.selector = redacted, pager, selector
         self.request: PageRequest | None = request
         self.maximum_pages, self.maximum_items = maximum_pages, maximum_items
+        self.max_json_depth = max_json_depth
         self.seen = {fingerprint(request)}
         self.pages = self.items = 0
 
     def page(self, response: httpx.Response) -> Page:
         """The page of ``response``; the paginator reads where the next one is."""
-        data = items_of(response, self.selector, self.redacted)
+        data = items_of(response, self.selector, self.redacted, self.max_json_depth)
         if self.maximum_items is not None:
             data = data[:self.maximum_items - self.items]
         if self.pager is None:
@@ -89,10 +93,11 @@ class Redacted:
         return self.redacted(self.value)
 
 
-def items_of(response: httpx.Response, selector: str | None, redacted: Redact) -> list[Any]:
+def items_of(response: httpx.Response, selector: str | None, redacted: Redact,
+             max_depth: int | None = None) -> list[Any]:
     """The items of a response: at ``selector`` (JSONPath), else the list found in the body."""
     url = Redacted(redacted, response.request.url)
-    body = json_of(response, url, redacted)
+    body = json_of(response, url, redacted, max_depth)
     if body is None:
         return []
     if selector is not None:
@@ -105,8 +110,9 @@ def items_of(response: httpx.Response, selector: str | None, redacted: Redact) -
         return found
     return _find_list(body, url)
 
-def json_of(response: httpx.Response, url: object, redacted: Redact) -> Any:
-    """The body as JSON (None when empty); a clear error for an HTML page, another content type or bad JSON."""
+def json_of(response: httpx.Response, url: object, redacted: Redact, max_depth: int | None = None) -> Any:
+    """The body as JSON (None when empty); a clear error for an HTML page, another content type, bad JSON or
+    JSON nested deeper than ``max_depth``."""
     if not response.content:
         return None
 
@@ -122,8 +128,24 @@ def json_of(response: httpx.Response, url: object, redacted: Redact) -> Any:
         body = jsonlib.loads(response.content)
     except ValueError as problem:
         raise error(f"invalid JSON ({problem})") from None
+    except RecursionError:  # deeper than Python's recursion limit: no depth limit lets that through
+        raise _too_deep(url, None) from None
+    if max_depth is not None and _openers(response.content) > max_depth and json_deeper(body, max_depth):
+        raise _too_deep(url, max_depth)
     remember_json(response, body)
     return body
+
+
+def _too_deep(url: object, max_depth: int | None) -> ResponseLimitError:
+    limit = (f"max_json_depth ({max_depth})" if max_depth is not None
+             else f"Python's recursion limit ({sys.getrecursionlimit()})")
+    return ResponseLimitError(f"the JSON of {url} is nested deeper than {limit}", str(url), "max_json_depth",
+                              max_depth or sys.getrecursionlimit())
+
+
+def _openers(content: bytes) -> int:
+    """How many lists and objects a JSON text opens at most (in strings too): a bound on its depth, fast."""
+    return content.count(b"[") + content.count(b"{")
 
 
 def _find_list(body: Any, url: object) -> list[Any]:

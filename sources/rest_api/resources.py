@@ -20,6 +20,7 @@ from sources.rest_api.children import DEFAULT_CONCURRENCY, AsyncRunner, ChildReq
 from sources.rest_api.client import ResponseHook, RESTClient
 from sources.rest_api.config import endpoint_of, name_of, resource_entries, validate
 from sources.rest_api.config_schema import AUTH_TYPES, PAGINATOR_TYPES, RESOURCE_HINTS
+from sources.rest_api.limits import ResponseLimits
 from sources.rest_api.pages import Page
 from sources.rest_api.paginators import BasePaginator
 from sources.rest_api.placeholders import field_of, fill, parents_named
@@ -109,7 +110,7 @@ class _Builder:
         client = RESTClient(config["base_url"], auth=_auth(auth, where), headers=config.get("headers"),
                             paginator=_paginator(config.get("paginator"), "client.paginator"),
                             data_selector=config.get("data_selector"), retry=RetryConfig(**retry_options),
-                            timeout=config.get("timeout", 30.0))
+                            timeout=config.get("timeout", 30.0), limits=ResponseLimits(**config.get("limits") or {}))
         self.runner.add_cleanup(client.aclose)
         return client
 

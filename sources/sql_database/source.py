@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Union
 
 import dataload
@@ -23,7 +23,8 @@ from dataload import Incremental, Resource, Source
 from sources.sql_database.backends import JSON_AS_TEXT, ReadPlan, backend_named
 from sources.sql_database.column_types import REFLECTION_LEVELS, ReflectionLevel
 from sources.sql_database.connection import engine_of
-from sources.sql_database.query import QueryAdapter, build_select
+from sources.sql_database.partitions import check_partitioning, plan_of
+from sources.sql_database.query import KeyRange, QueryAdapter, build_select
 from sources.sql_database.reflection import TableAdapter, TableShape, TypeAdapter, reflect_table
 from sources.sql_database.reflection import table_names as table_names_of
 
@@ -56,6 +57,12 @@ class _TableReader:
                              type_adapter_callback=self.type_adapter_callback,
                              json_as_text=self.backend in JSON_AS_TEXT)
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled with the engine's URL (password included), not the engine: a partition task
+        rebuilds the engine on the worker that runs it."""
+        url = self.engine.url.render_as_string(hide_password=False)
+        return _reader_on_worker, (url, *(getattr(self, f.name) for f in fields(self)[1:]))
+
     def resource(self, *, name: str | None, incremental: Incremental | None, defer_table_reflect: bool,
                  write_disposition: WriteDispositionArg, primary_key: str | Sequence[str] | None) -> Resource:
         """The resource reading this table (hints from the reflection, unless it is deferred)."""
@@ -67,11 +74,16 @@ class _TableReader:
         return made(self, shape, incremental=incremental)
 
 
-def _read_table(reader: _TableReader, shape: TableShape | None,
-                incremental: Incremental | None = None) -> Iterator[Any]:
-    """The resource function: the table's rows through the backend, the incremental range in the SELECT."""
+def _reader_on_worker(url: str, *settings: Any) -> _TableReader:
+    return _TableReader(engine_of(url), *settings)
+
+
+def _read_table(reader: _TableReader, shape: TableShape | None, incremental: Incremental | None = None,
+                key_range: KeyRange | None = None) -> Iterator[Any]:
+    """The resource function: the table's rows through the backend, the incremental range and the
+    partition's key range in the SELECT."""
     shape = shape or reader.reflect()
-    select = build_select(shape.table, shape.selected, incremental, reader.query_adapter_callback)
+    select = build_select(shape.table, shape.selected, incremental, reader.query_adapter_callback, key_range)
     plan = ReadPlan(reader.engine, select, reader.table, shape.primary_key, reader.chunk_size)
     yield from backend_named(reader.backend)(plan)
 
@@ -94,6 +106,9 @@ def sql_table(
     type_adapter_callback: TypeAdapter | None = None,
     write_disposition: WriteDispositionArg = "append",
     primary_key: str | Sequence[str] | None = None,
+    partition_on: str | None = None,
+    partitions: int | None = None,
+    partition_bounds: Sequence[Any] | None = None,
 ) -> Resource:
     """A resource reading ``table`` (of ``schema``) in chunks of ``chunk_size`` rows, named after the table.
 
@@ -102,11 +117,19 @@ def sql_table(
     ``write_disposition="merge"`` needs nothing more. ``incremental`` is pushed into the SELECT.
     ``credentials`` not given come from ``sources.sql_database.credentials`` in config. See
     docs/sql_database.md for every option.
+
+    ``partition_on`` splits the table into key ranges of that column for partitioned runs
+    (``pipe.run(..., executor=...)``, see docs/scale-out.md): ``partitions`` ranges of equal width
+    between the column's min and max, or the ranges between ``partition_bounds``.
     """
+    check_partitioning(table, partition_on, partitions, partition_bounds, incremental)
     reader = _reader(engine_of(credentials), table, schema, backend, chunk_size, reflection_level, included_columns,
                      excluded_columns, table_adapter_callback, query_adapter_callback, type_adapter_callback)
-    return reader.resource(name=name, incremental=incremental, defer_table_reflect=defer_table_reflect,
+    made = reader.resource(name=name, incremental=incremental, defer_table_reflect=defer_table_reflect,
                            write_disposition=write_disposition, primary_key=primary_key)
+    if partition_on is None:
+        return made
+    return made.partition_by(plan_of(reader, partition_on, partitions, partition_bounds))
 
 
 def _reader(engine: Any, table: str, schema: str | None, backend: str, chunk_size: int, level: ReflectionLevel,

@@ -18,6 +18,7 @@ import yaml
 
 from dataload.cli.script_scan import pipeline_name, secret_env_names
 from dataload.exit_codes import ExitCode
+from tests.integrations.tools import run_airflow_dags
 
 croniter = pytest.importorskip("croniter").croniter
 
@@ -94,7 +95,7 @@ def test_github_actions_workflow_maps_each_secret_from_repository_secrets(projec
     assert [step.get("uses") for step in steps[:2]] == ["actions/checkout@v4", "actions/setup-python@v5"]
     assert steps[2]["run"] == "pip install -r etl/requirements.txt"
     run = steps[3]
-    assert run["working-directory"] == "etl" and run["run"] == "dataload run crm_pipeline.py"
+    assert run["working-directory"] == "etl" and run["run"] == "dataload --debug run crm_pipeline.py"
     assert run["env"] == {"SOURCES__CRM__TOKEN": "${{ secrets.SOURCES__CRM__TOKEN }}"}
     assert "gh secret set SOURCES__CRM__TOKEN" in result.stdout and str(path) in result.stdout
     assert SECRET not in text + result.stdout + result.stderr
@@ -122,6 +123,7 @@ def test_cron_line_runs_under_flock_logs_to_a_file_and_exits_locked_when_a_run_i
     assert "flock" in words and words[words.index("flock") + 1:words.index("flock") + 4] == ["-n", "-E", "6"]
     assert f"{project / 'etl' / 'crm_pipeline.py'}" in words and all(
         Path(w).is_absolute() for w in words if w.endswith((".py", ".log", ".lock")))
+    assert words[words.index("run") - 1] == "--debug"  # an unexpected error's traceback goes to the log
     assert SECRET not in line + result.stdout
     shell = command.replace("\\%", "%")  # cron's own unescaping
     run = subprocess.run(["sh", "-c", shell], env=environment(), capture_output=True, text=True, timeout=120)
@@ -148,16 +150,7 @@ def _constants(tree: ast.Module) -> dict[str, Any]:
             and not isinstance(node.value, ast.Call)}
 
 
-def _dag_callables(tree: ast.Module, path: Path) -> dict[str, Any]:
-    """The DAG file's constants and task functions, run without Airflow (its imports and ``with DAG`` left out)."""
-    kept = [node for node in tree.body if not isinstance(node, ast.With)
-            and not (isinstance(node, ast.ImportFrom) and (node.module or "").startswith("airflow"))]
-    namespace: dict[str, Any] = {}
-    exec(compile(ast.Module(body=kept, type_ignores=[]), str(path), "exec"), namespace)
-    return namespace
-
-
-def test_airflow_dag_has_one_task_per_resource_and_its_tasks_load_them(project: Path, tmp_path: Path) -> None:
+def test_the_airflow_dags_have_one_task_per_resource_and_airflow_runs_them(project: Path, tmp_path: Path) -> None:
     result = deploy("etl/crm_pipeline.py", "--schedule", SCHEDULE, "--to", "airflow", cwd=project)
     assert result.returncode == 0, result.stderr
     path = project / "etl" / "dags" / "crm_sync_dag.py"
@@ -169,19 +162,30 @@ def test_airflow_dag_has_one_task_per_resource_and_its_tasks_load_them(project: 
     options = {keyword.arg: ast.literal_eval(keyword.value) for keyword in dag.keywords
                if isinstance(keyword.value, ast.Constant)}
     assert options == {"dag_id": "dataload_crm_sync", "schedule": SCHEDULE, "catchup": False, "max_active_runs": 1}
-    operators = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
-                 and getattr(node.func, "id", "") == "PythonOperator"]
-    assert operators and "load_users" in result.stdout and SECRET not in path.read_text() + result.stdout
-    tasks = _dag_callables(tree, path)
-    tasks["load_resources"](["users", "user_details"])  # the first task: users and the details it feeds
-    assert tables(tmp_path) == {"users", "user_details"}
+    assert "load_users" in result.stdout and SECRET not in path.read_text() + result.stdout
+    whole = _inline_script(tmp_path)
+    assert deploy(str(whole), "--schedule", "15 * * * *", "--to", "airflow", "--output", str(path.parent),
+                  cwd=tmp_path).returncode == 0
+    assert _constants(_dag_tree(path.parent / "inline_dag.py"))["SOURCE_FUNCTION"] is None
+
+    runs = run_airflow_dags([path, path.parent / "inline_dag.py"], tmp_path)
+
+    tasks = runs["dataload_crm_sync"]["tasks"]
+    assert {task: tasks[task]["state"] for task in tasks} == {"load_users": "success", "load_orders": "success"}
+    assert tasks["load_users"]["start"] < tasks["load_orders"]["start"]  # chained: one pipeline, one process
+    assert tasks["load_users"]["result"]["rows"] == {"users": 2, "user_details": 2}
+    assert tasks["load_orders"]["result"]["rows"] == {"orders": 1}
+    assert tables(tmp_path) == {"users", "user_details", "orders", "people"}
     assert table(tmp_path, "SELECT user_id, token_length FROM crm.user_details ORDER BY 1") == [(1, 18), (2, 18)]
-    tasks["load_resources"](["orders"])
     assert table(tmp_path, "SELECT id, user_id FROM crm.orders") == [(10, 1)]
-    assert table(tmp_path, "SELECT count(*) FROM crm.users") == [(2,)]
+    assert table(tmp_path, "SELECT id, name FROM crm.users ORDER BY id") == [(1, "ann"), (2, "bob")]
+    whole_run = runs["dataload_inline"]["tasks"]["run_script"]
+    assert whole_run["state"] == "success" and [info["rows"] for info in whole_run["result"]] == [{"people": 1}]
+    assert table(tmp_path, "SELECT id, name FROM crm.people") == [(1, "ann")]
 
 
-def test_airflow_dag_of_a_script_exposing_no_source_runs_it_whole(tmp_path: Path) -> None:
+def _inline_script(tmp_path: Path) -> Path:
+    """A script that runs its pipeline at module level: it exposes no source."""
     script = tmp_path / "inline.py"
     script.write_text(textwrap.dedent(f"""
         import dataload
@@ -191,18 +195,13 @@ def test_airflow_dag_of_a_script_exposing_no_source_runs_it_whole(tmp_path: Path
         dataload.pipeline("inline", destination=duckdb("{tmp_path / 'warehouse.duckdb'}"), dataset_name="crm",
                           pipelines_dir="{tmp_path / 'pipes'}").run(rows, table_name="people")
     """))
-    result = deploy(str(script), "--schedule", "15 * * * *", "--to", "airflow", "--output", str(tmp_path / "dags"),
-                    cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    path = tmp_path / "dags" / "inline_dag.py"
-    tree = _dag_tree(path)
-    assert _constants(tree)["SOURCE_FUNCTION"] is None and _constants(tree)["TASKS"] == {}
-    _dag_callables(tree, path)["run_script"]()
-    assert table(tmp_path, "SELECT id, name FROM crm.people") == [(1, "ann")]
+    return script
 
 
 @pytest.mark.parametrize("schedule, reason", [
     ("61 * * * *", "out of range"),
+    ("*/61 * * * *", "the step /61 in the minute field is out of range: the field holds 0-59, so a step is 1 to 59"),
+    ("0 0 1-10/31 * *", "the step /31 in the day-of-month field is out of range"),
     ("*/30 * * *", "a cron expression has 5 fields"),
     ("0 0 * * * *", "this one has 6"),
     ("every day", "has 2"),

@@ -113,15 +113,30 @@ def test_an_unknown_pipeline_lists_the_known_ones_in_one_line(shop_pipeline, els
     assert "no pipeline 'shop_pipee'" in result.stderr and "known pipelines: shop_pipe" in result.stderr
 
 
-def test_an_unexpected_error_is_one_line_and_its_traceback_shows_only_at_debug(shop_pipeline, elsewhere):
+def test_a_working_file_that_is_not_json_is_one_line_naming_it(shop_pipeline, elsewhere):
     pipe, base = shop_pipeline
     (pipe.working_dir / "schema.json").write_text("{not json")
-    result = dataload_command("pipeline", "shop_pipe", "schema", "--pipelines-dir", base, cwd=elsewhere)
+    result = dataload_command("pipeline", "shop_pipe", "schema", "--pipelines-dir", base, cwd=elsewhere,
+                              env={"DATALOAD_DEBUG": ""})
     assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
-    assert result.stderr.startswith("error: JSONDecodeError") and "--log-level DEBUG" in result.stderr
-    debug = dataload_command("--log-level", "DEBUG", "pipeline", "shop_pipe", "schema", "--pipelines-dir", base,
-                             cwd=elsewhere)
-    assert debug.returncode == 1 and "Traceback (most recent call last)" in debug.stderr
+    assert result.stderr.startswith(f"error: {pipe.working_dir / 'schema.json'} is not valid JSON"), result.stderr
+
+
+def test_an_unexpected_error_is_one_line_and_its_traceback_shows_only_at_debug(shop_pipeline, elsewhere):
+    pipe, base = shop_pipeline
+    (pipe.working_dir / "schema.json").write_text("[]")  # JSON, but no schema: nothing expects it
+    result = dataload_command("pipeline", "shop_pipe", "schema", "--pipelines-dir", base, cwd=elsewhere,
+                              env={"DATALOAD_DEBUG": ""})
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("error: ") and not result.stderr.startswith("error: /"), result.stderr
+    assert result.stderr.endswith(" (--debug or DATALOAD_DEBUG=1 shows the traceback)\n")
+    for switch, env in ((["--debug"], {}), (["--log-level", "DEBUG"], {}), ([], {"DATALOAD_DEBUG": "1"})):
+        debug = dataload_command(*switch, "pipeline", "shop_pipe", "schema", "--pipelines-dir", base, cwd=elsewhere,
+                                 env=env)
+        assert debug.returncode == 1 and "Traceback (most recent call last)" in debug.stderr, switch
+        assert debug.stderr.splitlines()[-1] == result.stderr.splitlines()[-1].split(" (--debug")[0], switch
+    after = dataload_command("pipeline", "shop_pipe", "schema", "--debug", "--pipelines-dir", base, cwd=elsewhere)
+    assert "Traceback (most recent call last)" in after.stderr  # --debug after the action too
 
 
 # --- --list, --pipelines-dir anywhere -----------------------------------------------------------

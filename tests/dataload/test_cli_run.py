@@ -31,8 +31,9 @@ def write_script(tmp_path: Path, body: str, name: str = "pipeline_script.py") ->
     return script
 
 
-def dataload_run(script: Path, *options: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+def dataload_run(script: Path, *options: str, cwd: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {name: value for name, value in os.environ.items() if name != "DATALOAD_DEBUG"}
+    env.update(PYTHONPATH=str(Path(__file__).resolve().parents[2]), **extra_env)
     return subprocess.run([str(DATALOAD), "run", str(script), *options], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=120)
 
@@ -112,6 +113,9 @@ def test_a_missing_secret_exits_3_naming_the_key_in_one_line(tmp_path: Path) -> 
     assert result.returncode == ExitCode.CONFIG, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "configuration error (exit 3): MissingConfig: missing value for 'sources.crm.token'" in result.stderr
+    debugging = dataload_run(script, cwd=tmp_path, DATALOAD_DEBUG="1")  # a dataload error's traceback too
+    assert debugging.returncode == ExitCode.CONFIG and "Traceback" in debugging.stderr
+    assert last_line(debugging) == last_line(result)
     assert "SOURCES__CRM__TOKEN" in result.stderr
 
 
@@ -127,7 +131,7 @@ def test_a_locked_pipeline_exits_6(tmp_path: Path) -> None:
     assert rows(tmp_path, "users") == [(1, "ann")]
 
 
-def test_a_bug_in_the_script_exits_1_with_its_traceback_and_a_last_line(tmp_path: Path) -> None:
+def test_a_bug_in_the_script_exits_1_with_one_line_and_its_traceback_when_debugging(tmp_path: Path) -> None:
     script = write_script(tmp_path, """
         def parse(record):
             return record["missing"]
@@ -135,9 +139,14 @@ def test_a_bug_in_the_script_exits_1_with_its_traceback_and_a_last_line(tmp_path
         parse({"id": 1})
     """)
     result = dataload_run(script, cwd=tmp_path)
-    assert result.returncode == ExitCode.ERROR
-    assert "Traceback" in result.stderr and "in parse" in result.stderr
-    assert last_line(result) == "dataload run: error (exit 1): KeyError: 'missing'"
+    assert result.returncode == ExitCode.ERROR and "Traceback" not in result.stderr
+    assert result.stderr == ("dataload run: error (exit 1): KeyError: 'missing' "
+                             "(--debug or DATALOAD_DEBUG=1 shows the traceback)\n")
+    for debugging in (dataload_run(script, "--debug", cwd=tmp_path),
+                      dataload_run(script, cwd=tmp_path, DATALOAD_DEBUG="1")):
+        assert debugging.returncode == ExitCode.ERROR
+        assert "Traceback (most recent call last)" in debugging.stderr and "in parse" in debugging.stderr
+        assert last_line(debugging) == "dataload run: error (exit 1): KeyError: 'missing'"
 
 
 def test_fail_on_schema_change_exits_7_after_loading_and_0_when_nothing_changed(tmp_path: Path) -> None:

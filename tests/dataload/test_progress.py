@@ -5,13 +5,18 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb as duckdb_driver
 import pytest
 
 import dataload
+from dataload.exceptions import TransientLoadError
+from dataload.load.step import RetryPolicy
+from dataload.protocol import LoadPackage
 
 PAGES, PAGE_SIZE = 3, 100
 
@@ -116,3 +121,76 @@ def test_an_unknown_progress_is_refused_naming_the_choices(make_pipeline: Callab
     monkeypatch.setenv("RUNTIME__PROGRESS", "loud")
     with pytest.raises(dataload.InvalidConfig, match="'loud' is not one of log, tqdm, rich"):
         make_pipeline("progress_bad_env").run([{"id": 1}], table_name="t")
+
+
+@pytest.mark.parametrize("destination", ["duckdb", "postgres", "filesystem", "function"])
+def test_load_progress_comes_job_by_job_before_the_package_commits(
+        destination: str, make_pipeline: Callable[..., dataload.Pipeline], tmp_path: Path,
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each table (with its children) or file the destination writes is reported as it is written, so a
+    long load shows progress; the totals at the end are the package's rows, counted once."""
+    from destinations import filesystem, postgres
+    from tests.conftest import POSTGRES_URL, postgres_connection
+
+    delivered: dict[str, int] = {}
+
+    @dataload.destination(batch_size=1000)
+    def sink(items: list[dict[str, object]], table: dataload.Table) -> None:
+        delivered[table.name] = delivered.get(table.name, 0) + len(items)
+
+    dataset = f"progress_{uuid.uuid4().hex[:8]}"
+    target = {"duckdb": None, "postgres": postgres(POSTGRES_URL), "filesystem": filesystem(str(tmp_path / "files")),
+              "function": sink}[destination]
+    options = {"destination": target} if target is not None else {}
+    monkeypatch.setenv("RUNTIME__PROGRESS_INTERVAL", "0")
+    caplog.set_level(logging.INFO, logger="dataload.progress")
+    try:
+        pipe = make_pipeline("progress_jobs", progress="log", dataset_name=dataset, **options)
+        load_id = pipe.run(shop()).load_ids[0]
+    finally:
+        if destination == "postgres":
+            with postgres_connection() as admin:
+                admin.execute(f'DROP SCHEMA IF EXISTS "{dataset}" CASCADE')
+    loads = [line.split(": ", 1)[1] for line in progress_lines(caplog) if line.startswith(f"load {load_id}:")]
+    tables = [re.findall(r"(\w+) ([\d,]+) rows", line) for line in loads]
+    assert 0 < len(tables[0]) < 3, loads  # the first job is reported before the last one is written
+    assert dict(tables[-1]) == {"users": "300", "users__tags": "600", "orders": "50"} and loads[-1].endswith("(done)")
+    if destination == "function":
+        assert delivered == {"users": 300, "users__tags": 600, "orders": 50}
+
+
+class _FailsAfterFirstJob:
+    """Wraps a destination: the first attempt writes one job, then fails transiently; the retry loads all."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name, self.capabilities, self.attempts = inner, inner.name, inner.capabilities, 0
+        self.check_dataset_name, self.attach_spec = inner.check_dataset_name, inner.attach_spec
+
+    def client(self, **options: Any) -> Any:
+        client = self.inner.client(**options)
+        original = client.load_package
+
+        def load_package(package: LoadPackage) -> bool:
+            self.attempts += 1
+            if self.attempts == 1:
+                package.job_done(package.family_files(package.tables[0]))
+                raise TransientLoadError("connection lost after the first job (simulated)")
+            return bool(original(package))
+
+        client.load_package = load_package
+        return client
+
+
+def test_a_retried_load_counts_each_file_once(make_pipeline: Callable[..., dataload.Pipeline], tmp_path: Path,
+                                              caplog: pytest.LogCaptureFixture,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNTIME__PROGRESS_INTERVAL", "0")
+    caplog.set_level(logging.INFO, logger="dataload.progress")
+    pipe = make_pipeline("progress_retry", progress="log")
+    pipe.destination = flaky = _FailsAfterFirstJob(pipe.destination)
+    pipe.retry_policy = RetryPolicy(attempts=3, first_wait=0.01, max_wait=0.05)
+    load_id = pipe.run(shop()).load_ids[0]
+    assert flaky.attempts == 2
+    done = next(line for line in progress_lines(caplog) if line.startswith(f"load {load_id}") and "(done)" in line)
+    assert dict(re.findall(r"(\w+) ([\d,]+) rows", done)) == {"users": "300", "users__tags": "600", "orders": "50"}
+    assert counts(tmp_path, "progress_retry") == {"users": 300, "users__tags": 600, "orders": 50}
