@@ -12,6 +12,7 @@ import pyarrow as pa
 from dataload.exceptions import ExtractError, PackageFormatError, SchemaError
 from dataload.extract.limits import BufferLimits
 from dataload.extract.rows_file import HEADER, read_rows, write_rows
+from dataload.package.disk_full import naming_the_file
 from dataload.schema.infer import with_room_for_python_decimals
 from dataload.values import MAX_NESTING_DEPTH
 
@@ -116,7 +117,7 @@ def _write_arrow(path: Path, table: pa.Table) -> bool:
     import pyarrow.ipc as ipc
 
     try:
-        with pa.OSFile(str(path), "wb") as sink, ipc.new_stream(sink, table.schema) as writer:
+        with naming_the_file(path), pa.OSFile(str(path), "wb") as sink, ipc.new_stream(sink, table.schema) as writer:
             writer.write_table(table)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return False

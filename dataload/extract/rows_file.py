@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dataload.package.disk_full import naming_the_file
 from dataload.schema.infer import to_json_text
 from dataload.values import MAX_NESTING_DEPTH, NO_FORM, JsonText, NoTableForm, is_missing, table_form
 
@@ -37,7 +38,7 @@ def write_rows(path: Path, rows: list[Any]) -> None:
         encoded = [_encode(row, 0) for row in rows]
     except _TooDeep:
         encoded = [_encode(cap_depth(row, MAX_NESTING_DEPTH + 1), 0) for row in rows]
-    with open(path, "wb") as handle:
+    with naming_the_file(path), open(path, "wb") as handle:
         handle.write(HEADER)
         # ASCII with escapes: text that is not valid Unicode (a lone surrogate) comes back as it was
         handle.write(json.dumps(encoded, separators=(",", ":")).encode("ascii"))

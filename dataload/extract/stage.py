@@ -17,6 +17,7 @@ from dataload.crash import crash_point
 from dataload.exceptions import InvalidConfig
 from dataload.extract.step import extract_source
 from dataload.info import StepInfo
+from dataload.package.disk_full import out_of_room_stops
 from dataload.package.manifest import Manifest, TableHintsRecord, write_manifest
 from dataload.package.order import refuse_if_blocked
 from dataload.package.storage import new_load_id
@@ -36,22 +37,24 @@ def extract_package(ctx: PipelineContext, data: Any, hints: dict[str, Any]) -> s
     previous = ctx.newest_state()
     document = copy.deepcopy(previous)
     try:
-        with step_of(ctx.progress, "extract", load_id) as progress:
-            result = extract_source(source, folder / "extracted", document, limits=ctx.buffer_limits,
-                                    max_identifier_length=ctx.max_identifier_length, progress=progress)
-        check_merge_support(ctx, result.table_hints)
-    except BaseException:
+        with out_of_room_stops("extract", load_id):
+            with step_of(ctx.progress, "extract", load_id) as progress:
+                result = extract_source(source, folder / "extracted", document, limits=ctx.buffer_limits,
+                                        max_identifier_length=ctx.max_identifier_length, progress=progress)
+            check_merge_support(ctx, result.table_hints)
+            if result.is_empty and document == previous:  # a package that changes state is loaded, to commit it
+                ctx.packages.remove("extracting.tmp", load_id)
+                logger.info("pipeline %s: nothing to load (no rows, no table to replace, state unchanged)",
+                            ctx.pipeline_name)
+                return None
+            bump_version(document)
+            crash_point("extract.before_seal")  # the files are written; no manifest, still in extracting.tmp
+            write_manifest(folder, Manifest(load_id, result.table_hints, result.files, encode(document),
+                                            result.items))
+            ctx.packages.move(load_id, "extracting.tmp", "extracted")
+    except BaseException:  # a package not sealed is not kept (nor its files, which may fill the disk)
         ctx.packages.remove("extracting.tmp", load_id)
         raise
-    if result.is_empty and document == previous:  # a package that changes state is loaded, to commit it
-        ctx.packages.remove("extracting.tmp", load_id)
-        logger.info("pipeline %s: nothing to load (no rows, no table to replace, state unchanged)",
-                    ctx.pipeline_name)
-        return None
-    bump_version(document)
-    crash_point("extract.before_seal")  # the files are written; no manifest, still in extracting.tmp
-    write_manifest(folder, Manifest(load_id, result.table_hints, result.files, encode(document), result.items))
-    ctx.packages.move(load_id, "extracting.tmp", "extracted")
     ctx.trace.record(StepInfo("extract", load_id, result.seconds, result.items, skipped=result.skipped,
                                     counts=result.counts))
     return load_id

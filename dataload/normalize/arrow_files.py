@@ -18,6 +18,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from dataload.package.disk_full import naming_the_file
+
 ARROW_FORMAT = "arrow"
 EXTRACTED_NAME = "extracted.arrows"
 
@@ -46,10 +48,11 @@ def write_arrow_load_file(fitted: pa.Table, reused: dict[str, str], extracted_fi
     try:
         os.link(extracted_file, base)
     except OSError:  # no hard links here (another file system, Windows shares): a copy
-        shutil.copyfile(extracted_file, base)
+        with naming_the_file(base):
+            shutil.copyfile(extracted_file, base)
     written = fitted.drop_columns(list(reused))
     path = folder / "written.arrow"
-    with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, written.schema) as writer:
+    with naming_the_file(path), pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, written.schema) as writer:
         writer.write_table(written)
     return {"format": ARROW_FORMAT, "path": path, "base": base, "base_columns": reused, "columns": columns}
 

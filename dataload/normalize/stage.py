@@ -23,6 +23,7 @@ from dataload.info import StepInfo
 from dataload.normalize.fit import TypeNotes
 from dataload.normalize.parallel import normalize_in_processes, planned_workers
 from dataload.normalize.step import KEY_HINTS, ChunkSettings, NormalizeResult, apply_table_hints, normalize_chunks
+from dataload.package.disk_full import out_of_room_stops
 from dataload.package.failure import record_failure
 from dataload.package.manifest import Manifest, TableHintsRecord, read_manifest, write_manifest
 from dataload.package.storage import write_json
@@ -40,33 +41,43 @@ def normalize_extracted(ctx: PipelineContext, workers: int | None = None) -> lis
     workers = configured_workers("normalize", workers)
     done = []
     for load_id in ctx.packages.load_ids("extracted"):
-        source = ctx.packages.path("extracted", load_id)
-        manifest = read_manifest(source)
         target = ctx.packages.create("normalizing.tmp", load_id)
-        schema = with_imported_schema(ctx, ctx.schema())
         try:
-            with step_of(ctx.progress, "normalize", load_id) as progress:
-                result = normalize_package(source / "extracted", manifest.extracted_files, target, schema,
-                                           manifest.table_hints, load_id,
-                                           max_identifier_length=ctx.max_identifier_length,
-                                           arrow_files="arrow" in ctx.destination.capabilities.file_formats,
-                                           workers=workers, progress=progress)
-        except DataloadError as error:  # content normalize could not handle (dataload.normalize.errors)
+            with out_of_room_stops("normalize", load_id):
+                _normalize_one(ctx, load_id, target, workers)
+        except BaseException:  # failed (moved already), no room, an interrupt: no half-written files are kept
             ctx.packages.remove("normalizing.tmp", load_id)
-            kept = ctx.packages.move(load_id, "extracted", "failed")
-            record_failure(kept, "normalize", error)
-            logger.warning("pipeline %s: normalizing package %s failed; it is kept in %s: fix the cause and "
-                           "call pipe.retry_failed(), or pipe.drop_failed() to discard it",
-                           ctx.pipeline_name, load_id, kept)
             raise
-        schema.bump_version()
-        seal_normalized(target, manifest, result, schema)
-        ctx.save_schema(schema)
-        ctx.packages.move(load_id, "normalizing.tmp", "normalized")
         ctx.packages.remove("extracted", load_id)
-        ctx.trace.record(normalize_step(load_id, result))
         done.append(load_id)
     return done
+
+
+def _normalize_one(ctx: PipelineContext, load_id: str, target: Path, workers: int | None) -> None:
+    """Normalize package ``load_id`` into ``target`` and move it to ``normalized``, or to ``failed``."""
+    source = ctx.packages.path("extracted", load_id)
+    manifest = read_manifest(source)
+    schema = with_imported_schema(ctx, ctx.schema())
+    try:
+        with step_of(ctx.progress, "normalize", load_id) as progress:
+            result = normalize_package(source / "extracted", manifest.extracted_files, target, schema,
+                                       manifest.table_hints, load_id,
+                                       max_identifier_length=ctx.max_identifier_length,
+                                       arrow_files="arrow" in ctx.destination.capabilities.file_formats,
+                                       workers=workers, progress=progress)
+    except DataloadError as error:  # content normalize could not handle (dataload.normalize.errors)
+        ctx.packages.remove("normalizing.tmp", load_id)
+        kept = ctx.packages.move(load_id, "extracted", "failed")
+        record_failure(kept, "normalize", error)
+        logger.warning("pipeline %s: normalizing package %s failed; it is kept in %s: fix the cause and "
+                       "call pipe.retry_failed(), or pipe.drop_failed() to discard it",
+                       ctx.pipeline_name, load_id, kept)
+        raise
+    schema.bump_version()
+    seal_normalized(target, manifest, result, schema)
+    ctx.save_schema(schema)
+    ctx.packages.move(load_id, "normalizing.tmp", "normalized")
+    ctx.trace.record(normalize_step(load_id, result))
 
 
 def seal_normalized(folder: Path, manifest: Manifest, result: NormalizeResult, schema: Schema) -> None:

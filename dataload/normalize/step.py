@@ -31,6 +31,7 @@ from dataload.normalize.flatten import flatten_records
 from dataload.normalize.rows import TableNames, TableRows, assign_ids, keep_rows, key_ids, last_of_each_key, unique_ids
 from dataload.normalize.unnest import unnest
 from dataload.normalize.validate import validate_rows
+from dataload.package.disk_full import naming_the_file
 from dataload.package.manifest import TableHintsRecord
 from dataload.package.storage import fsync_file
 from dataload.progress import Progress
@@ -164,8 +165,9 @@ def _write_parquet(table: pa.Table, target: Path) -> None:
     """Write a load file and flush it to disk here, on a writer thread, not at the package's move."""
     import pyarrow.parquet as pq
 
-    pq.write_table(table, target, compression="lz4", use_dictionary=False)
-    fsync_file(target)
+    with naming_the_file(target):
+        pq.write_table(table, target, compression="lz4", use_dictionary=False)
+        fsync_file(target)
 
 
 def _unnest(kind: str, payload: Any, table: str, hints: TableHintsRecord, names: TableNames,

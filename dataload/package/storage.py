@@ -24,6 +24,7 @@ from typing import Any
 
 from dataload.crash import crash_point
 from dataload.exceptions import PipelineError
+from dataload.package.disk_full import naming_the_file
 
 STAGES = ("extracting.tmp", "extracted", "normalizing.tmp", "normalized", "failed")
 
@@ -109,10 +110,14 @@ def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically (temporary file + rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, default=str)
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        with naming_the_file(tmp), open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, default=str)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # no half-written file left behind (a full disk, an interrupt)
+        raise
     os.replace(tmp, path)
 
 

@@ -104,8 +104,10 @@ def read_schema_file(path: Path, text: str) -> dict[str, Any]:
     """
     import yaml
 
+    from dataload.safe_yaml import safe_load
+
     try:
-        document = yaml.safe_load(text)
+        document = safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(unknown place)"

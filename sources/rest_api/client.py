@@ -24,6 +24,7 @@ from sources.rest_api.errors import (
     RESTConnectionError,
     RESTError,
 )
+from sources.rest_api.http_log import redact_in_httpx_logs
 from sources.rest_api.limits import ResponseLimits, aread_body, read_body
 from sources.rest_api.pages import SNIPPET, Page, Pagination, Redacted, full_url
 from sources.rest_api.paginators import BasePaginator, PageRequest
@@ -89,6 +90,8 @@ class RESTClient:
         self._async_http: httpx.AsyncClient | None = None
         self._bound_auth = (None if self.auth is None
                             else _OriginBoundAuth(self.auth, _origin(httpx.URL(base_url)), self.redacted))
+        if self.auth is not None:
+            redact_in_httpx_logs(self)
 
     def close(self) -> None:
         """Close the connections."""

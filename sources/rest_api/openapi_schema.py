@@ -25,6 +25,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 
 from dataload.exceptions import InvalidConfig
+from dataload.safe_yaml import safe_load
 
 if TYPE_CHECKING:
     from referencing._core import Resolver  # not re-exported by referencing, only its type is needed
@@ -57,7 +58,7 @@ def load_spec(spec: Mapping[str, Any] | str | Path) -> tuple[dict[str, Any], str
 
 def _parse(text: str, name: str) -> dict[str, Any]:
     try:
-        parsed = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
+        parsed = json.loads(text) if name.endswith(".json") else safe_load(text)
     except (ValueError, yaml.YAMLError) as error:
         kind = "JSON" if name.endswith(".json") else "YAML"
         raise InvalidConfig(f"the OpenAPI document {name!r} is not valid {kind}: {error}") from None

@@ -225,11 +225,12 @@ def test_files_are_read_at_each_call(project: Project) -> None:
     assert config["sources.github.start"] == "second"
 
 
-def test_invalid_toml_names_the_file(project: Project) -> None:
-    path = project.write("config.toml", "[sources\nstart = \n")
+@pytest.mark.parametrize("file_name", ["config.toml", "secrets.toml"])
+def test_invalid_toml_names_the_file_and_the_line(project: Project, file_name: str) -> None:
+    path = project.write(file_name, "[sources.github]\nstart = 'ok'\nend = \n")
     with pytest.raises(InvalidConfig, match="not valid TOML") as info:
         lookup(("sources",), "start")
-    assert str(path) in str(info.value)
+    assert str(info.value).startswith(f"config file {path} is not valid TOML: ") and "line 3" in str(info.value)
 
 
 # --- DATALOAD_PROJECT_DIR ----------------------------------------------------------------

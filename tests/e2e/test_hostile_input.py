@@ -1,4 +1,5 @@
-"""Hostile input: data nested 10,000 levels deep, a 100 MB record, and paths taken from data."""
+"""Hostile input: data nested 10,000 levels deep, a 100 MB record, paths taken from data, and YAML
+files (a schema file, an OpenAPI document) that would run code or expand without end."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 import dataload
 from destinations import filesystem
+from sources.rest_api import openapi_config
 
 Make = Callable[..., dataload.Pipeline]
 
@@ -68,3 +70,51 @@ def test_paths_from_data_stay_inside_the_bucket(tmp_path: Path) -> None:
     rows = {t.name: pipe.dataset().table(t.name).rows() for t in pipe.default_schema.data_tables() if t.parent is None}
     assert sorted((name, row["id"]) for name, table in rows.items() for row in table if "id" in row) == [
         ("_", 2), ("_t_x", 1)]
+
+
+def billion_laughs() -> str:
+    """Nine aliases of nine aliases ... of a short list: 9**9 values when read as plain data."""
+    levels = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for previous, name in zip("abcdefgh", "bcdefghi"):
+        levels.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]")
+    return "\n".join(levels) + "\n"
+
+
+HOSTILE_YAML = [  # (the document, given the marker file its code would create; the words the error holds)
+    pytest.param(lambda marker: f"name: x\ntables: !!python/object/apply:os.system ['touch {marker}']\n",
+                 "line 2, column 9: not a plain YAML document (tags are not allowed)", id="python-tag"),
+    pytest.param(lambda marker: f"!!python/object/apply:subprocess.check_call [['touch', '{marker}']]\n",
+                 "line 1, column 1: not a plain YAML document (tags are not allowed)", id="python-subprocess"),
+    pytest.param(lambda marker: billion_laughs() + "name: x\ntables: [*i]\n",
+                 "line 6, column 4: not valid YAML: aliases of the node anchored here make the document larger "
+                 "than its text by more than 1,000,000 nodes", id="billion-laughs"),
+    pytest.param(lambda marker: "name: x\ntables: &t [{name: t, columns: *t}]\n",
+                 "line 2, column 9: not valid YAML: the node anchored here holds an alias of itself", id="recursive"),
+]
+
+
+@pytest.mark.parametrize("document, words", HOSTILE_YAML)
+def test_a_hostile_schema_file_is_refused_naming_the_file_and_nothing_runs(make_pipeline: Make, tmp_path: Path,
+                                                                          document: Any, words: str) -> None:
+    import_dir, marker = tmp_path / "import", tmp_path / "ran.marker"
+    import_dir.mkdir()
+    pipe = make_pipeline("files", import_schema_path=import_dir)
+    pipe.run([{"id": 1}], table_name="t")
+    path = import_dir / "files.schema.yaml"
+    path.write_text(document(marker))
+    with pytest.raises(dataload.InvalidConfig) as refused:
+        pipe.run([{"id": 2}], table_name="t")
+    assert str(refused.value).startswith(f"schema file {path}: ") and words in str(refused.value)
+    assert not marker.exists()
+    assert [row["id"] for row in pipe.dataset().table("t").rows()] == [1]
+
+
+@pytest.mark.parametrize("document, words", HOSTILE_YAML)
+def test_a_hostile_openapi_document_is_refused_naming_the_file_and_nothing_runs(tmp_path: Path, document: Any,
+                                                                               words: str) -> None:
+    path, marker = tmp_path / "spec.yaml", tmp_path / "ran.marker"
+    path.write_text(document(marker))
+    with pytest.raises(dataload.InvalidConfig) as refused:
+        openapi_config(path)
+    assert str(refused.value).startswith(f"the OpenAPI document {str(path)!r} is not valid YAML: ")
+    assert not marker.exists()

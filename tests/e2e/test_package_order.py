@@ -14,6 +14,7 @@ import pytest
 
 import dataload
 from dataload.exceptions import PackageBlockedError, TerminalLoadError
+from dataload.package.failure import read_failure
 
 MUST = {"must": {"nullable": False, "data_type": "text"}}
 MakePipeline = Callable[[], dataload.Pipeline]
@@ -126,6 +127,29 @@ def test_the_cursor_never_passes_a_failed_package_and_a_dropped_one_is_read_agai
     assert [r["id"] for r in rows(pipe)] == list(range(10))
     assert cursor(pipe) == 9
 
+
+def test_a_terminal_failure_in_package_2_of_3_lands_1_keeps_2_with_its_error_and_holds_back_3(make):
+    """Issue 17 "Faults": one load of three packages; the second breaks a NOT NULL (the row with id 5)."""
+    pipe = make()
+    first, second, third = (pipe.extract(counted(n)) for n in (3, 6, 9))  # ids 0-2, 3-5, 6-8
+    with pytest.raises(TerminalLoadError, match="must") as failed:
+        pipe.run()
+    assert [r["id"] for r in rows(pipe)] == [0, 1, 2] and loads(pipe) == [first]  # package 1 landed
+    assert cursor(pipe) == 2  # not past the failed package
+    assert pipe.failed_packages() == [second] and pipe.pending_packages() == [third]  # 3 waits, normalized
+    failure = read_failure(pipe.working_dir / "packages" / "failed" / second)
+    assert failure is not None and (failure.load_id, failure.step, failure.table) == (second, "load", "t")
+    assert failure.error == str(failed.value) and failure.error_type == "TerminalLoadError"
+    with pytest.raises(PackageBlockedError, match=second):
+        pipe.run(counted(12))  # new data waits too: nothing is extracted
+    assert pipe.pending_packages() == [third] and cursor(pipe) == 2
+
+    relax_must(pipe)
+    assert pipe.retry_failed().load_ids == [second, third]
+    pipe.run(counted(12))
+    assert [r["id"] for r in rows(pipe)] == list(range(12))  # every row once
+    assert cursor(pipe) == 11 and loads(pipe)[:3] == [first, second, third] and len(loads(pipe)) == 4
+    assert pipe.failed_packages() == [] and pipe.pending_packages() == []
 
 def test_a_newer_package_does_not_land_while_an_older_one_waits_to_be_normalized(make, monkeypatch):
     import dataload.normalize.step as normalize_step
