@@ -50,8 +50,8 @@ class RequestPool:
 
     A request runs in the context (``contextvars``) of the thread that submits it, so what it
     counts with ``dataload.count`` goes to the resource that sent it. When the pools stop, the
-    requests not started are cancelled, those running finish, and the children forget what they
-    were offered.
+    requests not started are cancelled, those running finish (waited for, unless the session
+    ended with an error), and the children forget what they were offered.
     """
 
     def __init__(self) -> None:
@@ -71,15 +71,21 @@ class RequestPool:
         with self._lock:
             self._users += 1
             self._open = True
+        ended = False
         try:
             yield
+            ended = True
         finally:
             with self._lock:
                 self._users -= 1
-            self.stop_when_done(wait_for_children=parallelized)
+            self.stop_when_done(wait_for_children=parallelized, wait_for_requests=ended)
 
-    def stop_when_done(self, *, wait_for_children: bool) -> None:
-        """Stop the pools if no session is open (and, ``wait_for_children``, no child has rows to take)."""
+    def stop_when_done(self, *, wait_for_children: bool, wait_for_requests: bool = True) -> None:
+        """Stop the pools if no session is open (and, ``wait_for_children``, no child has rows to take).
+
+        Requests not started are cancelled; those running are waited for unless ``wait_for_requests``
+        is false (a failed or interrupted extraction, which must not wait for their retries).
+        """
         with self._lock:
             if self._users or not self._open:
                 return
@@ -87,7 +93,7 @@ class RequestPool:
                 return
             pools, self._pools, self._open = self._pools, {}, False
         for pool in pools.values():  # outside the lock: forget() takes the children's
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=wait_for_requests, cancel_futures=True)
         for child in self._children:
             child.forget()
 

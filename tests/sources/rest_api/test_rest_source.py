@@ -175,6 +175,27 @@ def test_child_requests_run_on_the_pool_threads_which_stop_with_the_run(
         (sum(len(_orders_of(u["id"])) for u in USERS if u["id"] != DELETED),)]
 
 
+def test_a_failing_child_request_does_not_wait_for_the_requests_in_flight(
+        threaded_server: HTTPServer, make_pipeline: Callable[..., dataload.Pipeline]) -> None:
+    api = ShopAPI(threaded_server)
+    released, unreleased_answers = threading.Event(), []
+
+    def orders(request: Request) -> Response:  # user 1 fails for good, the others wait for the test
+        if request.path == "/api/users/1/orders":
+            return Response('{"error": "bad"}', status=400, content_type="application/json")
+        if not released.wait(timeout=30):
+            unreleased_answers.append(request.path)
+        return api.orders(request)
+
+    threaded_server.clear()
+    threaded_server.expect_request("/api/users").respond_with_handler(api.users_page)
+    threaded_server.expect_request(re.compile(r"/api/users/\d+/orders")).respond_with_handler(orders)
+    with pytest.raises(dataload.ResourceError, match=r"/api/users/1/orders"):
+        make_pipeline().run(rest_api_source(_shop_config(threaded_server, concurrency=3)))
+    released.set()  # only now may the requests sent ahead be answered
+    assert unreleased_answers == []  # the run's error did not wait for them
+
+
 def test_dependent_resource_alone_fetches_its_parent(threaded_server: HTTPServer) -> None:
     ShopAPI(threaded_server)
     source = rest_api_source(_shop_config(threaded_server))
