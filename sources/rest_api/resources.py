@@ -16,7 +16,7 @@ import httpx
 
 import dataload
 from dataload.helpers.retry import RetryConfig
-from sources.rest_api.children import DEFAULT_CONCURRENCY, AsyncRunner, ChildRequests
+from sources.rest_api.children import DEFAULT_CONCURRENCY, ChildRequests, RequestPool
 from sources.rest_api.client import ResponseHook, RESTClient
 from sources.rest_api.config import endpoint_of, name_of, resource_entries, validate
 from sources.rest_api.config_schema import AUTH_TYPES, PAGINATOR_TYPES, RESOURCE_HINTS
@@ -80,8 +80,8 @@ class _Endpoint:
     def pages(self, parent: tuple[str, Mapping[str, Any]] | None = None, cursor: Any = None) -> Iterator[Page]:
         return self.client.paginate(**self.arguments(parent, cursor))
 
-    async def all_pages(self, parent: tuple[str, Mapping[str, Any]]) -> list[Page]:
-        return [page async for page in self.client.apaginate(**self.arguments(parent))]
+    def all_pages(self, parent: tuple[str, Mapping[str, Any]]) -> list[Page]:
+        return list(self.pages(parent))
 
 
 class _Builder:
@@ -89,7 +89,7 @@ class _Builder:
         self.client_config = dict(config["client"])
         self.entries = resource_entries(config)
         self.by_name = {name_of(entry): entry for entry in self.entries}
-        self.runner = AsyncRunner()
+        self.requests = RequestPool()
         self.default_client = self._client(self.client_config.get("auth"), "client.auth")
         self.built: dict[str, dataload.Resource] = {}
         self.offers: dict[str, list[ChildRequests]] = {}
@@ -111,7 +111,6 @@ class _Builder:
                             paginator=_paginator(config.get("paginator"), "client.paginator"),
                             data_selector=config.get("data_selector"), retry=RetryConfig(**retry_options),
                             timeout=config.get("timeout", 30.0), limits=ResponseLimits(**config.get("limits") or {}))
-        self.runner.add_cleanup(client.aclose)
         return client
 
     def _resource(self, index: int, entry: dict[str, Any]) -> dataload.Resource:
@@ -131,7 +130,7 @@ class _Builder:
             if parents:
                 resource = self._child(entry, endpoint, cursor, parents[0][1], hints)
             else:
-                pages = _root_pages(endpoint, cursor, self.runner, parallelized=bool(entry.get("parallelized")))
+                pages = _root_pages(endpoint, cursor, self.requests, parallelized=bool(entry.get("parallelized")))
                 resource = dataload.resource(pages, name=entry["name"], **hints)
         except dataload.InvalidConfig as error:
             raise dataload.InvalidConfig(f"invalid rest_api config: {where}: {error}",
@@ -149,16 +148,16 @@ class _Builder:
         accepts = entry.get("parent_filter")
         concurrency = entry.get("concurrency") or self.client_config.get("concurrency") or DEFAULT_CONCURRENCY
         if cursor is None and concurrency > 1 and not isinstance(self.by_name[parent], dataload.Resource):
-            requests = ChildRequests(self.runner, lambda row: endpoint.all_pages((parent, row)), concurrency, accepts)
+            requests = ChildRequests(self.requests, lambda row: endpoint.all_pages((parent, row)), concurrency, accepts)
             self.offers.setdefault(parent, []).append(requests)
         pages = _child_pages(endpoint, cursor, parent, entry.get("include_from_parent") or [], requests, accepts)
         return dataload.transformer(pages, data_from=self.built[parent], name=entry["name"], **hints)
 
 
-def _root_pages(endpoint: _Endpoint, cursor: Any, runner: AsyncRunner, *,
+def _root_pages(endpoint: _Endpoint, cursor: Any, pool: RequestPool, *,
                 parallelized: bool) -> Callable[..., Iterator[Page]]:
     def pages(incremental: Any = cursor) -> Iterator[Page]:
-        with runner.session(parallelized=parallelized):  # the loop of the dependent resources runs meanwhile
+        with pool.session(parallelized=parallelized):  # the dependent resources' requests run meanwhile
             yield from endpoint.pages(cursor=incremental)
 
     return pages

@@ -18,6 +18,7 @@ from werkzeug import Request, Response
 
 import dataload
 from sources.rest_api import rest_api_resources, rest_api_source
+from sources.rest_api.children import THREAD_NAME
 
 USERS = [{"id": i, "name": f"user {i}", "tier": "gold" if i % 3 == 0 else "basic"} for i in range(1, 8)]
 DELETED = 4  # its orders answer 404
@@ -152,6 +153,47 @@ def test_concurrency_from_the_client_config(threaded_server: HTTPServer,
     config["client"]["concurrency"] = 3
     make_pipeline().run(rest_api_source(config))
     assert 1 < api.most_in_flight <= 3
+
+
+def test_child_requests_run_on_the_pool_threads_which_stop_with_the_run(
+        threaded_server: HTTPServer, make_pipeline: Callable[..., dataload.Pipeline], tmp_path: Path) -> None:
+    ShopAPI(threaded_server, order_delay=0.02)
+    senders: dict[str, set[str]] = {"users": set(), "orders": set()}
+
+    def note_thread(request: httpx.Request) -> None:  # a callable auth runs in the thread that sends
+        senders["orders" if request.url.path.endswith("/orders") else "users"].add(threading.current_thread().name)
+
+    config = _shop_config(threaded_server, concurrency=3)
+    config["client"]["auth"] = note_thread
+    pipe = make_pipeline()
+    pipe.run(rest_api_source(config))
+
+    assert senders["users"] == {threading.current_thread().name}  # the parent's pages: the extracting thread
+    assert len(senders["orders"]) > 1 and all(name.startswith(THREAD_NAME) for name in senders["orders"])
+    assert not [t.name for t in threading.enumerate() if t.name.startswith(THREAD_NAME)]  # the pool stopped
+    assert _rows(tmp_path, pipe, "SELECT count(*) FROM ds.orders") == [
+        (sum(len(_orders_of(u["id"])) for u in USERS if u["id"] != DELETED),)]
+
+
+def test_a_failing_child_request_does_not_wait_for_the_requests_in_flight(
+        threaded_server: HTTPServer, make_pipeline: Callable[..., dataload.Pipeline]) -> None:
+    api = ShopAPI(threaded_server)
+    released, unreleased_answers = threading.Event(), []
+
+    def orders(request: Request) -> Response:  # user 1 fails for good, the others wait for the test
+        if request.path == "/api/users/1/orders":
+            return Response('{"error": "bad"}', status=400, content_type="application/json")
+        if not released.wait(timeout=30):
+            unreleased_answers.append(request.path)
+        return api.orders(request)
+
+    threaded_server.clear()
+    threaded_server.expect_request("/api/users").respond_with_handler(api.users_page)
+    threaded_server.expect_request(re.compile(r"/api/users/\d+/orders")).respond_with_handler(orders)
+    with pytest.raises(dataload.ResourceError, match=r"/api/users/1/orders"):
+        make_pipeline().run(rest_api_source(_shop_config(threaded_server, concurrency=3)))
+    released.set()  # only now may the requests sent ahead be answered
+    assert unreleased_answers == []  # the run's error did not wait for them
 
 
 def test_dependent_resource_alone_fetches_its_parent(threaded_server: HTTPServer) -> None:
