@@ -217,8 +217,9 @@ class RESTClient:
                             redacted=self.redacted)
 
     def _connection_error(self, method: str, url: object, error: httpx.TransportError) -> RESTConnectionError:
-        detail = self.redacted(error) or ("no answer within the timeout" if isinstance(error, httpx.TimeoutException)
-                                          else "the connection failed")
+        # a timeout's own text is empty (async) or a bare "timed out" (sync): say which limit ran out
+        detail = ("no answer within the timeout" if isinstance(error, httpx.TimeoutException)
+                  else self.redacted(error) or "the connection failed")
         return RESTConnectionError(f"{method} {url} failed: {type(error).__name__}: {detail}", str(url))
 
     def _checked(self, response: httpx.Response, hook: ResponseHook | None) -> httpx.Response | None:
