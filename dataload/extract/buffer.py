@@ -149,7 +149,7 @@ def _bool_made_double(values: list[Any], arrow_type: pa.DataType) -> bool:
         values = [item for value in values if isinstance(value, (list, tuple)) for item in value]
         arrow_type = arrow_type.value_type
     if pa.types.is_floating(arrow_type):
-        return any(value.__class__ is bool for value in values)
+        return bool in set(map(type, values))
     if not values or not pa.types.is_struct(arrow_type) or not _has_float(arrow_type):
         return False
     return any(_bool_made_double([value.get(field.name) for value in values if isinstance(value, dict)], field.type)

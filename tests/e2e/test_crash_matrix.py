@@ -104,3 +104,18 @@ def test_killed_at_a_crash_point_the_next_run_lands_every_row_once(tmp_path: Pat
     assert_landed(pipe, {"items": child.source_rows(ROWS + MORE)}, packages=2 + len(pending), cursors={"items": "id"})
     assert_clean(pipe)
 
+
+
+@pytest.mark.parametrize("point, pending", [("load.after_commit", 3), ("load.after_commit:2", 2)])
+def test_killed_after_committing_one_of_three_pending_packages_the_rerun_lands_every_row_once(
+        tmp_path: Path, point: str, pending: int) -> None:
+    """Found by the random-kill test: the rerun gave the two newer pending packages the committed
+    package's state, so the cursor went back and their 3,334 rows were extracted and loaded again."""
+    killed = run_child(tmp_path, ROWS, "three_packages", crash_at=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    pipe = child.build(tmp_path / "pipelines", tmp_path / "resume.duckdb")
+    assert len(pipe.pending_packages()) == pending  # the committed one among them
+
+    pipe.run(child.items(ROWS))
+    assert_landed(pipe, {"items": child.source_rows(ROWS)}, packages=3, cursors={"items": "id"})
+    assert_clean(pipe)

@@ -38,7 +38,7 @@ SYSTEM = ("_dl_id", "_dl_parent_id", "_dl_list_idx", "_dl_root_id", "_dl_load_id
 
 # -- profiles: bounded and replayable in CI, thousands on demand -------------------------------------
 EXAMPLES = os.environ.get("DATALOAD_FUZZ_EXAMPLES")
-settings.register_profile("dataload-ci", max_examples=120, deadline=None, derandomize=True, print_blob=True,
+settings.register_profile("dataload-ci", max_examples=60, deadline=None, derandomize=True, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("dataload-long", max_examples=int(EXAMPLES or 0) or 1, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
