@@ -86,12 +86,23 @@ def _stored_schema(ctx: PipelineContext) -> dict[str, Any] | None:
 
 
 def _rebase_pending(ctx: PipelineContext, document: dict[str, Any]) -> None:
-    """Give packages not loaded yet the destination's state (their data stays and is loaded next)."""
-    for stage, load_id in ctx.packages.pending():
-        folder = ctx.packages.path(stage, load_id)
-        manifest = read_manifest(folder)
+    """Give packages not loaded yet the destination's state (their data stays and is loaded next).
+
+    Packages newer than a pending one whose state the destination holds keep theirs: that package
+    was committed by a run killed before it updated the working dir, and their states already
+    build on it (replacing them would move the cursor back to it, and their rows would be
+    extracted and loaded a second time).
+    """
+    pending = [(ctx.packages.path(stage, load_id), read_manifest(ctx.packages.path(stage, load_id)))
+               for stage, load_id in ctx.packages.pending()]
+    committed = [i for i, (_, manifest) in enumerate(pending) if _same_state(manifest.state, document)]
+    for folder, manifest in pending[:committed[-1] + 1] if committed else pending:
         manifest.state = document
         write_manifest(folder, manifest)
+
+
+def _same_state(state: dict[str, Any], document: dict[str, Any]) -> bool:
+    return all(state.get(key) == document.get(key) for key in ("_state_version", "_state_hash"))
 
 
 def _log(ctx: PipelineContext, verdict: str, local: dict[str, Any], stored: dict[str, Any] | None) -> None:

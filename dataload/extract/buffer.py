@@ -132,8 +132,36 @@ def _as_records(rows: list[Any]) -> pa.StructArray | None:
         return None
     if not pa.types.is_struct(records.type) or _nested_deeper(records.type, MAX_NESTING_DEPTH):
         return None  # deep data takes the rows path, which stores the deep parts as JSON text
+    if _bool_made_double(rows, records.type):
+        return None  # Arrow turns a bool after a float into 1.0; the rows path puts it in a bool variant
     roomy = with_room_for_python_decimals(records.type)  # Decimals get decimal(38, 9), not their tightest type
     return records if roomy == records.type else records.cast(roomy)
+
+
+def _bool_made_double(values: list[Any], arrow_type: pa.DataType) -> bool:
+    """True when a bool is among the ``values`` Arrow typed ``arrow_type``, at a place it made a float.
+
+    Only the paths down to float fields are looked at, so pages without floats cost nothing.
+
+    >>> _bool_made_double([{"a": 1.5}, {"a": True}], pa.struct([("a", pa.float64())]))
+    True
+    """
+    while values and (pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type)):
+        values = [item for value in values if isinstance(value, (list, tuple)) for item in value]
+        arrow_type = arrow_type.value_type
+    if pa.types.is_floating(arrow_type):
+        return bool in set(map(type, values))
+    if not values or not pa.types.is_struct(arrow_type) or not _has_float(arrow_type):
+        return False
+    return any(_bool_made_double([value.get(field.name) for value in values if isinstance(value, dict)], field.type)
+               for field in arrow_type if _has_float(field.type))
+
+
+def _has_float(arrow_type: pa.DataType) -> bool:
+    if pa.types.is_floating(arrow_type):
+        return True
+    return pa.types.is_nested(arrow_type) and any(
+        _has_float(arrow_type.field(i).type) for i in range(arrow_type.num_fields))
 
 
 def _nested_deeper(arrow_type: pa.DataType, levels: int) -> bool:

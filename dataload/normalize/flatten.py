@@ -22,6 +22,7 @@ from dataload.schema.infer import (
     coerce_value,
     decimal_type_for_values,
     duration_micros,
+    infer_column,
     python_data_type,
     to_json_text,
 )
@@ -166,9 +167,26 @@ def build_column(values: list[Any], table: str, column: str) -> tuple[pa.Array, 
             continue
         target = main_kind if _fits(kind, main_kind) else kind
         groups.setdefault(target, [None] * len(values))[i] = _for_arrow(value, target)
+    if main_kind == "text":
+        _numbers_as_text(groups, table, column)
     arrays = {k: _array(v, k, table, column) for k, v in groups.items()}
     main = arrays.pop(main_kind)
     return main, list(arrays.values())
+
+
+def _numbers_as_text(groups: dict[str | None, list[Any]], table: str, column: str) -> None:
+    """Ints and decimals in a text column as ``str()`` of the value given (``Decimal("0.00")`` is
+    ``"0.00"``, not the digits of a decimal array's scale); left apart when the text is ISO dates or
+    date-times, which make a ``date`` / ``timestamp`` column."""
+    numbers = [kind for kind in ("bigint", "decimal") if kind in groups]
+    inferred = infer_column(column, _array(groups["text"], "text", table, column)) if numbers else None
+    if inferred is None or inferred.data_type != "text":
+        return
+    texts = groups["text"]
+    for kind in numbers:
+        for i, value in enumerate(groups.pop(kind)):
+            if value is not None:
+                texts[i] = str(value)
 
 
 def _first_failing(values: list[Any], table: str, column: str) -> Any:

@@ -324,6 +324,18 @@ def _in_range(array: pa.Array, target: pa.DataType) -> pa.Array:
                    pc.less_equal(array, pa.scalar(high, array.type)))
 
 
+def _cast_decimal_text(array: pa.Array, target: pa.DataType) -> pa.Array | None:
+    """Number text as ``target`` decimals; None (they are then converted one by one) when a value is too
+    wide: Arrow wraps such a value around instead of refusing it (36 digits into decimal(38, 9) give
+    a 29-digit number), so each result is checked against the text read as a double."""
+    fitted = _cast(array, target)
+    if fitted is None:
+        return None
+    expected = pc.cast(array, pa.float64())
+    error = pc.abs(pc.subtract(pc.cast(fitted, pa.float64()), expected))
+    return None if pc.any(pc.greater(error, pc.multiply(pc.abs(expected), 1e-9))).as_py() else fitted
+
+
 def _cast_timestamps(array: pa.Array, _target: pa.DataType) -> pa.Array | None:
     return _cast_iso_timestamps(array)
 
@@ -334,7 +346,7 @@ _TIME_TEXT = r"^\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$"
 _PARTIAL_CASTS: dict[tuple[str, str], tuple[_Mask, _Cast]] = {
     ("text", "bigint"): (_matching(_INTEGER_TEXT), _cast),
     ("text", "double"): (_matching(_NUMBER_TEXT), _cast),
-    ("text", "decimal"): (_matching(_NUMBER_TEXT), _cast),
+    ("text", "decimal"): (_matching(_NUMBER_TEXT), _cast_decimal_text),
     ("text", "timestamp"): (_matching(_ISO_TIMESTAMP), _cast_timestamps),
     ("text", "date"): (_matching(_ISO_DATE), _cast),
     ("text", "time"): (_matching(_TIME_TEXT), _cast),
@@ -351,6 +363,10 @@ def _vectorized_cast(array: pa.Array, column: Column, target: pa.DataType) -> pa
         return None
     if source_kind == "timestamp" and array.type.tz is None:
         array = pc.assume_timezone(array, "UTC")
+    if source_kind == "decimal" and column.data_type == "double":
+        # Arrow's decimal-to-double cast is not correctly rounded (-0.99 gives -0.9900000000000001);
+        # parsing the decimal's text is, and gives the nearest double
+        array = pc.cast(array, pa.string())
     return _cast(array, target)
 
 

@@ -1,6 +1,7 @@
 """Every named crash point on every destination: a real child process SIGKILLs itself there
 (``DATALOAD_CRASH_AT``), the next run completes, and every source row is in the destination
-exactly once, with the cursor at the last row and one ``_dl_loads`` row per package.
+exactly once, with the cursor at the last row and one ``_dl_loads`` row per package, and the working
+directory agrees with the destination (``landed.assert_landed``).
 
 The child is ``crash_scripts/resume_child.py`` (the pipeline of ``test_resume.py``: 250-row pages
 of an incremental resource, an append table without a primary key, so a duplicate would show).
@@ -16,7 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_resume import EARLIER, MORE, ROWS, Target, assert_clean, child, cursor, run_child, stage_ids
+from landed import assert_clean, assert_landed, cursor, stage_ids
+from test_resume import EARLIER, MORE, ROWS, Target, child, run_child
 
 import dataload
 
@@ -98,8 +100,22 @@ def test_killed_at_a_crash_point_the_next_run_lands_every_row_once(tmp_path: Pat
     info = pipe.run(child.items(ROWS + MORE))
     assert info.resumed == pending
     assert loaded_ids(pipe) == list(range(ROWS + MORE))
-    assert cursor(pipe) == ROWS + MORE - 1
-    loads = load_ids(pipe)
-    assert len(loads) == len(set(loads)) == 2 + len(pending) and set(pending) <= set(loads)
+    assert set(pending) <= set(load_ids(pipe))
+    assert_landed(pipe, {"items": child.source_rows(ROWS + MORE)}, packages=2 + len(pending), cursors={"items": "id"})
     assert_clean(pipe)
 
+
+
+@pytest.mark.parametrize("point, pending", [("load.after_commit", 3), ("load.after_commit:2", 2)])
+def test_killed_after_committing_one_of_three_pending_packages_the_rerun_lands_every_row_once(
+        tmp_path: Path, point: str, pending: int) -> None:
+    """Found by the random-kill test: the rerun gave the two newer pending packages the committed
+    package's state, so the cursor went back and their 3,334 rows were extracted and loaded again."""
+    killed = run_child(tmp_path, ROWS, "three_packages", crash_at=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    pipe = child.build(tmp_path / "pipelines", tmp_path / "resume.duckdb")
+    assert len(pipe.pending_packages()) == pending  # the committed one among them
+
+    pipe.run(child.items(ROWS))
+    assert_landed(pipe, {"items": child.source_rows(ROWS)}, packages=3, cursors={"items": "id"})
+    assert_clean(pipe)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb as duckdb_driver
 import pytest
+from landed import assert_clean, cursor, stage_ids
 
 import dataload
 from conftest import POSTGRES_URL, postgres_connection
@@ -40,7 +41,6 @@ _spec.loader.exec_module(child)
 ROWS = 5_000  # rows the killed run reads: ids 0..4999
 EARLIER = 1_000  # rows an earlier, successful run loaded first: ids 0..999
 MORE = 500  # rows that appeared at the source before the run after the crash
-TEMP_STAGES = ("extracting.tmp", "normalizing.tmp")
 FAST_RETRY = RetryPolicy(attempts=3, first_wait=0.01, max_wait=0.02)
 
 
@@ -127,26 +127,6 @@ def db_load_ids(db: Path, dataset: str = "ds") -> list[str]:
         return []
     finally:
         con.close()
-
-
-def cursor(pipe: dataload.Pipeline, resource: str = "items", path: str = "id") -> object:
-    """The committed ``last_value`` of the incremental cursor (None when no state yet)."""
-    for source in pipe.state.get("sources", {}).values():
-        found = source.get("resources", {}).get(resource, {}).get("incremental", {}).get(path)
-        if found is not None:
-            return found["last_value"]
-    return None
-
-
-def stage_ids(pipe: dataload.Pipeline, stage: str) -> list[str]:
-    folder = pipe.working_dir / "packages" / stage
-    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
-
-
-def assert_clean(pipe: dataload.Pipeline) -> None:
-    """Nothing left in a temporary stage and nothing pending."""
-    for stage in (*TEMP_STAGES, "extracted", "normalized", "failed"):
-        assert stage_ids(pipe, stage) == [], f"leftover package(s) in {stage}"
 
 
 # -- 1. SIGKILL at each stage: tests/e2e/test_crash_matrix.py, every crash point on every destination

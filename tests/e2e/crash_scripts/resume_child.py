@@ -52,9 +52,14 @@ def build(pipelines_dir: str | Path, db_path: str | Path, dataset: str = "ds") -
     return pipe
 
 
+def source_rows(rows: int) -> list[dict[str, object]]:
+    """What the source holds: ``rows`` rows with ids 0..rows-1."""
+    return [{"id": i, "payload": f"row {i}"} for i in range(rows)]
+
+
 def items(rows: int, before: object = None) -> dataload.Resource:
-    """``rows`` rows with ids 0..rows-1, yielded in pages of ``PAGE``; incremental on ``id``."""
-    data = [{"id": i, "payload": f"row {i}"} for i in range(rows)]
+    """``source_rows(rows)`` yielded in pages of ``PAGE``; incremental on ``id``."""
+    data = source_rows(rows)
 
     @dataload.resource(name="items")
     def items_resource(cursor=dataload.incremental("id", initial_value=-1)):
