@@ -22,9 +22,9 @@ import duckdb as duckdb_driver
 import httpx
 import pytest
 import yaml
-from show_pages import Page, fetch, serving
 
 import dataload
+from show_pages import Page, fetch, serving
 
 PEOPLE = [
     {"id": 1, "name": "ada", "score": 1.5, "tags": ["x", "y"]},

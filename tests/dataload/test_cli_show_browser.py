@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from show_pages import serving
 
 from conftest import skip_or_fail_in_ci
+from show_pages import serving
 
 HOSTILE_VALUE = "<script>alert('x')</script><b>not bold</b>"
 
