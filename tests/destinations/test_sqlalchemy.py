@@ -355,11 +355,12 @@ def _retries(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name.startswith("dataload") and "retrying" in r.getMessage()]
 
 
-@pytest.mark.parametrize("url, reason", [
-    (MARIADB_URL.rsplit("/", 1)[0] + f"/missing_{uuid.uuid4().hex[:8]}", "Unknown database"),
-    (MARIADB_URL.replace("//root@", f"//nobody_{uuid.uuid4().hex[:6]}@"), "Access denied"),
-])
-def test_a_missing_mariadb_database_or_user_is_refused_at_once(mariadb, make_pipeline, caplog, url, reason):
+@pytest.mark.parametrize("url_template, reason", [
+    (MARIADB_URL.rsplit("/", 1)[0] + "/missing_{}", "Unknown database"),
+    (MARIADB_URL.replace("//root@", "//nobody_{}@"), "Access denied"),
+], ids=["database", "user"])
+def test_a_missing_mariadb_database_or_user_is_refused_at_once(mariadb, make_pipeline, caplog, url_template, reason):
+    url = url_template.format(uuid.uuid4().hex[:6])  # made here: ids must not change between collections
     pipe = make_pipeline(destination=sqlalchemy(url), dataset_name=mariadb.dataset)
     started = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="dataload"), pytest.raises(InvalidConfig) as caught:

@@ -20,7 +20,10 @@ from test_resume import ROWS, child, child_command, child_env, db_ids
 
 CASES = int(os.environ.get("DATALOAD_RANDOM_KILLS", "10"))
 REPLAY = os.environ.get("DATALOAD_RANDOM_KILL_SEED")
-SEEDS = [int(REPLAY)] if REPLAY else [random.SystemRandom().randrange(2**32) for _ in range(CASES)]
+# under pytest-xdist every worker collects the cases: they draw from the run's shared id so they agree
+_DRAW = random.Random(os.environ["PYTEST_XDIST_TESTRUNUID"]) if "PYTEST_XDIST_TESTRUNUID" in os.environ \
+    else random.SystemRandom()
+SEEDS = [int(REPLAY)] if REPLAY else [_DRAW.randrange(2**32) for _ in range(CASES)]
 
 
 @pytest.fixture(scope="module")
