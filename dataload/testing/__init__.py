@@ -1,4 +1,5 @@
-"""Test helpers for people who build on dataload: the destination conformance suite.
+"""Test helpers for people who build on dataload: the destination conformance suite, and
+:class:`InterceptedLoads` to inject a fault into a destination's package loads.
 
 >>> from dataload.testing import ALL_CHECKS
 >>> [check.__name__ for check in ALL_CHECKS][:2]
@@ -14,6 +15,7 @@ from dataload.testing.contract_suite import (
 )
 from dataload.testing.destination_suite import (
     DESTINATION_CHECKS,
+    InterceptedLoads,
     MakePipeline,
     check_append,
     check_fresh_working_dir_restore,
@@ -34,6 +36,7 @@ ALL_CHECKS = [*DESTINATION_CHECKS, *CONTRACT_CHECKS]
 __all__ = [
     "ALL_CHECKS",
     "DESTINATION_CHECKS",
+    "InterceptedLoads",
     "CONTRACT_CHECKS",
     "check_contract_new_column",
     "check_contract_new_data_type",

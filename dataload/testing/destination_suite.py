@@ -39,6 +39,7 @@ from dataload.exceptions import TransientLoadError
 from dataload.extract.limits import BufferLimits
 from dataload.facade import Pipeline
 from dataload.load.step import RetryPolicy
+from dataload.protocol import LoadPackage
 from dataload.schema.naming import normalize_identifier, shorten
 
 MakePipeline = Callable[..., Pipeline]
@@ -332,35 +333,46 @@ def check_state_that_comes_back_is_the_newest(make_pipeline: MakePipeline) -> No
     _expect(_values(again, "events", "id"), [1, 2], "rows after drop, reload and a restored run (each once)")
 
 
-class _LostAfterCommit:
-    """Wraps a destination: the first package load commits, then reports a lost connection."""
+class InterceptedLoads:
+    """Wraps a destination so a test decides what each package load does (a fault at a chosen attempt).
 
-    def __init__(self, inner: Any) -> None:
-        self.inner, self.name, self.capabilities, self.calls = inner, inner.name, inner.capabilities, 0
+    ``load(attempt, package, original)`` is called for each ``load_package`` of any client the wrapped
+    destination opens, ``attempt`` counting from 1 over all of them; ``original(package)`` is the
+    destination's own load. ``attempts`` is how many loads were asked for.
+    """
+
+    def __init__(self, inner: Any, load: Callable[[int, LoadPackage, Callable[[LoadPackage], bool]], bool]) -> None:
+        self.inner, self.name, self.capabilities, self.attempts = inner, inner.name, inner.capabilities, 0
         self.check_dataset_name, self.attach_spec = inner.check_dataset_name, inner.attach_spec
+        self._load = load
 
     def client(self, **options: Any) -> Any:
+        """The wrapped destination's client, its ``load_package`` going through ``load``."""
         client = self.inner.client(**options)
         original = client.load_package
 
-        def load_package(package: Any) -> bool:
-            self.calls += 1
-            loaded = bool(original(package))
-            if self.calls == 1:
-                raise TransientLoadError("connection lost after the commit (simulated by the conformance suite)")
-            return loaded
+        def load_package(package: LoadPackage) -> bool:
+            self.attempts += 1
+            return self._load(self.attempts, package, original)
 
         client.load_package = load_package
         return client
 
 
+def _lost_after_the_first_commit(attempt: int, package: LoadPackage, original: Callable[[LoadPackage], bool]) -> bool:
+    loaded = bool(original(package))
+    if attempt == 1:
+        raise TransientLoadError("connection lost after the commit (simulated by the conformance suite)")
+    return loaded
+
+
 def check_transient_failure_is_retried_once(make_pipeline: MakePipeline) -> None:
     """A package whose load reported a transient error is retried; its rows land exactly once."""
     pipe = make_pipeline()
-    pipe.destination = flaky = _LostAfterCommit(pipe.destination)
+    pipe.destination = flaky = InterceptedLoads(pipe.destination, _lost_after_the_first_commit)
     pipe.retry_policy = RetryPolicy(attempts=3, first_wait=0.01, max_wait=0.05)
     info = pipe.run([{"id": i, "l": [i]} for i in range(50)], table_name="retried")
-    _expect(flaky.calls, 2, "package loads (one failed, one retried)")
+    _expect(flaky.attempts, 2, "package loads (one failed, one retried)")
     _expect(_values(pipe, "retried", "id"), list(range(50)), "rows after the retry")
     _expect(len(pipe.dataset().table("retried__l").rows()), 50, "child rows after the retry")
     _expect([r["load_id"] for r in pipe.dataset().table("_dl_loads").rows()], info.load_ids, "rows in _dl_loads")

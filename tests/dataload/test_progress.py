@@ -8,7 +8,6 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import duckdb as duckdb_driver
 import pytest
@@ -17,6 +16,7 @@ import dataload
 from dataload.exceptions import TransientLoadError
 from dataload.load.step import RetryPolicy
 from dataload.protocol import LoadPackage
+from dataload.testing import InterceptedLoads
 
 PAGES, PAGE_SIZE = 3, 100
 
@@ -159,26 +159,12 @@ def test_load_progress_comes_job_by_job_before_the_package_commits(
         assert delivered == {"users": 300, "users__tags": 600, "orders": 50}
 
 
-class _FailsAfterFirstJob:
-    """Wraps a destination: the first attempt writes one job, then fails transiently; the retry loads all."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner, self.name, self.capabilities, self.attempts = inner, inner.name, inner.capabilities, 0
-        self.check_dataset_name, self.attach_spec = inner.check_dataset_name, inner.attach_spec
-
-    def client(self, **options: Any) -> Any:
-        client = self.inner.client(**options)
-        original = client.load_package
-
-        def load_package(package: LoadPackage) -> bool:
-            self.attempts += 1
-            if self.attempts == 1:
-                package.job_done(package.family_files(package.tables[0]))
-                raise TransientLoadError("connection lost after the first job (simulated)")
-            return bool(original(package))
-
-        client.load_package = load_package
-        return client
+def _fails_after_the_first_job(attempt: int, package: LoadPackage, original: Callable[[LoadPackage], bool]) -> bool:
+    """The first attempt writes one job, then fails transiently; the retry loads all."""
+    if attempt == 1:
+        package.job_done(package.family_files(package.tables[0]))
+        raise TransientLoadError("connection lost after the first job (simulated)")
+    return original(package)
 
 
 def test_a_retried_load_counts_each_file_once(make_pipeline: Callable[..., dataload.Pipeline], tmp_path: Path,
@@ -187,7 +173,7 @@ def test_a_retried_load_counts_each_file_once(make_pipeline: Callable[..., datal
     monkeypatch.setenv("RUNTIME__PROGRESS_INTERVAL", "0")
     caplog.set_level(logging.INFO, logger="dataload.progress")
     pipe = make_pipeline("progress_retry", progress="log")
-    pipe.destination = flaky = _FailsAfterFirstJob(pipe.destination)
+    pipe.destination = flaky = InterceptedLoads(pipe.destination, _fails_after_the_first_job)
     pipe.retry_policy = RetryPolicy(attempts=3, first_wait=0.01, max_wait=0.05)
     load_id = pipe.run(shop()).load_ids[0]
     assert flaky.attempts == 2
