@@ -132,36 +132,57 @@ def _as_records(rows: list[Any]) -> pa.StructArray | None:
         return None
     if not pa.types.is_struct(records.type) or _nested_deeper(records.type, MAX_NESTING_DEPTH):
         return None  # deep data takes the rows path, which stores the deep parts as JSON text
-    if _bool_made_double(rows, records.type):
+    if _bool_made_double(rows, records):
         return None  # Arrow turns a bool after a float into 1.0; the rows path puts it in a bool variant
     roomy = with_room_for_python_decimals(records.type)  # Decimals get decimal(38, 9), not their tightest type
     return records if roomy == records.type else records.cast(roomy)
 
 
-def _bool_made_double(values: list[Any], arrow_type: pa.DataType) -> bool:
-    """True when a bool is among the ``values`` Arrow typed ``arrow_type``, at a place it made a float.
+def _bool_made_double(rows: list[Any], records: pa.StructArray) -> bool:
+    """True when Arrow, building ``records`` from ``rows``, made a bool into a float (True -> 1.0).
 
-    Only the paths down to float fields are looked at, so pages without floats cost nothing.
+    Vectorized: only the float values that are 0.0 or 1.0 are traced back to the Python value they
+    came from, so a page pays for a lookup per such value, not a walk of the rows.
 
-    >>> _bool_made_double([{"a": 1.5}, {"a": True}], pa.struct([("a", pa.float64())]))
-    True
+    >>> rows = [{"a": [{"b": 2.5}]}, {"a": [{"b": True}]}]
+    >>> _bool_made_double(rows, pa.array(rows)), _bool_made_double(rows[:1], pa.array(rows[:1]))
+    (True, False)
     """
-    while values and (pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type)):
-        values = [item for value in values if isinstance(value, (list, tuple)) for item in value]
-        arrow_type = arrow_type.value_type
-    if pa.types.is_floating(arrow_type):
-        return bool in set(map(type, values))
-    if not values or not pa.types.is_struct(arrow_type) or not _has_float(arrow_type):
-        return False
-    return any(_bool_made_double([value.get(field.name) for value in values if isinstance(value, dict)], field.type)
-               for field in arrow_type if _has_float(field.type))
+    import numpy as np
+    import pyarrow.compute as pc
+
+    def search(array: pa.Array, path: tuple[Any, ...], offsets: tuple[Any, ...]) -> bool:
+        arrow_type = array.type
+        if pa.types.is_struct(arrow_type):
+            return any(search(array.field(i), (*path, arrow_type.field(i).name), offsets)
+                       for i in range(arrow_type.num_fields))
+        if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+            return search(array.flatten(), (*path, None), (*offsets, array.offsets.to_numpy()))
+        if not pa.types.is_floating(arrow_type):
+            return False
+        zero_or_one = pc.is_in(array, value_set=pa.array([0.0, 1.0], arrow_type))
+        return any(type(_value_at(rows, int(at), path, offsets, np)) is bool
+                   for at in np.flatnonzero(zero_or_one.to_numpy(zero_copy_only=False)))
+
+    return search(records, (), ())
 
 
-def _has_float(arrow_type: pa.DataType) -> bool:
-    if pa.types.is_floating(arrow_type):
-        return True
-    return pa.types.is_nested(arrow_type) and any(
-        _has_float(arrow_type.field(i).type) for i in range(arrow_type.num_fields))
+def _value_at(rows: list[Any], at: int, path: tuple[Any, ...], offsets: tuple[Any, ...], np: Any) -> Any:
+    """The Python value behind element ``at`` of a leaf reached by ``path`` (field names, None for a list
+    step) through lists whose Arrow offsets are ``offsets``, outermost first."""
+    positions = []
+    for level in reversed(offsets):  # from the leaf up: which list, and where in it
+        owner = int(np.searchsorted(level, at, side="right")) - 1
+        positions.append(at - int(level[owner]))
+        at = owner
+    value: Any = rows[at]
+    for step in path:
+        if step is None:
+            position = positions.pop()
+            value = value[position] if isinstance(value, (list, tuple)) else None
+        else:
+            value = value.get(step) if isinstance(value, dict) else None
+    return value
 
 
 def _nested_deeper(arrow_type: pa.DataType, levels: int) -> bool:
