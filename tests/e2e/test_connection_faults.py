@@ -10,6 +10,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from landed import assert_landed
+
 import dataload
 from conftest import POSTGRES_URL, postgres_connection
 from dataload.load.step import RetryPolicy
@@ -19,10 +21,15 @@ MARIADB_ROWS = 50_000  # MariaDB's multi-row INSERTs are slower: as long with fe
 FAST_RETRY = RetryPolicy(attempts=3, first_wait=0.05, max_wait=0.1)
 
 
+def rows(count: int) -> list[dict[str, Any]]:
+    return [{"id": i, "text": f"row {i} with some text"} for i in range(count)]
+
+
 def items(count: int) -> dataload.Resource:
     def pages() -> Iterator[list[dict[str, Any]]]:
+        every = rows(count)
         for start in range(0, count, 10_000):
-            yield [{"id": i, "text": f"row {i} with some text"} for i in range(start, min(count, start + 10_000))]
+            yield every[start:start + 10_000]
 
     return dataload.resource(pages, name="items")
 
@@ -73,6 +80,7 @@ def test_postgres_connection_terminated_mid_copy_is_retried(make_pipeline: Calla
         [cause] = load_retries(pipe)
         assert "terminating connection" in cause or "server closed the connection" in cause, cause
         assert f"retried after: {cause}" in str(pipe.last_trace)
+        assert_landed(pipe, {"items": rows(ROWS)}, packages=1)
     finally:
         admin.execute(f'DROP SCHEMA IF EXISTS "{dataset}" CASCADE')
         admin.close()
@@ -111,6 +119,7 @@ def test_mariadb_connection_killed_mid_insert_is_retried(make_pipeline: Callable
         [cause] = load_retries(pipe)
         assert "Lost connection" in cause or "server has gone away" in cause, cause
         assert f"retried after: {cause}" in str(pipe.last_trace)
+        assert_landed(pipe, {"items": rows(MARIADB_ROWS)}, packages=1)
     finally:
         connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{dataset}`")
         connection.close()
