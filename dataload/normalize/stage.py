@@ -66,8 +66,7 @@ def _normalize_one(ctx: PipelineContext, load_id: str, target: Path, workers: in
                                        arrow_files="arrow" in ctx.destination.capabilities.file_formats,
                                        workers=workers, progress=progress)
     except DataloadError as error:  # content normalize could not handle (dataload.normalize.errors)
-        ctx.packages.remove("normalizing.tmp", load_id)
-        kept = ctx.packages.move(load_id, "extracted", "failed")
+        kept = ctx.packages.move(load_id, "extracted", "failed")  # the caller removes the half-written copy
         record_failure(kept, "normalize", error)
         logger.warning("pipeline %s: normalizing package %s failed; it is kept in %s: fix the cause and "
                        "call pipe.retry_failed(), or pipe.drop_failed() to discard it",

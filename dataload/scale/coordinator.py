@@ -162,10 +162,11 @@ def _seal(ctx: PipelineContext, tasks: list[PartitionTask], schema: Schema, stat
           folded_state: dict[str, Any]) -> None:
     """Give every package the folded schema, the last one the folded state and the others the state as it was."""
     bump_version(folded_state)
+    schema_document = schema.to_dict()
     for index, task in enumerate(tasks):
         folder = ctx.packages.path(STAGE, task.load_id)
         manifest = read_manifest(folder)
         manifest.state = encode(folded_state if index == len(tasks) - 1 else state)
         write_manifest(folder, manifest)
-        write_json(folder / "schema.json", schema.to_dict())
+        write_json(folder / "schema.json", schema_document)
         shutil.rmtree(folder / "extracted", ignore_errors=True)
