@@ -21,6 +21,7 @@ from typing import Any
 from dataload.cli import deploy_targets as targets
 from dataload.cli.failure import fail
 from dataload.cli.script_scan import pipeline_name, secret_env_names
+from dataload.cli.writing import write_files
 from dataload.exceptions import DataloadError, MissingDependencyError
 from dataload.exit_codes import ExitCode
 from dataload.script import exposed_source
@@ -167,12 +168,7 @@ def _airflow(deployment: targets.Deployment, output: Path | None, force: bool) -
 
 
 def _write(path: Path, text: str, force: bool) -> bool:
-    if path.exists() and not force:
-        fail("deploy", ExitCode.USAGE, f"{path} exists; nothing was written (pass --force to overwrite it)")
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return True
+    return write_files("deploy", path.parent, {path.name: text}, force=force) is not None
 
 
 def _repository_of(folder: Path) -> Path | None:

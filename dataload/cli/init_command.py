@@ -16,6 +16,7 @@ from typing import Any
 from dataload.cli.failure import fail
 from dataload.cli.init_files import SECRETS_FILE, gitignore_text, project_files
 from dataload.cli.init_sources import GENERIC_DESCRIPTION, VERIFIED, SourceTemplate, source_template
+from dataload.cli.writing import write_files
 from dataload.exceptions import DataloadError
 from dataload.exit_codes import ExitCode
 
@@ -82,13 +83,9 @@ def _openapi_config(spec: str, base_url: str | None) -> dict[str, Any]:
 
 def _write(folder: Path, template: SourceTemplate, destination: str, files: dict[str, str], *, force: bool) -> int:
     """Write ``files`` into ``folder`` (none if one exists and not ``force``), update .gitignore, say what was done."""
-    existing = [path for path in files if (folder / path).exists()]
-    if existing and not force:
-        return fail("init", ExitCode.USAGE, f"{', '.join(existing)} exist already in {folder}; nothing was "
-                                            "written (pass --force to overwrite them)")
-    for path, text in files.items():
-        (folder / path).parent.mkdir(parents=True, exist_ok=True)
-        (folder / path).write_text(text, encoding="utf-8")
+    existing = write_files("init", folder, files, force=force)
+    if existing is None:
+        return int(ExitCode.USAGE)
     gitignore = folder / ".gitignore"
     ignored = gitignore_text(gitignore.read_text(encoding="utf-8") if gitignore.exists() else None)
     if ignored is not None:
