@@ -1,4 +1,5 @@
-"""The load stage: each ``normalized`` package is committed to the destination, oldest first.
+"""The load stage: each ``normalized`` package is committed to the destination, oldest first (a
+partitioned run's middle packages in parallel where the destination declares ``concurrent_loads``).
 
 The destination commits the package's data, schema and state in one transaction (retried by
 :func:`~dataload.load.step.load_with_retries`); only then is the local ``state.json`` rewritten
