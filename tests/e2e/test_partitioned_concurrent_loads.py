@@ -88,3 +88,16 @@ def test_duckdb_loads_the_packages_one_at_a_time(make_pipeline):
     assert [kind for kind, _ in events] == ["start", "end"] * len(PARTS)
     assert [lid for kind, lid in events if kind == "start"] == info.load_ids
     assert_landed(pipe, SOURCE, packages=len(PARTS), keys={"numbers": "n"}, cursors={"numbers": "n"})
+
+
+@pytest.mark.parametrize("sql_pipeline", ["postgres"], indirect=True)
+def test_load_package_workers_1_loads_a_postgres_run_one_package_at_a_time(sql_pipeline, monkeypatch):
+    monkeypatch.setenv("LOAD__PACKAGE_WORKERS", "1")
+    pipe = sql_pipeline()
+    events: list[tuple[str, str]] = []
+    pipe.destination = InterceptedLoads(pipe.destination, recording(events))
+    info = pipe.run(split(), executor="threads")
+
+    assert [kind for kind, _ in events] == ["start", "end"] * len(PARTS)
+    assert [load_id for kind, load_id in events if kind == "start"] == info.load_ids
+    assert_landed(pipe, SOURCE, packages=len(PARTS), keys={"numbers": "n"}, cursors={"numbers": "n"})
