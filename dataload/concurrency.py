@@ -17,31 +17,38 @@ from dataload.configuration.resolve import coerce_value
 from dataload.exceptions import InvalidConfig
 
 MAX_DEFAULT_LOAD_WORKERS = 8
+MAX_DEFAULT_PACKAGE_WORKERS = 4
 
 
-def configured_workers(step: str, explicit: int | None = None) -> int | None:
-    """``explicit``, else the ``<step>.workers`` setting, else None (the step's default).
+def configured_workers(step: str, explicit: int | None = None, key: str = "workers") -> int | None:
+    """``explicit``, else the ``<step>.<key>`` setting, else None (the step's default).
 
     >>> configured_workers("load", 3)
     3
     """
     value: object = explicit
     if value is None:
-        value = lookup((step,), "workers")
+        value = lookup((step,), key)
         if value is NOT_FOUND:
             return None
         try:
             value = coerce_value(value, int)
         except ValueError:
-            raise InvalidConfig(f"{step}.workers must be a whole number, got {value!r}") from None
+            raise InvalidConfig(f"{step}.{key} must be a whole number, got {value!r}") from None
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise InvalidConfig(f"{step}.workers must be a whole number of at least 1, got {value!r}")
+        raise InvalidConfig(f"{step}.{key} must be a whole number of at least 1, got {value!r}")
     return value
 
 
 def load_workers(explicit: int | None = None) -> int:
     """Threads a destination may use for the jobs of one package (see :func:`configured_workers`)."""
     return configured_workers("load", explicit) or min(MAX_DEFAULT_LOAD_WORKERS, available_cores())
+
+
+def package_load_workers(packages: int) -> int:
+    """Packages of one partitioned run loaded at once where the destination takes concurrent loads:
+    ``LOAD__PACKAGE_WORKERS`` (``package_workers`` under ``[load]``), else ``min(packages, 4)``."""
+    return configured_workers("load", None, "package_workers") or min(packages, MAX_DEFAULT_PACKAGE_WORKERS)
 
 
 def available_cores() -> int:

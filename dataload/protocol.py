@@ -40,6 +40,9 @@ class Capabilities:
     merge_strategies: tuple[str, ...] = ("delete-insert",)
     keeps_state: bool = True
     """False for a destination that stores no ``_dl_pipeline_state`` (a function): the local state is the record."""
+    concurrent_loads: bool = False
+    """True for a destination whose clients may load several packages at once, each in its own transaction
+    (PostgreSQL): the packages of one partitioned run then load in parallel (``LOAD__PACKAGE_WORKERS``)."""
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,7 @@ class Postgres:
                                  extras=("postgres",),
                                  secrets={"credentials": "postgresql://loader:<password>@localhost:5432/analytics"})
     capabilities = Capabilities(max_identifier_length=_MAX_NAME_BYTES, file_formats=("parquet",),
-                                merge_strategies=("delete-insert", "upsert"))
+                                merge_strategies=("delete-insert", "upsert"), concurrent_loads=True)
 
     def __init__(self, credentials: str | Mapping[str, Any] | None = None, *, connect_timeout: int = 10) -> None:
         try:
@@ -248,6 +248,11 @@ class PostgresClient:
     def _unique_index(self, table: str, columns: list[str]) -> str:
         """The unique index ``ON CONFLICT`` needs; named by a hash of table and columns (< 63 bytes)."""
         name = UNIQUE_INDEX_PREFIX + hashlib.sha256("\x1f".join([table, *columns]).encode()).hexdigest()[:20]
+        # CREATE INDEX IF NOT EXISTS takes a share lock even when the index exists: two packages loading at
+        # once would each hold it and wait on the other's inserts (a deadlock), so look first
+        if self.connection.execute("SELECT 1 FROM pg_indexes WHERE schemaname = %s AND indexname = %s",
+                                   [self.dataset, name]).fetchone():
+            return name
         self.connection.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {quote(name)} ON "
                                 f"{qualified(self.dataset, table)} ({', '.join(quote(c) for c in columns)})")
         return name

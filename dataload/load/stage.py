@@ -1,4 +1,5 @@
-"""The load stage: each ``normalized`` package is committed to the destination, oldest first.
+"""The load stage: each ``normalized`` package is committed to the destination, oldest first (a
+partitioned run's middle packages in parallel where the destination declares ``concurrent_loads``).
 
 The destination commits the package's data, schema and state in one transaction (retried by
 :func:`~dataload.load.step.load_with_retries`); only then is the local ``state.json`` rewritten
@@ -11,14 +12,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from dataload.concurrency import load_workers
+from dataload.concurrency import load_workers, package_load_workers
 from dataload.context import PipelineContext
 from dataload.crash import crash_point
-from dataload.exceptions import TerminalLoadError
+from dataload.exceptions import DataloadError, TerminalLoadError
 from dataload.info import LoadInfo, StepInfo
-from dataload.load.step import load_with_retries
+from dataload.load.step import LoadOutcome, load_with_retries
 from dataload.package.failure import record_failure
 from dataload.package.manifest import Manifest, read_manifest
 from dataload.package.order import refuse_if_blocked
@@ -34,39 +36,92 @@ def load_normalized(ctx: PipelineContext, info: LoadInfo, workers: int | None = 
     """Load every ``normalized`` package, oldest first, recording what landed in ``info``.
 
     ``workers``: threads the destination may use for a package's jobs (see
-    :func:`dataload.concurrency.load_workers`).
+    :func:`dataload.concurrency.load_workers`). Where the destination declares
+    ``concurrent_loads``, the packages of one partitioned run load in parallel (see :func:`_load_run`).
     """
     threads = load_workers(workers)
-    for load_id in ctx.packages.load_ids("normalized"):
+    load_ids = ctx.packages.load_ids("normalized")
+    runs = _runs(load_ids) if ctx.destination.capabilities.concurrent_loads else [[i] for i in load_ids]
+    for run in runs:
+        _load_run(ctx, info, run, threads)
+
+
+def _runs(load_ids: list[str]) -> list[list[str]]:
+    """``load_ids`` grouped into runs: the packages of one partitioned run (ids ``<first>.<index>``,
+    :mod:`dataload.scale.coordinator`) together, every other package alone."""
+    runs: list[list[str]] = []
+    for load_id in load_ids:
+        run = load_id.rsplit(".", 1)[0] if load_id.count(".") == 2 else load_id
+        if runs and load_id.count(".") == 2 and runs[-1][-1].rsplit(".", 1)[0] == run:
+            runs[-1].append(load_id)
+        else:
+            runs.append([load_id])
+    return runs
+
+
+def _load_run(ctx: PipelineContext, info: LoadInfo, load_ids: list[str], threads: int) -> None:
+    """Load the packages of one run: the first alone (it creates the tables and columns of the folded
+    schema, so the others change none), the middle ones on up to ``LOAD__PACKAGE_WORKERS`` threads in
+    any order, the last (it carries the folded state) only after all the others committed, so the
+    cursor never passes unloaded rows. A package that fails lets the ones in flight finish; the run stops."""
+    middle = load_ids[1:-1]
+    parallel = package_load_workers(len(middle)) if middle else 1
+    for load_id in load_ids:  # before any of them loads: one failing in parallel must not block the others
         refuse_if_blocked(ctx.packages, ctx.pipeline_name, f"package {load_id}", newer_than=load_id)
-        started = time.perf_counter()
-        package, manifest = read_package(ctx, load_id, threads)
-        try:
-            with step_of(ctx.progress, "load", load_id) as progress:
-                if progress is not None:
-                    package.on_job_done = _reporter(progress)
-                outcome = load_with_retries(ctx.new_client, package, ctx.retry_policy)
-        except TerminalLoadError as error:
-            kept = ctx.packages.move(load_id, "normalized", "failed")
-            info.failed.append(load_id)
-            moved = str(ctx.packages.path("normalized", load_id))
-            failed = TerminalLoadError(
-                f"{str(error).replace(moved, str(kept))}\nThe package is kept in {kept}: fix the cause and call "
-                "pipe.retry_failed(), or pipe.drop_failed() to discard it.",
-                table=error.table, file=(error.file or "").replace(moved, str(kept)) or None)
-            record_failure(kept, "load", failed)
-            raise failed from error
-        crash_point("load.after_commit")
-        ctx.write_state(manifest.state)
-        crash_point("state.after_save")
-        ctx.packages.remove("normalized", load_id)
-        if not outcome.loaded:
-            logger.info("package %s was already in the destination (an earlier run loaded it)", load_id)
-            continue
-        info.load_ids.append(load_id)
-        info.add_package(manifest)
-        ctx.trace.record(StepInfo("load", load_id, time.perf_counter() - started, manifest.rows,
-                                  retries=outcome.retries))
+    if parallel <= 1:
+        for load_id in load_ids:
+            _finish(ctx, info, load_id, *_commit(ctx, info, load_id, threads))
+        return
+    _finish(ctx, info, load_ids[0], *_commit(ctx, info, load_ids[0], threads))
+    failure: DataloadError | None = None
+    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="dataload-package") as pool:
+        futures = {pool.submit(_commit, ctx, info, load_id, threads): load_id for load_id in middle}
+        for future in as_completed(futures):
+            try:
+                _finish(ctx, info, futures[future], *future.result())
+            except DataloadError as error:  # the others in flight still commit and are recorded
+                failure = failure or error
+    if failure is not None:
+        raise failure
+    _finish(ctx, info, load_ids[-1], *_commit(ctx, info, load_ids[-1], threads))
+
+
+def _commit(ctx: PipelineContext, info: LoadInfo, load_id: str, threads: int) -> tuple[LoadOutcome, Manifest, float]:
+    """Load the package ``load_id`` into the destination; one the destination refuses moves to ``failed``."""
+    started = time.perf_counter()
+    package, manifest = read_package(ctx, load_id, threads)
+    try:
+        with step_of(ctx.progress, "load", load_id) as progress:
+            if progress is not None:
+                package.on_job_done = _reporter(progress)
+            outcome = load_with_retries(ctx.new_client, package, ctx.retry_policy)
+    except TerminalLoadError as error:
+        kept = ctx.packages.move(load_id, "normalized", "failed")
+        info.failed.append(load_id)
+        moved = str(ctx.packages.path("normalized", load_id))
+        failed = TerminalLoadError(
+            f"{str(error).replace(moved, str(kept))}\nThe package is kept in {kept}: fix the cause and call "
+            "pipe.retry_failed(), or pipe.drop_failed() to discard it.",
+            table=error.table, file=(error.file or "").replace(moved, str(kept)) or None)
+        record_failure(kept, "load", failed)
+        raise failed from error
+    return outcome, manifest, started
+
+
+def _finish(ctx: PipelineContext, info: LoadInfo, load_id: str, outcome: LoadOutcome, manifest: Manifest,
+            started: float) -> None:
+    """After the package ``load_id`` committed: save its state locally, remove it, record it in ``info``."""
+    crash_point("load.after_commit")
+    ctx.write_state(manifest.state)
+    crash_point("state.after_save")
+    ctx.packages.remove("normalized", load_id)
+    if not outcome.loaded:
+        logger.info("package %s was already in the destination (an earlier run loaded it)", load_id)
+        return
+    info.load_ids.append(load_id)
+    info.add_package(manifest)
+    ctx.trace.record(StepInfo("load", load_id, time.perf_counter() - started, manifest.rows,
+                              retries=outcome.retries))
 
 
 def _reporter(progress: Progress) -> Callable[[list[PackageFile]], None]:

@@ -15,7 +15,7 @@
    normalized again here against the folded schema, which puts its values in a variant column;
 5. the states are folded (:mod:`dataload.scale.fold`); every package but the last carries the
    state as it was, the last the folded one, so the state is committed once, with the last
-   package, after every other package landed (packages load in order). A table with write
+   package, after every other package landed (:mod:`dataload.load.stage`). A table with write
    disposition ``replace`` cannot be split: its partitions would replace each other;
 6. the packages are published to ``normalized`` (:mod:`dataload.scale.publish`) for the load stage.
 """
