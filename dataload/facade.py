@@ -35,7 +35,7 @@ from dataload.run_trace import traced_run
 from dataload.scale.coordinator import run_partitioned
 from dataload.scale.executors import ExecutorArg
 from dataload.scale.publish import resume_published
-from dataload.scale.staging import Staging
+from dataload.scale.staging import staging_for
 from dataload.schema.files import SchemaFiles
 from dataload.schema.model import Schema
 from dataload.sql_client import SqlClient
@@ -115,7 +115,7 @@ class Pipeline:
                     extract_package(ctx, data, hints)
                     normalize_extracted(ctx)
                 else:
-                    staging = Staging(staging_url, staging_options or {}) if staging_url else None
+                    staging = staging_for(staging_url, staging_options)
                     run_partitioned(ctx, data, hints, executor, partition_retries, staging)
                 load_normalized(ctx, info)
         info.seconds = time.perf_counter() - started

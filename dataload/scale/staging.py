@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dataload.configuration import NOT_FOUND, lookup
 from dataload.exceptions import InvalidConfig
 
 COMPLETE = "_complete"
@@ -86,3 +87,12 @@ class Staging:
         filesystem, root = self._filesystem()
         if filesystem.exists(f"{root}/{load_id}"):
             filesystem.rm(f"{root}/{load_id}", recursive=True)
+
+
+def staging_for(url: str | None, options: Mapping[str, Any] | None) -> Staging | None:
+    """The staging of a run: ``url`` if given, else the config key ``partitions.staging_url`` (env
+    ``PARTITIONS__STAGING_URL``); None (packages in the working dir) when neither is set."""
+    if url is None:
+        configured = lookup(("partitions",), "staging_url")
+        url = None if configured is NOT_FOUND else str(configured)
+    return Staging(url, dict(options or {})) if url else None

@@ -46,3 +46,16 @@ def test_a_staged_package_without_its_completion_marker_is_refused_naming_the_ur
     staging.upload(package, "1.000001")  # a retry overwrites it
     staging.download("1.000001", tmp_path / "copy")
     assert (tmp_path / "copy" / "package.json").read_text() == "{}"
+
+
+def test_the_staging_url_comes_from_the_config_key_when_not_given(tmp_path, monkeypatch):
+    staged = tmp_path / "staged"
+    monkeypatch.setenv("PARTITIONS__STAGING_URL", staged.as_uri())
+    pipe = dataload.pipeline("configured", destination=duckdb(str(tmp_path / "configured.duckdb")),
+                             dataset_name="ds", pipelines_dir=tmp_path / "pipelines")
+
+    pipe.run(staged_numbers().partition_by(lambda: PARTS), executor="threads")
+
+    assert_landed(pipe, {"numbers": [{"n": n, "square": n * n} for n in range(ROWS)]}, packages=len(PARTS),
+                  keys={"numbers": "n"})
+    assert staged.is_dir() and list(staged.iterdir()) == []  # staged there, deleted once published
