@@ -35,6 +35,7 @@ from dataload.run_trace import traced_run
 from dataload.scale.coordinator import run_partitioned
 from dataload.scale.executors import ExecutorArg
 from dataload.scale.publish import resume_published
+from dataload.scale.staging import staging_for
 from dataload.schema.files import SchemaFiles
 from dataload.schema.model import Schema
 from dataload.sql_client import SqlClient
@@ -89,7 +90,7 @@ class Pipeline:
 
     # -- the stages ---------------------------------------------------------------------------
     def run(self, data: Any = None, *, executor: ExecutorArg | None = None, partition_retries: int = 2,
-            **hints: Any) -> LoadInfo:
+            staging_url: str | None = None, staging_options: dict[str, Any] | None = None, **hints: Any) -> LoadInfo:
         """Load pending packages, then extract, normalize and load ``data`` (if given).
 
         What ran is in :attr:`last_trace`, also saved in the working dir (:mod:`dataload.run_trace`).
@@ -100,7 +101,9 @@ class Pipeline:
         ``executor`` (``"threads"``, ``"processes"`` or a ``distributed.Client``) runs the extract and
         normalize of each partition of each resource as a task of its own, each tried
         ``partition_retries`` more times when it raises; the packages are loaded in order and the
-        state is committed once, with the last one (see ``docs/scale-out.md``).
+        state is committed once, with the last one (see ``docs/scale-out.md``). ``staging_url`` (an
+        fsspec URL, e.g. ``s3://bucket/prefix``; storage options in ``staging_options``) is where the
+        workers write the packages for the coordinator, instead of the working dir.
         """
         started = time.perf_counter()
         self.last_trace = Trace()
@@ -112,7 +115,8 @@ class Pipeline:
                     extract_package(ctx, data, hints)
                     normalize_extracted(ctx)
                 else:
-                    run_partitioned(ctx, data, hints, executor, partition_retries)
+                    staging = staging_for(staging_url, staging_options)
+                    run_partitioned(ctx, data, hints, executor, partition_retries, staging)
                 load_normalized(ctx, info)
         info.seconds = time.perf_counter() - started
         return record(info)

@@ -42,6 +42,7 @@ from dataload.run_input import as_source
 from dataload.scale.executors import ExecutorArg, check_executor, run_tasks
 from dataload.scale.fold import fold_states
 from dataload.scale.publish import STAGE, publish
+from dataload.scale.staging import Staging
 from dataload.scale.task import PartitionOutcome, PartitionTask, run_partition
 from dataload.schema.model import Schema
 
@@ -51,7 +52,7 @@ PLAN_FILE = "partition_plan.json"
 
 
 def run_partitioned(ctx: PipelineContext, data: Any, hints: dict[str, Any], executor: ExecutorArg,
-                    retries: int) -> list[str]:
+                    retries: int, staging: Staging | None = None) -> list[str]:
     """Extract and normalize every partition of ``data`` on ``executor`` into packages ready to load;
     returns their load ids (none when nothing changed)."""
     check_executor(executor)
@@ -66,13 +67,16 @@ def run_partitioned(ctx: PipelineContext, data: Any, hints: dict[str, Any], exec
     tasks = [PartitionTask(partition, resource.for_partition(partition), source.name, settings,
                            f"{first}.{index:06d}", str(ctx.packages.path(STAGE, f"{first}.{index:06d}").absolute()),
                            encode(state), schema.to_dict(), ctx.max_identifier_length, arrow_files,
-                           ctx.buffer_limits)
+                           ctx.buffer_limits, staging)
              for index, (resource, partition) in enumerate(planned)]
     logger.info("pipeline %s: running %d partition(s) on %s", ctx.pipeline_name, len(tasks), executor)
     outcomes = run_tasks(executor, run_partition, tasks, retries=retries,
                          names=[f"dataload-{ctx.pipeline_name}-{task.load_id}" for task in tasks])
     _raise_if_failed(ctx, tasks, outcomes)
     done = [(task, outcome) for task, outcome in zip(tasks, outcomes) if isinstance(outcome, PartitionOutcome)]
+    if staging is not None:
+        for task, _ in done:
+            staging.download(task.load_id, ctx.packages.path(STAGE, task.load_id))
     folded_state = fold_states(state, [decode(outcome.state) for _, outcome in done])
     kept = [(task, outcome) for task, outcome in done if _has_data(ctx, task)]
     if not kept and folded_state != state:  # no rows but a state to commit: the last package carries it
@@ -87,6 +91,9 @@ def run_partitioned(ctx: PipelineContext, data: Any, hints: dict[str, Any], exec
     _seal(ctx, [task for task, _ in kept], folded, state, folded_state)
     load_ids = [task.load_id for task, _ in kept]
     publish(ctx, load_ids)
+    if staging is not None:
+        for task in tasks:
+            staging.remove(task.load_id)
     (ctx.working_dir / PLAN_FILE).unlink(missing_ok=True)
     for task, outcome in kept:
         logger.info("pipeline %s: partition %s is package %s (its process peaked at %.0f MB)", ctx.pipeline_name,

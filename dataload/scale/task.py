@@ -13,6 +13,7 @@ from __future__ import annotations
 import resource as os_resource
 import shutil
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from dataload.extract.step import extract_source
 from dataload.normalize.stage import normalize_package, seal_normalized
 from dataload.package.manifest import Manifest
 from dataload.partition import Partition
+from dataload.scale.staging import Staging
 from dataload.schema.model import Schema
 
 
@@ -43,6 +45,7 @@ class PartitionTask:
     max_identifier_length: int | None
     arrow_files: bool
     limits: BufferLimits
+    staging: Staging | None = None  # set: the package is written on the worker, then uploaded there
 
 
 @dataclass
@@ -61,8 +64,17 @@ class PartitionOutcome:
 
 
 def run_partition(task: PartitionTask) -> PartitionOutcome:
-    """Extract and normalize ``task``'s partition into ``task.folder`` (written anew)."""
-    folder = Path(task.folder)
+    """Extract and normalize ``task``'s partition into ``task.folder`` (written anew), or into a temporary
+    folder uploaded to ``task.staging``."""
+    if task.staging is None:
+        return _write_package(task, Path(task.folder))
+    with tempfile.TemporaryDirectory(prefix=f"dataload-{task.load_id}-") as temporary:
+        outcome = _write_package(task, Path(temporary) / task.load_id)
+        task.staging.upload(Path(temporary) / task.load_id, task.load_id)
+    return outcome
+
+
+def _write_package(task: PartitionTask, folder: Path) -> PartitionOutcome:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     source = Source(task.source_name, [task.resource], **task.source_settings)

@@ -22,6 +22,7 @@ from typing import Any
 
 import duckdb as duckdb_driver
 import pytest
+from landed import assert_landed
 from test_partitions_local import (
     PARTS,
     ROWS,
@@ -217,3 +218,15 @@ def test_a_partition_failing_for_good_on_the_cluster_is_named_and_the_cursor_sta
     finally:
         con.close()
     assert cursor(pipe, "numbers", "n") == ROWS - 1
+
+
+def test_packages_staged_on_a_file_url_outside_the_pipelines_dir_land_once_though_a_worker_dies(client, tmp_path):
+    marker, staged = tmp_path / "killed-once", tmp_path / "staged"
+    pipe = dataload.pipeline("staged", destination=duckdb(str(tmp_path / "staged.duckdb")), dataset_name="ds",
+                             pipelines_dir=tmp_path / "pipelines")
+
+    pipe.run(dies_once(str(marker)).partition_by(lambda: PARTS), executor=client, staging_url=staged.as_uri())
+
+    assert marker.exists()  # a worker did die mid-task and its partition was run again
+    assert_landed(pipe, {"dies_once": [{"n": n} for n in range(ROWS)]}, packages=len(PARTS))
+    assert list(staged.iterdir()) == []  # the staged copies are deleted once published
