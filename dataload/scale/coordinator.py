@@ -70,6 +70,16 @@ def run_partitioned(ctx: PipelineContext, data: Any, hints: dict[str, Any], exec
                            ctx.buffer_limits, staging)
              for index, (resource, partition) in enumerate(planned)]
     logger.info("pipeline %s: running %d partition(s) on %s", ctx.pipeline_name, len(tasks), executor)
+    try:
+        return _run_and_publish(ctx, tasks, executor, retries, state, schema, staging)
+    finally:  # published, failed or nothing to load: the staged copies are not needed any more
+        if staging is not None:
+            _unstage(staging, tasks)
+
+
+def _run_and_publish(ctx: PipelineContext, tasks: list[PartitionTask], executor: ExecutorArg, retries: int,
+                     state: dict[str, Any], schema: Schema, staging: Staging | None) -> list[str]:
+    """Run the partition tasks, fold their schemas and states and publish their packages; their load ids."""
     outcomes = run_tasks(executor, run_partition, tasks, retries=retries,
                          names=[f"dataload-{ctx.pipeline_name}-{task.load_id}" for task in tasks])
     _raise_if_failed(ctx, tasks, outcomes)
@@ -91,9 +101,6 @@ def run_partitioned(ctx: PipelineContext, data: Any, hints: dict[str, Any], exec
     _seal(ctx, [task for task, _ in kept], folded, state, folded_state)
     load_ids = [task.load_id for task, _ in kept]
     publish(ctx, load_ids)
-    if staging is not None:
-        for task in tasks:
-            staging.remove(task.load_id)
     (ctx.working_dir / PLAN_FILE).unlink(missing_ok=True)
     for task, outcome in kept:
         logger.info("pipeline %s: partition %s is package %s (its process peaked at %.0f MB)", ctx.pipeline_name,
@@ -133,6 +140,16 @@ def _raise_if_failed(ctx: PipelineContext, tasks: list[PartitionTask], outcomes:
     raise PartitionError(task.partition.label,
                          f"{type(error).__name__}: {error}{more}; nothing of this run was loaded and the state did "
                          "not move: the next run extracts the same partitions again") from error
+
+
+def _unstage(staging: Staging, tasks: list[PartitionTask]) -> None:
+    """Delete the tasks' staged copies; one that cannot be deleted is left with a warning naming it (it is never
+    taken again: a run's load ids are new)."""
+    for task in tasks:
+        try:
+            staging.remove(task.load_id)
+        except OSError as error:
+            logger.warning("could not delete the staged package %s/%s: %s", staging.url, task.load_id, error)
 
 
 def _has_data(ctx: PipelineContext, task: PartitionTask) -> bool:

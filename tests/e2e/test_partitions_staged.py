@@ -59,3 +59,26 @@ def test_the_staging_url_comes_from_the_config_key_when_not_given(tmp_path, monk
     assert_landed(pipe, {"numbers": [{"n": n, "square": n * n} for n in range(ROWS)]}, packages=len(PARTS),
                   keys={"numbers": "n"})
     assert staged.is_dir() and list(staged.iterdir()) == []  # staged there, deleted once published
+
+
+def test_a_partition_that_fails_for_good_leaves_no_staged_copy_and_the_rerun_lands_every_row_once(tmp_path):
+    staged = tmp_path / "staged"
+
+    @dataload.resource(name="numbers", primary_key="n", write_disposition="append")
+    def breaking(low: int = 0, high: int = ROWS, fail: bool = True):
+        rows = [{"n": n, "square": n * n} for n in range(low, high)]
+        if fail and low <= ROWS // 2 < high:
+            raise RuntimeError(f"source broke at n={ROWS // 2}")
+        yield rows
+
+    pipe = dataload.pipeline("staged_fail", destination=duckdb(str(tmp_path / "fail.duckdb")), dataset_name="ds",
+                             pipelines_dir=tmp_path / "pipelines")
+    with pytest.raises(dataload.PartitionError, match="source broke"):
+        pipe.run(breaking().partition_by(lambda: PARTS), executor="threads", partition_retries=0,
+                 staging_url=staged.as_uri())
+    assert list(staged.iterdir()) == []  # the partitions that succeeded were staged, then deleted with the run
+
+    pipe.run(breaking(fail=False).partition_by(lambda: PARTS), executor="threads", staging_url=staged.as_uri())
+    assert_landed(pipe, {"numbers": [{"n": n, "square": n * n} for n in range(ROWS)]}, packages=len(PARTS),
+                  keys={"numbers": "n"})
+    assert list(staged.iterdir()) == []
