@@ -20,7 +20,7 @@ result, so memory does not grow with the table.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,9 +56,33 @@ def _chunks(plan: ReadPlan) -> Iterator[tuple[list[str], list[Any]]]:
 
 
 def read_rows(plan: ReadPlan) -> Iterator[list[dict[str, Any]]]:
-    """The ``sqlalchemy`` backend: a list of dicts per chunk."""
-    for names, rows in _chunks(plan):
-        yield [dict(zip(names, row)) for row in rows]
+    """The ``sqlalchemy`` backend: a list of dicts per chunk.
+
+    Where no selected column's type changes the driver's values (``result_processor`` is ``None`` for
+    each: PostgreSQL through psycopg, for instance), rows after the first chunk are fetched from the
+    DBAPI cursor itself, skipping SQLAlchemy's per-row work; the values are the same ones either way.
+    """
+    with streaming_connection(plan.engine, plan.table) as connection, connection.execute(plan.select) as result:
+        names = tuple(result.keys())
+        # the first chunk through SQLAlchemy, which may hold rows it read ahead to learn the columns
+        rows: Sequence[Any] = result.fetchmany(plan.chunk_size)
+        fetch = result.cursor.fetchmany if _driver_values_kept(plan, connection, result) else result.fetchmany
+        while rows:
+            yield [dict(zip(names, row)) for row in rows]
+            if len(rows) < plan.chunk_size:
+                return  # a short chunk is the last one (SQLAlchemy may have closed the cursor already)
+            rows = fetch(plan.chunk_size)
+
+
+def _driver_values_kept(plan: ReadPlan, connection: Any, result: Any) -> bool:
+    """Whether SQLAlchemy would hand every column's driver value on unchanged (no type has a result processor)."""
+    description = result.cursor.description if result.cursor is not None else None
+    columns = list(plan.select.selected_columns)
+    if description is None or len(description) != len(columns):
+        return False
+    dialect = connection.dialect
+    return all(column.type.dialect_impl(dialect).result_processor(dialect, entry[1]) is None
+               for column, entry in zip(columns, description))
 
 
 def read_arrow(plan: ReadPlan) -> Iterator[pa.RecordBatch]:
