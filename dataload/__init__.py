@@ -6,10 +6,10 @@
 
 Importing this package is cheap: the exceptions and ``__version__`` are imported at once, every other
 public name is imported on first use by the module ``__getattr__`` below (PEP 562), from the module
-``_LAZY`` names for it. This is the one place that keeps ``import dataload`` (and ``dataload --help``)
-from importing pyarrow, numpy, duckdb, tenacity or asyncio; the modules behind the public names import
-what they need at their top as usual. A new public name goes in ``__all__``, in ``_LAZY`` and in the
-``TYPE_CHECKING`` block (tests/test_public_api.py checks that all three agree).
+``_LAZY`` names for it. This is the one place that keeps ``import dataload`` from importing pyarrow,
+numpy, duckdb, tenacity or asyncio; the modules behind the public names import what they need at their
+top as usual. A new public name goes in ``__all__``, in ``_LAZY`` (tests/test_public_api.py resolves
+every name of ``__all__``) and in the ``TYPE_CHECKING`` block, which is what type checkers read.
 """
 
 from __future__ import annotations
@@ -42,39 +42,19 @@ from dataload.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from dataload._incremental import (
-        Incremental,
-        incremental,
-    )
-    from dataload._resource import (
-        Resource,
-        with_table_name,
-    )
+    from dataload._incremental import Incremental, incremental
+    from dataload._resource import Resource, with_table_name
     from dataload._source import Source
-    from dataload._state import (
-        count,
-        resource_state,
-        state,
-    )
-    from dataload.configuration import (
-        config,
-        secrets,
-    )
+    from dataload._state import count, resource_state, state
+    from dataload.configuration import config, secrets
     from dataload.dataset import Dataset
-    from dataload.decorators import (
-        resource,
-        source,
-        transformer,
-    )
+    from dataload.decorators import resource, source, transformer
     from dataload.extract.limits import BufferLimits
     from dataload.facade import Pipeline
     from dataload.info import LoadInfo
     from dataload.load.step import RetryPolicy
     from dataload.partition import Partition
-    from dataload.pipelines import (
-        attach,
-        pipeline,
-    )
+    from dataload.pipelines import attach, pipeline
     from dataload.schema.model import Schema
     from dataload.sink import destination
 
@@ -103,7 +83,6 @@ _LAZY: dict[str, str] = {  # public name -> the module that defines it, imported
     "Schema": "dataload.schema.model",
     "destination": "dataload.sink",
 }
-
 
 
 def __getattr__(name: str) -> Any:
