@@ -80,20 +80,17 @@ def test_a_middle_package_that_fails_stops_the_run_and_the_retry_lands_the_rest_
 
 
 def test_duckdb_loads_the_packages_one_at_a_time(make_pipeline):
-    pipe = make_pipeline()
-    events: list[tuple[str, str]] = []
-    pipe.destination = InterceptedLoads(pipe.destination, recording(events))
-    info = pipe.run(split(), executor="threads")
-
-    assert [kind for kind, _ in events] == ["start", "end"] * len(PARTS)
-    assert [lid for kind, lid in events if kind == "start"] == info.load_ids
-    assert_landed(pipe, SOURCE, packages=len(PARTS), keys={"numbers": "n"}, cursors={"numbers": "n"})
+    assert_loaded_one_at_a_time(make_pipeline())
 
 
 @pytest.mark.parametrize("sql_pipeline", ["postgres"], indirect=True)
 def test_load_package_workers_1_loads_a_postgres_run_one_package_at_a_time(sql_pipeline, monkeypatch):
     monkeypatch.setenv("LOAD__PACKAGE_WORKERS", "1")
-    pipe = sql_pipeline()
+    assert_loaded_one_at_a_time(sql_pipeline())
+
+
+def assert_loaded_one_at_a_time(pipe: dataload.Pipeline) -> None:
+    """Run the partitioned source into ``pipe``: each package's load ends before the next starts, in load-id order."""
     events: list[tuple[str, str]] = []
     pipe.destination = InterceptedLoads(pipe.destination, recording(events))
     info = pipe.run(split(), executor="threads")
