@@ -29,6 +29,7 @@ from dataload.lock import LOCK_FILE, pipeline_lock
 from dataload.normalize.stage import normalize_extracted
 from dataload.package import order
 from dataload.package.storage import packages_of, read_json, write_json
+from dataload.pipelines import SETTINGS_FILE
 from dataload.progress import ProgressArg, check_progress, new_progress
 from dataload.registry import DestinationArg, resolve_destination
 from dataload.run_trace import traced_run
@@ -42,9 +43,6 @@ from dataload.sql_client import SqlClient
 from dataload.sync import reconcile
 
 logger = logging.getLogger(__name__)
-
-SETTINGS_FILE = "pipeline.json"
-"""In a pipeline's working dir: what :func:`dataload.attach` reopens it with (never a secret)."""
 
 
 class Pipeline:
