@@ -88,9 +88,9 @@ def orchestrated_outcomes(run: PartitionedRun, found: Sequence[Mapping[str, Any]
     that its task left none."""
     by_load_id = {document["load_id"]: document for document in found if document is not None}
     return [PartitionOutcome.from_dict(by_load_id[p.load_id]) if p.load_id in by_load_id
-            else LookupError(f"its task recorded no outcome for package {p.load_id} (it failed or did not run; "
-                             "see the orchestrator's log of that task)")
-            for p in run.partitions]
+            else LookupError(f"no outcome was recorded for its package {p.load_id}: its task (number {index} of the "
+                             "run's partition tasks) failed or did not run; see that task's log")
+            for index, p in enumerate(run.partitions)]
 
 
 def finish_run(ctx: PipelineContext, run: PartitionedRun, outcomes: Sequence[Any],
