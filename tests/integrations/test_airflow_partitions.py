@@ -6,13 +6,16 @@ retries, and one that fails for good (nothing loaded, state unchanged) and loads
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.integrations.shop_sources import FAILING_ORDER, ORDERS_DB, TEST_DIR_ENV, partitioned_orders, pipeline
-from tests.integrations.tools import rows, run_airflow_dags
+from tests.integrations.tools import ROOT, python_with, rows, run_airflow_dags, tool_environment
+
+EXAMPLE = ROOT / "examples" / "orchestrators" / "airflow_partitions_dag.py"
 
 ORDERS = [(n, n * 1.25, f"order {n}") for n in range(1, 31)]
 
@@ -120,3 +123,24 @@ def test_a_partition_failing_for_good_fails_the_finish_naming_it_and_the_fixed_r
     assert loaded(test_dir, "broken") == ORDERS
     pipeline("plain").run(partitioned_orders())
     assert resources_state("broken") == resources_state("plain")
+
+
+def test_the_example_dag_runs_as_documented_and_loads_the_table_once(tmp_path: Path) -> None:
+    python = python_with("airflow", extra="airflow")
+    env = tool_environment(AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__DAGS_FOLDER=str(EXAMPLE.parent),
+                           AIRFLOW__CORE__LOAD_EXAMPLES="False", DATALOAD_PIPELINES_DIR=str(tmp_path))
+    subprocess.run([python, "-c", "from airflow.utils.db import initdb; initdb()"], env=env, capture_output=True,
+                   check=True, timeout=600)
+
+    result = subprocess.run([python, str(EXAMPLE)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert [line for line in result.stdout.splitlines() if line.startswith("load_")] == [  # as docs/orchestrators.md
+        "load_plan success 4", "load_partition[0] success {'orders': 249}", "load_partition[1] success {'orders': 250}",
+        "load_partition[2] success {'orders': 250}", "load_partition[3] success {'orders': 251}",
+        "load_finish success {'orders': 1000}"]
+    with sqlite3.connect(tmp_path / "shop_orders.sqlite") as connection:
+        source = connection.execute("SELECT id, customer, amount FROM orders ORDER BY id").fetchall()
+    connection.close()
+    assert rows(tmp_path / "airflow_partitions.duckdb", "SELECT id, customer, amount FROM shop.orders ORDER BY id") \
+        == source
