@@ -32,7 +32,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any, TypeVar
 
-from dataload.exceptions import MissingDependencyError
+from dataload.exceptions import InvalidConfig, MissingDependencyError
 from dataload.facade import finish_partitions, plan_partitions
 from dataload.integrations.inputs import PipelineArg, SourceArg, call_source, open_pipeline
 from dataload.integrations.outcome import PipelineRunFailed, load_result, load_results, load_source, run_step
@@ -61,6 +61,9 @@ def dataload_tasks(source: SourceArg, *, pipeline: PipelineArg, task_id_prefix: 
     """
     if per_partition:
         return _partition_tasks(source, pipeline, task_id_prefix, staging_url, staging_options, operator_options)
+    if staging_url is not None or staging_options is not None:
+        raise InvalidConfig("dataload_tasks: staging_url and staging_options are for per_partition=True (the tasks "
+                            "per resource run whole resources, with no packages to stage)")
     groups = resource_tasks(call_source(source))
     return _chained({task_id: partial(load_source, source, pipeline, group)
                      for task_id, group in task_ids(groups, task_id_prefix).items()}, operator_options)

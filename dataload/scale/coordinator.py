@@ -115,7 +115,8 @@ def _fold_and_publish(ctx: PipelineContext, run: PartitionedRun, outcomes: list[
         for planned, _ in done:
             staging.download(planned.load_id, ctx.packages.path(STAGE, planned.load_id))
     _raise_if_failed(ctx, run, [outcome if ctx.packages.path(STAGE, planned.load_id).is_dir() else FileNotFoundError(
-        f"its package {ctx.packages.path(STAGE, planned.load_id)} is gone (another run of the pipeline cleared it)")
+        f"its package {ctx.packages.path(STAGE, planned.load_id)} is not there (another run of the pipeline cleared "
+        "it, or its task ran where this working dir is not: give the run a staging_url)")
         for planned, outcome in done])
     state = decode(run.state)
     folded_state = fold_states(state, [decode(outcome.state) for _, outcome in done])

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+import dataload
+from dataload.integrations.airflow import dataload_tasks
 from tests.integrations.shop_sources import FAILING_ORDER, ORDERS_DB, TEST_DIR_ENV, partitioned_orders, pipeline
 from tests.integrations.tools import ROOT, python_with, rows, run_airflow_dags, tool_environment
 
@@ -144,3 +146,8 @@ def test_the_example_dag_runs_as_documented_and_loads_the_table_once(tmp_path: P
     connection.close()
     assert rows(tmp_path / "airflow_partitions.duckdb", "SELECT id, customer, amount FROM shop.orders ORDER BY id") \
         == source
+
+
+def test_staging_is_refused_for_tasks_per_resource_which_stage_nothing() -> None:
+    with pytest.raises(dataload.InvalidConfig, match="staging_url and staging_options are for per_partition=True"):
+        dataload_tasks(partitioned_orders, pipeline=lambda: pipeline("unused"), staging_url="memory://staged")
