@@ -33,7 +33,7 @@ from dataload.progress import ProgressArg, check_progress, new_progress
 from dataload.registry import DestinationArg, resolve_destination
 from dataload.run_input import as_source
 from dataload.run_trace import traced_run
-from dataload.scale.coordinator import finish_run, orchestrated_outcomes, run_partitioned
+from dataload.scale.coordinator import finish_run, orchestrated_outcomes, resume_handover, run_partitioned
 from dataload.scale.executors import ExecutorArg
 from dataload.scale.plan import PartitionedRun, plan_run, record_run, recorded_run
 from dataload.scale.publish import resume_published
@@ -305,10 +305,9 @@ def finish_partitions(pipe: Pipeline, run_id: str, outcomes: Sequence[Mapping[st
     pipe.last_trace = Trace()
     with pipe._lock() as ctx, traced_run(pipe.working_dir, pipe.last_trace):
         run = recorded_run(ctx, run_id)
-        if run is not None:
+        if run is not None and not resume_handover(ctx, run):
             finish_run(ctx, run, orchestrated_outcomes(run, outcomes), run.staging(staging_options))
         info = ctx.new_info()
-        resume_published(ctx)
         load_normalized(ctx, info)
     info.seconds = time.perf_counter() - started
     return record(info)

@@ -46,7 +46,7 @@ from dataload.run_input import as_source
 from dataload.scale.executors import ExecutorArg, check_executor, run_tasks
 from dataload.scale.fold import fold_states
 from dataload.scale.plan import PartitionedRun, PlannedPartition, forget_plan, plan_run
-from dataload.scale.publish import STAGE, publish
+from dataload.scale.publish import STAGE, handing_over, publish, resume_published
 from dataload.scale.staging import Staging
 from dataload.scale.task import PartitionOutcome, run_partition
 from dataload.schema.model import Schema
@@ -105,6 +105,16 @@ def finish_run(ctx: PipelineContext, run: PartitionedRun, outcomes: Sequence[Any
         return _fold_and_publish(ctx, run, list(outcomes), staging)
     finally:  # published, failed or nothing to load: the staged copies are not needed any more
         _unstage(staging, run)
+
+
+def resume_handover(ctx: PipelineContext, run: PartitionedRun) -> bool:
+    """True when an earlier finish of ``run`` got as far as publishing it (``ready.json`` written), having
+    finished moving its packages to ``normalized`` and forgotten its plan; False when it did not."""
+    if not handing_over(ctx) and not any(ctx.packages.path("normalized", p.load_id).is_dir() for p in run.partitions):
+        return False
+    resume_published(ctx)
+    forget_plan(ctx)
+    return True
 
 
 def _fold_and_publish(ctx: PipelineContext, run: PartitionedRun, outcomes: list[Any],
