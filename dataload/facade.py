@@ -298,8 +298,9 @@ def finish_partitions(pipe: Pipeline, run_id: str, outcomes: Sequence[Mapping[st
     order, None for a task that left none), then load them and commit the state once, with the last.
 
     A partition without an outcome raises :class:`~dataload.exceptions.PartitionError` naming it (nothing
-    loaded, state unchanged; the plan stays for the next run). Called again once the packages were
-    published, it loads whatever is still pending.
+    loaded, state unchanged; the plan stays for the next run). Called again (an orchestrator's retry) after
+    the packages were published, or while they were being handed over, it finishes the hand-over and loads
+    whatever is still pending, each package once.
     """
     started = time.perf_counter()
     pipe.last_trace = Trace()
