@@ -25,7 +25,7 @@ from dataload.drop import with_imported_schema
 from dataload.exceptions import InvalidConfig
 from dataload.extract.limits import BufferLimits
 from dataload.package.order import refuse_if_blocked
-from dataload.package.storage import new_load_id, read_json, write_json
+from dataload.package.storage import new_load_id, part_load_id, read_json, write_json
 from dataload.partition import Partition
 from dataload.scale.publish import STAGE
 from dataload.scale.staging import Staging
@@ -102,7 +102,7 @@ def plan_run(ctx: PipelineContext, source: Source, staging: Staging | None) -> P
     refuse_if_blocked(ctx.packages, ctx.pipeline_name, "new data")
     planned = _planned(ctx, list(source.selected_resources.values()))
     run_id = new_load_id()
-    load_ids = [f"{run_id}.{index:06d}" for index in range(len(planned))]
+    load_ids = [part_load_id(run_id, index) for index in range(len(planned))]
     return PartitionedRun(
         run_id, ctx.pipeline_name, source.name,
         {"max_table_nesting": source.max_table_nesting, "schema_contract": source.schema_contract},
