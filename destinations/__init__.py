@@ -29,15 +29,17 @@ def duckdb(credentials: Any = None, *, memory_limit: str | None = None) -> DuckD
     return DuckDB(credentials, memory_limit=memory_limit)
 
 
-def postgres(credentials: Any = None) -> Postgres:
+def postgres(credentials: Any = None, *, copy_format: str = "binary") -> Postgres:
     """The PostgreSQL destination: a URL, a dict of parts, or None for ``DESTINATION__POSTGRES__CREDENTIALS``.
+
+    ``copy_format="csv"`` sends load files as CSV instead of PostgreSQL's binary ``COPY`` format.
 
     >>> postgres("postgresql://loader:s3cret@localhost/analytics")
     Postgres('postgresql://loader:***@localhost/analytics')
     """
     from destinations._postgres import Postgres
 
-    return Postgres(credentials)
+    return Postgres(credentials, copy_format=copy_format)  # type: ignore[arg-type]  # checked there
 
 
 def filesystem(bucket_url: Any = None, *, layout: str | None = None, format: str = "parquet",
