@@ -34,8 +34,8 @@ _TYPES = {"id": "bigint", "customer_id": "bigint", "quantity": "bigint", "unit_p
           "customer_email": "text", "created_at": "timestamptz", "ship_date": "date", "note": "text"}
 
 
-def run_ours(rows: list[dict[str, Any]], workdir: Path) -> str:
-    """Load the rows through a dataload pipeline into PostgreSQL; returns the schema."""
+def run_ours(rows: list[dict[str, Any]], workdir: Path) -> Any:
+    """Load the rows through a dataload pipeline into PostgreSQL; returns the pipeline (its steps are timed)."""
     import dataload
 
     @dataload.resource(name=TABLE)
@@ -43,7 +43,7 @@ def run_ours(rows: list[dict[str, Any]], workdir: Path) -> str:
         for start in range(0, len(rows), w1.PAGE_SIZE):
             yield rows[start:start + w1.PAGE_SIZE]
 
-    return load_postgres("bench_w4", workdir, SCHEMA_PREFIX, w4_rows()).dataset_name
+    return load_postgres("bench_w4", workdir, SCHEMA_PREFIX, w4_rows())
 
 
 def run_reference(rows: list[dict[str, Any]], workdir: Path) -> str:
@@ -89,8 +89,9 @@ def _create_table(cursor: Any, schema: str, names: list[str]) -> None:
     cursor.execute(f'CREATE TABLE "{schema}"."{TABLE}" ({columns})')
 
 
-def verify(mode: str, rows: list[dict[str, Any]], workdir: Path, schema: str) -> int:
-    """Count the rows, then drop the measurement's schema."""
+def verify(mode: str, rows: list[dict[str, Any]], workdir: Path, handle: Any) -> int:
+    """Count the rows, then drop the measurement's schema (``handle``: ours' pipeline, or a reference's schema)."""
+    schema = handle if isinstance(handle, str) else handle.dataset_name
     try:
         found = query_postgres(count_sql(TABLE, dataset=schema))[0][0]
     finally:
