@@ -339,9 +339,9 @@ class PostgresClient:
     def _copy_files(self, package: LoadPackage, table: str, target: str, *, positions: bool) -> None:
         """COPY the load files of ``table`` into ``target`` (with ``_dl_chunk``/``_dl_row`` if ``positions``).
 
-        Files are read and encoded (:func:`_encode`) on ``package.workers`` threads (pyarrow and numpy
-        release the GIL) while this thread sends the one before to the server: one connection, one
-        transaction.
+        Files are read and encoded (:func:`_encode`) on ``package.workers`` threads (pyarrow releases
+        the GIL; the encoding is column at a time) while this thread sends the one before to the server:
+        one connection, one transaction.
         """
         import psycopg
 

@@ -9,6 +9,7 @@ upsert), in both encodings equal to the source.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import decimal
 import uuid
@@ -56,9 +57,8 @@ COLUMNS = ("id", "big", "small", "medium", "tiny", "x", "ok", "name", "at", "day
 @pytest.fixture
 def admin() -> Iterator[Any]:
     """An autocommit connection to the test server (skip, or fail in CI, when none answers)."""
-    connection = postgres_connection()
-    yield connection
-    connection.close()
+    with contextlib.closing(postgres_connection()) as connection:
+        yield connection
 
 
 @pytest.fixture
