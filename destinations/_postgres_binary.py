@@ -137,7 +137,7 @@ def _field(array: pa.Array, kind: str) -> pa.Array:
     if _t.is_dictionary(array.type):  # encode each distinct value once (e.g. _dl_load_id)
         return pc.take(_field(array.dictionary, kind), array.indices).fill_null(_NULL)
     if _t.is_null(array.type):
-        return pa.array([_NULL] * len(array), pa.large_binary())
+        return pa.nulls(len(array), pa.large_binary()).fill_null(_NULL)
     if kind in _FIXED:
         values = _values(array, kind)
         record = np.empty(len(array), dtype=np.dtype([("n", ">i4"), ("v", values.dtype)]))
