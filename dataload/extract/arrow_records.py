@@ -1,18 +1,20 @@
-"""A page of records (dicts) as one Arrow struct array, converted a column at a time.
+"""A page of records (dicts) as one Arrow struct array, a column at a time where that pays.
 
 :func:`records_array` gives exactly what ``pa.array(rows)`` gives for a page of dicts (with Python
 ``Decimal`` columns then widened as :func:`~dataload.schema.infer.with_room_for_python_decimals`
 does), or None when the page must take the rows path: a column of mixed types, data nested
 deeper than ``MAX_NESTING_DEPTH``, a bool Arrow would make a float, anything Arrow refuses.
 
-The page is split into columns (keys in first-seen order, a missing key is null) and each column
-is converted on its own. ``pa.array`` spends most of its time on two kinds of values, so they
-take vectorized paths: ``Decimal`` columns go through their text (precision and scale read off
-the strings, then one Arrow cast), and ``datetime`` columns of one fixed-offset zone (or naive)
-through their distance from the column's first value. Every other column is ``pa.array`` of its
-values, which infers the same type Arrow infers for that field of the page. A page Arrow reads
-differently as a whole (a row that is not a dict, a key that is not a ``str``, no keys at all)
-is converted with one ``pa.array(rows)``.
+``pa.array`` spends most of its time on two kinds of values: a ``Decimal`` (it reads each one's
+digits and exponent in Python) and a ``datetime`` (it asks each one for its UTC offset). A page
+whose first row is mostly such values is converted a column at a time (:func:`by_column`): split
+into columns (keys in first-seen order, a missing key is null), ``Decimal`` columns through their
+text (precision and scale read off the strings, then one Arrow cast), ``datetime`` columns of one
+fixed-offset zone (or naive) through their distance from the column's first value, and every
+other column by ``pa.array`` of its values. Other pages take one ``pa.array(rows)``: splitting a
+page in Python costs about what Arrow spends on a plain column, so it pays only where it saves a
+``Decimal`` or ``datetime`` conversion (measured in ``benchmarks/README.md``). So do pages that do
+not split (a row that is not a dict, a key that is not a ``str``, no keys at all).
 """
 
 from __future__ import annotations
