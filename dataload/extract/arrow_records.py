@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+from collections.abc import Iterable
 from itertools import chain, repeat
 from operator import attrgetter, itemgetter, sub
 from typing import Any
@@ -108,21 +109,36 @@ def by_column(rows: list[Any]) -> pa.StructArray | None:
 
 
 def _columns(rows: list[Any]) -> dict[str, list[Any]] | None:
-    """The values of each key, keys in first-seen order, None where a row lacks the key."""
+    """The values of each key, keys in first-seen order, None where a row lacks the key.
+
+    Keys are looked up by their text, as Arrow does (a ``str`` subclass such as SQLAlchemy's
+    ``quoted_name`` names its column by its text).
+    """
     if not rows or set(map(type, rows)) != {dict}:
         return None
     first = rows[0]
     if len(set(map(len, rows))) == 1:  # same length and every key of the first row: the same keys
+        names = _names(first)
+        if names is None or len(set(names)) < len(first):
+            return None
         try:
-            columns = {name: list(map(itemgetter(name), rows)) for name in first}
+            return {name: list(map(itemgetter(name), rows)) for name in names} or None
         except KeyError:
             pass
-        else:
-            return columns if columns and all(type(name) is str for name in columns) else None
-    names = dict.fromkeys(chain.from_iterable(rows))
-    if not names or not all(type(name) is str for name in names):
+    names = _names(dict.fromkeys(chain.from_iterable(rows)))
+    if not names:
         return None
     return {name: [row.get(name) for row in rows] for name in names}
+
+
+def _names(keys: Iterable[Any]) -> list[str] | None:
+    """The text of each key, or None when one is not a ``str`` (Arrow reads bytes keys as text)."""
+    names = []
+    for key in keys:
+        if not isinstance(key, str):
+            return None
+        names.append(str(key))
+    return names
 
 
 def _column_array(values: list[Any]) -> pa.Array:

@@ -171,6 +171,13 @@ def test_a_column_of_one_kind_converts_as_the_whole_page_did(kind: str, present:
 
 # -- the cases each path turns on, spelled out ---------------------------------------------------------
 BERLIN = ZoneInfo("Europe/Berlin")
+
+
+class Text(str):
+    """A str subclass as a key (SQLAlchemy's ``quoted_name`` is one): its column is named by its text."""
+
+
+
 T0 = datetime.datetime(2024, 3, 31, 1, 30)
 DEEP: dict[str, Any] = {"leaf": 1}
 for _ in range(MAX_NESTING_DEPTH + 1):
@@ -197,6 +204,7 @@ for _ in range(MAX_NESTING_DEPTH + 1):
     ([{"a": [1.5]}, {"a": [2]}], "struct<a: list<item: double>>"),
     ([OrderedDict(a=1), {"a": 2}], "struct<a: int64>"),  # a dict subclass: the whole page at once
     ([{b"a": 1}], "struct<a: int64>"),  # a bytes key: the whole page at once
+    ([{Text("a"): D("1.5"), "b": 1}, {"a": None, Text("b"): 2}], "struct<a: decimal128(38, 9), b: int64>"),
     ([{}, {}], "struct<>"),
     ([{"a": 1}, None], "struct<a: int64>"),  # a row that is None: a null row
 ])
