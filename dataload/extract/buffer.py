@@ -10,10 +10,10 @@ from typing import Any
 import pyarrow as pa
 
 from dataload.exceptions import ExtractError, PackageFormatError, SchemaError
+from dataload.extract.arrow_records import records_array
 from dataload.extract.limits import BufferLimits
 from dataload.extract.rows_file import HEADER, read_rows, write_rows
 from dataload.package.disk_full import naming_the_file
-from dataload.schema.infer import with_room_for_python_decimals
 from dataload.values import MAX_NESTING_DEPTH
 
 
@@ -96,7 +96,7 @@ class TableBuffer:
     def _write_rows(self, rows: list[Any]) -> None:
         path = self.new_file(self.table)
         # pyarrow takes time quadratic in the depth of nested data, and crashes printing such a type
-        records = None if self._deep else _as_records(rows)
+        records = None if self._deep else records_array(rows)
         self._deep = False
         if records is None or not _write_arrow(path, pa.Table.from_struct_array(records)):
             try:
@@ -121,77 +121,6 @@ def _write_arrow(path: Path, table: pa.Table) -> bool:
             writer.write_table(table)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return False
-    return True
-
-
-def _as_records(rows: list[Any]) -> pa.StructArray | None:
-    try:
-        records = pa.array(rows)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError, TypeError,
-            ValueError, RecursionError):
-        return None
-    if not pa.types.is_struct(records.type) or _nested_deeper(records.type, MAX_NESTING_DEPTH):
-        return None  # deep data takes the rows path, which stores the deep parts as JSON text
-    if _bool_made_double(rows, records):
-        return None  # Arrow turns a bool after a float into 1.0; the rows path puts it in a bool variant
-    roomy = with_room_for_python_decimals(records.type)  # Decimals get decimal(38, 9), not their tightest type
-    return records if roomy == records.type else records.cast(roomy)
-
-
-def _bool_made_double(rows: list[Any], records: pa.StructArray) -> bool:
-    """True when Arrow, building ``records`` from ``rows``, made a bool into a float (True -> 1.0).
-
-    Vectorized: only the float values that are 0.0 or 1.0 are traced back to the Python value they
-    came from, so a page pays for a lookup per such value, not a walk of the rows.
-
-    >>> rows = [{"a": [{"b": 2.5}]}, {"a": [{"b": True}]}]
-    >>> _bool_made_double(rows, pa.array(rows)), _bool_made_double(rows[:1], pa.array(rows[:1]))
-    (True, False)
-    """
-    import numpy as np
-    import pyarrow.compute as pc
-
-    def search(array: pa.Array, path: tuple[Any, ...], offsets: tuple[Any, ...]) -> bool:
-        arrow_type = array.type
-        if pa.types.is_struct(arrow_type):
-            return any(search(array.field(i), (*path, arrow_type.field(i).name), offsets)
-                       for i in range(arrow_type.num_fields))
-        if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
-            return search(array.flatten(), (*path, None), (*offsets, array.offsets.to_numpy()))
-        if not pa.types.is_floating(arrow_type):
-            return False
-        zero_or_one = pc.is_in(array, value_set=pa.array([0.0, 1.0], arrow_type))
-        return any(type(_value_at(rows, int(at), path, offsets, np)) is bool
-                   for at in np.flatnonzero(zero_or_one.to_numpy(zero_copy_only=False)))
-
-    return search(records, (), ())
-
-
-def _value_at(rows: list[Any], at: int, path: tuple[Any, ...], offsets: tuple[Any, ...], np: Any) -> Any:
-    """The Python value behind element ``at`` of a leaf reached by ``path`` (field names, None for a list
-    step) through lists whose Arrow offsets are ``offsets``, outermost first."""
-    positions = []
-    for level in reversed(offsets):  # from the leaf up: which list, and where in it
-        owner = int(np.searchsorted(level, at, side="right")) - 1
-        positions.append(at - int(level[owner]))
-        at = owner
-    value: Any = rows[at]
-    for step in path:
-        if step is None:
-            position = positions.pop()
-            value = value[position] if isinstance(value, (list, tuple)) else None
-        else:
-            value = value.get(step) if isinstance(value, dict) else None
-    return value
-
-
-def _nested_deeper(arrow_type: pa.DataType, levels: int) -> bool:
-    """True when structs and lists in ``arrow_type`` go more than ``levels`` deep (without recursion)."""
-    level = [arrow_type]
-    for _ in range(levels + 1):
-        level = [kind.field(i).type for kind in level if pa.types.is_nested(kind) for i in range(kind.num_fields)]
-        if not level:
-            return False
     return True
 
 
