@@ -11,6 +11,11 @@ Normalize writes the next stage as a copy and removes the previous one after the
 in between leaves the same package in two stages; :meth:`PackageStorage.discard_incomplete` keeps
 the later, complete one. Every move passes the crash points ``before_move.<source>.<target>`` and
 ``after_move.<source>.<target>`` (see :mod:`dataload.crash`).
+
+A package is removed by first renaming it out of its stage into ``removing.tmp`` (crash point
+``remove.after_move``) and only then deleting it, so a crash while deleting never leaves a stage
+holding part of a package (a loaded package missing some of its files, say); what a crash leaves in
+``removing.tmp`` is deleted by the next run.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from dataload.exceptions import PipelineError
 from dataload.package.disk_full import naming_the_file
 
 STAGES = ("extracting.tmp", "extracted", "normalizing.tmp", "normalized", "failed")
+REMOVING = "removing.tmp"  # packages on their way out: nothing in it is read, the next run deletes it
 
 
 def new_load_id() -> str:
@@ -92,15 +98,25 @@ class PackageStorage:
         return destination
 
     def remove(self, stage: str, load_id: str) -> None:
-        """Delete a package folder."""
-        shutil.rmtree(self.path(stage, load_id), ignore_errors=True)
+        """Delete a package folder: renamed out of ``stage`` in one step, then deleted (see the module's docs)."""
+        folder = self.path(stage, load_id)
+        if not folder.exists():
+            return
+        doomed = self.root / REMOVING / f"{stage}.{load_id}"
+        doomed.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(doomed, ignore_errors=True)  # what an earlier crash left under the same name
+        os.replace(folder, doomed)
+        crash_point("remove.after_move")
+        shutil.rmtree(doomed, ignore_errors=True)
 
     def discard_incomplete(self) -> list[str]:
         """Remove what a crash left behind; returns the ids of the packages removed from a stage.
 
         That is every package in a temporary stage, and the ``extracted`` copy of a package that is
-        already ``normalized`` (a crash between normalize's move and its cleanup).
+        already ``normalized`` (a crash between normalize's move and its cleanup); packages a crash left
+        half-deleted in ``removing.tmp`` go too (they are not counted: they had left their stage).
         """
+        shutil.rmtree(self.root / REMOVING, ignore_errors=True)
         removed = []
         for stage in ("extracting.tmp", "normalizing.tmp"):
             for load_id in self.load_ids(stage):

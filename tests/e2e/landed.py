@@ -47,7 +47,7 @@ def stage_ids(pipe: dataload.Pipeline, stage: str) -> list[str]:
 
 def assert_clean(pipe: dataload.Pipeline) -> None:
     """Nothing left in a temporary stage and nothing pending."""
-    for stage in (*TEMP_STAGES, "extracted", "normalized", "failed"):
+    for stage in (*TEMP_STAGES, "removing.tmp", "extracted", "normalized", "failed"):
         assert stage_ids(pipe, stage) == [], f"leftover package(s) in {stage}"
 
 

@@ -33,6 +33,11 @@ CRASH_POINTS = [
     ("load.before_commit", "normalized", False),  # all but the _dl_loads marker
     ("load.after_commit", "normalized", True),  # committed, the local state is older
     ("state.after_save", "normalized", True),  # local state written, the package not yet removed
+    # a package is renamed out of its stage before it is deleted: killed while deleting the extracted copy ...
+    ("remove.after_move:1", "normalized", False),
+    # ... or the loaded package (the random-kill test once found a loaded package with part of its files
+    # deleted in normalized/, which the next run tried to load again)
+    ("remove.after_move:2", None, True),
 ]
 
 
@@ -101,7 +106,8 @@ def test_killed_at_a_crash_point_the_next_run_lands_every_row_once(tmp_path: Pat
     assert info.resumed == pending
     assert loaded_ids(pipe) == list(range(ROWS + MORE))
     assert set(pending) <= set(load_ids(pipe))
-    assert_landed(pipe, {"items": child.source_rows(ROWS + MORE)}, packages=2 + len(pending), cursors={"items": "id"})
+    assert_landed(pipe, {"items": child.source_rows(ROWS + MORE)}, packages=2 + (1 if left_in or committed else 0),
+                  cursors={"items": "id"})
     assert_clean(pipe)
 
 
