@@ -26,6 +26,9 @@ from dataload.protocol import Destination, DestinationClient
 from dataload.schema.files import SchemaFiles
 from dataload.schema.model import Schema
 
+SETTINGS_FILE = "pipeline.json"
+"""In a pipeline's working dir: what :func:`dataload.attach` reopens it with (never a secret)."""
+
 
 def read_state(working_dir: Path) -> dict[str, Any]:
     """The committed state (decoded) in ``working_dir``, or a new one when nothing was committed yet."""

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dataload.context import PipelineContext
+from dataload.context import SETTINGS_FILE, PipelineContext
 from dataload.dataset import Dataset
 from dataload.drop import drop_columns, drop_resources
 from dataload.extract.limits import BufferLimits
@@ -29,7 +29,6 @@ from dataload.lock import LOCK_FILE, pipeline_lock
 from dataload.normalize.stage import normalize_extracted
 from dataload.package import order
 from dataload.package.storage import packages_of, read_json, write_json
-from dataload.pipelines import SETTINGS_FILE
 from dataload.progress import ProgressArg, check_progress, new_progress
 from dataload.registry import DestinationArg, resolve_destination
 from dataload.run_input import as_source

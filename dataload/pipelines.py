@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dataload.configuration.providers import project_dir_of
+from dataload.context import SETTINGS_FILE
 from dataload.exceptions import InvalidConfig, MissingConfig, PipelineError
 from dataload.extract.limits import BufferLimits
 from dataload.load.step import RetryPolicy
@@ -18,9 +19,6 @@ from dataload.registry import DestinationArg, resolve_destination
 
 if TYPE_CHECKING:
     from dataload.facade import Pipeline
-
-SETTINGS_FILE = "pipeline.json"
-"""In a pipeline's working dir: what :func:`attach` reopens it with (never a secret; see :func:`stored_settings`)."""
 
 
 def pipelines_base(given: str | os.PathLike[str] | None = None) -> Path:
