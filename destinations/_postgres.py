@@ -1,7 +1,8 @@
-"""PostgreSQL destination (psycopg 3): one PG schema per dataset, Parquet bulk-loaded with COPY.
+"""PostgreSQL destination (psycopg 3): one PG schema per dataset, load files bulk-loaded with COPY.
 
 A package is loaded in one transaction: schema changes, every table's rows, the ``_dl_loads``
-row, a new ``_dl_version`` row when the schema changed, and the pipeline state. Each load file is
+row, a new ``_dl_version`` row when the schema changed, and the pipeline state. Each load file
+(Parquet, or Arrow read in place: :meth:`~dataload.protocol.PackageFile.batches`) is
 encoded as CSV by pyarrow (the next files on ``package.workers`` threads while one is sent) and
 streamed through ``COPY ... FROM STDIN`` into its table or, for a merge on keys, into a
 temporary staging table that carries ``_dl_chunk``/``_dl_row``, so the shared statements of
@@ -76,7 +77,7 @@ class Postgres:
     project_setup = ProjectSetup("PostgreSQL, a server (merge by upsert or delete-insert)",
                                  extras=("postgres",),
                                  secrets={"credentials": "postgresql://loader:<password>@localhost:5432/analytics"})
-    capabilities = Capabilities(max_identifier_length=_MAX_NAME_BYTES, file_formats=("parquet",),
+    capabilities = Capabilities(max_identifier_length=_MAX_NAME_BYTES, file_formats=("arrow", "parquet"),
                                 merge_strategies=("delete-insert", "upsert"), concurrent_loads=True)
 
     def __init__(self, credentials: str | Mapping[str, Any] | None = None, *, connect_timeout: int = 10) -> None:
@@ -138,14 +139,11 @@ class Postgres:
         return f"Postgres({self.display!r})"
 
 
-def _as_csv(file: PackageFile, positions: bool) -> tuple[list[str], list[memoryview]]:
-    """A Parquet load file's column names (position columns included) and its rows as COPY CSV pieces."""
-    import pyarrow.parquet as pq
-
-    parquet = pq.ParquetFile(file.path)
-    names = [*parquet.schema_arrow.names, *(POSITION_COLUMNS if positions else ())]
+def _as_csv(file: PackageFile, load_id: str, positions: bool) -> tuple[list[str], list[memoryview]]:
+    """A load file's column names (position columns included) and its rows as COPY CSV pieces."""
+    names = [*file.columns, *(POSITION_COLUMNS if positions else ())]
     pieces, first_row = [], 0
-    for batch in parquet.iter_batches(batch_size=_COPY_BATCH_ROWS):
+    for batch in file.batches(load_id, _COPY_BATCH_ROWS):
         pieces.append(csv_chunk(batch, (file.chunk, first_row) if positions else None))
         first_row += batch.num_rows
     return names, pieces
@@ -307,7 +305,8 @@ class PostgresClient:
         """
         import psycopg
 
-        encoded = in_threads(lambda file: (file, *_as_csv(file, positions)), package.files_of(table), package.workers)
+        encoded = in_threads(lambda file: (file, *_as_csv(file, package.load_id, positions)), package.files_of(table),
+                             package.workers)
         for file, names, pieces in encoded:
             try:
                 with self.connection.cursor() as cursor, \

@@ -32,6 +32,7 @@ from dataload.context import PipelineContext
 from dataload.drop import with_imported_schema
 from dataload.exceptions import InvalidConfig, PartitionError
 from dataload.info import StepInfo
+from dataload.normalize.arrow_files import arrow_load_files
 from dataload.normalize.parallel import merged_schema
 from dataload.normalize.stage import normalize_package, seal_normalized
 from dataload.package.manifest import read_manifest, write_manifest
@@ -63,7 +64,7 @@ def run_partitioned(ctx: PipelineContext, data: Any, hints: dict[str, Any], exec
     schema = with_imported_schema(ctx, ctx.schema())
     first = new_load_id()
     settings = {"max_table_nesting": source.max_table_nesting, "schema_contract": source.schema_contract}
-    arrow_files = "arrow" in ctx.destination.capabilities.file_formats
+    arrow_files = arrow_load_files(ctx.destination.capabilities)
     tasks = [PartitionTask(partition, resource.for_partition(partition), source.name, settings,
                            f"{first}.{index:06d}", str(ctx.packages.path(STAGE, f"{first}.{index:06d}").absolute()),
                            encode(state), schema.to_dict(), ctx.max_identifier_length, arrow_files,
