@@ -1,8 +1,8 @@
 """Child process for tests/e2e/test_resume.py and test_crash_matrix.py: runs one pipeline, killed at a crash point.
 
 ``python resume_child.py <pipelines_dir> <db_path> <rows> <mode> [<dataset>]``; ``db_path`` is a DuckDB
-file, a ``postgresql://`` URL, a SQLAlchemy URL (``sqlite:///...``, ``mysql+pymysql://...``),
-``filesystem:<folder>`` or ``filesystem-jsonl:<folder>``; ``mode`` is one of
+file, a ``postgresql://`` URL, a SQLAlchemy URL (``sqlite:///...``, ``mysql+pymysql://...``) or
+``filesystem:<folder>``; ``mode`` is one of
 
 - ``none``: run to the end; prints ``{"load_ids": ..., "resumed": ...}`` as JSON (with
   ``DATALOAD_CRASH_AT`` set, the engine kills the process at that crash point: see dataload.crash);
@@ -41,8 +41,6 @@ def destination_of(target: str) -> object:
         return sqlalchemy(target)
     if target.startswith("filesystem:"):
         return filesystem(target.removeprefix("filesystem:"))
-    if target.startswith("filesystem-jsonl:"):  # a format converted from Arrow load files
-        return filesystem(target.removeprefix("filesystem-jsonl:"), format="jsonl")
     return duckdb(target)
 
 
