@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from dataload.crash import crash_point
-from dataload.schema.model import LOAD_ID, ROW_ID, Schema
+from dataload.schema.model import LOAD_ID, Schema
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -72,8 +72,7 @@ class PackageFile:
     ``file_format`` is ``"parquet"`` (every column, ``_dl_load_id`` included) or, for destinations
     that list ``"arrow"`` in their file formats, ``"arrow"``: the columns normalization wrote are in
     ``path``, the columns it left untouched stay in the extracted Arrow file ``base`` under the
-    names in ``base_columns``, and ``_dl_load_id`` is not stored, nor ``_dl_id`` where
-    ``row_id_seed`` is set (it is derived from it); read them with :meth:`read_arrow`.
+    names in ``base_columns``, and ``_dl_load_id`` is not stored (read them with :meth:`read_arrow`).
     """
 
     table: str
@@ -84,15 +83,13 @@ class PackageFile:
     file_format: str = "parquet"
     base: Path | None = None
     base_columns: dict[str, str] = field(default_factory=dict)
-    row_id_seed: int | None = None
 
     @classmethod
     def from_entry(cls, entry: dict[str, Any], folder: Path) -> PackageFile:
         """The file described by an entry of a package's ``files`` list (paths relative to ``folder``)."""
         base = entry.get("base")
         return cls(entry["table"], entry["chunk"], folder / entry["path"], entry["rows"], entry["columns"],
-                   entry.get("format", "parquet"), folder / base if base else None, entry.get("base_columns", {}),
-                   entry.get("row_id_seed"))
+                   entry.get("format", "parquet"), folder / base if base else None, entry.get("base_columns", {}))
 
     def read_arrow(self) -> pa.Table:
         """The rows of an ``arrow`` load file, memory-mapped, in ``columns`` order without ``_dl_load_id``."""
@@ -104,12 +101,8 @@ class PackageFile:
         names = [c for c in self.columns if c != LOAD_ID]
         base_at = {name: i for i, name in enumerate(base.column_names)}  # by position: name lookups are linear
         written_at = {name: i for i, name in enumerate(written.column_names)}
-        columns = {c: base.column(base_at[self.base_columns[c]]) for c in names if c in self.base_columns}
-        if self.row_id_seed is not None:
-            from dataload.normalize.rows import row_ids
-
-            columns[ROW_ID] = pa.chunked_array([row_ids(self.row_id_seed, self.rows)])
-        return pa.table([columns[c] if c in columns else written.column(written_at[c]) for c in names], names=names)
+        return pa.table([base.column(base_at[self.base_columns[c]]) if c in self.base_columns
+                         else written.column(written_at[c]) for c in names], names=names)
 
     def batches(self, load_id: str, batch_size: int) -> Iterator[pa.RecordBatch]:
         """The file's rows as record batches of at most ``batch_size`` rows, in either format, with

@@ -3,12 +3,10 @@
 For a destination that reads Arrow (``"arrow"`` in its file formats), a chunk that was extracted
 as Arrow and made no child tables keeps its untouched columns in the extracted file: the file is
 hard-linked into the package (a copy where links are not possible), and only the columns that
-normalization made or changed (casts, nulled values, variants) are written to a small
+normalization made or changed (``_dl_id``, casts, nulled values, variants) are written to a small
 Arrow file beside it. "Untouched" is decided by memory, not by value: the fitted column is the
 extracted file's column itself. ``_dl_load_id`` is the same in every row and is left to the
-destination; ``_dl_id`` is derived from a seed (:func:`dataload.normalize.rows.row_ids`), which
-the file's entry stores instead of the column, so no written data needs it.
-:meth:`dataload.protocol.PackageFile.read_arrow` puts the two files together.
+destination. :meth:`dataload.protocol.PackageFile.read_arrow` puts the two files together.
 
 Whether a package gets Arrow load files is :func:`arrow_load_files`: the destination lists
 ``"arrow"`` and the user did not ask for Parquet (``NORMALIZE__FILE_FORMAT=parquet``).
@@ -27,7 +25,6 @@ from dataload.configuration import NOT_FOUND, lookup
 from dataload.exceptions import InvalidConfig
 from dataload.package.disk_full import naming_the_file
 from dataload.protocol import Capabilities
-from dataload.schema.model import ROW_ID
 
 ARROW_FORMAT = "arrow"
 EXTRACTED_NAME = "extracted.arrows"
@@ -70,11 +67,10 @@ def reused_columns(fitted: pa.Table, extracted: pa.Table) -> dict[str, str]:
 
 
 def write_arrow_load_file(fitted: pa.Table, reused: dict[str, str], extracted_file: Path, folder: Path,
-                          columns: list[str], row_id_seed: int | None = None) -> dict[str, Any]:
+                          columns: list[str]) -> dict[str, Any]:
     """Link the extracted file into ``folder``, write the other columns; the file's package entry (paths in ``folder``).
 
-    ``columns`` are the file's columns in table order, ``_dl_load_id`` included. With
-    ``row_id_seed``, ``_dl_id`` (made by ``row_ids(row_id_seed, rows)``) is not written.
+    ``columns`` are the file's columns in table order, ``_dl_load_id`` included.
     """
     import pyarrow.ipc as ipc
 
@@ -84,13 +80,11 @@ def write_arrow_load_file(fitted: pa.Table, reused: dict[str, str], extracted_fi
     except OSError:  # no hard links here (another file system, Windows shares): a copy
         with naming_the_file(base):
             shutil.copyfile(extracted_file, base)
-    generated = [ROW_ID] if row_id_seed is not None and ROW_ID in fitted.column_names else []
-    written = fitted.drop_columns([*reused, *generated])
+    written = fitted.drop_columns(list(reused))
     path = folder / "written.arrow"
     with naming_the_file(path), pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, written.schema) as writer:
         writer.write_table(written)
-    entry = {"format": ARROW_FORMAT, "path": path, "base": base, "base_columns": reused, "columns": columns}
-    return entry | ({"row_id_seed": row_id_seed} if generated else {})
+    return {"format": ARROW_FORMAT, "path": path, "base": base, "base_columns": reused, "columns": columns}
 
 
 def _memory(column: pa.ChunkedArray) -> tuple[Any, ...] | None:

@@ -106,21 +106,10 @@ def list_positions(lists: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
     return values, parents, pa.array(positions, type=pa.int64())
 
 
-def new_row_id_seed() -> int:
-    """A random seed for :func:`row_ids`: 64 bits, so the ids of any practical number of rows and
-    loads are unique."""
-    return int.from_bytes(os.urandom(8), "little")
-
-
-def row_ids(seed: int, count: int) -> pa.Array:
-    """``count`` random 64-bit row ids made from ``seed`` in one vectorized call: the raw output of
-    numpy's PCG64 bit generator, whose stream numpy keeps the same for a seed across versions, so an
-    Arrow load file stores the seed instead of the column (about 3 ms per million ids).
-
-    >>> row_ids(7, 3).equals(row_ids(7, 3)), len(set(row_ids(7, 1000).to_pylist()))
-    (True, 1000)
-    """
-    return pa.array(np.random.PCG64(seed).random_raw(count).view(np.int64))
+def unique_ids(count: int) -> pa.Array:
+    """``count`` new 64-bit row ids, random, so unique across loads for any practical table size."""
+    seed = int.from_bytes(os.urandom(8), "little")
+    return pa.array(np.random.default_rng(seed).integers(-(2**63), 2**63 - 1, count, dtype=np.int64))
 
 
 def key_ids(key_columns: list[pa.Array]) -> pa.Array:

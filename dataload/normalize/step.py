@@ -28,16 +28,7 @@ from dataload.normalize.contract import Discards, enforce
 from dataload.normalize.errors import content_errors
 from dataload.normalize.fit import TypeNotes, columns_with_load_id, fit_rows, with_load_id
 from dataload.normalize.flatten import flatten_records
-from dataload.normalize.rows import (
-    TableNames,
-    TableRows,
-    assign_ids,
-    keep_rows,
-    key_ids,
-    last_of_each_key,
-    new_row_id_seed,
-    row_ids,
-)
+from dataload.normalize.rows import TableNames, TableRows, assign_ids, keep_rows, key_ids, last_of_each_key, unique_ids
 from dataload.normalize.unnest import unnest
 from dataload.normalize.validate import validate_rows
 from dataload.package.disk_full import naming_the_file
@@ -109,10 +100,9 @@ def normalize_chunks(settings: ChunkSettings, chunks: list[tuple[int, str, str]]
                 if batch and batch[0].length:
                     reusable = (settings.arrow_files and kind == "arrow" and len(batch) == 1
                                 and root.write_disposition != "merge")
-                    batch, seed = _assign_ids(batch, root)
+                    batch = _assign_ids(batch, root)
                     _write_batch(writer, result, settings.output, chunk, batch, schema, settings.load_id,
-                                 max_identifier_length,
-                                 (settings.extracted / file_name, payload, seed) if reusable else None)
+                                 max_identifier_length, (settings.extracted / file_name, payload) if reusable else None)
                     if progress is not None:
                         for rows in batch:
                             progress.add(rows.table, rows.length)
@@ -121,9 +111,8 @@ def normalize_chunks(settings: ChunkSettings, chunks: list[tuple[int, str, str]]
 
 def _write_batch(writer: _Writer, result: NormalizeResult, output: Path, chunk: int, batch: list[TableRows],
                  schema: Schema, load_id: str, max_identifier_length: int | None,
-                 extracted: tuple[Path, pa.Table, int | None] | None) -> None:
-    """Fit and write each table of the batch; ``extracted`` (file, table, seed of the root's row ids)
-    when its columns may be reused."""
+                 extracted: tuple[Path, pa.Table] | None) -> None:
+    """Fit and write each table of the batch; ``extracted`` (file, table) when its columns may be reused."""
     folder = output / "files" / f"{chunk:06d}"
     folder.mkdir(parents=True, exist_ok=True)
     for position, rows in enumerate(batch):
@@ -133,8 +122,7 @@ def _write_batch(writer: _Writer, result: NormalizeResult, output: Path, chunk: 
         table = schema.tables[rows.table]
         reused = reused_columns(fitted, extracted[1]) if extracted else {}
         if extracted and reused:
-            entry = write_arrow_load_file(fitted, reused, extracted[0], folder, columns_with_load_id(fitted, table),
-                                          extracted[2])
+            entry = write_arrow_load_file(fitted, reused, extracted[0], folder, columns_with_load_id(fitted, table))
         else:
             arrow = with_load_id(fitted, table, load_id)
             entry = {"path": folder / f"{position:03d}.parquet", "columns": arrow.column_names}
@@ -200,9 +188,7 @@ def _to_rows(kind: str, payload: Any) -> list[Any]:
     return payload if kind == "rows" else payload.to_pylist()  # type: ignore[no-any-return]
 
 
-def _assign_ids(batch: list[TableRows], root: Table) -> tuple[list[TableRows], int | None]:
-    """Give the root rows their ``_dl_id``: from the primary key for a merge, else derived from a new
-    seed (returned, so an Arrow load file can store it instead of the ids)."""
+def _assign_ids(batch: list[TableRows], root: Table) -> list[TableRows]:
     keys = root.key_columns("primary_key")
     if root.write_disposition == "merge" and keys:
         missing = [k for k in keys if k not in batch[0].columns]
@@ -215,10 +201,9 @@ def _assign_ids(batch: list[TableRows], root: Table) -> tuple[list[TableRows], i
             batch = keep_rows(batch, keep)
             ids = ids.filter(keep)
         assign_ids(batch, ids)
-        return batch, None
-    seed = new_row_id_seed()
-    assign_ids(batch, row_ids(seed, batch[0].length))
-    return batch, seed
+    else:
+        assign_ids(batch, unique_ids(batch[0].length))
+    return batch
 
 
 def apply_table_hints(schema: Schema, table: str, hints: TableHintsRecord, max_length: int | None) -> Table:

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.ipc as ipc
 import pytest
 from landed import assert_clean, assert_landed, stage_ids
 from test_crash_matrix import destination  # noqa: F401 (the fixture: every destination, a dataset of its own)
@@ -29,7 +28,6 @@ from test_resume import EARLIER, MORE, ROWS, Target, child, run_child
 import dataload
 from conftest import MARIADB_URL, POSTGRES_URL, mariadb_admin, postgres_connection
 from dataload.exceptions import InvalidConfig
-from dataload.normalize.rows import row_ids
 from dataload.package.storage import read_json
 from destinations import duckdb, filesystem, postgres, sqlalchemy
 from destinations.sql import quote
@@ -177,22 +175,6 @@ def test_asking_for_arrow_files_where_the_destination_reads_only_parquet_is_refu
     monkeypatch.setenv("NORMALIZE__FILE_FORMAT", "feather")
     with pytest.raises(InvalidConfig, match="must be one of arrow, parquet"):
         pipe.normalize()
-
-
-def test_row_ids_of_an_arrow_load_file_are_made_from_its_seed_not_stored(
-        make_pipeline: Callable[..., dataload.Pipeline]) -> None:
-    pipe = make_pipeline()
-    pipe.extract(pa.table({"id": [1, 2, 3], "name": ["a", "b", "c"]}), table_name="t")
-    pipe.normalize()
-    (package,) = (pipe.working_dir / "packages" / "normalized").iterdir()
-    (entry,) = read_json(package / "package.json")["files"]
-    assert entry["format"] == "arrow" and "_dl_id" in entry["columns"]
-    assert ipc.open_file(str(package / entry["path"])).read_all().column_names == []  # nothing written at all
-    pipe.load()
-    loaded = pipe.dataset().table("t").arrow()
-    expected = dict(zip([1, 2, 3], row_ids(entry["row_id_seed"], 3).to_pylist()))
-    assert dict(zip(loaded.column("id").to_pylist(), loaded.column("_dl_id").to_pylist())) == expected
-    assert len(set(expected.values())) == 3
 
 
 # -- resume: a crash between normalize and load, with Arrow load files pending ---------------------------------
