@@ -4,11 +4,12 @@
     python benchmarks/_workload.py W6 setup     <rows> --workdir DIR --for ours|reference
     python benchmarks/_workload.py W1 ours      <rows> --workdir DIR
     python benchmarks/_workload.py W1 reference <rows> --workdir DIR
+    python benchmarks/_workload.py W1 reference2 <rows> --workdir DIR   (a workload's second reference)
 
 ``build`` generates the input and caches it under ``benchmarks/.cache/``.
 ``setup`` runs a workload's untimed preparation (e.g. W6's first load) into DIR in its
 own process, so that it adds neither time nor peak RSS to the measurement.
-``ours`` / ``reference`` load the cached input, time only the work, then verify
+``ours`` / ``reference`` / ``reference2`` load the cached input, time only the work, then verify
 the destination (untimed) and print one line ``BENCH_RESULT {json}`` on stdout
 with seconds, peak RSS (``ru_maxrss``), RSS before the work, rows verified and, for
 ours, the seconds of each pipeline step (``pipe.last_trace``).
@@ -46,6 +47,8 @@ PRELOAD = {
     "ours": ("pyarrow", "pyarrow.parquet", "duckdb", "dataload", "dataload.pipelines", "dataload.decorators",
              "destinations", "destinations._duckdb"),
 }
+PRELOAD["reference2"] = PRELOAD["reference"]
+SIDES = tuple(PRELOAD)
 OPTIONAL_PRELOAD = ("pandas",)
 MB = 1024 * 1024
 
@@ -125,7 +128,7 @@ def measure(workload: Workload, mode: str, rows: int, workdir: Path) -> dict:
     """Load the cached input, time the work, record memory, then verify."""
     inp = load_input(workload, mode, rows)
     workdir.mkdir(parents=True, exist_ok=True)
-    run = workload.run_ours if mode == "ours" else workload.run_reference
+    run = workload.runner(mode)
 
     with workload.serve(inp) as served:  # e.g. W8's HTTP server, started and stopped untimed
         gc.collect()
@@ -159,10 +162,10 @@ def main(argv: list[str] | None = None) -> None:
     """Parse arguments, run one step, print its result line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workload", choices=sorted(REGISTRY))
-    parser.add_argument("mode", choices=("build", "setup", "ours", "reference"))
+    parser.add_argument("mode", choices=("build", "setup", *SIDES))
     parser.add_argument("rows", type=int)
     parser.add_argument("--workdir", type=Path, help="scratch directory for setup/ours/reference")
-    parser.add_argument("--for", dest="for_mode", choices=("ours", "reference"),
+    parser.add_argument("--for", dest="for_mode", choices=SIDES,
                         help="with setup: which side to prepare")
     args = parser.parse_args(argv)
     workload = REGISTRY[args.workload]
@@ -170,10 +173,10 @@ def main(argv: list[str] | None = None) -> None:
         result = build(workload, args.rows)
     else:
         if args.workdir is None:
-            parser.error("--workdir is required for setup/ours/reference")
+            parser.error("--workdir is required for setup/" + "/".join(SIDES))
         if args.mode == "setup":
             if args.for_mode is None:
-                parser.error("setup needs --for ours|reference")
+                parser.error("setup needs --for " + "|".join(SIDES))
             result = setup(workload, args.for_mode, args.rows, args.workdir)
         else:
             result = measure(workload, args.mode, args.rows, args.workdir)

@@ -3,7 +3,8 @@
     python benchmarks/run.py [--quick] [--repeat N] [--only W1,...] [--json PATH]
 
 For every selected workload: build (or reuse) its cached input, then measure
-``ours`` and ``reference`` N times each, alternating, every measurement in a
+``ours`` and ``reference`` (and ``reference2``, where the workload has a second
+reference) N times each, alternating, every measurement in a
 fresh process (``benchmarks/_workload.py``), and print medians. A workload's
 untimed setup (W6's and W11's first load) runs in its own process before each measurement.
 Row counts are verified in the destination after every measurement (untimed); a
@@ -41,6 +42,7 @@ from workloads import CACHE_DIR, REGISTRY, Workload  # noqa: E402
 WORKER = BENCH_DIR / "_workload.py"
 HEADER = ("workload", "rows", "seconds", "rows/s", "peak RSS MB", "RSS added MB",
           "ref seconds", "ours/ref")
+REF2_HEADER = ("ref2 seconds", "ours/ref2")  # only when some workload has a second reference
 
 
 class BenchmarkFailed(RuntimeError):
@@ -137,22 +139,31 @@ def measure(workload: Workload, rows: int, repeat: int, log, prepared=None) -> l
         return measure_scale(workload, rows, repeat, log)
     env = prepared(rows) if prepared is not None else None
     build_input(workload, rows, log)
-    runs: dict[str, list[dict]] = {"ours": [], "reference": []}
+    runs: dict[str, list[dict]] = {mode: [] for mode in workload.modes}
     for i in range(repeat):
-        for mode in ("reference", "ours"):
+        for mode in workload.modes:
             runs[mode].append(run_once(workload, mode, rows, f"run {i + 1}/{repeat}", log, env))
     summary = ours_summary(workload.display, workload, rows, runs["ours"])
-    ref_seconds = median_of(runs["reference"], "seconds")
-    summary.update({
-        "ref_seconds": ref_seconds,
-        "ref_cpu_seconds": median_of(runs["reference"], "cpu_seconds"),
-        "ref_peak_rss_mb": median_of(runs["reference"], "peak_rss_mb"),
-        "ratio": summary["seconds"] / ref_seconds if ref_seconds else float("inf"),
-        "runs": runs,
-    })
+    summary.update(reference_summary("", summary["seconds"], runs["reference"]))
+    if "reference2" in runs:
+        summary.update(reference_summary("2", summary["seconds"], runs["reference2"]))
+        summary["reference2"] = workload.reference2
+    summary["runs"] = runs
     if workload.small_of is not None:
         summary.update(measure_small(workload, rows, repeat, log, prepared))
     return [summary]
+
+
+def reference_summary(suffix: str, ours_seconds: float, runs: list[dict]) -> dict:
+    """The medians of one reference's runs and ours ÷ it: ``ref_seconds``, ..., ``ratio`` for the
+    first reference (``suffix`` ""), ``ref2_seconds``, ..., ``ratio2`` for the second (``suffix`` "2")."""
+    seconds = median_of(runs, "seconds")
+    return {
+        f"ref{suffix}_seconds": seconds,
+        f"ref{suffix}_cpu_seconds": median_of(runs, "cpu_seconds"),
+        f"ref{suffix}_peak_rss_mb": median_of(runs, "peak_rss_mb"),
+        f"ratio{suffix}": ours_seconds / seconds if seconds else float("inf"),
+    }
 
 
 def measure_small(workload: Workload, rows: int, repeat: int, log, prepared=None) -> dict:
@@ -189,16 +200,26 @@ def measure_scale(workload: Workload, rows: int, repeat: int, log) -> list[dict]
 
 
 def format_table(results: list[dict]) -> str:
-    """Render the results as a Markdown table (readable in a terminal too)."""
-    rows = [HEADER]
+    """Render the results as a Markdown table (readable in a terminal too).
+
+    The columns ``ref2 seconds`` and ``ours/ref2`` are there only when some result has a second
+    reference (``-`` in the rows of the others).
+    """
+    second = any(r.get("ref2_seconds") is not None for r in results)
+    header = HEADER + (REF2_HEADER if second else ())
+    rows = [header]
     for r in results:
-        rows.append((
+        cells = (
             r["workload"], f"{r['rows']:,}", f"{r['seconds']:.2f}", f"{r['rows_per_s']:,.0f}",
             f"{r['peak_rss_mb']:.0f}", f"{r['rss_added_mb']:.0f}",
             r.get("ref_display") or f"{r['ref_seconds']:.2f}",
             r.get("ratio_display") or f"{r['ratio']:.2f}x",
-        ))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
+        )
+        if second:
+            has = r.get("ref2_seconds") is not None
+            cells += (f"{r['ref2_seconds']:.2f}", f"{r['ratio2']:.2f}x") if has else ("-", "-")
+        rows.append(cells)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = []
     for n, row in enumerate(rows):
         cells = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
@@ -334,8 +355,10 @@ def main(argv: list[str] | None = None) -> int:
              for r in results if r.get("steps")]
     if split:
         print("ours per step (median s): " + "; ".join(split))
-    print("CPU seconds (median, user+sys, all threads) ours/ref: " + "; ".join(
-        f"{r['workload']} {r['cpu_seconds']:.2f}" + (f"/{r['ref_cpu_seconds']:.2f}" if r.get("ref_cpu_seconds") else "")
+    print("CPU seconds (median, user+sys, all threads) ours/ref" + ("/ref2" if any(
+        r.get("ref2_cpu_seconds") for r in results) else "") + ": " + "; ".join(
+        f"{r['workload']} {r['cpu_seconds']:.2f}" + "".join(
+            f"/{r[key]:.2f}" for key in ("ref_cpu_seconds", "ref2_cpu_seconds") if r.get(key))
         for r in results))
     notes = [f"{r['workload']}: rows = {r['rows']:,} changed rows merged into {r['size']:,}"
              for r in results if r["rows"] != r["size"]]
@@ -344,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     notes += [f"{r['workload']}: peak RSS {r['peak_rss_mb']:.0f} MB at {r['rows']:,} rows, "
               f"{r['small_peak_rss_mb']:.0f} MB at {r['small_rows']:,} "
               f"({r['peak_rss_mb'] / r['small_peak_rss_mb']:.2f}x)" for r in results if r.get("small_rows")]
+    notes += [f"{r['workload']}: ref2 = {r['reference2']}" for r in results if r.get("reference2")]
     notes += list(dict.fromkeys(r["note"] for r in results if r.get("note")))  # once per workload
     for note in notes:
         print("note: " + note)

@@ -12,7 +12,7 @@ import dataclasses
 import logging
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,11 +29,14 @@ from dataload.lock import LOCK_FILE, pipeline_lock
 from dataload.normalize.stage import normalize_extracted
 from dataload.package import order
 from dataload.package.storage import packages_of, read_json, write_json
+from dataload.pipelines import SETTINGS_FILE
 from dataload.progress import ProgressArg, check_progress, new_progress
 from dataload.registry import DestinationArg, resolve_destination
+from dataload.run_input import as_source
 from dataload.run_trace import traced_run
-from dataload.scale.coordinator import run_partitioned
+from dataload.scale.coordinator import finish_run, orchestrated_outcomes, resume_handover, run_partitioned
 from dataload.scale.executors import ExecutorArg
+from dataload.scale.plan import PartitionedRun, plan_run, record_run, recorded_run
 from dataload.scale.publish import resume_published
 from dataload.scale.staging import staging_for
 from dataload.schema.files import SchemaFiles
@@ -42,9 +45,6 @@ from dataload.sql_client import SqlClient
 from dataload.sync import reconcile
 
 logger = logging.getLogger(__name__)
-
-SETTINGS_FILE = "pipeline.json"
-"""In a pipeline's working dir: what :func:`dataload.attach` reopens it with (never a secret)."""
 
 
 class Pipeline:
@@ -108,8 +108,7 @@ class Pipeline:
         started = time.perf_counter()
         self.last_trace = Trace()
         with self._lock() as ctx, traced_run(self.working_dir, self.last_trace):
-            reconcile(ctx)
-            info = self._finish_pending(ctx)
+            info = self._start(ctx)
             if data is not None:
                 if executor is None:
                     extract_package(ctx, data, hints)
@@ -146,6 +145,11 @@ class Pipeline:
             info = ctx.new_info()
             load_normalized(ctx, info, workers)
             return record(info)
+
+    def _start(self, ctx: PipelineContext) -> LoadInfo:
+        """What every run does first: reconcile with the destination, then finish pending packages."""
+        reconcile(ctx)
+        return self._finish_pending(ctx)
 
     def _finish_pending(self, ctx: PipelineContext) -> LoadInfo:
         info = ctx.new_info()
@@ -264,3 +268,45 @@ class Pipeline:
     def __repr__(self) -> str:
         return (f"Pipeline({self.pipeline_name!r}, destination={self.destination.name!r}, "
                 f"dataset_name={self.dataset_name!r})")
+
+
+# -- a partitioned run in steps an orchestrator runs as tasks of their own ------------------------------------
+def plan_partitions(pipe: Pipeline, data: Any, *, staging_url: str | None = None,
+                    staging_options: Mapping[str, Any] | None = None) -> PartitionedRun:
+    """Step 1 of a partitioned run whose partitions an orchestrator runs as tasks of its own
+    (:mod:`dataload.integrations.airflow`): holding ``pipe``'s lock, what :meth:`Pipeline.run` does first
+    (reconcile, finish pending packages), then plan the partitions of ``data`` and record the run in the
+    working dir for :func:`finish_partitions`.
+
+    Step 2 is :func:`dataload.scale.coordinator.run_planned` for each partition of the returned run (sent
+    to those tasks as ``run.to_dict()``); ``staging_url`` is as for :meth:`Pipeline.run`.
+    """
+    pipe.last_trace = Trace()
+    with pipe._lock() as ctx, traced_run(pipe.working_dir, pipe.last_trace):
+        pipe._start(ctx)
+        run = plan_run(ctx, as_source(data, default_name=pipe.pipeline_name), staging_for(staging_url, staging_options))
+        record_run(ctx, run)
+    return run
+
+
+def finish_partitions(pipe: Pipeline, run_id: str, outcomes: Sequence[Mapping[str, Any] | None], *,
+                      staging_options: Mapping[str, Any] | None = None) -> LoadInfo:
+    """Step 3: holding ``pipe``'s lock, fold and publish the packages of the run :func:`plan_partitions`
+    recorded as ``run_id``, given its tasks' ``outcomes`` (``PartitionOutcome.to_dict()`` documents in any
+    order, None for a task that left none), then load them and commit the state once, with the last.
+
+    A partition without an outcome raises :class:`~dataload.exceptions.PartitionError` naming it (nothing
+    loaded, state unchanged; the plan stays for the next run). Called again (an orchestrator's retry) after
+    the packages were published, or while they were being handed over, it finishes the hand-over and loads
+    whatever is still pending, each package once.
+    """
+    started = time.perf_counter()
+    pipe.last_trace = Trace()
+    with pipe._lock() as ctx, traced_run(pipe.working_dir, pipe.last_trace):
+        run = recorded_run(ctx, run_id)
+        if run is not None and not resume_handover(ctx, run):
+            finish_run(ctx, run, orchestrated_outcomes(run, outcomes), run.staging(staging_options))
+        info = ctx.new_info()
+        load_normalized(ctx, info)
+    info.seconds = time.perf_counter() - started
+    return record(info)

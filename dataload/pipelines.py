@@ -5,17 +5,22 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dataload.configuration.providers import project_dir_of
 from dataload.exceptions import InvalidConfig, MissingConfig, PipelineError
 from dataload.extract.limits import BufferLimits
-from dataload.facade import SETTINGS_FILE, Pipeline
 from dataload.load.step import RetryPolicy
 from dataload.package.storage import read_json
 from dataload.progress import ProgressArg
 from dataload.protocol import Destination
 from dataload.registry import DestinationArg, resolve_destination
+
+if TYPE_CHECKING:
+    from dataload.facade import Pipeline
+
+SETTINGS_FILE = "pipeline.json"
+"""In a pipeline's working dir: what :func:`attach` reopens it with (never a secret; see :func:`stored_settings`)."""
 
 
 def pipelines_base(given: str | os.PathLike[str] | None = None) -> Path:
@@ -58,6 +63,8 @@ def pipeline(
     if not name or any(c in name for c in "/\\\x00"):
         raise InvalidConfig(f"pipeline_name {name!r} must be a plain name (no slashes)")
     base = pipelines_base(pipelines_dir)
+    from dataload.facade import Pipeline  # the engine loads when a pipeline is made, not to read the ones on disk
+
     return Pipeline(name, destination=destination, dataset_name=dataset_name or f"{name}_dataset",
                     pipelines_dir=base, local_dir=Path.cwd(),
                     export_schema_path=Path(export_schema_path) if export_schema_path else None,
@@ -78,6 +85,8 @@ def attach(pipeline_name: str, *, destination: DestinationArg | None = None, dat
     settings = stored_settings(pipeline_name, base)
     with project_dir_of(Path(settings["local_dir"])):  # credentials are looked up where the pipeline was made
         target = destination or _stored_destination(pipeline_name, settings)
+    from dataload.facade import Pipeline
+
     return Pipeline(pipeline_name, destination=target, dataset_name=dataset_name or settings["dataset_name"],
                     pipelines_dir=base, local_dir=Path(settings["local_dir"]), retry_policy=retry_policy,
                     buffer_limits=buffer_limits)

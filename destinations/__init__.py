@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the driver modules are imported only when a factory is called
     from destinations._duckdb import DuckDB
     from destinations._filesystem import Filesystem
-    from destinations._postgres import Postgres
+    from destinations._postgres import CopyFormat, Postgres
     from destinations._sqlalchemy import SqlAlchemy
 
 
@@ -29,15 +29,17 @@ def duckdb(credentials: Any = None, *, memory_limit: str | None = None) -> DuckD
     return DuckDB(credentials, memory_limit=memory_limit)
 
 
-def postgres(credentials: Any = None) -> Postgres:
+def postgres(credentials: Any = None, *, copy_format: CopyFormat = "binary") -> Postgres:
     """The PostgreSQL destination: a URL, a dict of parts, or None for ``DESTINATION__POSTGRES__CREDENTIALS``.
+
+    ``copy_format="csv"`` sends load files as CSV instead of PostgreSQL's binary ``COPY`` format.
 
     >>> postgres("postgresql://loader:s3cret@localhost/analytics")
     Postgres('postgresql://loader:***@localhost/analytics')
     """
     from destinations._postgres import Postgres
 
-    return Postgres(credentials)
+    return Postgres(credentials, copy_format=copy_format)
 
 
 def filesystem(bucket_url: Any = None, *, layout: str | None = None, format: str = "parquet",

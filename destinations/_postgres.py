@@ -1,13 +1,15 @@
 """PostgreSQL destination (psycopg 3): one PG schema per dataset, load files bulk-loaded with COPY.
 
-A package is loaded in one transaction: schema changes, every table's rows, the ``_dl_loads``
-row, a new ``_dl_version`` row when the schema changed, and the pipeline state. Each load file
-(Parquet, or Arrow read in place: :meth:`~dataload.protocol.PackageFile.batches`) is
-encoded as CSV by pyarrow (the next files on ``package.workers`` threads while one is sent) and
-streamed through ``COPY ... FROM STDIN`` into its table or, for a merge on keys, into a
-temporary staging table that carries ``_dl_chunk``/``_dl_row``, so the shared statements of
-:mod:`destinations.sql` run unchanged; ``merge`` with the ``upsert`` strategy uses
-``INSERT ... ON CONFLICT`` on a unique index over the primary key.
+A package is loaded in one transaction: schema changes, every table's rows, the ``_dl_loads`` row, a
+new ``_dl_version`` row when the schema changed, and the pipeline state. Each load file (Parquet, or
+Arrow read in place) is encoded in PostgreSQL's binary ``COPY`` format
+(:mod:`destinations._postgres_binary`; as CSV by pyarrow with ``copy_format="csv"`` or where a
+column's Arrow type has no binary encoder, e.g. ``decimal256``), the next files on
+``package.workers`` threads while one is sent, and streamed through ``COPY ... FROM STDIN`` into its
+table or, for a merge on keys, into a temporary staging table that carries
+``_dl_chunk``/``_dl_row``, so the shared statements of :mod:`destinations.sql` run unchanged;
+``merge`` with the ``upsert`` strategy uses ``INSERT ... ON CONFLICT`` on a unique index over the
+primary key.
 
 >>> Postgres("postgresql://loader:s3cret@db.internal/analytics")
 Postgres('postgresql://loader:***@db.internal/analytics')
@@ -19,7 +21,7 @@ import hashlib
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 import pyarrow as pa
 
@@ -28,6 +30,7 @@ from dataload.exceptions import InvalidConfig, MissingConfig, MissingDependencyE
 from dataload.protocol import Capabilities, LoadPackage, PackageFile, ProjectSetup, in_threads
 from dataload.schema.model import ROOT_ID, ROW_ID, Column, Schema, Table, decimal_size, integer_bits
 from destinations._postgres_arrow import POSITION_COLUMNS, csv_chunk, result_to_arrow
+from destinations._postgres_binary import SIGNATURE, TRAILER, binary_chunk, binary_kinds
 from destinations.errors import connect_error, load_error
 from destinations.records import SCHEMA, STATE, SqlRecords
 from destinations.sql import (
@@ -46,6 +49,8 @@ _TYPES = {"bigint": "bigint", "double": "double precision", "bool": "boolean", "
           "binary": "bytea", "json": "jsonb"}
 _MAX_NAME_BYTES = 63
 _COPY_BATCH_ROWS = 50_000
+CopyFormat = Literal["binary", "csv"]
+COPY_FORMATS: tuple[CopyFormat, ...] = ("binary", "csv")
 
 
 def postgres_type(column: Column) -> str:
@@ -71,6 +76,8 @@ class Postgres:
     (``host``, ``port``, ``user``, ``password``, ``dbname``), or None to read
     ``DESTINATION__POSTGRES__CREDENTIALS`` or ``[destination.postgres] credentials`` in
     ``.dataload/secrets.toml``. The password never shows in ``repr`` or error messages.
+    ``copy_format``: ``"binary"`` (default) sends load files in PostgreSQL's binary ``COPY`` format
+    (a file with a ``decimal256`` column, precision over 38, as CSV); ``"csv"`` sends every file as CSV.
     """
 
     name = "postgres"
@@ -80,7 +87,10 @@ class Postgres:
     capabilities = Capabilities(max_identifier_length=_MAX_NAME_BYTES, file_formats=("arrow", "parquet"),
                                 merge_strategies=("delete-insert", "upsert"), concurrent_loads=True)
 
-    def __init__(self, credentials: str | Mapping[str, Any] | None = None, *, connect_timeout: int = 10) -> None:
+    def __init__(self, credentials: str | Mapping[str, Any] | None = None, *, connect_timeout: int = 10,
+                 copy_format: CopyFormat = "binary") -> None:
+        if copy_format not in COPY_FORMATS:
+            raise InvalidConfig(f"postgres copy_format must be one of {', '.join(COPY_FORMATS)}, not {copy_format!r}")
         try:
             import psycopg  # noqa: F401
         except ImportError:
@@ -91,7 +101,7 @@ class Postgres:
             if credentials is NOT_FOUND:
                 raise MissingConfig("destination.postgres.credentials", trace)
         self._conninfo, self._secrets = _conninfo(credentials)
-        self.connect_timeout = connect_timeout
+        self.connect_timeout, self.copy_format = connect_timeout, copy_format
 
     def client(self, *, dataset_name: str, pipeline_name: str, local_dir: Path) -> PostgresClient:
         """Connect and return a client for the schema ``dataset_name``."""
@@ -104,7 +114,7 @@ class Postgres:
         except psycopg.Error as exc:
             error = connect_error(exc, f"PostgreSQL at {self.display}", self._secrets)
         else:
-            return PostgresClient(connection, dataset_name, self._secrets)
+            return PostgresClient(connection, dataset_name, self._secrets, self.copy_format)
         raise error  # outside the handler: no chained driver error to leak from
 
     def check_dataset_name(self, dataset_name: str) -> None:
@@ -133,20 +143,53 @@ class Postgres:
         they came from (``DESTINATION__POSTGRES__CREDENTIALS`` or ``secrets.toml``).
         """
         spec: dict[str, Any] = {} if self._secrets else {"credentials": str(self._conninfo)}
-        return spec | ({"connect_timeout": self.connect_timeout} if self.connect_timeout != 10 else {})
+        spec |= {"connect_timeout": self.connect_timeout} if self.connect_timeout != 10 else {}
+        return spec | ({"copy_format": self.copy_format} if self.copy_format != "binary" else {})
 
     def __repr__(self) -> str:
         return f"Postgres({self.display!r})"
 
 
-def _as_csv(file: PackageFile, load_id: str, positions: bool) -> tuple[list[str], list[memoryview]]:
-    """A load file's column names (position columns included) and its rows as COPY CSV pieces."""
-    names = [*file.columns, *(POSITION_COLUMNS if positions else ())]
-    pieces, first_row = [], 0
-    for batch in file.batches(load_id, _COPY_BATCH_ROWS):
-        pieces.append(csv_chunk(batch, (file.chunk, first_row) if positions else None))
+class Encoded(NamedTuple):
+    """A load file ready for ``COPY``: one or more statements' worth of ``(columns, pieces)`` in ``format``."""
+
+    format: CopyFormat
+    copies: list[tuple[list[str], list[memoryview | bytes]]]
+
+
+def _encode(file: PackageFile, columns: Mapping[str, Column], positions: bool, copy_format: CopyFormat,
+            load_id: str | None = None) -> Encoded:
+    """A load file's rows (Parquet, or Arrow read in place: :meth:`~dataload.protocol.PackageFile.batches`;
+    with ``_dl_chunk``/``_dl_row`` if ``positions``) encoded for ``COPY``; ``load_id``, the package's,
+    fills ``_dl_load_id`` of an Arrow file (a Parquet file holds it).
+
+    Binary where every column has a binary form (:func:`binary_kinds`), else CSV. A binary ``COPY``
+    lists the columns in the order :func:`binary_chunk` packs them, which depends on which columns hold
+    NULLs in a batch: batches in the same order share one ``COPY``.
+    """
+    if load_id is None and file.file_format != "parquet":
+        raise ValueError(f"{file.path}: an Arrow load file is encoded with its package's load id")
+    batches = file.batches(load_id or "", _COPY_BATCH_ROWS)
+    first = next(batches, None)
+    schema = first.schema if first is not None else pa.schema([])
+    names = [*schema.names, *(POSITION_COLUMNS if positions else ())]
+    kinds = binary_kinds(schema, [columns[n] for n in schema.names]) if copy_format == "binary" else None
+    copies: list[tuple[list[str], list[memoryview | bytes]]] = [] if kinds is not None else [(names, [])]
+    first_row = 0
+    for batch in itertools.chain([first] if first is not None else [], batches):  # encoded one batch at a time
+        position = (file.chunk, first_row) if positions else None
         first_row += batch.num_rows
-    return names, pieces
+        if kinds is None:
+            copies[0][1].append(csv_chunk(batch, position))
+            continue
+        chunk = binary_chunk(batch, kinds, position)
+        ordered = [names[i] for i in chunk.order]
+        if not copies or copies[-1][0] != ordered:
+            copies.append((ordered, []))
+        copies[-1][1].append(chunk.data)
+    if kinds is None:
+        return Encoded("csv", copies)
+    return Encoded("binary", [(ordered, [SIGNATURE, *pieces, TRAILER]) for ordered, pieces in copies])
 
 
 def _conninfo(credentials: str | Mapping[str, Any]) -> tuple[Secret, list[Secret]]:
@@ -173,11 +216,12 @@ def _conninfo(credentials: str | Mapping[str, Any]) -> tuple[Secret, list[Secret
 class PostgresClient:
     """A connection to one dataset (a PostgreSQL schema)."""
 
-    def __init__(self, connection: Any, dataset: str, secrets: list[Secret]) -> None:
+    def __init__(self, connection: Any, dataset: str, secrets: list[Secret],
+                 copy_format: CopyFormat = "binary") -> None:
         import psycopg
         from psycopg.types.string import TextLoader
 
-        self.connection, self.dataset, self._secrets = connection, dataset, secrets
+        self.connection, self.dataset, self._secrets, self.copy_format = connection, dataset, secrets, copy_format
         self.records = SqlRecords(dataset, self._execute, postgres_type, (psycopg.Error,), secrets=secrets)
         for json_type in ("json", "jsonb"):  # read JSON back as text, like the other destinations
             connection.adapters.register_loader(json_type, TextLoader)
@@ -300,19 +344,28 @@ class PostgresClient:
     def _copy_files(self, package: LoadPackage, table: str, target: str, *, positions: bool) -> None:
         """COPY the load files of ``table`` into ``target`` (with ``_dl_chunk``/``_dl_row`` if ``positions``).
 
-        Files are read and encoded as CSV on ``package.workers`` threads (pyarrow releases the GIL)
-        while this thread sends the one before to the server: one connection, one transaction.
+        Files are read and encoded (:func:`_encode`) on ``package.workers`` threads (pyarrow releases
+        the GIL; the encoding is column at a time) while this thread sends the one before to the server:
+        one connection, one transaction.
         """
         import psycopg
 
-        encoded = in_threads(lambda file: (file, *_as_csv(file, package.load_id, positions)), package.files_of(table),
-                             package.workers)
-        for file, names, pieces in encoded:
+        columns = package.schema.tables[table].columns
+
+        def encode(file: PackageFile) -> tuple[PackageFile, Encoded]:
             try:
-                with self.connection.cursor() as cursor, \
-                        cursor.copy(f"COPY {target} ({', '.join(map(quote, names))}) FROM STDIN (FORMAT csv)") as copy:
-                    for piece in pieces:
-                        copy.write(piece)
+                return file, _encode(file, columns, positions, self.copy_format, package.load_id)
+            except pa.ArrowException as exc:  # e.g. a damaged load file: name the table and the file
+                raise load_error(exc, package, table, str(file.path), self._secrets) from None
+
+        for file, encoded in in_threads(encode, package.files_of(table), package.workers):
+            try:
+                for names, pieces in encoded.copies:
+                    with self.connection.cursor() as cursor, cursor.copy(
+                            f"COPY {target} ({', '.join(map(quote, names))}) FROM STDIN (FORMAT {encoded.format})"
+                    ) as copy:
+                        for piece in pieces:
+                            copy.write(piece)
             except psycopg.Error as exc:
                 raise load_error(exc, package, table, str(file.path), self._secrets) from None
 

@@ -1,8 +1,9 @@
 """Arrow <-> PostgreSQL text: record batches as COPY CSV, query results as Arrow tables.
 
-Load files reach PostgreSQL as CSV for ``COPY ... FROM STDIN (FORMAT csv)``, written by pyarrow
-batch by batch with the row's position (``_dl_chunk``, ``_dl_row``) appended; binary columns go
-as ``bytea`` hex text. Rows read back are typed from the result's column types.
+Load files sent as CSV (``copy_format="csv"``, or a column without a binary encoder; the binary
+format is :mod:`destinations._postgres_binary`) go to ``COPY ... FROM STDIN (FORMAT csv)`` written by
+pyarrow batch by batch with the row's position (``_dl_chunk``, ``_dl_row``) appended; binary columns
+go as ``bytea`` hex text. Rows read back are typed from the result's column types.
 """
 
 from __future__ import annotations

@@ -3,11 +3,14 @@
 Each one builds its input, runs ``ours`` (after its setup, inside its ``serve``), and must pass
 its own verification; a destination that does not hold what was loaded must fail it. Times are
 not asserted. W8's HTTP server must stop with the run, also when the run fails or its process dies.
+The second references (issue 19's definitions, W1 and W4) load the same rows, and ``run.py`` shows
+them in two more columns and keeps them in its JSON.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -22,8 +25,8 @@ from conftest import postgres_connection
 BENCH_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCH_DIR))
 
-from workloads import REGISTRY, SEED, VerificationError, Workload, w5, w8  # noqa: E402
-from workloads._common import DATASET, query_ours  # noqa: E402
+from workloads import REGISTRY, SEED, VerificationError, Workload, w1, w5, w8  # noqa: E402
+from workloads._common import DATASET, query_file, query_ours, query_postgres  # noqa: E402
 
 W8_ROWS = 2_000  # 4 pages and 40 detail requests
 
@@ -257,3 +260,78 @@ def test_w13_copies_the_postgres_table_through_partitions_on_a_cluster_and_in_on
         (next((tmp_path / "W13PARQUET" / "ours" / "files" / DATASET / "w5").glob("*.parquet"))).unlink()
         with pytest.raises(VerificationError, match="count"):
             parquet.verify("ours", inp, tmp_path / "W13PARQUET" / "ours", None)
+
+
+def test_a_second_reference_is_declared_where_issue_19_defines_the_reference_differently() -> None:
+    second = {name for name, workload in REGISTRY.items() if workload.run_reference2 is not None}
+    assert second == {"W1", "W4"}
+    assert REGISTRY["W4"].modes == ("reference", "ours", "reference2")
+    assert REGISTRY["W2"].modes == ("reference", "ours")
+    assert all(REGISTRY[n].reference2 for n in second)
+    with pytest.raises(ValueError, match="W3 has no second reference"):
+        REGISTRY["W3"].runner("reference2")
+
+
+def test_w1_second_reference_reads_the_same_rows_from_jsonl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(w1, "CACHE_DIR", tmp_path / "cache")
+    workload = REGISTRY["W1"]
+    rows = workload.build_input(500, SEED)
+    assert w1.jsonl_path(500).exists()
+    database = workload.run_reference2(rows, tmp_path)  # type: ignore[misc]
+    assert workload.verify("reference2", rows, tmp_path, database) == 500
+    found = query_file(database, f'SELECT sum(id), count(note), sum(quantity), min(created_at)::VARCHAR, '
+                                 f'max(ship_date)::VARCHAR FROM "{DATASET}"."w1"')
+    first = min(r["created_at"] for r in rows)  # "2023-01-01T00:00:00Z": DuckDB typed it timestamptz
+    assert found == [(sum(r["id"] for r in rows), sum(r["note"] is not None for r in rows),
+                      sum(r["quantity"] for r in rows), first[:19].replace("T", " ") + "+00",
+                      max(r["ship_date"] for r in rows))]
+
+
+def test_w4_second_reference_copies_every_row_and_value_with_write_row(tmp_path: Path) -> None:
+    postgres_connection().close()
+    workload = REGISTRY["W4"]
+    rows = workload.build_input(300, SEED)
+    schema = workload.run_reference2(rows, tmp_path)  # type: ignore[misc]
+    try:
+        found = query_postgres(f'SELECT id, customer_id, unit_price, is_paid, product, note, '
+                               f'to_char(created_at AT TIME ZONE \'UTC\', \'YYYY-MM-DD"T"HH24:MI:SS"Z"\'), '
+                               f'ship_date::text FROM "{schema}".w4 ORDER BY id')
+    except BaseException:
+        query_postgres(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        raise
+    assert workload.verify("reference2", rows, tmp_path, schema) == 300  # and drops the schema
+    assert found == [(r["id"], r["customer_id"], r["unit_price"], r["is_paid"], r["product"], r["note"],
+                      r["created_at"], r["ship_date"]) for r in rows]
+    assert query_postgres(f"SELECT count(*) FROM information_schema.schemata WHERE schema_name = '{schema}'") == [(0,)]
+
+
+def test_run_prints_the_second_reference_in_two_more_columns_and_keeps_it_in_json(tmp_path: Path) -> None:
+    postgres_connection().close()
+    out = tmp_path / "results.json"
+    env = {**os.environ, "DATALOAD_BENCH_W1_ROWS": "1000", "DATALOAD_BENCH_W3_ROWS": "1000",
+           "DATALOAD_BENCH_W4_ROWS": "1000"}
+    proc = subprocess.run([sys.executable, str(BENCH_DIR / "run.py"), "--only", "W1,W3,W4", "--repeat", "1",
+                           "--json", str(out)], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = [line for line in proc.stdout.splitlines() if line.startswith("|")]
+    assert table[0].split("|")[-3:-1] == [" ref2 seconds ", " ours/ref2 "]
+    cells = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in table[2:]}
+    assert cells["W3"][-2:] == ["-", "-"] and cells["W1"][-1].endswith("x") and cells["W4"][-1].endswith("x")
+    assert "note: W4: ref2 = one psycopg COPY of the rows" in proc.stdout
+    results = {r["workload"]: r for r in json.loads(out.read_text())["results"]}
+    for name in ("W1", "W4"):
+        (run,) = results[name]["runs"]["reference2"]
+        assert run["mode"] == "reference2" and run["verified_rows"] == 1000
+        assert results[name]["ratio2"] == results[name]["seconds"] / results[name]["ref2_seconds"]
+    assert "reference2" not in results["W3"]["runs"] and "ref2_seconds" not in results["W3"]
+
+
+def test_the_table_has_no_second_reference_columns_when_no_workload_has_one() -> None:
+    import run
+
+    result = {"workload": "W3", "rows": 10, "seconds": 2.0, "rows_per_s": 5.0, "peak_rss_mb": 1.0,
+              "rss_added_mb": 0.0, "ref_seconds": 1.0, "ratio": 2.0}
+    assert "ref2" not in run.format_table([result])
+    with_second = run.format_table([result, dict(result, workload="W4", ref2_seconds=4.0, ratio2=0.5)])
+    assert with_second.splitlines()[-1].endswith("|         4.00 |     0.50x |")
+    assert with_second.splitlines()[-2].endswith("|            - |         - |")

@@ -31,7 +31,12 @@ that needs it and leaves when the run ends (shared by workloads with the same ``
 what every measurement reads (W5: the PostgreSQL source table, dropped after) and yields environment
 variables for the measurement processes (W5: where the table is), ``small_of(rows)``: ours also runs
 at that size (no reference), and a note shows its peak RSS beside the one at ``rows`` (W5), and
-``label``, the name shown in the table when it differs from ``name`` (``W5 native``).
+``label``, the name shown in the table when it differs from ``name`` (``W5 native``), and
+``run_reference2(inp, workdir)`` with ``reference2``, a second reference where issue 19 defines the
+workload's reference differently from ours (W1: DuckDB ``read_json`` of the rows as JSONL; W4: one
+psycopg ``COPY`` of the rows): measured like the first, alternating with it, ``verify``-ed with mode
+``"reference2"``, shown as the columns ``ref2 seconds`` and ``ours/ref2``; ``reference2`` says in a
+few words what it is (a note under the table).
 """
 
 from __future__ import annotations
@@ -89,11 +94,25 @@ class Workload(NamedTuple):
     prepare: Optional[Callable[[int], AbstractContextManager[dict[str, str]]]] = None
     small_of: Optional[Callable[[int], int]] = None
     label: str = ""
+    run_reference2: Optional[Callable[[Any, Path], Any]] = None
+    reference2: str = ""
 
     @property
     def display(self) -> str:
         """The name shown in the results table (``label``, or ``name``)."""
         return self.label or self.name
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """The sides measured against each other, in the order one repeat runs them."""
+        return ("reference", "ours") + (("reference2",) if self.run_reference2 is not None else ())
+
+    def runner(self, mode: str) -> Callable[[Any, Path], Any]:
+        """The timed function of ``mode`` (``ours``, ``reference`` or ``reference2``)."""
+        run = {"ours": self.run_ours, "reference": self.run_reference, "reference2": self.run_reference2}[mode]
+        if run is None:
+            raise ValueError(f"{self.name} has no second reference (run_reference2)")
+        return run
 
     @property
     def has_setup(self) -> bool:

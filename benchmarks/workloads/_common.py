@@ -64,8 +64,21 @@ def columns_sql(table: str, dataset: str = DATASET) -> str:
             f"WHERE table_schema = '{dataset}' AND table_name = '{table}'")
 
 
+def write_jsonl(records: list[dict[str, Any]], path: Path) -> None:
+    """Write ``records`` as JSON lines (atomically): the input of a reference that reads JSONL (W1, W2)."""
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".jsonl.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for record in records:
+            f.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+            f.write("\n")
+    tmp.replace(path)
+
+
 def query_for(mode: str, handle: Any) -> Callable[[str], list[tuple]]:
-    """A function running SQL where a run loaded: the pipeline (``ours``) or the reference's DuckDB file."""
+    """A function running SQL where a run loaded: the pipeline (``ours``) or a reference's DuckDB file."""
     if mode == "ours":
         return lambda sql: query_ours(handle, sql)
     return lambda sql: query_file(handle, sql)

@@ -9,6 +9,9 @@ string column that is null in about 30 % of rows.
 * reference: ``pyarrow.Table.from_pylist(rows)`` and one DuckDB
   ``CREATE TABLE AS`` from that Arrow table. (The reference keeps timestamps and
   dates as text; dataload detects and converts them, which is part of its cost.)
+* second reference (issue 19's definition): DuckDB ``read_json`` of the same rows as JSONL
+  (written when the input is built, untimed) in one ``CREATE TABLE AS``; DuckDB detects the
+  timestamp and date columns itself.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from . import Workload
-from ._common import DATASET, check_rows_and_columns, pipeline, query_for
+from . import CACHE_DIR, SEED, Workload
+from ._common import DATASET, check_rows_and_columns, pipeline, query_for, write_jsonl
 
+INPUT_VERSION = 2  # 2: the JSONL copy of the rows for the second reference
 PAGE_SIZE = 1_000
 TABLE = "w1"
 COLUMNS = (
@@ -68,6 +72,18 @@ def build_input(rows: int, seed: int) -> list[dict[str, Any]]:
     return out
 
 
+def jsonl_path(rows: int, seed: int = SEED) -> Path:
+    """Where the second reference's JSONL copy of the input lives."""
+    return CACHE_DIR / "inputs" / f"W1-{rows}-seed{seed}-v{INPUT_VERSION}.jsonl"
+
+
+def build_input_and_jsonl(rows: int, seed: int) -> list[dict[str, Any]]:
+    """:func:`build_input`, plus the same rows written as JSONL for the second reference."""
+    records = build_input(rows, seed)
+    write_jsonl(records, jsonl_path(rows, seed))
+    return records
+
+
 def run_ours(rows: list[dict[str, Any]], workdir: Path) -> Any:
     """Load the rows through a dataload pipeline; returns the pipeline."""
     import dataload
@@ -99,6 +115,24 @@ def run_reference(rows: list[dict[str, Any]], workdir: Path) -> Path:
     return path
 
 
+def run_reference2(rows: list[dict[str, Any]], workdir: Path) -> Path:
+    """DuckDB read_json of the rows' JSONL file + CREATE TABLE AS; returns the database path."""
+    import duckdb
+
+    source = jsonl_path(len(rows))
+    if not source.exists():
+        raise SystemExit(f"W1 input file missing: {source}; delete benchmarks/.cache/inputs/W1-* and rerun")
+    path = workdir / "reference2.duckdb"
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(f'CREATE SCHEMA "{DATASET}"')
+        con.execute(f'CREATE TABLE "{DATASET}"."{TABLE}" AS SELECT * FROM read_json(?, format = \'newline_delimited\')',
+                    [str(source)])
+    finally:
+        con.close()
+    return path
+
+
 def verify(mode: str, rows: list[dict[str, Any]], workdir: Path, handle: Any) -> int:
     """Check the destination table holds every input row and every input column."""
     return check_rows_and_columns(f"W1 {mode}", query_for(mode, handle), TABLE, len(rows), COLUMNS)
@@ -109,8 +143,11 @@ WORKLOAD = Workload(
     title="flat dicts, pages of 1,000 -> DuckDB",
     default_rows=500_000,
     quick_rows=50_000,
-    build_input=build_input,
+    build_input=build_input_and_jsonl,
     run_ours=run_ours,
     run_reference=run_reference,
     verify=verify,
+    input_version=INPUT_VERSION,
+    run_reference2=run_reference2,
+    reference2="DuckDB read_json of the same rows as JSONL (issue 19's reference)",
 )

@@ -19,14 +19,13 @@ too.
 
 from __future__ import annotations
 
-import json
 import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from . import CACHE_DIR, VerificationError, Workload
-from ._common import DATASET, columns_sql, count_sql, pipeline, query_for
+from ._common import DATASET, columns_sql, count_sql, pipeline, query_for, write_jsonl
 
 PAGE_SIZE = 1_000
 INPUT_VERSION = 1
@@ -82,17 +81,6 @@ def iter_records(rows: int, seed: int) -> Iterator[dict[str, Any]]:
 def jsonl_path(rows: int, seed: int) -> Path:
     """Where the reference's JSONL copy of the input lives."""
     return CACHE_DIR / "inputs" / f"W2-{rows}-seed{seed}-v{INPUT_VERSION}.jsonl"
-
-
-def write_jsonl(records: list[dict[str, Any]], path: Path) -> None:
-    """Write ``records`` as JSON lines (atomically)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".jsonl.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for record in records:
-            f.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
-            f.write("\n")
-    tmp.replace(path)
 
 
 def build_input(rows: int, seed: int) -> dict[str, Any]:

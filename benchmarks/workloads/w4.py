@@ -3,6 +3,8 @@
 * ours: the W1 resource (pages of 1,000) loaded by a pipeline into the ``postgres`` destination.
 * reference: ``pyarrow.Table.from_pylist(rows)`` written as CSV by pyarrow and sent with one
   psycopg ``COPY ... FROM STDIN (FORMAT csv)`` into a table of the same column types.
+* second reference (issue 19's definition): one psycopg ``COPY ... FROM STDIN`` of the rows,
+  ``copy.write_row`` per row (psycopg's own text encoding, no Arrow), into the same table.
 
 Each measurement uses a schema of its own (``bench_w4_<pid>_<random>``), dropped after verification.
 Skipped when no PostgreSQL answers at ``DATALOAD_TEST_POSTGRES``
@@ -32,8 +34,8 @@ _TYPES = {"id": "bigint", "customer_id": "bigint", "quantity": "bigint", "unit_p
           "customer_email": "text", "created_at": "timestamptz", "ship_date": "date", "note": "text"}
 
 
-def run_ours(rows: list[dict[str, Any]], workdir: Path) -> str:
-    """Load the rows through a dataload pipeline into PostgreSQL; returns the schema."""
+def run_ours(rows: list[dict[str, Any]], workdir: Path) -> Any:
+    """Load the rows through a dataload pipeline into PostgreSQL; returns the pipeline (its steps are timed)."""
     import dataload
 
     @dataload.resource(name=TABLE)
@@ -41,7 +43,7 @@ def run_ours(rows: list[dict[str, Any]], workdir: Path) -> str:
         for start in range(0, len(rows), w1.PAGE_SIZE):
             yield rows[start:start + w1.PAGE_SIZE]
 
-    return load_postgres("bench_w4", workdir, SCHEMA_PREFIX, w4_rows()).dataset_name
+    return load_postgres("bench_w4", workdir, SCHEMA_PREFIX, w4_rows())
 
 
 def run_reference(rows: list[dict[str, Any]], workdir: Path) -> str:
@@ -56,17 +58,40 @@ def run_reference(rows: list[dict[str, Any]], workdir: Path) -> str:
     table = pa.Table.from_pylist(rows)
     buffer = io.BytesIO()
     csv.write_csv(table, buffer, csv.WriteOptions(include_header=False))
-    columns = ", ".join(f'"{c}" {_TYPES[c]}' for c in table.column_names)
     with psycopg.connect(POSTGRES_URL) as con, con.cursor() as cur:
-        cur.execute(f'CREATE SCHEMA "{schema}"')
-        cur.execute(f'CREATE TABLE "{schema}"."{TABLE}" ({columns})')
+        _create_table(cur, schema, table.column_names)
         with cur.copy(f'COPY "{schema}"."{TABLE}" FROM STDIN (FORMAT csv)') as copy:
             copy.write(buffer.getvalue())
     return schema
 
 
-def verify(mode: str, rows: list[dict[str, Any]], workdir: Path, schema: str) -> int:
-    """Count the rows, then drop the measurement's schema."""
+def run_reference2(rows: list[dict[str, Any]], workdir: Path) -> str:
+    """One COPY FROM STDIN with psycopg's ``write_row`` per row; returns the schema."""
+    import operator
+
+    import psycopg
+
+    schema, names = unique_dataset(SCHEMA_PREFIX), list(rows[0])
+    values = operator.itemgetter(*names)
+    quoted = ", ".join(f'"{c}"' for c in names)
+    with psycopg.connect(POSTGRES_URL) as con, con.cursor() as cur:
+        _create_table(cur, schema, names)
+        with cur.copy(f'COPY "{schema}"."{TABLE}" ({quoted}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(values(row))
+    return schema
+
+
+def _create_table(cursor: Any, schema: str, names: list[str]) -> None:
+    """The measurement's schema and a table with the columns ``names`` in their types."""
+    columns = ", ".join(f'"{c}" {_TYPES[c]}' for c in names)
+    cursor.execute(f'CREATE SCHEMA "{schema}"')
+    cursor.execute(f'CREATE TABLE "{schema}"."{TABLE}" ({columns})')
+
+
+def verify(mode: str, rows: list[dict[str, Any]], workdir: Path, handle: Any) -> int:
+    """Count the rows, then drop the measurement's schema (``handle``: ours' pipeline, or a reference's schema)."""
+    schema = handle if isinstance(handle, str) else handle.dataset_name
     try:
         found = query_postgres(count_sql(TABLE, dataset=schema))[0][0]
     finally:
@@ -86,4 +111,6 @@ WORKLOAD = Workload(
     run_reference=run_reference,
     verify=verify,
     unavailable=postgres_unavailable,
+    run_reference2=run_reference2,
+    reference2="one psycopg COPY of the rows, write_row per row, no Arrow (issue 19's reference)",
 )

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from dataload.cli.local_pipeline import LocalPipeline
     from dataload.facade import Pipeline
 
 Handler = Callable[[argparse.Namespace], int]
@@ -28,6 +29,13 @@ def open_pipeline(args: argparse.Namespace) -> Pipeline:
     import dataload
 
     return dataload.attach(args.name, pipelines_dir=args.pipelines_dir)
+
+
+def open_local(args: argparse.Namespace) -> LocalPipeline:
+    """The working dir of pipeline ``args.name`` in ``args.pipelines_dir``, read without the destination."""
+    from dataload.cli.local_pipeline import LocalPipeline
+
+    return LocalPipeline.open(args.name, args.pipelines_dir)
 
 
 def fail(message: str) -> int:

@@ -24,7 +24,6 @@ from dataload.cli.script_scan import pipeline_name, secret_env_names
 from dataload.cli.writing import write_files
 from dataload.exceptions import DataloadError, MissingDependencyError
 from dataload.exit_codes import ExitCode
-from dataload.script import exposed_source
 
 TARGETS = ("cron", "github-actions", "airflow")
 
@@ -148,6 +147,8 @@ def _github(deployment: targets.Deployment, output: Path | None, force: bool) ->
 
 
 def _airflow(deployment: targets.Deployment, output: Path | None, force: bool) -> int:
+    from dataload.script import exposed_source  # imports the engine: only here, not for every command's --help
+
     try:
         exposed = exposed_source(deployment.script)
     except Exception as error:  # the script's import or its source function failed here: one task runs it

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from string import Template
-
-import yaml
+from typing import TYPE_CHECKING
 
 from dataload.exit_codes import ExitCode
-from dataload.integrations.airflow import task_ids
-from dataload.script import ExposedSource
+
+if TYPE_CHECKING:
+    from dataload.script import ExposedSource
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,8 @@ def github_workflow(deployment: Deployment, repository: Path) -> str:
     }
     header = (f"# Runs the dataload pipeline {deployment.pipeline_name} ({deployment.script.name}) on a schedule.\n"
               "# Written by `dataload deploy --to github-actions`; the secrets are repository secrets.\n")
+    import yaml  # imported by the target that writes YAML, not for every command
+
     return header + yaml.safe_dump(workflow, sort_keys=False, width=1000)
 
 
@@ -102,4 +104,6 @@ def airflow_dag(deployment: Deployment, exposed: ExposedSource | None) -> str:
 def airflow_tasks(exposed: ExposedSource | None) -> dict[str, list[str]]:
     """The DAG's tasks: a task id per resource group (:func:`dataload.integrations.airflow.task_ids`); none when
     the script exposes no source."""
+    from dataload.integrations.airflow import task_ids  # imports the engine: only when a DAG is written
+
     return task_ids(exposed.tasks if exposed else [])

@@ -87,19 +87,3 @@ class LocalPipeline:
     def _package(storage: PackageStorage, stage: str, load_id: str) -> LocalPackage:
         folder = storage.path(stage, load_id)
         return LocalPackage(load_id, stage, folder, read_manifest(folder))
-
-
-def state_summary(state: dict[str, Any]) -> dict[str, Any]:
-    """The state's version and, per ``source.resource``, what it keeps (incremental cursors by their last value).
-
-    >>> state_summary({"_state_version": 2, "sources": {"shop": {"resources": {"events": {"incremental": {
-    ...     "updated": {"last_value": 9}}, "page": 3}}}}})
-    {'version': 2, 'resources': {'shop.events': {'incremental': {'updated': 9}, 'page': 3}}}
-    """
-    resources: dict[str, Any] = {}
-    for source, source_state in state.get("sources", {}).items():
-        for resource, kept in source_state.get("resources", {}).items():
-            cursors = {path: cursor.get("last_value") for path, cursor in kept.get("incremental", {}).items()}
-            others = {key: value for key, value in kept.items() if key != "incremental"}
-            resources[f"{source}.{resource}"] = ({"incremental": cursors} if cursors else {}) | others
-    return {"version": state.get("_state_version", 0), "resources": resources}

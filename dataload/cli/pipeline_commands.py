@@ -18,12 +18,12 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from dataload.cli import pipeline_reports as reports
-from dataload.cli.actions import AddAction, Handler, fail, open_pipeline
-from dataload.cli.local_pipeline import LocalPipeline
+from dataload.cli.actions import AddAction, Handler, fail, open_local, open_pipeline
 from dataload.cli.show import command as show_command
 
 if TYPE_CHECKING:
     from dataload.cli.destination_loads import RecordedLoad
+    from dataload.cli.local_pipeline import LocalPipeline
 
 _PIPELINES_DIR_HELP = "where pipelines live (default $DATALOAD_PIPELINES_DIR or ~/.dataload/pipelines)"
 
@@ -86,6 +86,7 @@ def add_actions(add_action: AddAction) -> None:
 def _run_list_or_refuse(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if not args.list:
         parser.error("give a pipeline NAME and an action (dataload pipeline NAME info), or --list")
+    from dataload.cli.local_pipeline import LocalPipeline
     from dataload.pipelines import known_pipelines, pipelines_base
 
     names = known_pipelines(args.pipelines_dir)
@@ -105,13 +106,13 @@ def _run_list_or_refuse(parser: argparse.ArgumentParser, args: argparse.Namespac
 
 
 def _run_info(args: argparse.Namespace) -> int:
-    info = reports.info_data(LocalPipeline.open(args.name, args.pipelines_dir))
+    info = reports.info_data(open_local(args))
     print(json.dumps(info, indent=2, default=str) if args.format == "json" else reports.info_text(info))
     return 0
 
 
 def _run_trace(args: argparse.Namespace) -> int:
-    trace = LocalPipeline.open(args.name, args.pipelines_dir).trace()
+    trace = open_local(args).trace()
     if trace is None:
         print(f"pipeline {args.name} has not run yet (no trace)")
     else:
@@ -120,7 +121,7 @@ def _run_trace(args: argparse.Namespace) -> int:
 
 
 def _run_schema(args: argparse.Namespace) -> int:
-    schema = LocalPipeline.open(args.name, args.pipelines_dir).schema()
+    schema = open_local(args).schema()
     if args.format == "json":
         print(schema.to_json())
     elif args.format == "yaml":
@@ -133,7 +134,7 @@ def _run_schema(args: argparse.Namespace) -> int:
 
 
 def _run_loads(args: argparse.Namespace) -> int:
-    local = LocalPipeline.open(args.name, args.pipelines_dir)
+    local = open_local(args)
     loads = _recorded_loads_or_none(args, local)
     if not loads:
         print(f"no loads yet: pipeline {args.name} has loaded nothing into {local.destination} dataset "
@@ -157,13 +158,13 @@ def _recorded_loads_or_none(args: argparse.Namespace, local: LocalPipeline) -> l
 
 
 def _run_failed_jobs(args: argparse.Namespace) -> int:
-    failed = [p for p in LocalPipeline.open(args.name, args.pipelines_dir).packages() if p.stage == "failed"]
+    failed = [p for p in open_local(args).packages() if p.stage == "failed"]
     print("\n".join(reports.failure_text(p) for p in failed) or "no failed packages")
     return 0
 
 
 def _run_load_package(args: argparse.Namespace) -> int:
-    local = LocalPipeline.open(args.name, args.pipelines_dir)
+    local = open_local(args)
     on_disk = {p.load_id: p for p in local.packages()}
     wanted = args.load_id or (max(on_disk) if on_disk else None)
     if wanted in on_disk:
@@ -199,7 +200,7 @@ def _run_drop_failed(args: argparse.Namespace) -> int:
 def _run_drop(args: argparse.Namespace) -> int:
     from dataload.drop import refuse_unknown_resources, resource_tables
 
-    local = LocalPipeline.open(args.name, args.pipelines_dir)
+    local = open_local(args)
     resources = set(args.resources)
     refuse_unknown_resources(args.name, resources, local.schema(), local.state())
     tables = ", ".join(resource_tables(local.schema(), resources)) or "no table"

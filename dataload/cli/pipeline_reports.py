@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dataload.cli.local_pipeline import LocalPackage, LocalPipeline, state_summary
-from dataload.info import Trace
-from dataload.schema.model import Column, Schema
+if TYPE_CHECKING:  # light at import: every command's parser imports this module
+    from dataload.cli.local_pipeline import LocalPackage, LocalPipeline
+    from dataload.info import Trace
+    from dataload.schema.model import Column, Schema
 
 _LABEL_WIDTH = 13
 
@@ -39,6 +40,22 @@ def info_data(local: LocalPipeline) -> dict[str, Any]:
         "schema_version": schema.version,
         "tables": [t.name for t in schema.data_tables()],
     }
+
+
+def state_summary(state: dict[str, Any]) -> dict[str, Any]:
+    """The state's version and, per ``source.resource``, what it keeps (incremental cursors by their last value).
+
+    >>> state_summary({"_state_version": 2, "sources": {"shop": {"resources": {"events": {"incremental": {
+    ...     "updated": {"last_value": 9}}, "page": 3}}}}})
+    {'version': 2, 'resources': {'shop.events': {'incremental': {'updated': 9}, 'page': 3}}}
+    """
+    resources: dict[str, Any] = {}
+    for source, source_state in state.get("sources", {}).items():
+        for resource, kept in source_state.get("resources", {}).items():
+            cursors = {path: cursor.get("last_value") for path, cursor in kept.get("incremental", {}).items()}
+            others = {key: value for key, value in kept.items() if key != "incremental"}
+            resources[f"{source}.{resource}"] = ({"incremental": cursors} if cursors else {}) | others
+    return {"version": state.get("_state_version", 0), "resources": resources}
 
 
 def _failed_data(package: LocalPackage) -> dict[str, Any]:

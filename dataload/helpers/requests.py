@@ -57,6 +57,7 @@ class Session(requests.Session):
         super().__init__()
         self.retry = retry
         self.timeout = timeout
+        _redact_in_urllib3_logs()
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Response:
         """Like :meth:`requests.Session.request`, retried; the final answer (also an error status) or the error."""
@@ -82,6 +83,25 @@ class Session(requests.Session):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         return super().send(request, **kwargs)
+
+
+class _RedactedUrls(logging.Filter):
+    """Passes each record's text through :func:`~dataload.configuration.redact_url`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_url(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def _redact_in_urllib3_logs() -> None:
+    """urllib3 logs each request line at DEBUG with its query string (``"GET /items?api_key=KEY HTTP/1.1" 200``):
+    its logger gets a filter hiding credential query values (once)."""
+    urllib3_logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(added, _RedactedUrls) for added in urllib3_logger.filters):
+        urllib3_logger.addFilter(_RedactedUrls())
 
 
 def request(method: str, url: str, *, retry: RetryConfig = RetryConfig(),

@@ -13,14 +13,15 @@ False
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from dataload.exceptions import PipelineError
 from dataload.exit_codes import ExitCode, exit_code_for
 from dataload.info import LoadInfo
 from dataload.integrations.inputs import PipelineArg, SourceArg, call_source, open_pipeline
+
+T = TypeVar("T")
 
 RETRYABLE = frozenset({ExitCode.ERROR, ExitCode.LOCKED})
 """The exit reasons a later try may not meet again."""
@@ -47,9 +48,18 @@ def load_result(run: Callable[[], LoadInfo]) -> dict[str, Any]:
 
     Raises :class:`PipelineRunFailed` when ``run`` raised or left a failed package.
     """
-    with _failures():
-        info = run()
-    return _checked(info)
+    return _checked(run_step(run))
+
+
+def run_step(step: Callable[[], T]) -> T:
+    """Call ``step`` (a pipeline run, or a step of one) and return what it returns; an error it raises becomes
+    :class:`PipelineRunFailed` with the exit reason of that error."""
+    try:
+        return step()
+    except PipelineRunFailed:
+        raise
+    except Exception as error:
+        raise PipelineRunFailed(exit_code_for(error), f"{type(error).__name__}: {error}") from error
 
 
 def load_source(source: SourceArg, pipeline: PipelineArg, resources: Sequence[str] | None = None) -> dict[str, Any]:
@@ -61,9 +71,7 @@ def load_source(source: SourceArg, pipeline: PipelineArg, resources: Sequence[st
 
 def load_results(run: Callable[[], list[LoadInfo]]) -> list[dict[str, Any]]:
     """Like :func:`load_result`, for a call that runs pipelines several times (a whole script)."""
-    with _failures():
-        infos = run()
-    return [_checked(info) for info in infos]
+    return [_checked(info) for info in run_step(run)]
 
 
 def _checked(info: LoadInfo) -> dict[str, Any]:
@@ -74,12 +82,3 @@ def _checked(info: LoadInfo) -> dict[str, Any]:
             f"`dataload pipeline {info.pipeline_name} failed-jobs`, then retry or drop them", info.asdict())
     return info.asdict()
 
-
-@contextmanager
-def _failures() -> Iterator[None]:
-    try:
-        yield
-    except PipelineRunFailed:
-        raise
-    except Exception as error:
-        raise PipelineRunFailed(exit_code_for(error), f"{type(error).__name__}: {error}") from error

@@ -24,7 +24,7 @@ from dataload.load.step import LoadOutcome, load_with_retries
 from dataload.package.failure import record_failure
 from dataload.package.manifest import Manifest, read_manifest
 from dataload.package.order import refuse_if_blocked
-from dataload.package.storage import read_json
+from dataload.package.storage import read_json, run_of
 from dataload.progress import Progress, step_of
 from dataload.protocol import LoadPackage, PackageFile
 from dataload.schema.model import Schema
@@ -47,12 +47,12 @@ def load_normalized(ctx: PipelineContext, info: LoadInfo, workers: int | None = 
 
 
 def _runs(load_ids: list[str]) -> list[list[str]]:
-    """``load_ids`` grouped into runs: the packages of one partitioned run (ids ``<first>.<index>``,
-    :mod:`dataload.scale.coordinator`) together, every other package alone."""
+    """``load_ids`` grouped into runs: the packages of one partitioned run (:func:`~dataload.package.storage.run_of`)
+    together, every other package alone."""
     runs: list[list[str]] = []
     for load_id in load_ids:
-        run = load_id.rsplit(".", 1)[0] if load_id.count(".") == 2 else load_id
-        if runs and load_id.count(".") == 2 and runs[-1][-1].rsplit(".", 1)[0] == run:
+        run = run_of(load_id)
+        if runs and run is not None and run_of(runs[-1][-1]) == run:
             runs[-1].append(load_id)
         else:
             runs.append([load_id])

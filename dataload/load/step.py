@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
-
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from typing import TYPE_CHECKING, TypeVar
 
 from dataload.configuration import redact_url
 from dataload.exceptions import TransientLoadError
 from dataload.load.errors import destination_call
 from dataload.protocol import DestinationClient, LoadPackage
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState, Retrying
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -81,6 +82,9 @@ def with_retries(work: Callable[[], T], policy: RetryPolicy, *, what: str) -> T:
 def _retrying(policy: RetryPolicy, what: str, retries: list[str] | None = None) -> Retrying:
     """Retry :class:`TransientLoadError` by ``policy``, logging each retry with its (redacted) cause
     (and appending the cause to ``retries``)."""
+    # imported here: reading a pipeline's files (dataload pipeline NAME info) never needs tenacity
+    from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
     def log(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         cause = redact_url(str(error))

@@ -34,6 +34,23 @@ def new_load_id() -> str:
     return f"{time.time():.6f}"
 
 
+def part_load_id(run_id: str, index: int) -> str:
+    """The load id of package ``index`` of a run that makes several packages (a partitioned run):
+    ``<run_id>.<index>``, sorting after ``run_id`` and in index order.
+
+    >>> part_load_id("1733212345.000001", 3), run_of(part_load_id("1733212345.000001", 3)), run_of("1733212345.5")
+    ('1733212345.000001.000003', '1733212345.000001', None)
+    """
+    return f"{run_id}.{index:06d}"
+
+
+def run_of(load_id: str) -> str | None:
+    """The run a package made by :func:`part_load_id` belongs to; None for a package that is a run of its own."""
+    if load_id.count(".") != 2:
+        return None
+    return load_id.rsplit(".", 1)[0]
+
+
 class PackageStorage:
     """The packages of one pipeline working directory.
 

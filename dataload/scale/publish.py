@@ -32,6 +32,11 @@ def publish(ctx: PipelineContext, load_ids: list[str]) -> None:
     resume_published(ctx)
 
 
+def handing_over(ctx: PipelineContext) -> bool:
+    """True when a partitioned run got as far as ``ready.json`` and not all its packages were moved yet."""
+    return (ctx.packages.root / STAGE / READY).exists()
+
+
 def resume_published(ctx: PipelineContext) -> list[str]:
     """Finish moving the packages of a partitioned run that got as far as ``ready.json``, and clear
     the stage of one that did not; returns the load ids moved to ``normalized``."""

@@ -14,7 +14,8 @@ import resource as os_resource
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,15 @@ class PartitionOutcome:
     extract_seconds: float = 0.0
     normalize_seconds: float = 0.0
     peak_rss_mb: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The outcome as JSON-able data (what an orchestrator keeps of a partition's task)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, document: Mapping[str, Any]) -> PartitionOutcome:
+        """Read an outcome written by :meth:`to_dict`."""
+        return cls(**document)
 
 
 def run_partition(task: PartitionTask) -> PartitionOutcome:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +63,33 @@ def pipeline(name: str) -> dataload.Pipeline:
     """A pipeline loading the dataset ``name`` of the test's DuckDB file."""
     return dataload.pipeline(name, destination=duckdb(str(test_dir() / "warehouse.duckdb")), dataset_name=name,
                              pipelines_dir=test_dir() / "pipes")
+
+
+ORDERS_DB = "orders.sqlite"
+"""The SQLite file (in the test's folder) :func:`partitioned_orders` reads; the test writes it."""
+FAILING_ORDER = 15
+"""The order in the middle partition (ids 10 to 19) that ``partitioned_orders(failing=...)`` fails on."""
+
+
+@dataload.source
+def partitioned_orders(failing: str | None = None) -> Any:
+    """The table ``orders`` of :data:`ORDERS_DB` in three key ranges of ``id``, loaded incrementally on ``id``.
+
+    ``failing="once"``: reading order :data:`FAILING_ORDER` raises a connection error the first time;
+    ``failing="while_broken"``: it raises as long as the file ``broken`` is in the test's folder.
+    """
+    from sources.sql_database import sql_table
+
+    orders = sql_table(f"sqlite:///{test_dir() / ORDERS_DB}", table="orders", partition_on="id", partitions=3,
+                       incremental=dataload.incremental("id"))
+    return orders.add_map(partial(_fail_on_order, failing)) if failing else orders
+
+
+def _fail_on_order(failing: str, row: dict[str, Any]) -> dict[str, Any]:
+    if row["id"] == FAILING_ORDER:
+        before = attempt("failing_order")
+        if failing == "once" and before == 0:
+            raise ConnectionError(f"order {FAILING_ORDER}: the database connection dropped")
+        if failing == "while_broken" and (test_dir() / "broken").exists():
+            raise ValueError(f"order {FAILING_ORDER} is broken")
+    return row

@@ -59,16 +59,19 @@ from airflow.utils.db import initdb
 initdb()
 for path in sys.argv[1:]:
     run = runpy.run_path(path)["dag"].test()
-    tasks = {ti.task_id: {"state": str(ti.state), "tries": ti.try_number, "start": str(ti.start_date),
-                          "result": ti.xcom_pull(task_ids=ti.task_id)} for ti in run.get_task_instances()}
+    tasks = {ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]":
+             {"state": str(ti.state), "tries": ti.try_number, "start": str(ti.start_date),
+              "result": ti.xcom_pull(task_ids=ti.task_id, map_indexes=ti.map_index)}
+             for ti in run.get_task_instances()}
     print("DAG-RUN " + json.dumps({"dag_id": run.dag_id, "state": str(run.state), "tasks": tasks}, default=str))
 """
 
 
 def run_airflow_dags(dag_files: list[Path], test_dir: Path) -> dict[str, dict[str, Any]]:
     """Run each DAG file once with Airflow's ``dag.test()`` (a fresh SQLite metadata DB in ``test_dir/airflow``,
-    the files' folder as the dags folder); per DAG id: its run's ``state`` and per task ``state``, ``tries``,
-    ``start`` and ``result`` (the XCom ``return_value``)."""
+    the files' folder as the dags folder); per DAG id: its run's ``state``, per task ``state``, ``tries``,
+    ``start`` and ``result`` (the XCom ``return_value``; a mapped task's instances are ``task_id[map_index]``),
+    and ``output``, what the runner printed (the tasks' logs)."""
     python = python_with("airflow", extra="airflow")
     env = tool_environment(test_dir, AIRFLOW_HOME=str(test_dir / "airflow"),
                            AIRFLOW__CORE__DAGS_FOLDER=str(dag_files[0].parent),
@@ -78,4 +81,4 @@ def run_airflow_dags(dag_files: list[Path], test_dir: Path) -> dict[str, dict[st
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     runs = [json.loads(line.removeprefix("DAG-RUN ")) for line in result.stdout.splitlines()
             if line.startswith("DAG-RUN ")]
-    return {run["dag_id"]: run for run in runs}
+    return {run["dag_id"]: {**run, "output": result.stdout + result.stderr} for run in runs}

@@ -170,3 +170,14 @@ def test_retries_inside_a_resource_are_counted_in_the_trace(httpserver: HTTPServ
     [extract] = [step for step in pipe.last_trace.steps if step.step == "extract"]
     assert extract.counts == {"items": {"http_retries": 2}}
     assert sorted(row["id"] for row in pipe.dataset().table("items").rows()) == [1, 2]
+
+
+def test_urllib3_s_debug_log_of_the_request_line_hides_credential_query_values(
+        httpserver: HTTPServer, caplog: pytest.LogCaptureFixture) -> None:
+    httpserver.expect_request("/items").respond_with_handler(_ok)
+    with caplog.at_level(logging.DEBUG, logger="urllib3"):
+        response = requests.get(httpserver.url_for("/items"), params={"page": 2, "api_key": "s3cr3t"}, retry=FAST)
+    assert response.json() == {"ok": True}
+    lines = [record.getMessage() for record in caplog.records if record.name.startswith("urllib3")]
+    assert any('"GET /items?page=2&api_key=*** HTTP/1.1" 200' in line for line in lines), lines
+    assert "s3cr3t" not in "".join(lines)
