@@ -104,6 +104,26 @@ class PackageFile:
         return pa.table([base.column(base_at[self.base_columns[c]]) if c in self.base_columns
                          else written.column(written_at[c]) for c in names], names=names)
 
+    def batches(self, load_id: str, batch_size: int) -> Iterator[pa.RecordBatch]:
+        """The file's rows as record batches of at most ``batch_size`` rows, in either format, with
+        the columns of ``columns`` in that order: ``_dl_load_id`` (``load_id`` in every row) included.
+
+        A Parquet file is decoded batch by batch; an ``arrow`` file is memory-mapped and sliced
+        (no copy), its ``_dl_load_id`` made per batch.
+        """
+        import pyarrow as pa
+
+        if self.file_format == "parquet":
+            import pyarrow.parquet as pq
+
+            yield from pq.ParquetFile(self.path).iter_batches(batch_size=batch_size)
+            return
+        position = self.columns.index(LOAD_ID) if LOAD_ID in self.columns else None
+        for batch in self.read_arrow().to_batches(max_chunksize=batch_size):
+            if position is not None:
+                batch = batch.add_column(position, LOAD_ID, pa.repeat(pa.scalar(load_id, pa.string()), batch.num_rows))
+            yield batch
+
     @property
     def paths(self) -> list[Path]:
         """Every file on disk this load file consists of."""

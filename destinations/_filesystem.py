@@ -45,7 +45,7 @@ import importlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -103,6 +103,8 @@ class Filesystem:
             raise InvalidConfig(f"filesystem format {format!r} is not supported; use one of {', '.join(FORMATS)}")
         self.layout = Layout(layout or DEFAULT_LAYOUT)
         self.format = format
+        if format != "parquet":  # converted from Arrow load files read in place; parquet copies Parquet load files
+            self.capabilities = replace(Filesystem.capabilities, file_formats=("arrow", *FORMATS))
         root = local_root(str(bucket_url))
         self.bucket_url = str(root) if root is not None else str(bucket_url)
         self._storage_options = dict(storage_options or {})
@@ -214,7 +216,7 @@ class FilesystemClient:
         path = self.layout.file_path(self.dataset, safe_segment(table), load, index, self.format)
         try:
             with self.storage.open_write(path) as out:
-                write_converted(file.path, out, self.format, package.schema.tables.get(table))
+                write_converted(file, package.load_id, out, self.format, package.schema.tables.get(table))
         except pa.ArrowException as exc:
             raise TerminalLoadError(f"package {package.load_id}, table {table!r}: cannot convert {file.path} "
                                     f"to {self.format}: {exc}", table=table, file=str(file.path)) from exc

@@ -1,7 +1,8 @@
 """File formats of the filesystem destination: writing parquet/jsonl/csv, and reading them back typed.
 
-Normalized load files are Parquet. ``parquet`` files are copied as they are; ``jsonl`` and
-``csv`` are converted batch by batch:
+``parquet`` load files are copied as they are (the destination takes Parquet load files for the
+``parquet`` format); for ``jsonl`` and ``csv`` it also takes ``arrow`` load files, and either
+is converted batch by batch:
 
 - jsonl: one JSON object per row; timestamps, dates and times as ISO 8601 text, decimals as
   text (no precision lost), binary as base64, ``json`` columns embedded as JSON values,
@@ -20,16 +21,17 @@ import csv
 import datetime
 import decimal
 import io
+import itertools
 import json
 import math
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from dataload.protocol import PackageFile
 from dataload.schema.model import Column, Table
 from destinations._duckdb import duckdb_type
 from destinations.sql import quote
@@ -37,19 +39,23 @@ from destinations.sql import quote
 FORMATS = ("parquet", "jsonl", "csv")
 
 
-def write_converted(source: Path, out: BinaryIO, file_format: str, table: Table | None) -> None:
-    """Write the Parquet load file ``source`` to ``out`` in ``file_format``."""
+def write_converted(source: PackageFile, load_id: str, out: BinaryIO, file_format: str, table: Table | None) -> None:
+    """Write the load file ``source`` of package ``load_id`` to ``out`` in ``file_format``.
+
+    ``parquet`` takes Parquet load files (the destination does not offer ``arrow`` then) and copies
+    their bytes; ``jsonl`` and ``csv`` read either format batch by batch.
+    """
     if file_format == "parquet":
-        with open(source, "rb") as data:
+        with open(source.path, "rb") as data:
             while chunk := data.read(1 << 20):
                 out.write(chunk)
         return
     json_columns = {c.name for c in table.columns.values() if c.data_type == "json"} if table else set()
-    batches = pq.ParquetFile(source).iter_batches(batch_size=10_000)
+    batches = source.batches(load_id, 10_000)
     if file_format == "jsonl":
         _write_jsonl(batches, out, json_columns)
     else:
-        _write_csv(pq.read_schema(source), batches, out)
+        _write_csv(batches, out)
 
 
 def _write_jsonl(batches: Iterable[pa.RecordBatch], out: BinaryIO, json_columns: set[str]) -> None:
@@ -86,10 +92,13 @@ def _json_value(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
-def _write_csv(schema: pa.Schema, batches: Iterable[pa.RecordBatch], out: BinaryIO) -> None:
-    target = pa.schema([pa.field(f.name, pa.string()) if _is_binary(f.type) else f for f in schema])
+def _write_csv(batches: Iterator[pa.RecordBatch], out: BinaryIO) -> None:
+    first = next(batches, None)  # a load file holds at least one row
+    if first is None:
+        return
+    target = pa.schema([pa.field(f.name, pa.string()) if _is_binary(f.type) else f for f in first.schema])
     with pa_csv.CSVWriter(out, target) as writer:
-        for batch in batches:
+        for batch in itertools.chain([first], batches):
             writer.write_batch(pa.RecordBatch.from_arrays(
                 [_base64(column) if _is_binary(column.type) else column for column in batch.columns], schema=target))
 

@@ -1,14 +1,15 @@
-"""PostgreSQL destination (psycopg 3): one PG schema per dataset, Parquet bulk-loaded with COPY.
+"""PostgreSQL destination (psycopg 3): one PG schema per dataset, load files bulk-loaded with COPY.
 
-A package is loaded in one transaction: schema changes, every table's rows, the ``_dl_loads``
-row, a new ``_dl_version`` row when the schema changed, and the pipeline state. Each load file is
-encoded in PostgreSQL's binary ``COPY`` format (:mod:`destinations._postgres_binary`; as CSV by
-pyarrow with ``copy_format="csv"`` or where a column's Arrow type has no binary encoder, e.g.
-``decimal256``), the next files on ``package.workers`` threads while one is sent, and
-streamed through ``COPY ... FROM STDIN`` into its table or, for a merge on keys, into a
-temporary staging table that carries ``_dl_chunk``/``_dl_row``, so the shared statements of
-:mod:`destinations.sql` run unchanged; ``merge`` with the ``upsert`` strategy uses
-``INSERT ... ON CONFLICT`` on a unique index over the primary key.
+A package is loaded in one transaction: schema changes, every table's rows, the ``_dl_loads`` row, a
+new ``_dl_version`` row when the schema changed, and the pipeline state. Each load file (Parquet, or
+Arrow read in place) is encoded in PostgreSQL's binary ``COPY`` format
+(:mod:`destinations._postgres_binary`; as CSV by pyarrow with ``copy_format="csv"`` or where a
+column's Arrow type has no binary encoder, e.g. ``decimal256``), the next files on
+``package.workers`` threads while one is sent, and streamed through ``COPY ... FROM STDIN`` into its
+table or, for a merge on keys, into a temporary staging table that carries
+``_dl_chunk``/``_dl_row``, so the shared statements of :mod:`destinations.sql` run unchanged;
+``merge`` with the ``upsert`` strategy uses ``INSERT ... ON CONFLICT`` on a unique index over the
+primary key.
 
 >>> Postgres("postgresql://loader:s3cret@db.internal/analytics")
 Postgres('postgresql://loader:***@db.internal/analytics')
@@ -83,7 +84,7 @@ class Postgres:
     project_setup = ProjectSetup("PostgreSQL, a server (merge by upsert or delete-insert)",
                                  extras=("postgres",),
                                  secrets={"credentials": "postgresql://loader:<password>@localhost:5432/analytics"})
-    capabilities = Capabilities(max_identifier_length=_MAX_NAME_BYTES, file_formats=("parquet",),
+    capabilities = Capabilities(max_identifier_length=_MAX_NAME_BYTES, file_formats=("arrow", "parquet"),
                                 merge_strategies=("delete-insert", "upsert"), concurrent_loads=True)
 
     def __init__(self, credentials: str | Mapping[str, Any] | None = None, *, connect_timeout: int = 10,
@@ -156,22 +157,26 @@ class Encoded(NamedTuple):
     copies: list[tuple[list[str], list[memoryview | bytes]]]
 
 
-def _encode(file: PackageFile, columns: Mapping[str, Column], positions: bool, copy_format: CopyFormat) -> Encoded:
-    """A Parquet load file's rows (with ``_dl_chunk``/``_dl_row`` if ``positions``) encoded for ``COPY``.
+def _encode(file: PackageFile, columns: Mapping[str, Column], positions: bool, copy_format: CopyFormat,
+            load_id: str | None = None) -> Encoded:
+    """A load file's rows (Parquet, or Arrow read in place: :meth:`~dataload.protocol.PackageFile.batches`;
+    with ``_dl_chunk``/``_dl_row`` if ``positions``) encoded for ``COPY``; ``load_id``, the package's,
+    fills ``_dl_load_id`` of an Arrow file (a Parquet file holds it).
 
     Binary where every column has a binary form (:func:`binary_kinds`), else CSV. A binary ``COPY``
     lists the columns in the order :func:`binary_chunk` packs them, which depends on which columns hold
     NULLs in a batch: batches in the same order share one ``COPY``.
     """
-    import pyarrow.parquet as pq
-
-    parquet = pq.ParquetFile(file.path)
-    names = [*parquet.schema_arrow.names, *(POSITION_COLUMNS if positions else ())]
-    kinds = (binary_kinds(parquet.schema_arrow, [columns[n] for n in parquet.schema_arrow.names])
-             if copy_format == "binary" else None)
+    if load_id is None and file.file_format != "parquet":
+        raise ValueError(f"{file.path}: an Arrow load file is encoded with its package's load id")
+    batches = file.batches(load_id or "", _COPY_BATCH_ROWS)
+    first = next(batches, None)
+    schema = first.schema if first is not None else pa.schema([])
+    names = [*schema.names, *(POSITION_COLUMNS if positions else ())]
+    kinds = binary_kinds(schema, [columns[n] for n in schema.names]) if copy_format == "binary" else None
     copies: list[tuple[list[str], list[memoryview | bytes]]] = [] if kinds is not None else [(names, [])]
     first_row = 0
-    for batch in parquet.iter_batches(batch_size=_COPY_BATCH_ROWS):  # encoded one batch at a time
+    for batch in itertools.chain([first] if first is not None else [], batches):  # encoded one batch at a time
         position = (file.chunk, first_row) if positions else None
         first_row += batch.num_rows
         if kinds is None:
@@ -349,7 +354,7 @@ class PostgresClient:
 
         def encode(file: PackageFile) -> tuple[PackageFile, Encoded]:
             try:
-                return file, _encode(file, columns, positions, self.copy_format)
+                return file, _encode(file, columns, positions, self.copy_format, package.load_id)
             except pa.ArrowException as exc:  # e.g. a damaged load file: name the table and the file
                 raise load_error(exc, package, table, str(file.path), self._secrets) from None
 

@@ -3,9 +3,9 @@
 A dataset is a MariaDB/MySQL database (``utf8mb4``, binary no-pad collation, so keys compare
 exactly as on other destinations), a SQLite file ``<folder of the main database>/<dataset>.db``
 attached as schema ``<dataset>`` while a client is open (the dataset ``main`` is the main file),
-or a schema on other dialects. Load files go in batches of ``batch_size`` rows (``executemany``
-of Arrow record batches) into temporary staging tables with ``_dl_chunk``/``_dl_row``; the
-statements of :mod:`destinations.sql` append, replace or merge (delete-insert), then
+or a schema on other dialects. Load files (Parquet, or Arrow read in place) go in batches of
+``batch_size`` rows (``executemany`` of Arrow record batches) into temporary staging tables with
+``_dl_chunk``/``_dl_row``; the statements of :mod:`destinations.sql` append, replace or merge (delete-insert), then
 ``_dl_loads``, ``_dl_version`` and the state are written and everything commits at once. On SQLite
 that transaction (``BEGIN IMMEDIATE``) holds the schema changes too. **MariaDB DDL is not
 transactional**: schema changes (new tables, added or dropped columns, dropped tables) commit
@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from dataload.configuration import NOT_FOUND, Secret, is_credential_key, lookup, redact, redact_url
 from dataload.exceptions import InvalidConfig, MissingConfig, MissingDependencyError
-from dataload.protocol import Capabilities, LoadPackage, ProjectSetup
+from dataload.protocol import Capabilities, LoadPackage, PackageFile, ProjectSetup
 from dataload.schema.model import ROW_ID, Column, Table, decimal_size, integer_bits
 from destinations._sqlalchemy_results import arrow_array
 from destinations.errors import connect_error, load_error
@@ -118,7 +118,8 @@ class SqlAlchemy:
         limit = 64 if self.kind == "mysql" else self.url.get_dialect().max_identifier_length  # 255 until connected
         # "upsert" runs as delete-insert in the transaction, as on DuckDB: the same rows result
         self.capabilities = Capabilities(max_identifier_length=limit if limit < 9999 else None,
-                                         file_formats=("parquet",), merge_strategies=("delete-insert", "upsert"))
+                                         file_formats=("arrow", "parquet"),
+                                         merge_strategies=("delete-insert", "upsert"))
 
     def client(self, *, dataset_name: str, pipeline_name: str, local_dir: Path) -> SqlAlchemyClient:
         """Connect and return a client for ``dataset_name``."""
@@ -351,17 +352,15 @@ class SqlAlchemyClient:
             raise load_error(exc, package, table, None, self._secrets) from None
         for file in files:
             try:
-                self._insert_file(stage.insert(), file.path, file.chunk, keys)
+                self._insert_file(stage.insert(), file, package.load_id, keys)
             except sa.exc.DBAPIError as exc:
                 raise load_error(exc, package, table, str(file.path), self._secrets) from None
         return Staged(self.dialect.quote(name), columns)
 
-    def _insert_file(self, insert: Any, path: Path, chunk: int, keys: dict[str, str]) -> None:
+    def _insert_file(self, insert: Any, file: PackageFile, load_id: str, keys: dict[str, str]) -> None:
         """``executemany`` per record batch; timestamps go as naive UTC where columns keep no zone."""
-        import pyarrow.parquet as pq
-
-        first_row, naive = 0, self.kind in ("sqlite", "mysql")
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=self.batch_size):
+        first_row, naive, chunk = 0, self.kind in ("sqlite", "mysql"), file.chunk
+        for batch in file.batches(load_id, self.batch_size):
             if not batch.num_rows:
                 continue  # an empty executemany would insert one row of defaults
             arrays = [a.cast(pa.timestamp(a.type.unit)) if naive and pa.types.is_timestamp(a.type) and a.type.tz

@@ -23,6 +23,7 @@ except ImportError:  # SqlAlchemy() says what to install
     sa = None
 
 _UTC = datetime.timezone.utc
+_DIGITS_OF_DECIMAL256 = decimal.Context(prec=76)  # quantize needs room for every digit (the default context has 28)
 
 _ARROW = {bool: pa.bool_(), int: pa.int64(), float: pa.float64(), str: pa.string(), bytes: pa.binary(),
           datetime.datetime: pa.timestamp("us", "UTC"), datetime.date: pa.date32(), datetime.time: pa.time64("us")}
@@ -36,7 +37,8 @@ def arrow_array(values: list[Any], sql_type: Any) -> pa.Array:
         scale = sql_type.scale or 0
         exponent = decimal.Decimal(1).scaleb(-scale)
         arrow_type = pa.decimal128(sql_type.precision or DEFAULT_PRECISION, scale)
-        values = [None if v is None else decimal.Decimal(str(v)).quantize(exponent) for v in values]
+        values = [None if v is None else decimal.Decimal(str(v)).quantize(exponent, context=_DIGITS_OF_DECIMAL256)
+                  for v in values]
     try:
         return pa.array([None if v is None else _value(v, kind) for v in values], type=arrow_type)
     except (pa.ArrowException, TypeError, ValueError):  # keep what Arrow cannot hold as text

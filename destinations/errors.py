@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataload.configuration import NOT_FOUND, Secret, lookup, redact, redact_url
 from dataload.exceptions import InvalidConfig, TerminalLoadError, TransientLoadError
-from dataload.protocol import LoadPackage
+from dataload.protocol import LoadPackage, PackageFile
 
 # SQLSTATE: connection exception (class 08), serialization failure, deadlock, lock not available,
 # too many connections, admin/crash shutdown, cannot connect now
@@ -131,7 +130,7 @@ def load_error(error: BaseException, package: LoadPackage, table: str | None, fi
     if _out_of_memory(original):
         message = (f"DuckDB ran out of memory ({message}); give it more with "
                    "destinations.duckdb(path, memory_limit='4GB')")
-    unstorable = _unstorable(original, message, file, column)
+    unstorable = _unstorable(original, message, _load_file(package, file), column)
     if unstorable:
         column, message = unstorable
     if table and not file:
@@ -201,7 +200,12 @@ _UNSTORABLE: list[tuple[Callable[[BaseException, str], bool], Callable[[pa.Chunk
 ]
 
 
-def _unstorable(original: BaseException, message: str, file: str | None,
+def _load_file(package: LoadPackage, file: str | None) -> PackageFile | None:
+    """The load file of ``package`` whose path is ``file``, if there is one."""
+    return next((f for f in package.files if str(f.path) == file), None) if file else None
+
+
+def _unstorable(original: BaseException, message: str, file: PackageFile | None,
                 named: str | None) -> tuple[str, str] | None:
     """``(column, message)`` when the error is a value the destination cannot store, found in ``file``.
 
@@ -210,18 +214,18 @@ def _unstorable(original: BaseException, message: str, file: str | None,
     """
     for said, holds, advice in _UNSTORABLE:
         if file and said(original, message):
-            found = dict(_columns_holding(Path(file), holds))
+            found = dict(_columns_holding(file, holds))
             column = named if named in found else next(iter(found), None)
             if column is not None:
                 return column, advice.format(rows=found[column])
     return None
 
 
-def _columns_holding(path: Path, kind: Callable[[pa.ChunkedArray], bool]) -> list[tuple[str, int]]:
-    """Columns of a Parquet load file of ``kind`` holding an unstorable value, with their row counts."""
+def _columns_holding(file: PackageFile, kind: Callable[[pa.ChunkedArray], bool]) -> list[tuple[str, int]]:
+    """Columns of a load file (Parquet or Arrow) of ``kind`` holding an unstorable value, with their row counts."""
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
+    table = pq.read_table(file.path) if file.file_format == "parquet" else file.read_arrow()
     found = []
     for name in table.column_names:
         column = table.column(name)

@@ -7,6 +7,9 @@ normalization made or changed (``_dl_id``, casts, nulled values, variants) are w
 Arrow file beside it. "Untouched" is decided by memory, not by value: the fitted column is the
 extracted file's column itself. ``_dl_load_id`` is the same in every row and is left to the
 destination. :meth:`dataload.protocol.PackageFile.read_arrow` puts the two files together.
+
+Whether a package gets Arrow load files is :func:`arrow_load_files`: the destination lists
+``"arrow"`` and the user did not ask for Parquet (``NORMALIZE__FILE_FORMAT=parquet``).
 """
 
 from __future__ import annotations
@@ -18,10 +21,37 @@ from typing import Any
 
 import pyarrow as pa
 
+from dataload.configuration import NOT_FOUND, lookup
+from dataload.exceptions import InvalidConfig
 from dataload.package.disk_full import naming_the_file
+from dataload.protocol import Capabilities
 
 ARROW_FORMAT = "arrow"
 EXTRACTED_NAME = "extracted.arrows"
+LOAD_FILE_FORMATS = (ARROW_FORMAT, "parquet")
+"""The load file formats normalize writes."""
+
+
+def arrow_load_files(capabilities: Capabilities) -> bool:
+    """True when normalize may write ``arrow`` load files for a destination with ``capabilities``.
+
+    The destination's file formats decide, unless ``file_format`` under ``[normalize]``
+    (``NORMALIZE__FILE_FORMAT``) names one of :data:`LOAD_FILE_FORMATS`: ``"parquet"`` then makes
+    every load file Parquet, ``"arrow"`` is refused for a destination that does not read it.
+
+    >>> arrow_load_files(Capabilities(file_formats=("parquet",)))
+    False
+    """
+    offered = ARROW_FORMAT in capabilities.file_formats
+    chosen = lookup(("normalize",), "file_format")
+    if chosen is NOT_FOUND:
+        return offered
+    if chosen not in LOAD_FILE_FORMATS:
+        raise InvalidConfig(f"normalize.file_format must be one of {', '.join(LOAD_FILE_FORMATS)}, got {chosen!r}")
+    if chosen == ARROW_FORMAT and not offered:
+        raise InvalidConfig(f"normalize.file_format is 'arrow', but the destination reads only "
+                            f"{', '.join(capabilities.file_formats)} load files; unset it or choose 'parquet'")
+    return bool(chosen == ARROW_FORMAT)
 
 
 def reused_columns(fitted: pa.Table, extracted: pa.Table) -> dict[str, str]:

@@ -20,6 +20,7 @@ from dataload.context import PipelineContext
 from dataload.drop import with_imported_schema
 from dataload.exceptions import DataloadError
 from dataload.info import StepInfo
+from dataload.normalize.arrow_files import arrow_load_files
 from dataload.normalize.fit import TypeNotes
 from dataload.normalize.parallel import normalize_in_processes, planned_workers
 from dataload.normalize.step import KEY_HINTS, ChunkSettings, NormalizeResult, apply_table_hints, normalize_chunks
@@ -39,12 +40,13 @@ def normalize_extracted(ctx: PipelineContext, workers: int | None = None) -> lis
     ``workers``: processes per package (see :func:`dataload.concurrency.configured_workers`).
     """
     workers = configured_workers("normalize", workers)
+    arrow_files = arrow_load_files(ctx.destination.capabilities)
     done = []
     for load_id in ctx.packages.load_ids("extracted"):
         target = ctx.packages.create("normalizing.tmp", load_id)
         try:
             with out_of_room_stops("normalize", load_id):
-                _normalize_one(ctx, load_id, target, workers)
+                _normalize_one(ctx, load_id, target, workers, arrow_files=arrow_files)
         except BaseException:  # failed (moved already), no room, an interrupt: no half-written files are kept
             ctx.packages.remove("normalizing.tmp", load_id)
             raise
@@ -53,7 +55,8 @@ def normalize_extracted(ctx: PipelineContext, workers: int | None = None) -> lis
     return done
 
 
-def _normalize_one(ctx: PipelineContext, load_id: str, target: Path, workers: int | None) -> None:
+def _normalize_one(ctx: PipelineContext, load_id: str, target: Path, workers: int | None, *,
+                   arrow_files: bool) -> None:
     """Normalize package ``load_id`` into ``target`` and move it to ``normalized``, or to ``failed``."""
     source = ctx.packages.path("extracted", load_id)
     manifest = read_manifest(source)
@@ -63,7 +66,7 @@ def _normalize_one(ctx: PipelineContext, load_id: str, target: Path, workers: in
             result = normalize_package(source / "extracted", manifest.extracted_files, target, schema,
                                        manifest.table_hints, load_id,
                                        max_identifier_length=ctx.max_identifier_length,
-                                       arrow_files="arrow" in ctx.destination.capabilities.file_formats,
+                                       arrow_files=arrow_files,
                                        workers=workers, progress=progress)
     except DataloadError as error:  # content normalize could not handle (dataload.normalize.errors)
         kept = ctx.packages.move(load_id, "extracted", "failed")  # the caller removes the half-written copy

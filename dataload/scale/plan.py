@@ -24,6 +24,7 @@ from dataload.context import PipelineContext
 from dataload.drop import with_imported_schema
 from dataload.exceptions import InvalidConfig
 from dataload.extract.limits import BufferLimits
+from dataload.normalize.arrow_files import arrow_load_files
 from dataload.package.order import refuse_if_blocked
 from dataload.package.storage import new_load_id, part_load_id, read_json, write_json
 from dataload.partition import Partition
@@ -109,7 +110,7 @@ def plan_run(ctx: PipelineContext, source: Source, staging: Staging | None) -> P
         [PlannedPartition(resource.name, partition, load_id, str(ctx.packages.path(STAGE, load_id).absolute()))
          for (resource, partition), load_id in zip(planned, load_ids)],
         encode(ctx.newest_state()), with_imported_schema(ctx, ctx.schema()).to_dict(), ctx.max_identifier_length,
-        "arrow" in ctx.destination.capabilities.file_formats, ctx.buffer_limits,
+        arrow_load_files(ctx.destination.capabilities), ctx.buffer_limits,
         staging.url if staging is not None else None)
 
 
