@@ -105,8 +105,7 @@ class Pipeline:
         workers write the packages for the coordinator, instead of the working dir.
         """
         started = time.perf_counter()
-        self.last_trace = Trace()
-        with self._lock() as ctx, traced_run(self.working_dir, self.last_trace):
+        with self._traced() as ctx:
             info = self._start(ctx)
             if data is not None:
                 if executor is None:
@@ -184,8 +183,7 @@ class Pipeline:
 
         Traced like a run (:attr:`last_trace`, saved in the working dir).
         """
-        self.last_trace = Trace()
-        with self._lock() as ctx, traced_run(self.working_dir, self.last_trace):
+        with self._traced() as ctx:
             order.requeue_failed(ctx.packages)
             info = ctx.new_info()
             normalize_extracted(ctx)
@@ -255,6 +253,13 @@ class Pipeline:
             self._packages.discard_incomplete()
             yield dataclasses.replace(self._context(), progress=new_progress(self._progress))
 
+    @contextmanager
+    def _traced(self) -> Iterator[PipelineContext]:
+        """:meth:`_lock`, with what happens traced as a run: a new :attr:`last_trace`, saved in the working dir."""
+        self.last_trace = Trace()
+        with self._lock() as ctx, traced_run(self.working_dir, self.last_trace):
+            yield ctx
+
     def _remember_settings(self) -> None:
         """Write what :func:`attach` needs to reopen this pipeline (never credentials that are secret)."""
         path = self.working_dir / SETTINGS_FILE
@@ -280,8 +285,7 @@ def plan_partitions(pipe: Pipeline, data: Any, *, staging_url: str | None = None
     Step 2 is :func:`dataload.scale.coordinator.run_planned` for each partition of the returned run (sent
     to those tasks as ``run.to_dict()``); ``staging_url`` is as for :meth:`Pipeline.run`.
     """
-    pipe.last_trace = Trace()
-    with pipe._lock() as ctx, traced_run(pipe.working_dir, pipe.last_trace):
+    with pipe._traced() as ctx:
         pipe._start(ctx)
         run = plan_run(ctx, as_source(data, default_name=pipe.pipeline_name), staging_for(staging_url, staging_options))
         record_run(ctx, run)
@@ -300,8 +304,7 @@ def finish_partitions(pipe: Pipeline, run_id: str, outcomes: Sequence[Mapping[st
     whatever is still pending, each package once.
     """
     started = time.perf_counter()
-    pipe.last_trace = Trace()
-    with pipe._lock() as ctx, traced_run(pipe.working_dir, pipe.last_trace):
+    with pipe._traced() as ctx:
         run = recorded_run(ctx, run_id)
         if run is not None and not resume_handover(ctx, run):
             finish_run(ctx, run, orchestrated_outcomes(run, outcomes), run.staging(staging_options))
