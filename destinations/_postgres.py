@@ -158,7 +158,7 @@ class Encoded(NamedTuple):
 
 
 def _encode(file: PackageFile, columns: Mapping[str, Column], positions: bool, copy_format: CopyFormat,
-            load_id: str | None = None) -> Encoded:
+            load_id: str) -> Encoded:
     """A load file's rows (Parquet, or Arrow read in place: :meth:`~dataload.protocol.PackageFile.batches`;
     with ``_dl_chunk``/``_dl_row`` if ``positions``) encoded for ``COPY``; ``load_id``, the package's,
     fills ``_dl_load_id`` of an Arrow file (a Parquet file holds it).
@@ -167,9 +167,7 @@ def _encode(file: PackageFile, columns: Mapping[str, Column], positions: bool, c
     lists the columns in the order :func:`binary_chunk` packs them, which depends on which columns hold
     NULLs in a batch: batches in the same order share one ``COPY``.
     """
-    if load_id is None and file.file_format != "parquet":
-        raise ValueError(f"{file.path}: an Arrow load file is encoded with its package's load id")
-    batches = file.batches(load_id or "", _COPY_BATCH_ROWS)
+    batches = file.batches(load_id, _COPY_BATCH_ROWS)
     first = next(batches, None)
     schema = first.schema if first is not None else pa.schema([])
     names = [*schema.names, *(POSITION_COLUMNS if positions else ())]

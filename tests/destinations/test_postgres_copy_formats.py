@@ -31,6 +31,8 @@ from destinations import postgres
 from destinations._postgres import _encode
 from destinations.sql import quote
 
+PACKAGE_ID = "1733212345.000001"  # what _encode fills an Arrow file's _dl_load_id with (these are Parquet)
+
 UTC = datetime.timezone.utc
 FORMATS = ("binary", "csv")
 HINTS = {"small": {"data_type": "bigint", "precision": 16}, "medium": {"data_type": "bigint", "precision": 32},
@@ -192,14 +194,14 @@ def test_a_file_goes_binary_unless_a_column_has_no_binary_form_or_csv_is_asked_f
     wide = [*plain, Column("huge", "decimal", precision=40, scale=2)]  # decimal256 in the load file
     huge = [*values, pa.array([decimal.Decimal("1.50"), None], pa.decimal256(40, 2))]
 
-    binary = _encode(load_file(tmp_path, plain, values), {c.name: c for c in plain}, False, "binary")
+    binary = _encode(load_file(tmp_path, plain, values), {c.name: c for c in plain}, False, "binary", PACKAGE_ID)
     assert binary.format == "binary" and len(binary.copies) == 1
     names, pieces = binary.copies[0]
     assert names == ["at", "amount", "id", "doc"]  # the fixed-width columns without NULLs are packed first
     assert bytes(pieces[0]).startswith(b"PGCOPY\n\xff\r\n\x00") and bytes(pieces[-1]) == b"\xff\xff"
     columns = {c.name: c for c in wide}
-    assert _encode(load_file(tmp_path, wide, huge), columns, False, "binary").format == "csv"
-    assert _encode(load_file(tmp_path, plain, values), columns, True, "csv").copies[0][0] == [
+    assert _encode(load_file(tmp_path, wide, huge), columns, False, "binary", PACKAGE_ID).format == "csv"
+    assert _encode(load_file(tmp_path, plain, values), columns, True, "csv", PACKAGE_ID).copies[0][0] == [
         "id", "at", "doc", "amount", "_dl_chunk", "_dl_row"]
 
 
@@ -221,7 +223,7 @@ def test_numeric_values_of_every_size_read_back_equal_in_both_encodings(tmp_path
     columns = {"id": Column("id", "bigint"), "v": column}
     found = {}
     for copy_format in FORMATS:
-        encoded = _encode(file, columns, False, copy_format)
+        encoded = _encode(file, columns, False, copy_format, PACKAGE_ID)
         assert encoded.format == copy_format
         table = f"cf_{copy_format}_{uuid.uuid4().hex[:8]}"
         admin.execute(f"CREATE TABLE {table} (id bigint, v numeric({precision}, {scale}))")
