@@ -111,7 +111,7 @@ def binary_chunk(batch: pa.RecordBatch, kinds: Sequence[str], position: tuple[in
             columns.append(_values(arrays[i], kinds[i]) if i in fixed else _field(arrays[i], kinds[i]))
         except pa.ArrowInvalid as exc:
             raise pa.ArrowInvalid(f"column {names[i]!r}: {exc}") from None
-    head = _fixed_block(batch.num_rows, len(arrays), columns[:len(fixed)])
+    head = _packed(batch.num_rows, columns[:len(fixed)], count=len(arrays))
     rows = pc.binary_join_element_wise(head, *columns[len(fixed):], _NO_SEPARATOR) if rest else head
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset:rows.offset + len(rows) + 1]
     data = rows.buffers()[2]
@@ -119,14 +119,15 @@ def binary_chunk(batch: pa.RecordBatch, kinds: Sequence[str], position: tuple[in
                        fixed + rest)
 
 
-def _fixed_block(rows: int, fields: int, values: list[np.ndarray]) -> pa.Array:
-    """The row's field count and the fixed-width columns without NULLs (their :func:`_values`), one packed
-    record per row."""
-    layout: list[tuple[str, Any]] = [("count", ">i2")]
+def _packed(rows: int, values: list[np.ndarray], count: int | None = None) -> pa.Array:
+    """Fixed-width columns (their :func:`_values`) as one packed record per row: the row's field count
+    ``count`` (when given), then each column's length and value."""
+    layout: list[tuple[str, Any]] = [("count", ">i2")] if count is not None else []
     for n, column in enumerate(values):
         layout += [(f"n{n}", ">i4"), (f"v{n}", column.dtype)]
     block = np.empty(rows, dtype=np.dtype(layout))
-    block["count"] = fields
+    if count is not None:
+        block["count"] = count
     for n, column in enumerate(values):
         block[f"n{n}"], block[f"v{n}"] = column.dtype.itemsize, column
     return _as_binary(block, rows)
@@ -139,10 +140,7 @@ def _field(array: pa.Array, kind: str) -> pa.Array:
     if _t.is_null(array.type):
         return pa.nulls(len(array), pa.large_binary()).fill_null(_NULL)
     if kind in _FIXED:
-        values = _values(array, kind)
-        record = np.empty(len(array), dtype=np.dtype([("n", ">i4"), ("v", values.dtype)]))
-        record["n"], record["v"] = values.dtype.itemsize, values
-        fields = _as_binary(record, len(array))
+        fields = _packed(len(array), [_values(array, kind)])
     else:
         payload = pc.cast(array, pa.large_string() if kind != "bytea" else pa.large_binary()).view(pa.large_binary())
         offsets = np.frombuffer(payload.buffers()[1], dtype=np.int64)[payload.offset:payload.offset + len(payload) + 1]
