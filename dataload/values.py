@@ -11,6 +11,26 @@ MAX_NESTING_DEPTH = 32
 """Nesting (dicts and lists) below this depth is unnested; deeper data lands as one JSON column."""
 
 
+
+def nested_deeper(value: Any, levels: int, *, list_items: int | None = None) -> bool:
+    """True when dicts and lists in ``value`` go more than ``levels`` deep (``value`` itself, if a
+    container, is level 0; no recursion). Every item is looked at, or only the first ``list_items``
+    of each list: a cheaper guess for records whose lists are alike.
+
+    >>> nested_deeper({"a": [{"b": 1}]}, 2), nested_deeper({"a": [{"b": 1}]}, 3), nested_deeper(1, 0)
+    (True, False, False)
+    >>> nested_deeper([1] * 8 + [[1]], 1, list_items=8), nested_deeper([1] * 8 + [[1]], 1)
+    (False, True)
+    """
+    level = [value] if isinstance(value, (dict, list)) else []
+    for _ in range(levels):
+        level = [child for item in level
+                 for child in (item.values() if isinstance(item, dict) else item[:list_items])
+                 if isinstance(child, (dict, list))]
+        if not level:
+            return False
+    return bool(level)
+
 class JsonText(str):
     """Nested data already serialized to JSON (too deep to keep as Python objects)."""
 

@@ -14,7 +14,7 @@ from dataload.extract.arrow_records import records_array
 from dataload.extract.limits import BufferLimits
 from dataload.extract.rows_file import HEADER, read_rows, write_rows
 from dataload.package.disk_full import naming_the_file
-from dataload.values import MAX_NESTING_DEPTH
+from dataload.values import MAX_NESTING_DEPTH, nested_deeper
 
 
 class TableBuffer:
@@ -61,7 +61,7 @@ class TableBuffer:
         self._sampled += len(records)
         if self._sampled >= self._sample_every or len(records) > 1:
             self._row_estimate = max(approximate_size(records[0]), 1)
-            self._deep = self._deep or nested_deeper(records[0], MAX_NESTING_DEPTH)
+            self._deep = self._deep or nested_deeper(records[0], MAX_NESTING_DEPTH, list_items=8)
             self._sampled = 0
             self._sample_every = 1 if self._row_estimate > 16_384 else 64
         return self._row_estimate
@@ -121,22 +121,6 @@ def _write_arrow(path: Path, table: pa.Table) -> bool:
             writer.write_table(table)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return False
-    return True
-
-
-def nested_deeper(value: Any, levels: int) -> bool:
-    """True when dicts and lists in ``value`` go more than ``levels`` deep (a list is judged by its
-    first 8 items, as :func:`approximate_size` does; no recursion).
-
-    >>> nested_deeper({"a": {"b": [1]}}, 2), nested_deeper({"a": {"b": [1]}}, 3)
-    (True, False)
-    """
-    level = [value]
-    for _ in range(levels + 1):
-        level = [child for item in level if isinstance(item, (dict, list))
-                 for child in (item.values() if isinstance(item, dict) else item[:8])]
-        if not level:
-            return False
     return True
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
@@ -98,18 +97,3 @@ async def aread_body(response: httpx.Response, limits: ResponseLimits, url: Call
     finally:
         await response.aclose()
     return counter.response()
-
-
-def json_deeper(value: Any, levels: int) -> bool:
-    """True when lists and dicts in ``value`` go more than ``levels`` deep (every item looked at; no recursion).
-
-    >>> json_deeper({"a": [{"b": 1}]}, 2), json_deeper({"a": [{"b": 1}]}, 3), json_deeper(1, 0)
-    (True, False, False)
-    """
-    level = [value] if isinstance(value, (dict, list)) else []
-    for _ in range(levels):
-        level = [child for item in level for child in (item.values() if isinstance(item, dict) else item)
-                 if isinstance(child, (dict, list))]
-        if not level:
-            return False
-    return bool(level)

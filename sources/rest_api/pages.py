@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
+from dataload.values import nested_deeper
 from sources.rest_api.errors import PaginatorError, ResponseFormatError, ResponseLimitError
-from sources.rest_api.limits import json_deeper
 from sources.rest_api.paginators import BasePaginator, PageRequest, detect_paginator, find_values, remember_json
 
 logger = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ def json_of(response: httpx.Response, url: object, redacted: Redact, max_depth: 
         raise error(f"invalid JSON ({problem})") from None
     except RecursionError:  # deeper than Python's recursion limit: no depth limit lets that through
         raise _too_deep(url, None) from None
-    if max_depth is not None and _openers(response.content) > max_depth and json_deeper(body, max_depth):
+    if max_depth is not None and _openers(response.content) > max_depth and nested_deeper(body, max_depth):
         raise _too_deep(url, max_depth)
     remember_json(response, body)
     return body
