@@ -8,10 +8,11 @@ and the package removed. A package the destination refuses for good moves to ``f
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
@@ -30,6 +31,8 @@ from dataload.protocol import LoadPackage, PackageFile
 from dataload.schema.model import Schema
 
 logger = logging.getLogger(__name__)
+Reporter = Callable[[list[PackageFile]], None]
+"""Told the files of each job the destination finished (see :attr:`LoadPackage.on_job_done`)."""
 
 
 def load_normalized(ctx: PipelineContext, info: LoadInfo, workers: int | None = None) -> None:
@@ -70,12 +73,14 @@ def _load_run(ctx: PipelineContext, info: LoadInfo, load_ids: list[str], threads
         refuse_if_blocked(ctx.packages, ctx.pipeline_name, f"package {load_id}", newer_than=load_id)
     if parallel <= 1:
         for load_id in load_ids:
-            _finish(ctx, info, load_id, *_commit(ctx, info, load_id, threads))
+            _load_one(ctx, info, load_id, threads)
         return
-    _finish(ctx, info, load_ids[0], *_commit(ctx, info, load_ids[0], threads))
+    _load_one(ctx, info, load_ids[0], threads)
     failure: DataloadError | None = None
-    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="dataload-package") as pool:
-        futures = {pool.submit(_commit, ctx, info, load_id, threads): load_id for load_id in middle}
+    # the packages in flight are one step of the progress report: each would otherwise restart its counts
+    with _load_step(ctx, f"{middle[0]}..{middle[-1]}") as report, \
+            ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="dataload-package") as pool:
+        futures = {pool.submit(_commit, ctx, info, load_id, threads, report): load_id for load_id in middle}
         for future in as_completed(futures):
             try:
                 _finish(ctx, info, futures[future], *future.result())
@@ -83,18 +88,33 @@ def _load_run(ctx: PipelineContext, info: LoadInfo, load_ids: list[str], threads
                 failure = failure or error
     if failure is not None:
         raise failure
-    _finish(ctx, info, load_ids[-1], *_commit(ctx, info, load_ids[-1], threads))
+    _load_one(ctx, info, load_ids[-1], threads)
 
 
-def _commit(ctx: PipelineContext, info: LoadInfo, load_id: str, threads: int) -> tuple[LoadOutcome, Manifest, float]:
-    """Load the package ``load_id`` into the destination; one the destination refuses moves to ``failed``."""
+def _load_one(ctx: PipelineContext, info: LoadInfo, load_id: str, threads: int) -> None:
+    """Load and finish the package ``load_id``, reported to the progress as a step of its own."""
+    with _load_step(ctx, load_id) as report:
+        committed = _commit(ctx, info, load_id, threads, report)
+    _finish(ctx, info, load_id, *committed)
+
+
+@contextlib.contextmanager
+def _load_step(ctx: PipelineContext, label: str) -> Iterator[Reporter | None]:
+    """A load step called ``label`` in the progress report: the reporter of its jobs (None without progress)."""
+    with step_of(ctx.progress, "load", label) as progress:
+        yield None if progress is None else _reporter(progress)
+
+
+def _commit(ctx: PipelineContext, info: LoadInfo, load_id: str, threads: int,
+            report: Reporter | None) -> tuple[LoadOutcome, Manifest, float]:
+    """Load the package ``load_id`` into the destination, telling ``report`` of each job done; one the
+    destination refuses moves to ``failed``."""
     started = time.perf_counter()
     package, manifest = read_package(ctx, load_id, threads)
+    if report is not None:
+        package.on_job_done = report
     try:
-        with step_of(ctx.progress, "load", load_id) as progress:
-            if progress is not None:
-                package.on_job_done = _reporter(progress)
-            outcome = load_with_retries(ctx.new_client, package, ctx.retry_policy)
+        outcome = load_with_retries(ctx.new_client, package, ctx.retry_policy)
     except TerminalLoadError as error:
         kept = ctx.packages.move(load_id, "normalized", "failed")
         info.failed.append(load_id)
@@ -124,9 +144,10 @@ def _finish(ctx: PipelineContext, info: LoadInfo, load_id: str, outcome: LoadOut
                               retries=outcome.retries))
 
 
-def _reporter(progress: Progress) -> Callable[[list[PackageFile]], None]:
+def _reporter(progress: Progress) -> Reporter:
     """A :attr:`LoadPackage.on_job_done` that adds each file's rows to ``progress`` once (a retried
-    attempt writes the same files again), from whichever thread the destination's job ran on."""
+    attempt writes the same files again), from whichever thread the destination's job ran on, for
+    one package or for several loading at once."""
     counted: set[Path] = set()
     lock = threading.Lock()
 

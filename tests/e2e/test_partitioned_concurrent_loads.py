@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 from typing import Any
 
@@ -97,4 +99,22 @@ def assert_loaded_one_at_a_time(pipe: dataload.Pipeline) -> None:
 
     assert [kind for kind, _ in events] == ["start", "end"] * len(PARTS)
     assert [load_id for kind, load_id in events if kind == "start"] == info.load_ids
+    assert_landed(pipe, SOURCE, packages=len(PARTS), keys={"numbers": "n"}, cursors={"numbers": "n"})
+
+
+@pytest.mark.parametrize("sql_pipeline", ["postgres"], indirect=True)
+def test_packages_loading_at_once_are_one_step_of_the_progress_report(sql_pipeline, caplog, monkeypatch):
+    """The middle packages are counted together (one ``load`` step): none restarts the others' counts."""
+    monkeypatch.setenv("RUNTIME__PROGRESS_INTERVAL", "3600")  # only the lines at each step's end
+    caplog.set_level(logging.INFO, logger="dataload.progress")
+    pipe = sql_pipeline(progress="log")
+    pipe.destination = InterceptedLoads(pipe.destination, recording([], threading.Barrier(2, timeout=60)))
+    info = pipe.run(split(), executor="threads")
+
+    first, *middle, last = sorted(info.load_ids)
+    loads = [r.getMessage() for r in caplog.records if r.getMessage().startswith("load ")]
+    assert [re.sub(r" \(.*", "", line) for line in loads] == [
+        f"load {first}: numbers 150 rows", f"load {middle[0]}..{middle[-1]}: numbers {150 * len(middle)} rows",
+        f"load {last}: numbers 150 rows"]
+    assert all(line.endswith("(done)") for line in loads)
     assert_landed(pipe, SOURCE, packages=len(PARTS), keys={"numbers": "n"}, cursors={"numbers": "n"})
