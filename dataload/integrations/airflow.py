@@ -19,8 +19,9 @@ a *plan* task plans the partitions under the pipeline's lock and records the run
 partition (``.expand``) extracts and normalizes it into its package, without the lock (they may run at
 once), and returns its outcome as its XCom; a *finish* task (``trigger_rule="all_done"``) folds, publishes
 and loads the packages under the lock and commits the state once. A partition that failed for good fails
-the finish naming it, with nothing loaded and the state unchanged; the next DAG run makes the same
-partitions.
+the finish naming it, with nothing loaded and the state unchanged, and without the finish's retries
+(they would meet the same outcomes); clearing the failed partition task, or the next DAG run, makes the
+same partitions.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any, TypeVar
 
-from dataload.exceptions import InvalidConfig, MissingDependencyError
+from dataload.exceptions import InvalidConfig, MissingDependencyError, PartitionError
 from dataload.facade import finish_partitions, plan_partitions
 from dataload.integrations.inputs import PipelineArg, SourceArg, call_source, open_pipeline
 from dataload.integrations.outcome import PipelineRunFailed, load_result, load_results, load_source, run_step
@@ -142,8 +143,16 @@ def _finish_task(ti: Any, *, pipeline: PipelineArg, plan_task: str, partition_ta
     run = PartitionedRun.from_dict(document)
     outcomes = ti.xcom_pull(task_ids=partition_task, map_indexes=list(range(len(run.partitions)))) \
         if run.partitions else []
-    return _as_task(partial(load_result, lambda: finish_partitions(open_pipeline(pipeline), run.run_id, outcomes,
-                                                                   staging_options=staging_options)))
+    try:
+        return _as_task(partial(load_result, lambda: finish_partitions(open_pipeline(pipeline), run.run_id, outcomes,
+                                                                       staging_options=staging_options)))
+    except PipelineRunFailed as failure:
+        if not isinstance(failure.__cause__, PartitionError):
+            raise
+        # the partitions' outcomes are what they are: retrying this task alone cannot mend a failed one
+        _, fail_exception = _airflow()
+        raise fail_exception(f"{failure}\nClear the failed {partition_task} task (Airflow then runs this one "
+                             "again) once its cause is fixed.") from failure
 
 
 def _chained(runs: dict[str, Callable[[], Any]], operator_options: dict[str, Any]) -> list[Any]:

@@ -111,6 +111,7 @@ def test_a_partition_failing_for_good_fails_the_finish_naming_it_and_the_fixed_r
         "load_plan": "success", "load_partition[0]": "success", "load_partition[1]": "failed",
         "load_partition[2]": "success", "load_finish": "failed"}
     assert tasks["load_partition[1]"]["tries"] == 2  # its retry failed too
+    assert tasks["load_finish"]["tries"] == 1  # not retried: it would meet the same outcomes
     assert f"ValueError: order {FAILING_ORDER} is broken" in run["output"]
     assert "PartitionError: partition orders[1] key_range=" in run["output"]  # the finish names the partition
     assert rows(test_dir / "warehouse.duckdb", "SELECT count(*) FROM information_schema.tables "
