@@ -20,8 +20,7 @@ partition (``.expand``) extracts and normalizes it into its package, without the
 once), and returns its outcome as its XCom; a *finish* task (``trigger_rule="all_done"``) folds, publishes
 and loads the packages under the lock and commits the state once. A partition that failed for good fails
 the finish naming it, with nothing loaded and the state unchanged, and without the finish's retries
-(they would meet the same outcomes); clearing the failed partition task, or the next DAG run, makes the
-same partitions.
+(they would meet the same outcomes); the next DAG run makes the same partitions.
 """
 
 from __future__ import annotations
@@ -151,8 +150,8 @@ def _finish_task(ti: Any, *, pipeline: PipelineArg, plan_task: str, partition_ta
             raise
         # the partitions' outcomes are what they are: retrying this task alone cannot mend a failed one
         _, fail_exception = _airflow()
-        raise fail_exception(f"{failure}\nClear the failed {partition_task} task (Airflow then runs this one "
-                             "again) once its cause is fixed.") from failure
+        raise fail_exception(f"{failure}\nFix its cause and run the DAG again: it makes the same partitions "
+                             "(the others' packages were deleted, so a finish alone cannot load them).") from failure
 
 
 def _chained(runs: dict[str, Callable[[], Any]], operator_options: dict[str, Any]) -> list[Any]:
