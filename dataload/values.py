@@ -1,5 +1,6 @@
-"""Python values on their way from extract to normalize: nested data already serialized as JSON,
-the plain data a well-known object stands for, and the stand-in for an object with no table form."""
+"""Python values on their way from extract to normalize: how deep nested data goes, nested data already
+serialized as JSON, the plain data a well-known object stands for, and the stand-in for an object with no
+table form."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Any, Final
 
 MAX_NESTING_DEPTH = 32
 """Nesting (dicts and lists) below this depth is unnested; deeper data lands as one JSON column."""
-
 
 
 def nested_deeper(value: Any, levels: int, *, list_items: int | None = None) -> bool:
@@ -30,6 +30,7 @@ def nested_deeper(value: Any, levels: int, *, list_items: int | None = None) -> 
         if not level:
             return False
     return bool(level)
+
 
 class JsonText(str):
     """Nested data already serialized to JSON (too deep to keep as Python objects)."""
