@@ -130,6 +130,10 @@ class PackageFile:
         return [self.path] + ([self.base] if self.base else [])
 
 
+JobsDone = Callable[[list[PackageFile]], None]
+"""What :attr:`LoadPackage.on_job_done` is: told the load files of each job a destination finished."""
+
+
 def arrow_stream(files: list[PackageFile]) -> pa.RecordBatchReader:
     """The rows of ``arrow`` load files as one stream (their columns unified, missing ones null).
 
@@ -202,7 +206,7 @@ class LoadPackage:
     dropped_columns: dict[str, list[str]] = field(default_factory=dict)
     folder: Path | None = None
     workers: int = 1
-    on_job_done: Callable[[list[PackageFile]], None] | None = field(default=None, repr=False, compare=False)
+    on_job_done: JobsDone | None = field(default=None, repr=False, compare=False)
     """Set by the engine (progress reporting); destinations call :meth:`job_done`, not this."""
 
     def files_of(self, table: str, chunk: int | None = None) -> list[PackageFile]:

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
@@ -27,12 +27,10 @@ from dataload.package.manifest import Manifest, read_manifest
 from dataload.package.order import refuse_if_blocked
 from dataload.package.storage import read_json, run_of
 from dataload.progress import Progress, step_of
-from dataload.protocol import LoadPackage, PackageFile
+from dataload.protocol import JobsDone, LoadPackage, PackageFile
 from dataload.schema.model import Schema
 
 logger = logging.getLogger(__name__)
-Reporter = Callable[[list[PackageFile]], None]
-"""Told the files of each job the destination finished (see :attr:`LoadPackage.on_job_done`)."""
 
 
 def load_normalized(ctx: PipelineContext, info: LoadInfo, workers: int | None = None) -> None:
@@ -99,14 +97,14 @@ def _load_one(ctx: PipelineContext, info: LoadInfo, load_id: str, threads: int) 
 
 
 @contextlib.contextmanager
-def _load_step(ctx: PipelineContext, label: str) -> Iterator[Reporter | None]:
+def _load_step(ctx: PipelineContext, label: str) -> Iterator[JobsDone | None]:
     """A load step called ``label`` in the progress report: the reporter of its jobs (None without progress)."""
     with step_of(ctx.progress, "load", label) as progress:
         yield None if progress is None else _reporter(progress)
 
 
 def _commit(ctx: PipelineContext, info: LoadInfo, load_id: str, threads: int,
-            report: Reporter | None) -> tuple[LoadOutcome, Manifest, float]:
+            report: JobsDone | None) -> tuple[LoadOutcome, Manifest, float]:
     """Load the package ``load_id`` into the destination, telling ``report`` of each job done; one the
     destination refuses moves to ``failed``."""
     started = time.perf_counter()
@@ -144,7 +142,7 @@ def _finish(ctx: PipelineContext, info: LoadInfo, load_id: str, outcome: LoadOut
                               retries=outcome.retries))
 
 
-def _reporter(progress: Progress) -> Reporter:
+def _reporter(progress: Progress) -> JobsDone:
     """A :attr:`LoadPackage.on_job_done` that adds each file's rows to ``progress`` once (a retried
     attempt writes the same files again), from whichever thread the destination's job ran on, for
     one package or for several loading at once."""
