@@ -18,7 +18,6 @@ run's trace (``skipped_files`` / ``skipped_rows`` for the reader, through :func:
 from __future__ import annotations
 
 import io
-import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -33,6 +32,7 @@ import pyarrow.parquet as pq
 
 import dataload
 from dataload import Incremental, Resource
+from sources.filesystem.json_lines import json_lines
 from sources.filesystem.listing import FileItem, fsspec_filesystem, is_local, local_path
 
 logger = logging.getLogger(__name__)
@@ -289,11 +289,11 @@ def _read_jsonl_file(item: FileItem, skips: _Skips, stream_of: StreamOf, chunk_s
     url = item["url"]
     page: list[dict[str, Any]] = []
     with stream_of(url) as stream:
-        for number, line in enumerate(_lines(stream), start=1):
+        for number, (line, loads) in enumerate(json_lines(stream, _READ_BLOCK), start=1):
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = loads(line)
             except ValueError as exc:
                 skips.row(url, f"line {number}: invalid JSON: {exc}")
                 continue
@@ -306,17 +306,6 @@ def _read_jsonl_file(item: FileItem, skips: _Skips, stream_of: StreamOf, chunk_s
                 page = []
     if page:
         yield page
-
-
-def _lines(stream: pa.NativeFile) -> Iterator[bytes]:
-    """The lines of ``stream`` without their line ends, read in blocks of a bounded size."""
-    rest = b""
-    while block := stream.read(_READ_BLOCK):
-        lines = (rest + block).split(b"\n")
-        rest = lines.pop()
-        yield from lines
-    if rest:
-        yield rest
 
 
 def _read_parquet_file(item: FileItem, skips: _Skips, stream_of: StreamOf, chunk_size: int
