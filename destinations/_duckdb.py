@@ -159,18 +159,25 @@ class DuckDBClient:
         are written out in row groups) is loaded chunk by chunk: its rows may be visible before the
         load finishes, a retry first removes rows of this load id, and ``_dl_loads`` and the state
         are committed last, so the package still counts once.
+
+        After a package that only appended rows, a database this client attached is checkpointed
+        at once, without DuckDB's vacuum (see :meth:`_checkpoint_appended`).
         """
         rows = sum(f.rows for f in package.files)
         size = _data_bytes(package)
         big_rows = bool(rows) and size / rows > STEPWISE_ROW_BYTES
-        if big_rows and size > STEPWISE_BYTES and _append_only(package):
+        append_only = _append_only(package)
+        if big_rows and size > STEPWISE_BYTES and append_only:
             return self._load_stepwise(package)
         settings = {}
         if self._cap_loads and rows and not big_rows:
             threads = int(self.connection.execute("SELECT current_setting('threads')").fetchall()[0][0])
             settings = load_settings(package, size / rows, threads)
         with self._settings(settings):
-            return self._transaction(package, lambda: self._write_all(package, package.tables), final=True)
+            loaded = self._transaction(package, lambda: self._write_all(package, package.tables), final=True)
+        if loaded and append_only and self._own_database:
+            self._checkpoint_appended()
+        return loaded
 
     @contextlib.contextmanager
     def _settings(self, settings: dict[str, str]) -> Iterator[None]:
@@ -251,6 +258,18 @@ class DuckDBClient:
         with self._settings({"checkpoint_threshold": "1TB"} if self._own_database else {}):
             yield
         if self._own_database:
+            self._checkpoint_appended()
+
+    def _checkpoint_appended(self) -> None:
+        """Checkpoint after rows were only appended, without vacuuming.
+
+        Threads appending in parallel each leave a partly filled row group; the checkpoint's vacuum
+        would merge them by rewriting whole row groups, which for 300,000 rows of 20 columns took as
+        long as the insert itself (0.17-0.35 s) and left a bigger file (34 MB, a third of it free
+        blocks, against 21.5 MB). Without it the rows stay as written, in one more row group per
+        thread at most. Loads that delete rows (merge, replace) keep DuckDB's vacuuming checkpoint.
+        """
+        with self._settings({"max_vacuum_tasks": "0"}):
             self.connection.execute("CHECKPOINT")
 
     def _apply_schema(self, package: LoadPackage) -> None:
