@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ DEFAULT_MAX_DECOMPRESSED_BYTES = 8 * 2 ** 30
 """The most a compressed file may expand to (8 GiB), unless a reader's ``max_decompressed_bytes`` says otherwise."""
 # what reading a broken or truncated file raises: Arrow's errors (decoding, parsing, Parquet) and I/O errors
 _FILE_ERRORS = (pa.ArrowException, OSError, EOFError)
+_CSV_COLUMN = re.compile(r"In CSV column #(\d+): ")  # how pyarrow's CSV errors name a column: by position
 
 
 class FileReadError(ValueError):
@@ -276,12 +278,36 @@ def _read_csv_file(item: FileItem, skips: _Skips, stream_of: StreamOf, options: 
         return "skip"
 
     with stream_of(url) as stream:
+        reader = None
         try:
-            yield from pa_csv.open_csv(stream, **options.arrow(on_invalid_row))
+            reader = pa_csv.open_csv(stream, **options.arrow(on_invalid_row))
+            yield from reader
         except pa.ArrowInvalid as exc:
             if invalid:
                 raise FileReadError(f"{url}: {invalid[0]}") from exc
-            raise
+            named = _with_column_name(exc, reader.schema.names if reader else list(options.column_names),
+                                      options.column_types)
+            if named is exc:
+                raise
+            raise named from exc
+
+
+def _with_column_name(error: pa.ArrowInvalid, names: list[str], column_types: dict[str, pa.DataType]
+                      ) -> pa.ArrowInvalid:
+    """A CSV reading ``error`` that names the column where pyarrow gives only its position.
+
+    >>> str(_with_column_name(pa.ArrowInvalid("In CSV column #1: CSV conversion error to int64: invalid value 'x'"),
+    ...                       ["id", "amount"], {}))  # doctest: +NORMALIZE_WHITESPACE
+    "column 'amount': CSV conversion error to int64: invalid value 'x' (its type was inferred from the file's
+    first block; column_types={'amount': ...} reads it as another)"
+    """
+    match = _CSV_COLUMN.match(str(error))
+    if match is None or int(match[1]) >= len(names):
+        return error
+    name = names[int(match[1])]
+    hint = "" if name in column_types else (f" (its type was inferred from the file's first block; "
+                                            f"column_types={{{name!r}: ...}} reads it as another)")
+    return pa.ArrowInvalid(f"column {name!r}: {str(error)[match.end():]}{hint}")
 
 
 def _read_jsonl_file(item: FileItem, skips: _Skips, stream_of: StreamOf, chunk_size: int

@@ -202,6 +202,28 @@ def test_csv_row_with_too_many_fields_names_file_and_line(make_pipeline: Make, t
     assert _skips(pipe, "wide") == {"skipped_rows": 1}
 
 
+def test_a_csv_value_its_inferred_type_cannot_hold_names_the_column(make_pipeline: Make, tmp_path: Path) -> None:
+    # the type is inferred from the first block; a later block holding another kind of value stops the file
+    (tmp_path / "amounts.csv").write_text("id,amount\n" + "".join(f"{i},{i * 10}\n" for i in range(1, 201))
+                                          + "201,abc\n")
+    files = filesystem(str(tmp_path))
+
+    with pytest.raises(dataload.ResourceError, match=r"amounts\.csv: cannot be read: column 'amount': Row #202: CSV "
+                       r"conversion error to int64: invalid value 'abc' \(.*column_types=\{'amount': \.\.\.\}"):
+        make_pipeline().run(read_csv(files, block_size=256))
+
+    as_text = make_pipeline()
+    as_text.run(read_csv(files, name="amounts", block_size=256, column_types={"amount": pa.string()}))
+    assert _rows(as_text, "amounts") == [{"id": i, "amount": str(i * 10)} for i in range(1, 201)] + [
+        {"id": 201, "amount": "abc"}]
+
+    skipping = make_pipeline()
+    skipping.run(read_csv(files, name="amounts", block_size=256, on_error="skip"))
+    kept = _rows(skipping, "amounts")
+    assert 0 < len(kept) < 200 and kept == [{"id": i, "amount": i * 10} for i in range(1, len(kept) + 1)]
+    assert _skips(skipping, "amounts") == {"skipped_files": 1}
+
+
 def test_memory_filesystem_through_fsspec(make_pipeline: Make) -> None:
     fsspec = pytest.importorskip("fsspec")
     memory = fsspec.filesystem("memory")
