@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataload.exceptions import DataContractViolation
+from dataload.normalize.errors import shorten
 from dataload.normalize.fit import variant_column
 from dataload.normalize.rows import TableRows, keep_rows
 from dataload.schema.infer import coerce, variant_type
@@ -132,11 +133,12 @@ class _Enforcer:
         return True
 
     def violation(self, table: str, column: str | None, entity: str, what: str, value: object) -> DataContractViolation:
-        shown = "" if value is None else f"; offending value: {_truncate(value)}"
+        shown = None if value is None else shorten(value)
         return DataContractViolation(
             f"schema {self.schema.name!r}, table {table!r}: {what} is not allowed by the schema contract "
-            f"({entity}=freeze){shown}. Nothing from this package was loaded.",
-            table=table, column=column, mode="freeze", entity=entity, value=_truncate(value))
+            f"({entity}=freeze){'' if shown is None else f'; offending value: {shown}'}. "
+            f"Nothing from this package was loaded.",
+            table=table, column=column, mode="freeze", entity=entity, value=shown)
 
 
 def enforce(batch: list[TableRows], schema: Schema, contract: dict[str, str] | None,
@@ -163,10 +165,3 @@ def _any_valid(pieces: list[pa.Array]) -> np.ndarray | None:
 def _has_variant(table: Table, column: Column, values: pa.Array, max_length: int | None) -> bool:
     inferred = variant_type(column.name, values, column)
     return variant_column(table, column.name, inferred.data_type or "text", max_length) in table.columns
-
-
-def _truncate(value: object, limit: int = 80) -> str | None:
-    if value is None:
-        return None
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "..."
