@@ -1,11 +1,7 @@
 """The lines of a JSON Lines stream, each with a decoder that gives exactly what :func:`json.loads` gives.
 
-orjson decodes a line about six times faster than :func:`json.loads` (40,000 small records: 0.014
-against 0.084 s) and gives the same values, with two exceptions: it reads an integer beyond 64 bits
-as a float (json keeps it exact), and it refuses what json accepts (``NaN``, ``Infinity``, ``1e400``,
-lone surrogates, a byte-order mark). So the lines of a block holding a run of 19 or more digits (the
-shortest integer orjson could turn into a float) are decoded by json, and a line orjson refuses is
-decoded again by json, which accepts it as before or raises its own error.
+Lines come from blocks of a bounded size; each block picks its decoder once
+(:func:`sources.json_decoding.decoder_for`), so the fast one is kept for blocks without long digit runs.
 
 >>> import pyarrow as pa
 >>> stream = pa.BufferReader(b'{"id": 1}\\n{"id": 123456789012345678901234}\\n{"x": NaN}')
@@ -15,17 +11,11 @@ decoded again by json, which accepts it as before or raises its own error.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
-import orjson
 import pyarrow as pa
 
-Decoder = Callable[[bytes], Any]
-
-_DIGITS_AS_ZERO = bytes(ord("0") if ord("0") <= byte <= ord("9") else ord(" ") for byte in range(256))
-_LONG_DIGIT_RUN = b"0" * 19  # an integer orjson reads as a float (below -2**63, above 2**64 - 1) has 19 digits or more
+from sources.json_decoding import Decoder, decoder_for
 
 
 def json_lines(stream: pa.NativeFile, block_size: int) -> Iterator[tuple[bytes, Decoder]]:
@@ -40,19 +30,3 @@ def json_lines(stream: pa.NativeFile, block_size: int) -> Iterator[tuple[bytes, 
             yield line, decoder
     if rest:
         yield rest, decoder_for(rest)
-
-
-def decoder_for(data: bytes) -> Decoder:
-    """The decoder for lines taken from ``data``: :func:`json.loads` where a long digit run is in it.
-
-    >>> decoder_for(b'{"n": 18446744073709551616}') is json.loads
-    True
-    """
-    return json.loads if _LONG_DIGIT_RUN in data.translate(_DIGITS_AS_ZERO) else _orjson_else_json
-
-
-def _orjson_else_json(line: bytes) -> Any:
-    try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return json.loads(line)

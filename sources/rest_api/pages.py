@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from dataload.values import nested_deeper
+from sources import json_decoding
 from sources.rest_api.errors import PaginatorError, ResponseFormatError, ResponseLimitError
 from sources.rest_api.paginators import BasePaginator, PageRequest, detect_paginator, find_values, remember_json
 
@@ -125,7 +126,7 @@ def json_of(response: httpx.Response, url: object, redacted: Redact, max_depth: 
     if content_type and "json" not in content_type:
         raise error(f"expected JSON, got content type {content_type!r}")
     try:
-        body = jsonlib.loads(response.content)
+        body = json_decoding.loads(response.content)
     except ValueError as problem:
         raise error(f"invalid JSON ({problem})") from None
     except RecursionError:  # deeper than Python's recursion limit: no depth limit lets that through
