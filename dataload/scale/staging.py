@@ -50,10 +50,12 @@ class Staging:
         try:
             if filesystem.exists(target):
                 filesystem.rm(target, recursive=True)
-            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-                remote = f"{target}/{path.relative_to(folder).as_posix()}"
-                filesystem.makedirs(remote.rsplit("/", 1)[0], exist_ok=True)  # local filesystems need the folder
-                filesystem.put_file(str(path), remote)
+            files = sorted(p for p in folder.rglob("*") if p.is_file())
+            remotes = [f"{target}/{path.relative_to(folder).as_posix()}" for path in files]
+            for remote_folder in sorted({remote.rsplit("/", 1)[0] for remote in remotes}):
+                filesystem.makedirs(remote_folder, exist_ok=True)  # local filesystems need the folders
+            if files:  # one call: asynchronous filesystems (s3, gcs, ...) upload the files concurrently
+                filesystem.put([str(path) for path in files], remotes)
             filesystem.pipe_file(f"{target}/{COMPLETE}", b"")
         except OSError as error:
             raise OSError(f"could not stage package {load_id} at {self.url}/{load_id}: {error}") from error
@@ -68,13 +70,12 @@ class Staging:
                                 "its task did not finish uploading); it is not loaded")
         temporary = folder.with_name(f".{folder.name}.{uuid.uuid4().hex}")
         try:
-            for path in filesystem.find(source):
-                relative = path[len(source) + 1:]
-                if relative == COMPLETE:
-                    continue
-                local = temporary / relative
+            remotes = [path for path in filesystem.find(source) if path[len(source) + 1:] != COMPLETE]
+            local_paths = [temporary / path[len(source) + 1:] for path in remotes]
+            for local in local_paths:
                 local.parent.mkdir(parents=True, exist_ok=True)
-                filesystem.get_file(path, str(local))
+            if remotes:  # one call, concurrent on asynchronous filesystems
+                filesystem.get(remotes, [str(local) for local in local_paths])
             shutil.rmtree(folder, ignore_errors=True)
             os.replace(temporary, folder)
         except OSError as error:
