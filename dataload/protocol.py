@@ -98,11 +98,27 @@ class PackageFile:
 
         written = ipc.open_file(pa.memory_map(str(self.path))).read_all()
         base = ipc.open_stream(pa.memory_map(str(self.base))).read_all() if self.base else written
+        names, sources = self._arrow_columns(base.schema, written.schema)
+        return pa.table([(base if in_base else written).column(i) for in_base, i in sources], names=names)
+
+    def arrow_schema(self) -> pa.Schema:
+        """The schema of :meth:`read_arrow`, from the files' headers alone (no rows read)."""
+        import pyarrow as pa
+        import pyarrow.ipc as ipc
+
+        written = ipc.open_file(pa.memory_map(str(self.path))).schema
+        base = ipc.open_stream(pa.memory_map(str(self.base))).schema if self.base else written
+        names, sources = self._arrow_columns(base, written)
+        return pa.schema([(base if in_base else written).field(i).with_name(name)
+                          for name, (in_base, i) in zip(names, sources)])
+
+    def _arrow_columns(self, base: pa.Schema, written: pa.Schema) -> tuple[list[str], list[tuple[bool, int]]]:
+        """The column names of an ``arrow`` load file, and where each is: (in ``base``?, its position there)."""
         names = [c for c in self.columns if c != LOAD_ID]
-        base_at = {name: i for i, name in enumerate(base.column_names)}  # by position: name lookups are linear
-        written_at = {name: i for i, name in enumerate(written.column_names)}
-        return pa.table([base.column(base_at[self.base_columns[c]]) if c in self.base_columns
-                         else written.column(written_at[c]) for c in names], names=names)
+        base_at = {name: i for i, name in enumerate(base.names)}  # by position: name lookups are linear
+        written_at = {name: i for i, name in enumerate(written.names)}
+        return names, [(True, base_at[self.base_columns[c]]) if c in self.base_columns else (False, written_at[c])
+                       for c in names]
 
     def batches(self, load_id: str, batch_size: int) -> Iterator[pa.RecordBatch]:
         """The file's rows as record batches of at most ``batch_size`` rows, in either format, with
@@ -137,17 +153,25 @@ JobsDone = Callable[[list[PackageFile]], None]
 def arrow_stream(files: list[PackageFile]) -> pa.RecordBatchReader:
     """The rows of ``arrow`` load files as one stream (their columns unified, missing ones null).
 
-    Each file is memory-mapped and released once its batches are consumed, so reading a package
-    holds about one file in memory, however big the package.
+    A file is memory-mapped when the one before it starts to be read (pyarrow asks the kernel to
+    read a mapped file ahead, so its pages are in when its turn comes) and released once its batches
+    are consumed: reading a package holds about two files in memory, however big the package.
+    (Mapping every file up front kept them all resident: 1.5 GB of W9's 1.7 GB package.)
     """
     import pyarrow as pa
 
-    tables = [f.read_arrow() for f in files]
-    schema = pa.unify_schemas([t.schema for t in tables], promote_options="permissive")
+    schema = pa.unify_schemas([f.arrow_schema() for f in files], promote_options="permissive")
+
+    def tables() -> Iterator[pa.Table]:
+        upcoming = files[0].read_arrow() if files else None
+        for following in files[1:]:
+            current, upcoming = upcoming, following.read_arrow()
+            yield current
+        if upcoming is not None:
+            yield upcoming
 
     def batches() -> Iterator[pa.RecordBatch]:
-        while tables:
-            table = tables.pop(0)
+        for table in tables():
             at = {name: i for i, name in enumerate(table.column_names)}  # by position: name lookups are linear
             columns = [table.column(at[f.name]).cast(f.type) if f.name in at
                        else pa.nulls(table.num_rows, f.type) for f in schema]
