@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 
 import destinations._duckdb as duckdb_module
@@ -146,3 +147,26 @@ def test_tables_with_big_row_groups_load_on_one_thread(make_pipeline, monkeypatc
     seen = [settings["threads"] for settings in settings_while_loading]
     assert seen == [1, default] or (default == 1 and seen == [1, 1])
     assert len(pipe.dataset().table("wide").rows()) == 5
+
+
+def test_rows_too_wide_for_a_default_row_group_load_in_smaller_ones(make_pipeline, monkeypatch, tmp_path):
+    # rows of 1-2 KB: a default row group (122,880 rows) would be 120-250 MB; bounded at 1 MB, the fewest rows
+    monkeypatch.setattr(duckdb_module, "ONE_THREAD_ROW_GROUP", 2**20)
+    path = tmp_path / "wide_rows.duckdb"
+    pipe = make_pipeline("wide_rows", destination=duckdb_module.DuckDB(str(path)))
+    rows = [{"id": i, "a": f"{i:06d}" * 170, "b": "z" * 980} for i in range(12_000)]
+    pipe.run(rows, table_name="docs")
+    pipe.run([{"id": i} for i in range(20_000, 30_000)], table_name="narrow")
+
+    with duckdb.connect(str(path)) as connection:
+        def largest_row_group(table: str) -> int:
+            return connection.execute(
+                f"SELECT max(rows) FROM (SELECT row_group_id, sum(count) AS rows FROM "
+                f"pragma_storage_info('ds.{table}') WHERE column_id = 0 AND segment_type <> 'VALIDITY' GROUP BY ALL)"
+            ).fetchall()[0][0]
+
+        sizes = {table: largest_row_group(table) for table in ("docs", "narrow")}
+        loaded = connection.execute("SELECT id, a, b FROM ds.docs ORDER BY id").fetchall()
+    assert sizes["docs"] == 2_048  # 2,048 rows a group, not all 12,000 in one
+    assert sizes["narrow"] == 10_000  # the next load: DuckDB's own row groups, all 10,000 rows in one
+    assert loaded == [(r["id"], r["a"], r["b"]) for r in rows]
