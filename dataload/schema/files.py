@@ -64,10 +64,10 @@ class SchemaFiles:
 
     def export(self, schema: Schema) -> Path | None:
         """Write ``schema`` as YAML into the export folder."""
-        import yaml
-
         if self.export_dir is None:
             return None
+        import yaml  # only here: a pipeline that exports nothing does not pay for importing it (17 ms)
+
         self.export_dir.mkdir(parents=True, exist_ok=True)
         path = self.export_dir / self.file_name
         path.write_text(yaml.safe_dump(schema.to_dict(), sort_keys=False, allow_unicode=True), encoding="utf-8")
