@@ -87,12 +87,11 @@ class DuckDB:
             return DuckDBClient(self._shared.cursor(), dataset_name, owned=True, memory_limit=self.memory_limit)
         Path(credentials).parent.mkdir(parents=True, exist_ok=True)
         connection = duckdb.connect()
-        try:  # attached under a fixed name, so a dataset named like the file stem is not ambiguous
-            connection.execute(f"ATTACH {_literal(str(credentials))} AS {CATALOG}")
+        try:
+            _attach(connection, str(credentials))
         except duckdb.IOException as exc:  # another process holds the file: worth waiting for
             connection.close()
             raise TransientLoadError(f"cannot open DuckDB file {credentials}: {exc}") from exc
-        connection.execute(f"USE {CATALOG}")
         return DuckDBClient(connection, dataset_name, owned=True, memory_limit=self.memory_limit,
                             database=str(credentials))
 
@@ -194,8 +193,7 @@ class DuckDBClient:
         assert self._database is not None
         self.connection.execute("USE memory")
         self.connection.execute(f"DETACH {CATALOG}")
-        self.connection.execute(f"ATTACH {_literal(self._database)} AS {CATALOG} (ROW_GROUP_SIZE {rows})")
-        self.connection.execute(f"USE {CATALOG}")
+        _attach(self.connection, self._database, f" (ROW_GROUP_SIZE {rows})")
 
     @contextlib.contextmanager
     def _settings(self, settings: dict[str, str]) -> Iterator[None]:
@@ -403,6 +401,13 @@ def load_settings(package: LoadPackage, row_bytes: float, threads: int, group_ro
     if row_group > ONE_THREAD_ROW_GROUP and threads > 1:
         return {"memory_limit": f"{(LOAD_MEMORY_BASE + 2 * row_group) // 2**20}MiB", "threads": "1"}
     return {"memory_limit": f"{(LOAD_MEMORY_BASE + 2 * threads * row_group) // 2**20}MiB"}
+
+
+def _attach(connection: Any, database: str, options: str = "") -> None:
+    """Attach the file ``database`` as ``CATALOG`` (a fixed name, so a dataset named like the file stem is
+    not ambiguous) with ATTACH ``options``, and make it the connection's default."""
+    connection.execute(f"ATTACH {_literal(database)} AS {CATALOG}{options}")
+    connection.execute(f"USE {CATALOG}")
 
 
 def _rollback(connection: Any) -> None:
