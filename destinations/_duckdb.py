@@ -126,13 +126,16 @@ class DuckDBClient:
         self.dataset = dataset
         self._owned = owned
         self._database = database
-        self._own_database = database is not None
-        self._cap_loads = self._own_database and not memory_limit
+        self._cap_loads = database is not None and not memory_limit
         self.records = SqlRecords(dataset, self._execute, duckdb_type, _driver_errors())
         connection.execute("SET TimeZone = 'UTC'")
         connection.execute("SET preserve_insertion_order = false")  # merge orders by itself; lets DuckDB stream
         if memory_limit:  # DuckDB otherwise caches up to 80 % of RAM
             connection.execute("SET memory_limit = ?", [memory_limit])
+
+    @property
+    def _own_database(self) -> bool:
+        return self._database is not None
 
     def _execute(self, sql: str, parameters: list[Any]) -> Sequence[Sequence[Any]]:
         # fetchall: an unfinished result would block registering Arrow data
