@@ -43,6 +43,9 @@ class Capabilities:
     concurrent_loads: bool = False
     """True for a destination whose clients may load several packages at once, each in its own transaction
     (PostgreSQL): the packages of one partitioned run then load in parallel (``LOAD__PACKAGE_WORKERS``)."""
+    deletes_loads: bool = False
+    """True for a destination whose clients have ``delete_loads(load_ids)``, removing what those packages
+    loaded: a long extraction into it may then load in parts while it runs (:mod:`dataload.streaming`)."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import pyarrow as pa
 from dataload.exceptions import InvalidConfig, TransientLoadError
 from dataload.protocol import Capabilities, LoadPackage, PackageFile, ProjectSetup, arrow_stream
 from dataload.schema.model import LOAD_ID, Column, decimal_size, integer_bits
-from destinations.errors import load_error
+from destinations.errors import load_error, read_error
 from destinations.records import SCHEMA, STATE, SqlRecords
 from destinations.sql import Staged, count_rows, drop_column_sql, qualified, quote, schema_changes_sql, write_sql
 
@@ -62,7 +62,7 @@ class DuckDB:
                                  "(the default; no server)")
     # "upsert" runs as delete-insert in one transaction: the same rows result (whole rows replaced by key)
     capabilities = Capabilities(max_identifier_length=None, file_formats=("arrow", "parquet"),
-                                merge_strategies=("delete-insert", "upsert"))
+                                merge_strategies=("delete-insert", "upsert"), deletes_loads=True)
 
     def __init__(self, credentials: Any = None, *, memory_limit: str | None = None) -> None:
         self.credentials = credentials
@@ -361,6 +361,19 @@ class DuckDBClient:
         """Drop tables of the dataset."""
         for table in tables:
             self.connection.execute(f"DROP TABLE IF EXISTS {qualified(self.dataset, table)}")
+
+    def delete_loads(self, load_ids: list[str]) -> None:
+        """Delete what the packages ``load_ids`` loaded (their rows and system rows), in one transaction."""
+        import duckdb
+
+        con = self.connection
+        try:
+            con.execute("BEGIN TRANSACTION")
+            self.records.delete_loads(load_ids, self.existing_columns())
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            _rollback(con)
+            raise read_error(exc, f"deleting the rows of loads {', '.join(load_ids)} from {self.dataset}", []) from exc
 
     def _use_dataset(self) -> None:
         found = self.connection.execute(

@@ -31,7 +31,7 @@ from dataload.protocol import Capabilities, LoadPackage, PackageFile, ProjectSet
 from dataload.schema.model import ROOT_ID, ROW_ID, Column, Schema, Table, decimal_size, integer_bits
 from destinations._postgres_arrow import POSITION_COLUMNS, csv_chunk, result_to_arrow
 from destinations._postgres_binary import SIGNATURE, TRAILER, binary_chunk, binary_kinds
-from destinations.errors import connect_error, load_error
+from destinations.errors import connect_error, load_error, read_error
 from destinations.records import SCHEMA, STATE, SqlRecords
 from destinations.sql import (
     Staged,
@@ -85,7 +85,8 @@ class Postgres:
                                  extras=("postgres",),
                                  secrets={"credentials": "postgresql://loader:<password>@localhost:5432/analytics"})
     capabilities = Capabilities(max_identifier_length=_MAX_NAME_BYTES, file_formats=("arrow", "parquet"),
-                                merge_strategies=("delete-insert", "upsert"), concurrent_loads=True)
+                                merge_strategies=("delete-insert", "upsert"), concurrent_loads=True,
+                                deletes_loads=True)
 
     def __init__(self, credentials: str | Mapping[str, Any] | None = None, *, connect_timeout: int = 10,
                  copy_format: CopyFormat = "binary") -> None:
@@ -394,6 +395,17 @@ class PostgresClient:
         """Drop tables of the dataset."""
         for table in tables:
             self.connection.execute(f"DROP TABLE IF EXISTS {qualified(self.dataset, table)}")
+
+    def delete_loads(self, load_ids: list[str]) -> None:
+        """Delete what the packages ``load_ids`` loaded (their rows and system rows), in one transaction."""
+        import psycopg
+
+        try:
+            with self.connection.transaction():
+                self.records.delete_loads(load_ids, self.existing_columns())
+        except psycopg.Error as exc:  # not chained: the driver's text may quote rows
+            raise read_error(exc, f"deleting the rows of loads {', '.join(load_ids)} from {self.dataset}",
+                             self._secrets) from None
 
 
 UNIQUE_INDEX_PREFIX = "_dl_uq_"

@@ -35,7 +35,7 @@ from dataload.exceptions import InvalidConfig, MissingConfig, MissingDependencyE
 from dataload.protocol import Capabilities, LoadPackage, PackageFile, ProjectSetup
 from dataload.schema.model import ROW_ID, Column, Table, decimal_size, integer_bits
 from destinations._sqlalchemy_results import arrow_array
-from destinations.errors import connect_error, load_error
+from destinations.errors import connect_error, load_error, read_error
 from destinations.records import SCHEMA, STATE, SqlRecords
 from destinations.sql import (
     SqlDialect,
@@ -119,7 +119,7 @@ class SqlAlchemy:
         # "upsert" runs as delete-insert in the transaction, as on DuckDB: the same rows result
         self.capabilities = Capabilities(max_identifier_length=limit if limit < 9999 else None,
                                          file_formats=("arrow", "parquet"),
-                                         merge_strategies=("delete-insert", "upsert"))
+                                         merge_strategies=("delete-insert", "upsert"), deletes_loads=True)
 
     def client(self, *, dataset_name: str, pipeline_name: str, local_dir: Path) -> SqlAlchemyClient:
         """Connect and return a client for ``dataset_name``."""
@@ -406,3 +406,17 @@ class SqlAlchemyClient:
         """Drop tables of the dataset."""
         for table in tables:
             self._run(f"DROP TABLE IF EXISTS {self.dialect.qualified(self.dataset, table)}")
+
+    def delete_loads(self, load_ids: list[str]) -> None:
+        """Delete what the packages ``load_ids`` loaded (their rows and system rows), in one transaction."""
+        columns = self.existing_columns()
+        try:
+            self._begin()
+            self.records.delete_loads(load_ids, columns)
+            self._run("COMMIT")
+        except BaseException as exc:
+            self._abort()
+            if isinstance(exc, sa.exc.DBAPIError):  # not chained: the driver's text quotes parameters
+                raise read_error(exc, f"deleting the rows of loads {', '.join(load_ids)} from {self.dataset}",
+                                 self._secrets) from None
+            raise

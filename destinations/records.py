@@ -26,7 +26,7 @@ from typing import Any, ContextManager, Protocol
 from dataload.configuration import Secret
 from dataload.crash import crash_point
 from dataload.protocol import ENGINE_VERSION, LoadPackage
-from dataload.schema.model import Column, Table
+from dataload.schema.model import LOAD_ID, Column, Table
 from destinations.errors import is_missing_table, load_error, read_error
 from destinations.sql import DEFAULT_DIALECT, SqlDialect, TypeMapper, create_table_sql
 
@@ -169,6 +169,20 @@ class SqlRecords:
         else:
             return dict(json.loads(rows[0][0])) if rows and rows[0][0] else None
         raise error  # outside the handler: no chained driver error to leak from
+
+    def delete_loads(self, load_ids: Sequence[str], columns: dict[str, set[str]]) -> None:
+        """Delete what the packages ``load_ids`` loaded, inside the caller's transaction: their rows in every
+        table of ``columns`` (the dataset's tables with their column names) that has ``_dl_load_id``
+        (data tables and ``_dl_pipeline_state``) and their ``_dl_loads`` rows. Schema versions stay: the
+        tables and columns they describe stay too."""
+        marks = ", ".join("?" for _ in load_ids)
+        for table in sorted(columns):
+            if LOAD_ID in columns[table]:
+                self.execute(f"DELETE FROM {self._table(table)} WHERE {self.dialect.quote(LOAD_ID)} IN ({marks})",
+                             list(load_ids))
+        if LOADS in columns:
+            self.execute(f"DELETE FROM {self._table(LOADS)} WHERE {self.dialect.quote('load_id')} IN ({marks})",
+                         list(load_ids))
 
     def _count(self, table: str, where: dict[str, Any]) -> int:
         condition = " AND ".join(f"{self.dialect.quote(column)} = ?" for column in where)
