@@ -41,6 +41,7 @@ from dataload.scale.staging import staging_for
 from dataload.schema.files import SchemaFiles
 from dataload.schema.model import Schema
 from dataload.sql_client import SqlClient
+from dataload.streaming import streamed_run, undo_unfinished_run
 from dataload.sync import reconcile
 
 logger = logging.getLogger(__name__)
@@ -109,7 +110,8 @@ class Pipeline:
             info = self._start(ctx)
             if data is not None:
                 if executor is None:
-                    extract_package(ctx, data, hints)
+                    with streamed_run(ctx, info) as parts:
+                        extract_package(ctx, data, hints, parts)
                     normalize_extracted(ctx)
                 else:
                     staging = staging_for(staging_url, staging_options)
@@ -251,7 +253,9 @@ class Pipeline:
         with pipeline_lock(self.working_dir, self.pipeline_name):
             self._remember_settings()
             self._packages.discard_incomplete()
-            yield dataclasses.replace(self._context(), progress=new_progress(self._progress))
+            ctx = self._context()
+            undo_unfinished_run(ctx)
+            yield dataclasses.replace(ctx, progress=new_progress(self._progress))
 
     @contextmanager
     def _traced(self) -> Iterator[PipelineContext]:

@@ -51,7 +51,8 @@ def pipeline(
 
     ``retry_policy``: how transient load errors are retried (default ``RetryPolicy()``).
     ``buffer_limits``: after how many rows or bytes a table's extraction buffer is written to a
-    file (default ``BufferLimits()``).
+    file, and after how many bytes or seconds a long extraction is loaded in parts while it runs
+    (default ``BufferLimits()``; see ``docs/reliability.md``, "Streamed runs").
     ``progress``: ``"log"``, ``"tqdm"`` or ``"rich"`` to report items, rows and throughput while it
     runs (default ``RUNTIME__PROGRESS``, else none; see :mod:`dataload.progress`).
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -52,13 +52,26 @@ class ExtractResult:
             hints.write_disposition != "replace" for hints in self.table_hints.values())
 
 
+class PartSink(Protocol):
+    """Where an extraction hands the parts of its package (:meth:`_Extraction._seal_part_if_due`)."""
+
+    def seal(self, part: ExtractResult) -> Path:
+        """Make ``part`` (its files written in the current folder) a package; returns the next part's folder."""
+
+    def check(self) -> None:
+        """Raise if the parts handed over so far cannot be loaded (extraction then stops)."""
+
+
 _NO_PARENT = object()
 
 
 class _Extraction:
     def __init__(self, folder: Path, source: Source, max_identifier_length: int | None, limits: BufferLimits,
-                 progress: Progress | None) -> None:
+                 progress: Progress | None, parts: PartSink | None) -> None:
         self.folder = folder
+        self.parts = parts
+        self.part_bytes = 0  # bytes of the current part's files but the last
+        self.part_started = 0.0
         self.progress = progress
         self.source = source
         self.max_length = max_identifier_length
@@ -79,7 +92,7 @@ class _Extraction:
             self.flusher.shutdown(wait=True)
 
     def _run(self, document: dict[str, Any]) -> ExtractResult:
-        started = time.perf_counter()
+        self.part_started = time.monotonic()
         self.document = document
         selected = self.source.selected_resources
         for resource in selected.values():
@@ -93,18 +106,54 @@ class _Extraction:
                      ", ".join(r.name + (" (parallelized)" if r.parallelized else "") for r in roots))
         for resource, page in produce_concurrently([r for r in roots if r.parallelized], self._pages_in_context):
             self._handle_page(resource, page)
+            self._seal_part_if_due()
         for resource in roots:
             if not resource.parallelized:
                 for page in self._pages_in_context(resource):
                     self._handle_page(resource, page)
+                    self._seal_part_if_due()
         for buffer in self.buffers.values():
             buffer.flush()
             self.result.items[buffer.table] = buffer.items
         # a table without rows goes into the package only to be replaced (emptied) by it
         self.result.table_hints = {name: hints for name, hints in self.result.table_hints.items()
                                    if name in self.buffers or hints.write_disposition == "replace"}
-        self.result.seconds = time.perf_counter() - started
+        self.result.seconds = time.monotonic() - self.part_started  # of the last part, with parts
         return self.result
+
+    def _seal_part_if_due(self) -> None:
+        """Hand what was extracted so far to ``parts`` as a part of its own, once it is due (see
+        :class:`BufferLimits`) and only while every table written so far appends: a table that merges or
+        replaces must land in one package, so once one is written the rest of the run is one package."""
+        if self.parts is None:
+            return
+        self.parts.check()
+        limits, now = self.limits, time.monotonic()
+        due = ((limits.part_bytes is not None and self._part_size() >= limits.part_bytes)
+               or (limits.part_seconds is not None and now - self.part_started >= limits.part_seconds))
+        if not due:
+            return
+        if any(hints.write_disposition != "append" for hints in self.result.table_hints.values()):
+            self.parts = None
+            return
+        for buffer in self.buffers.values():
+            buffer.flush()
+        self._flush_previous_file()
+        items = {buffer.table: buffer.items for buffer in self.buffers.values() if buffer.items}
+        if items:
+            part = ExtractResult(items=items, files=self.result.files, seconds=now - self.part_started,
+                                 table_hints={t: h for t, h in self.result.table_hints.items() if t in items})
+            self.folder = self.parts.seal(part)
+            self.result.files = []
+            for buffer in self.buffers.values():
+                buffer.items = 0
+        self.part_bytes, self.part_started = 0, now
+
+    def _part_size(self) -> int:
+        """Bytes of the current part's files (each is written whole before the next page is asked for)."""
+        if not self.result.files:
+            return 0
+        return self.part_bytes + (self.folder / self.result.files[-1][0]).stat().st_size
 
     def _new_file(self, table: str) -> Path:
         self._flush_previous_file()
@@ -117,7 +166,10 @@ class _Extraction:
         """Start flushing the last file to disk while extraction goes on (each file is written
         whole before the next is asked for), so the package's fsync at its move finds it done."""
         if self.result.files:
-            self.flusher.submit(_flush_quietly, self.folder / self.result.files[-1][0])
+            path = self.folder / self.result.files[-1][0]
+            with contextlib.suppress(OSError):  # not written (extraction failed): nothing to count
+                self.part_bytes += path.stat().st_size
+            self.flusher.submit(_flush_quietly, path)
 
     def _pages_in_context(self, resource: Resource, parent_item: Any = _NO_PARENT) -> Iterable[Any]:
         """The resource's pages (for one parent item, for a fed transformer), run with its state."""
@@ -316,11 +368,14 @@ def extract_source(
     max_identifier_length: int | None,
     limits: BufferLimits | None = None,
     progress: Progress | None = None,
+    parts: PartSink | None = None,
 ) -> ExtractResult:
     """Run every selected resource of ``source`` and write its items into ``folder``.
 
     ``document`` is the pipeline state; resources change it through ``dataload.state()``.
-    ``progress`` is told the items of each page, per resource.
+    ``progress`` is told the items of each page, per resource. With ``parts``, what is extracted is
+    handed to it in parts as :class:`BufferLimits` says (each in a folder it gives); the result is
+    the last part's.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    return _Extraction(folder, source, max_identifier_length, limits or BufferLimits(), progress).run(document)
+    return _Extraction(folder, source, max_identifier_length, limits or BufferLimits(), progress, parts).run(document)

@@ -417,6 +417,37 @@ def check_parallel_workers(make_pipeline: MakePipeline) -> None:
             "merged child rows")
 
 
+def check_delete_loads(make_pipeline: MakePipeline) -> None:
+    """A run sealed in parts lands every row once: as five parts where the destination declares
+    ``deletes_loads``, else as one package. Where it does, ``delete_loads`` removes exactly what the
+    named packages loaded: root and child rows, their ``_dl_loads`` and state rows."""
+    streamed = make_pipeline()
+    streamed.buffer_limits = BufferLimits(segment_rows=100, part_bytes=1)  # a part per 100 rows
+    info = streamed.run(([{"id": i, "kids": [i]} for i in range(start, start + 100)] for start in range(0, 500, 100)),
+                        table_name="streamed", write_disposition="append")
+    _expect([r["id"] for r in _rows(streamed, "streamed")], list(range(500)), "rows of the streamed run")
+    deletes = streamed.destination.capabilities.deletes_loads
+    _expect(len(info.load_ids), 5 if deletes else 1, "packages of the streamed run (plain data: no state to commit)")
+    if not deletes:
+        return
+    pipe = make_pipeline()
+    loads = [pipe.run([{"id": i, "kids": [i, i + 1]} for i in range(start, start + 3)], table_name="undone",
+                      write_disposition="append").load_ids[0] for start in (0, 10, 20)]
+    client = pipe.destination.client(dataset_name=pipe.dataset_name, pipeline_name=pipe.pipeline_name,
+                                     local_dir=pipe.working_dir)
+    try:
+        client.delete_loads([loads[0], loads[2], "never-loaded"])  # type: ignore[attr-defined]
+    finally:
+        client.close()
+    _expect([r["id"] for r in _rows(pipe, "undone")], [10, 11, 12], "root rows left")
+    _expect(sorted(_children_by_root(pipe, "undone", "undone__kids")), [10, 11, 12], "child rows left")
+    loaded = sorted(r["load_id"] for r in pipe.dataset().table("_dl_loads").rows())
+    _expect(loaded, sorted({*loaded} - {loads[0], loads[2]}), "_dl_loads rows of the deleted loads")
+    _expect(loads[1] in loaded, True, "the _dl_loads row of the load kept")
+    states = {r["_dl_load_id"] for r in pipe.dataset().table("_dl_pipeline_state").rows()}
+    _expect(states & {loads[0], loads[2]}, set(), "state rows of the deleted loads")
+
+
 DESTINATION_CHECKS: list[Callable[[MakePipeline], None]] = [
     check_append,
     check_replace_with_children,
@@ -430,4 +461,5 @@ DESTINATION_CHECKS: list[Callable[[MakePipeline], None]] = [
     check_state_that_comes_back_is_the_newest,
     check_transient_failure_is_retried_once,
     check_parallel_workers,
+    check_delete_loads,
 ]

@@ -43,14 +43,19 @@ CRASH_POINTS = [
 
 @pytest.fixture(params=DESTINATIONS)
 def destination(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
-    dataset = f"crash_{uuid.uuid4().hex[:10]}"
-    if request.param == "duckdb":
+    yield from target_on(request.param, tmp_path, f"crash_{uuid.uuid4().hex[:10]}")
+
+
+def target_on(kind: str, tmp_path: Path, dataset: str) -> Iterator[Target]:
+    """A :class:`Target` of destination ``kind`` (one of ``DESTINATIONS``) with files under ``tmp_path``;
+    a server's dataset is dropped afterwards."""
+    if kind == "duckdb":
         yield Target(str(tmp_path / "crash.duckdb"), dataset)
-    elif request.param == "filesystem":
+    elif kind == "filesystem":
         yield Target(f"filesystem:{tmp_path / 'bucket'}", dataset)
-    elif request.param == "sqlalchemy-sqlite":
+    elif kind == "sqlalchemy-sqlite":
         yield Target(f"sqlite:///{tmp_path / 'crash.db'}", dataset)
-    elif request.param == "postgres":
+    elif kind == "postgres":
         from conftest import POSTGRES_URL, postgres_connection
 
         admin = postgres_connection()

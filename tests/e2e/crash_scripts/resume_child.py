@@ -11,7 +11,9 @@ file, a ``postgresql://`` URL, a SQLAlchemy URL (``sqlite:///...``, ``mysql+pymy
   ``spoiled()``), to fail the package in the load / the normalize step;
 - ``retry``: only ``pipe.retry_failed()``;
 - ``three_packages``: extract three packages (ids below a third, two thirds, all of ``rows``), then
-  normalize and load them.
+  normalize and load them;
+- ``streamed``: as ``none``, the extraction sealed as a part after every extract file (every two
+  pages), each loaded while the extraction goes on (see dataload.streaming).
 
 The parent imports this file too (``items()``, ``build()``), so both run the very same pipeline.
 """
@@ -76,6 +78,7 @@ def spoiled(rows: int, payload: object) -> dataload.Resource:
     return items(rows).add_map(lambda row: {**row, "payload": payload} if row["id"] == rows - 1 else row)
 
 
+STREAMED = BufferLimits(segment_rows=500, part_bytes=1)  # a part per extract file of 500 rows
 SPOILED = {"null_last": None, "surrogate_last": "bad \ud800"}
 
 
@@ -98,6 +101,8 @@ def main() -> None:
         info = pipe.retry_failed()
         print(json.dumps({"load_ids": info.load_ids, "resumed": info.resumed}))
         return
+    elif mode == "streamed":
+        pipe.buffer_limits = STREAMED
     elif mode != "none" and mode not in SPOILED:
         raise SystemExit(f"unknown mode {mode!r}")
     info = pipe.run(spoiled(rows, SPOILED[mode]) if mode in SPOILED else items(rows, before))
