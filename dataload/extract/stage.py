@@ -45,29 +45,28 @@ def extract_package(ctx: PipelineContext, data: Any, hints: dict[str, Any],
     try:
         with out_of_room_stops("extract", package.load_id):
             with step_of(ctx.progress, "extract", package.load_id) as progress:
-                sink = None if parts is None else _Parts(ctx, package, parts, encode(previous))
+                sink = None if parts is None else _Parts(package, parts, encode(previous))
                 result = extract_source(source, package.folder / "extracted", document, limits=ctx.buffer_limits,
                                         max_identifier_length=ctx.max_identifier_length, progress=progress,
                                         parts=sink)
             if parts is not None:
                 parts.wait()
             check_merge_support(ctx, result.table_hints)
-            if result.is_empty and document == previous:  # a package that changes state is loaded, to commit it
+            kept = not result.is_empty or document != previous  # a package that changes state is loaded, to commit it
+            if kept:
+                bump_version(document)
+                crash_point("extract.before_seal")  # the files are written; no manifest, still in extracting.tmp
+                package.seal(result, encode(document))
+            else:
                 ctx.packages.remove("extracting.tmp", package.load_id)
-                if parts is not None:
-                    parts.complete()
                 logger.info("pipeline %s: nothing to load (no rows, no table to replace, state unchanged)",
                             ctx.pipeline_name)
-                return None
-            bump_version(document)
-            crash_point("extract.before_seal")  # the files are written; no manifest, still in extracting.tmp
-            package.seal(result, encode(document))
             if parts is not None:
                 parts.complete()
     except BaseException:  # a package not sealed is not kept (nor its files, which may fill the disk)
         ctx.packages.remove("extracting.tmp", package.load_id)
         raise
-    return package.load_id
+    return package.load_id if kept else None
 
 
 class _Package:
@@ -95,8 +94,8 @@ class _Parts:
     """Seals the package being extracted as a part carrying ``state`` (the one before the run), hands it to
     ``run``, and goes on in a new package."""
 
-    def __init__(self, ctx: PipelineContext, package: _Package, run: StreamedRun, state: dict[str, Any]) -> None:
-        self.ctx, self.package, self.run, self.state = ctx, package, run, state
+    def __init__(self, package: _Package, run: StreamedRun, state: dict[str, Any]) -> None:
+        self.package, self.run, self.state = package, run, state
 
     def seal(self, part: ExtractResult) -> Path:
         self.run.check()

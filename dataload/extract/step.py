@@ -70,7 +70,7 @@ class _Extraction:
                  progress: Progress | None, parts: PartSink | None) -> None:
         self.folder = folder
         self.parts = parts
-        self.part_bytes = 0  # bytes of the current part's files but the last
+        self.part_bytes = self.part_files = 0  # bytes of the current part's first part_files files
         self.part_started = 0.0
         self.progress = progress
         self.source = source
@@ -147,13 +147,15 @@ class _Extraction:
             self.result.files = []
             for buffer in self.buffers.values():
                 buffer.items = 0
-        self.part_bytes, self.part_started = 0, now
+        self.part_bytes, self.part_files, self.part_started = 0, 0, now
 
     def _part_size(self) -> int:
         """Bytes of the current part's files (each is written whole before the next page is asked for)."""
-        if not self.result.files:
-            return 0
-        return self.part_bytes + (self.folder / self.result.files[-1][0]).stat().st_size
+        files = self.result.files
+        for name, _ in files[self.part_files:]:
+            self.part_bytes += (self.folder / name).stat().st_size
+        self.part_files = len(files)
+        return self.part_bytes
 
     def _new_file(self, table: str) -> Path:
         self._flush_previous_file()
@@ -166,10 +168,7 @@ class _Extraction:
         """Start flushing the last file to disk while extraction goes on (each file is written
         whole before the next is asked for), so the package's fsync at its move finds it done."""
         if self.result.files:
-            path = self.folder / self.result.files[-1][0]
-            with contextlib.suppress(OSError):  # not written (extraction failed): nothing to count
-                self.part_bytes += path.stat().st_size
-            self.flusher.submit(_flush_quietly, path)
+            self.flusher.submit(_flush_quietly, self.folder / self.result.files[-1][0])
 
     def _pages_in_context(self, resource: Resource, parent_item: Any = _NO_PARENT) -> Iterable[Any]:
         """The resource's pages (for one parent item, for a fed transformer), run with its state."""
