@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dataload._state import bump_version, encode
 from dataload.context import PipelineContext
@@ -24,7 +24,9 @@ from dataload.package.order import refuse_if_blocked
 from dataload.package.storage import new_load_id
 from dataload.progress import step_of
 from dataload.run_input import as_source
-from dataload.streaming import StreamedRun
+
+if TYPE_CHECKING:  # the stage that loads parts is above extract: only its type is needed here
+    from dataload.streaming import StreamedRun
 
 logger = logging.getLogger(__name__)
 
