@@ -124,6 +124,21 @@ def test_killed_during_a_streamed_run_the_next_run_lands_every_row_once(
     assert_clean(pipe)
 
 
+@pytest.mark.parametrize("point", ["stream.before_part_sealed", "stream.after_part_loaded"])
+def test_the_first_run_of_a_pipeline_killed_mid_stream_is_undone_and_the_next_lands_every_row_once(
+        tmp_path: Path, target: Target, point: str) -> None:
+    """No earlier state: the killed run's first part stored the initial state, which the undo deletes."""
+    killed = run_child(tmp_path, ROWS, "streamed", target, crash_at=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+    pipe = streamed(tmp_path, target)
+    pipe.run(child.items(ROWS))
+
+    assert loaded_ids(pipe) == list(range(ROWS))
+    assert_landed(pipe, {"items": child.source_rows(ROWS)}, packages=len(load_ids(pipe)), cursors={"items": "id"})
+    assert_clean(pipe)
+
+
 def test_killed_while_undoing_a_streamed_run_the_run_after_undoes_it_and_lands_every_row_once(
         tmp_path: Path) -> None:
     target = Target(str(tmp_path / "crash.duckdb"), "ds")
