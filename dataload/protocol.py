@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 ENGINE_VERSION = 1
+PART_STATUS = 1
+"""``_dl_loads.status`` of a part of a streamed run until the run's last package commits (then 0, loaded)."""
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -45,7 +47,8 @@ class Capabilities:
     (PostgreSQL): the packages of one partitioned run then load in parallel (``LOAD__PACKAGE_WORKERS``)."""
     deletes_loads: bool = False
     """True for a destination whose clients have ``delete_loads(load_ids)``, removing what those packages
-    loaded: a long extraction into it may then load in parts while it runs (:mod:`dataload.streaming`)."""
+    loaded, and ``unfinished_parts()``, the load ids of parts of streamed runs no last package completed:
+    a long extraction into it may then load in parts while it runs (:mod:`dataload.streaming`)."""
 
 
 @dataclass(frozen=True)
@@ -233,6 +236,10 @@ class LoadPackage:
     dropped_columns: dict[str, list[str]] = field(default_factory=dict)
     folder: Path | None = None
     workers: int = 1
+    stream_part: bool = False
+    """The package is a part of a streamed run: its ``_dl_loads`` row says so (status 1) until the run's last
+    package, listing it in ``completes``, commits."""
+    completes: list[str] = field(default_factory=list)
     on_job_done: JobsDone | None = field(default=None, repr=False, compare=False)
     """Set by the engine (progress reporting); destinations call :meth:`job_done`, not this."""
 

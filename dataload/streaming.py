@@ -32,7 +32,9 @@ from dataload.crash import crash_point
 from dataload.info import LoadInfo
 from dataload.load.stage import load_normalized
 from dataload.normalize.stage import normalize_extracted
+from dataload.package.manifest import read_manifest
 from dataload.package.storage import read_json, write_json
+from dataload.protocol import DestinationClient
 
 logger = logging.getLogger(__name__)
 
@@ -45,15 +47,15 @@ class StreamedRun:
     def __init__(self, ctx: PipelineContext, info: LoadInfo) -> None:
         self._ctx, self._info = ctx, info
         self._record = ctx.working_dir / RECORD_FILE
-        self._parts: list[str] = []
+        self.sealed: list[str] = []  # load ids of the parts, in order
         self._sealed: queue.Queue[str | None] = queue.Queue()
         self._error: BaseException | None = None
         self._worker: threading.Thread | None = None
 
     def record(self, load_id: str) -> None:
         """Add ``load_id`` to the run's record; called before the part becomes a package."""
-        self._parts.append(load_id)
-        write_json(self._record, {"parts": self._parts})
+        self.sealed.append(load_id)
+        write_json(self._record, {"parts": self.sealed})
 
     def load_soon(self, load_id: str) -> None:
         """Normalize and load the sealed part ``load_id`` on the run's thread, after the parts before it."""
@@ -77,7 +79,7 @@ class StreamedRun:
 
     def complete(self) -> None:
         """The run's last package is sealed: its packages are now finished like any pending package."""
-        if self._parts:
+        if self.sealed:
             self._record.unlink()
             crash_point("stream.after_complete")
 
@@ -116,23 +118,47 @@ def streamed_run(ctx: PipelineContext, info: LoadInfo) -> Iterator[StreamedRun |
 
 
 def undo_unfinished_run(ctx: PipelineContext) -> list[str]:
-    """Undo the streamed run an earlier run left unfinished, if there is one: delete what its parts
-    loaded, remove its parts still on disk, then its record; returns the parts' load ids."""
+    """Undo the streamed run an earlier run left unfinished, as the working dir's record lists it, if there
+    is one: delete what its parts loaded, remove its parts still on disk, then the record; returns the
+    parts' load ids."""
     path = ctx.working_dir / RECORD_FILE
     if not path.exists():
         return []
     parts = list(read_json(path)["parts"])
     with ctx.client() as client:
-        client.delete_loads(parts)  # type: ignore[attr-defined]  # Capabilities.deletes_loads
+        _undo(ctx, client, parts)
+    path.unlink()
+    return parts
+
+
+def undo_unrecorded_parts(ctx: PipelineContext, client: DestinationClient) -> list[str]:
+    """Undo the parts ``client``'s destination records as unfinished (``_dl_loads`` status 1) that no package
+    of the working dir completes: a streamed run that stopped half way in a working dir that is gone (a
+    fresh one now, as on a CI runner). Called where every run reads the destination's state, before it."""
+    if not ctx.destination.capabilities.deletes_loads:
+        return []
+    completing = {part for stage, load_id in _packages(ctx)
+                  for part in read_manifest(ctx.packages.path(stage, load_id)).completes}
+    parts = [part for part in client.unfinished_parts() if part not in completing]  # type: ignore[attr-defined]
+    if parts:
+        _undo(ctx, client, parts)
+    return parts
+
+
+def _undo(ctx: PipelineContext, client: DestinationClient, parts: list[str]) -> None:
+    client.delete_loads(parts)  # type: ignore[attr-defined]  # Capabilities.deletes_loads
     crash_point("stream.after_delete")
-    for stage, load_id in ctx.packages.pending() + [("failed", i) for i in ctx.packages.load_ids("failed")]:
+    for stage, load_id in _packages(ctx):
         if load_id in parts:
             ctx.packages.remove(stage, load_id)
-    path.unlink()
     logger.warning("pipeline %s: undid a streamed run that did not finish (parts %s): their rows were deleted "
                    "and the state is as before it; this run extracts that data again", ctx.pipeline_name,
                    ", ".join(parts))
-    return parts
+
+
+def _packages(ctx: PipelineContext) -> list[tuple[str, str]]:
+    """(stage, load id) of every package in the working dir: pending, then failed."""
+    return ctx.packages.pending() + [("failed", load_id) for load_id in ctx.packages.load_ids("failed")]
 
 
 def _undo_logged(ctx: PipelineContext) -> None:

@@ -21,6 +21,10 @@ so every resource loads from scratch), and its schema replaces the local one whe
 Packages extracted but not loaded yet keep their data and are loaded next; their state is replaced
 by the destination's, so they never claim rows the destination does not hold. Destinations that
 keep no state (``Capabilities.keeps_state=False``, e.g. a function) are not asked.
+
+Before the state is read, parts of a streamed run the destination records as unfinished, which no
+package of the working dir completes, are undone (:func:`dataload.streaming.undo_unrecorded_parts`):
+their run stopped half way in a working dir that is gone.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from dataload.context import PipelineContext
 from dataload.load.step import with_retries
 from dataload.package.manifest import read_manifest, write_manifest
 from dataload.package.storage import write_json
+from dataload.streaming import undo_unrecorded_parts
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +82,7 @@ def reconcile(ctx: PipelineContext) -> bool:
 
 def _stored_state(ctx: PipelineContext) -> dict[str, Any] | None:
     with ctx.client() as client:
+        undo_unrecorded_parts(ctx, client)  # their state rows go too: the stored state is read after
         return client.stored_state(ctx.pipeline_name)
 
 

@@ -396,6 +396,10 @@ class PostgresClient:
         for table in tables:
             self.connection.execute(f"DROP TABLE IF EXISTS {qualified(self.dataset, table)}")
 
+    def unfinished_parts(self) -> list[str]:
+        """Load ids of parts of streamed runs that their run's last package never completed."""
+        return self.records.unfinished_parts()
+
     def delete_loads(self, load_ids: list[str]) -> None:
         """Delete what the packages ``load_ids`` loaded (their rows and system rows), in one transaction."""
         import psycopg

@@ -407,6 +407,10 @@ class SqlAlchemyClient:
         for table in tables:
             self._run(f"DROP TABLE IF EXISTS {self.dialect.qualified(self.dataset, table)}")
 
+    def unfinished_parts(self) -> list[str]:
+        """Load ids of parts of streamed runs that their run's last package never completed."""
+        return self.records.unfinished_parts()
+
     def delete_loads(self, load_ids: list[str]) -> None:
         """Delete what the packages ``load_ids`` loaded (their rows and system rows), in one transaction."""
         columns = self.existing_columns()

@@ -5,7 +5,9 @@ Every destination keeps three tables (the filesystem destination as folders of o
 * ``_dl_version``: one row per schema version, written when the package's version is not stored yet;
 * ``_dl_pipeline_state``: one row per state version, written when the package carries a state whose
   version is not stored yet (the same content alone is not enough: a state can come back);
-* ``_dl_loads``: one row per loaded package, written **last**, so a load id found there is committed.
+* ``_dl_loads``: one row per loaded package, written **last**, so a load id found there is committed;
+  its ``status`` is 0, or ``PART_STATUS`` for a part of a streamed run until the run's last package
+  commits (in the same transaction, it sets its parts' rows to 0).
 
 :func:`commit_records` holds that order once, for any :class:`RecordStore`; :class:`SqlRecords` is
 the store of every SQL destination, given its dialect, a way to run SQL and its driver's errors.
@@ -25,7 +27,7 @@ from typing import Any, ContextManager, Protocol
 
 from dataload.configuration import Secret
 from dataload.crash import crash_point
-from dataload.protocol import ENGINE_VERSION, LoadPackage
+from dataload.protocol import ENGINE_VERSION, PART_STATUS, LoadPackage
 from dataload.schema.model import LOAD_ID, Column, Table
 from destinations.errors import is_missing_table, load_error, read_error
 from destinations.sql import DEFAULT_DIALECT, SqlDialect, TypeMapper, create_table_sql
@@ -95,7 +97,8 @@ def commit_records(package: LoadPackage, store: RecordStore,
                                   "_dl_load_id": package.load_id})
     crash_point("load.before_commit")  # everything written but the marker; a SQL transaction not committed
     with at_fault(LOADS):
-        store.insert(LOADS, {"load_id": package.load_id, "schema_name": schema.name, "status": 0,
+        store.insert(LOADS, {"load_id": package.load_id, "schema_name": schema.name,
+                             "status": PART_STATUS if package.stream_part else 0,
                              "inserted_at": now, "schema_version_hash": schema.version_hash})
 
 
@@ -139,8 +142,28 @@ class SqlRecords:
             return self._count(LOADS, {"load_id": package.load_id}) > 0
 
     def commit(self, package: LoadPackage) -> None:
-        """The package's system rows (see :func:`commit_records`), inside the caller's transaction."""
+        """The package's system rows (see :func:`commit_records`), inside the caller's transaction; the
+        last package of a streamed run also marks its parts' ``_dl_loads`` rows complete."""
         commit_records(package, self, lambda table: self._at_fault(package, table))
+        if package.completes:
+            with self._at_fault(package, LOADS):
+                self.execute(f"UPDATE {self._table(LOADS)} SET {self.dialect.quote('status')} = 0 WHERE "
+                             f"{self.dialect.quote('load_id')} IN ({', '.join('?' for _ in package.completes)})",
+                             list(package.completes))
+
+    def unfinished_parts(self) -> list[str]:
+        """Load ids of parts of streamed runs whose last package never committed (none without ``_dl_loads``)."""
+        q = self.dialect.quote
+        try:
+            rows = self.execute(f"SELECT {q('load_id')} FROM {self._table(LOADS)} WHERE {q('status')} = ? "
+                                f"ORDER BY {q('load_id')}", [PART_STATUS])
+        except self.driver_errors as exc:
+            if is_missing_table(exc):
+                return []
+            error = read_error(exc, f"reading unfinished loads from {self.dataset}.{LOADS}", self.secrets)
+        else:
+            return [str(row[0]) for row in rows]
+        raise error  # outside the handler: no chained driver error to leak from
 
     def stored(self, table: str, version: int, version_hash: str) -> bool:
         """True when ``table`` holds a row of this version and hash."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dataload.facade import Pipeline
+from dataload.protocol import PART_STATUS
 from dataload.schema.model import LOAD_ID
 from dataload.sql_client import quote_identifier
 
@@ -28,8 +29,9 @@ class RecordedLoad:
 
     @property
     def status_text(self) -> str:
-        """``loaded``, or the raw status of a row some other tool wrote."""
-        return "loaded" if self.status == LOADED else f"status {self.status}"
+        """``loaded``, ``unfinished part`` (a part of a streamed run still running, or undone by the next
+        run), or the raw status of a row some other tool wrote."""
+        return {LOADED: "loaded", PART_STATUS: "unfinished part"}.get(self.status, f"status {self.status}")
 
 
 def recorded_loads(pipe: Pipeline) -> list[RecordedLoad]:

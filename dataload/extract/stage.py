@@ -54,11 +54,13 @@ def extract_package(ctx: PipelineContext, data: Any, hints: dict[str, Any],
             if parts is not None:
                 parts.wait()
             check_merge_support(ctx, result.table_hints)
-            kept = not result.is_empty or document != previous  # a package that changes state is loaded, to commit it
+            parts_sealed = [] if parts is None else parts.sealed
+            # a package that changes state is loaded, to commit it; the last of a streamed run, to complete its parts
+            kept = not result.is_empty or document != previous or bool(parts_sealed)
             if kept:
                 bump_version(document)
                 crash_point("extract.before_seal")  # the files are written; no manifest, still in extracting.tmp
-                package.seal(result, encode(document))
+                package.seal(result, encode(document), completes=parts_sealed)
             else:
                 ctx.packages.remove("extracting.tmp", package.load_id)
                 logger.info("pipeline %s: nothing to load (no rows, no table to replace, state unchanged)",
@@ -84,9 +86,12 @@ class _Package:
         self.load_id = new_load_id()
         self.folder = self.ctx.packages.create("extracting.tmp", self.load_id)
 
-    def seal(self, result: ExtractResult, state: dict[str, Any]) -> None:
-        """Write the manifest (with ``state``, encoded) and move the package to ``extracted``."""
-        write_manifest(self.folder, Manifest(self.load_id, result.table_hints, result.files, state, result.items))
+    def seal(self, result: ExtractResult, state: dict[str, Any], *, stream_part: bool = False,
+             completes: list[str] | None = None) -> None:
+        """Write the manifest (with ``state``, encoded; see :class:`Manifest` for the rest) and move the
+        package to ``extracted``."""
+        write_manifest(self.folder, Manifest(self.load_id, result.table_hints, result.files, state, result.items,
+                                             stream_part=stream_part, completes=list(completes or [])))
         self.ctx.packages.move(self.load_id, "extracting.tmp", "extracted")
         self.ctx.trace.record(StepInfo("extract", self.load_id, result.seconds, result.items,
                                        skipped=result.skipped, counts=result.counts))
@@ -104,7 +109,7 @@ class _Parts:
         sealed = self.package.load_id
         self.run.record(sealed)  # before it is a package: whatever of the run is on disk or loaded is in the record
         crash_point("stream.before_part_sealed")
-        self.package.seal(part, self.state)
+        self.package.seal(part, self.state, stream_part=True)
         crash_point("stream.after_part_sealed")
         self.run.load_soon(sealed)
         self.package.begin()

@@ -167,4 +167,4 @@ def read_package(ctx: PipelineContext, load_id: str, workers: int) -> tuple[Load
     schema = Schema.from_dict(read_json(folder / "schema.json"))
     roots = [t for t in manifest.table_hints if t in schema.tables]
     return LoadPackage(load_id, ctx.pipeline_name, schema, files, manifest.state, roots, folder=folder,
-                       workers=workers), manifest
+                       workers=workers, stream_part=manifest.stream_part, completes=manifest.completes), manifest

@@ -75,7 +75,9 @@ class Manifest:
     ``extracted_files`` are (file name, table) pairs in the order they were written (one chunk
     each); ``files`` are the load files normalize wrote (entries of
     :meth:`dataload.destination.PackageFile.from_entry`); ``state`` is the encoded pipeline state
-    the package commits.
+    the package commits. ``stream_part``: the package is a part of a streamed run
+    (:mod:`dataload.streaming`), recorded as unfinished in ``_dl_loads`` until ``completes`` of the
+    run's last package lists it.
     """
 
     load_id: str
@@ -88,6 +90,8 @@ class Manifest:
     schema_changes: list[str] = field(default_factory=list)
     discarded_rows: dict[str, int] = field(default_factory=dict)
     discarded_values: dict[str, int] = field(default_factory=dict)
+    stream_part: bool = False
+    completes: list[str] = field(default_factory=list)
     format_version: int = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,7 +100,8 @@ class Manifest:
                 "table_hints": {name: hints.to_dict() for name, hints in self.table_hints.items()},
                 "extracted_files": [list(pair) for pair in self.extracted_files], "state": self.state,
                 "items": self.items, "files": self.files, "rows": self.rows, "schema_changes": self.schema_changes,
-                "discarded_rows": self.discarded_rows, "discarded_values": self.discarded_values}
+                "discarded_rows": self.discarded_rows, "discarded_values": self.discarded_values,
+                "stream_part": self.stream_part, "completes": self.completes}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, where: Path) -> Manifest:
@@ -115,7 +120,8 @@ class Manifest:
                                      for name, hints in data["table_hints"].items()},
                    [(name, table) for name, table in data["extracted_files"]], data["state"], data.get("items", {}),
                    data.get("files", []), data.get("rows", {}), data.get("schema_changes", []),
-                   data.get("discarded_rows", {}), data.get("discarded_values", {}))
+                   data.get("discarded_rows", {}), data.get("discarded_values", {}),
+                   data.get("stream_part", False), data.get("completes", []))
 
 
 def write_manifest(folder: Path, manifest: Manifest) -> None:

@@ -418,18 +418,21 @@ def check_parallel_workers(make_pipeline: MakePipeline) -> None:
 
 
 def check_delete_loads(make_pipeline: MakePipeline) -> None:
-    """A run sealed in parts lands every row once: as five parts where the destination declares
-    ``deletes_loads``, else as one package. Where it does, ``delete_loads`` removes exactly what the
-    named packages loaded: root and child rows, their ``_dl_loads`` and state rows."""
+    """A run sealed in parts lands every row once: as five parts and a last package completing them
+    (``_dl_loads`` status 0 for all) where the destination declares ``deletes_loads``, else as one
+    package. Where it does, ``delete_loads`` removes exactly what the named packages loaded: root and
+    child rows, their ``_dl_loads`` and state rows."""
     streamed = make_pipeline()
     streamed.buffer_limits = BufferLimits(segment_rows=100, part_bytes=1)  # a part per 100 rows
     info = streamed.run(([{"id": i, "kids": [i]} for i in range(start, start + 100)] for start in range(0, 500, 100)),
                         table_name="streamed", write_disposition="append")
     _expect([r["id"] for r in _rows(streamed, "streamed")], list(range(500)), "rows of the streamed run")
     deletes = streamed.destination.capabilities.deletes_loads
-    _expect(len(info.load_ids), 5 if deletes else 1, "packages of the streamed run (plain data: no state to commit)")
+    _expect(len(info.load_ids), 6 if deletes else 1, "packages of the streamed run (five parts, then the last)")
     if not deletes:
         return
+    statuses = {r["load_id"]: r["status"] for r in streamed.dataset().table("_dl_loads").rows()}
+    _expect([statuses[load_id] for load_id in info.load_ids], [0] * 6, "_dl_loads status once the run completed")
     pipe = make_pipeline()
     loads = [pipe.run([{"id": i, "kids": [i, i + 1]} for i in range(start, start + 3)], table_name="undone",
                       write_disposition="append").load_ids[0] for start in (0, 10, 20)]

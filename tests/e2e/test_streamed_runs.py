@@ -12,7 +12,10 @@ can delete by load id; what landed is read back and compared with the source (``
 from __future__ import annotations
 
 import logging
+import shutil
 import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +23,7 @@ from pathlib import Path
 import pytest
 from landed import assert_clean, assert_landed, cursor, stage_ids
 from test_crash_matrix import load_ids, loaded_ids, target_on
-from test_resume import EARLIER, MORE, ROWS, Target, child, run_child
+from test_resume import EARLIER, MORE, ROWS, Target, child, child_env, run_child
 
 import dataload
 from dataload.exceptions import TransientLoadError
@@ -137,6 +140,50 @@ def test_the_first_run_of_a_pipeline_killed_mid_stream_is_undone_and_the_next_la
     assert loaded_ids(pipe) == list(range(ROWS))
     assert_landed(pipe, {"items": child.source_rows(ROWS)}, packages=len(load_ids(pipe)), cursors={"items": "id"})
     assert_clean(pipe)
+
+
+def test_a_run_killed_mid_stream_whose_working_dir_is_lost_is_undone_from_the_destination(
+        tmp_path: Path, target: Target, caplog: pytest.LogCaptureFixture) -> None:
+    """As on a CI runner: the next run starts in a fresh working dir, so only the destination knows
+    (``_dl_loads`` status 1) that the loaded parts belong to a run that never finished."""
+    pipe = streamed(tmp_path, target)
+    pipe.run(child.items(EARLIER))
+    killed = run_child(tmp_path, ROWS, "streamed", target, crash_at="stream.after_part_loaded:3")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    statuses = {row["load_id"]: row["status"] for row in pipe.dataset().table("_dl_loads").rows()}
+    unfinished = sorted(load_id for load_id, status in statuses.items() if status == 1)
+    assert len(unfinished) >= 3  # the killed run's parts
+    shown = subprocess.run([sys.executable, "-m", "dataload.cli.main", "pipeline", child.PIPELINE, "loads",
+                            "--pipelines-dir", str(tmp_path / "pipelines")], capture_output=True, text=True,
+                           cwd=tmp_path, env=child_env(), timeout=60)
+    assert sorted(line.split()[0] for line in shown.stdout.splitlines() if "unfinished part" in line) == unfinished
+    shutil.rmtree(tmp_path / "pipelines")
+
+    fresh = streamed(tmp_path, target)
+    with caplog.at_level(logging.WARNING, logger="dataload"):
+        fresh.run(child.items(ROWS + MORE))
+
+    assert "undid a streamed run" in caplog.text
+    assert loaded_ids(fresh) == list(range(ROWS + MORE))
+    assert_landed(fresh, {"items": child.source_rows(ROWS + MORE)}, packages=len(load_ids(fresh)),
+                  cursors={"items": "id"})
+    assert {row["status"] for row in fresh.dataset().table("_dl_loads").rows()} == {0}
+
+
+def test_parts_whose_last_package_is_pending_are_kept_when_the_working_dir_is_fresh_otherwise(
+        tmp_path: Path, target: Target) -> None:
+    """Killed after the last package was sealed: its parts stay (status 1) until it loads and completes them."""
+    pipe = streamed(tmp_path, target)
+    killed = run_child(tmp_path, ROWS, "streamed", target, crash_at="stream.after_complete")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    pipe.sync_destination()  # reads the destination's record: nothing to undo, the last package completes them
+    assert len(loaded_ids(pipe)) >= ROWS - 2 * STREAMED.segment_rows
+
+    info = pipe.run()
+
+    assert len(info.resumed) == 1
+    assert_landed(pipe, {"items": child.source_rows(ROWS)}, packages=len(load_ids(pipe)), cursors={"items": "id"})
+    assert {row["status"] for row in pipe.dataset().table("_dl_loads").rows()} == {0}
 
 
 def test_killed_while_undoing_a_streamed_run_the_run_after_undoes_it_and_lands_every_row_once(
