@@ -58,6 +58,11 @@ class Progress:
     def end(self) -> None:
         """The step ended (also when it failed)."""
 
+    def beside(self) -> Progress | None:
+        """A report of the same kind for steps another thread runs at the same time (a streamed run's
+        parts), or None where two cannot share the terminal (tqdm, rich)."""
+        return None
+
     def _show(self, name: str, count: int) -> None:
         """Show the new counts."""
 
@@ -98,6 +103,10 @@ class LogProgress(Progress):
         """Log the step's totals."""
         if self.counts:
             logger.info("%s (done)", self.summary())
+
+    def beside(self) -> Progress:
+        """Another log report with the same interval: its lines name their own step and package."""
+        return LogProgress(self.interval)
 
 
 class TqdmProgress(Progress):

@@ -84,7 +84,8 @@ class StreamedRun:
             crash_point("stream.after_complete")
 
     def _work(self) -> None:
-        ctx = dataclasses.replace(self._ctx, progress=None)  # one progress report shows the extraction
+        progress = self._ctx.progress
+        ctx = dataclasses.replace(self._ctx, progress=None if progress is None else progress.beside())
         while (load_id := self._sealed.get()) is not None:
             if self._error is not None:
                 continue  # the run stops: what is left is undone

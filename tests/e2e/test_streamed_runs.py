@@ -319,3 +319,21 @@ def test_a_destination_that_cannot_delete_by_load_id_gets_one_package(tmp_path: 
     assert len(info.load_ids) == 1
     assert loaded_ids(pipe) == list(range(2_000))
     assert stage_ids(pipe, "extracted") == []
+
+
+def test_a_log_progress_report_shows_each_part_loading_while_the_extraction_goes_on(
+        make_pipeline, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("RUNTIME__PROGRESS_INTERVAL", "0")
+    caplog.set_level(logging.INFO, logger="dataload.progress")
+    pipe = make_pipeline(buffer_limits=STREAMED, progress="log")
+
+    info = pipe.run(child.items(2_000))
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "dataload.progress"]
+    for load_id in info.load_ids[:-1]:  # every part, normalized and loaded by the run's thread: 500 rows each
+        for step in ("normalize", "load"):
+            done = [line for line in lines if line.startswith(f"{step} {load_id}: ") and line.endswith("(done)")]
+            assert len(done) == 1 and "items 500 rows" in done[0], (step, load_id, lines)
+    first = info.load_ids[0]
+    assert any(line.startswith(f"extract {first}: items 2,000 items") for line in lines)  # one extraction report
+    assert loaded_ids(pipe) == list(range(2_000))
