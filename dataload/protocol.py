@@ -288,6 +288,18 @@ class DestinationClient(Protocol):
         """Drop tables of the dataset (they may not exist)."""
 
 
+class DeletesLoads(Protocol):
+    """What the client of a destination declaring ``Capabilities.deletes_loads`` has besides
+    :class:`DestinationClient`: what lets a streamed run (:mod:`dataload.streaming`) be undone."""
+
+    def delete_loads(self, load_ids: list[str]) -> None:
+        """Delete what the packages ``load_ids`` loaded (their rows, ``_dl_loads`` and state rows), in one
+        transaction; an id never loaded is no error."""
+
+    def unfinished_parts(self) -> list[str]:
+        """Load ids in ``_dl_loads`` with status :data:`PART_STATUS`: parts no last package completed."""
+
+
 @runtime_checkable
 class Destination(Protocol):
     """A place data is loaded into: a name, capabilities, a way to open a client, and what a pipeline asks of it."""

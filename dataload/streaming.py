@@ -5,9 +5,9 @@ so far is sealed as a package of its own, a *part*, which a background thread no
 while extraction goes on. Each part is an ordinary package (its own load id and ``_dl_loads`` row)
 carrying the state as it was before the run; the last package of the run carries the new state, so
 the state is committed once, after every part landed. Parts are made only where they can be undone:
-every table written so far appends (a table that merges or replaces lands in one package, so once one
-is written the rest of the run is one package) and the destination can delete by load id
-(``Capabilities.deletes_loads``).
+every table of the run appends (a table that merges or replaces must land in one package: a run whose
+resources name one is one package, and one a ``table_name`` callable routes rows to ends the parts at
+its first row) and the destination can delete by load id (``Capabilities.deletes_loads``).
 
 A run that stops before its last package is sealed (an error, SIGKILL) is undone: the rows of its
 loaded parts are deleted by load id, its parts still on disk are removed, and the state stays where it
@@ -15,7 +15,9 @@ was, so the next run extracts it all again, exactly once. What to undo is record
 (``streamed_run.json``) *before* each part becomes a package, and the record is removed once the last
 package is sealed: from then on the run's packages are finished like any pending package. A run
 that fails undoes itself at once; if that fails too (the destination is down), the next run of the
-pipeline undoes it before anything else (:func:`undo_unfinished_run`).
+pipeline undoes it before anything else (:func:`undo_unfinished_run`). The destination knows too: a
+part's ``_dl_loads`` row has status 1 until the last package's commit sets it to 0, so a run whose
+working dir is gone is undone from there (:func:`undo_unrecorded_parts`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import logging
 import queue
 import threading
 from collections.abc import Iterator
+from typing import cast
 
 from dataload.context import PipelineContext
 from dataload.crash import crash_point
@@ -34,7 +37,7 @@ from dataload.load.stage import load_normalized
 from dataload.normalize.stage import normalize_extracted
 from dataload.package.manifest import read_manifest
 from dataload.package.storage import read_json, write_json
-from dataload.protocol import DestinationClient
+from dataload.protocol import DeletesLoads, DestinationClient
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +51,7 @@ class StreamedRun:
         self._ctx, self._info = ctx, info
         self._record = ctx.working_dir / RECORD_FILE
         self.sealed: list[str] = []  # load ids of the parts, in order
-        self._sealed: queue.Queue[str | None] = queue.Queue()
+        self._to_load: queue.Queue[str | None] = queue.Queue()  # None: no more parts
         self._error: BaseException | None = None
         self._worker: threading.Thread | None = None
 
@@ -62,7 +65,7 @@ class StreamedRun:
         if self._worker is None:
             self._worker = threading.Thread(target=self._work, name="dataload-parts", daemon=True)
             self._worker.start()
-        self._sealed.put(load_id)
+        self._to_load.put(load_id)
 
     def check(self) -> None:
         """Raise the error a part's normalize or load ended with, if one did."""
@@ -72,7 +75,7 @@ class StreamedRun:
     def wait(self) -> None:
         """Wait until every part handed over is loaded (or failed: raise its error)."""
         if self._worker is not None:
-            self._sealed.put(None)
+            self._to_load.put(None)
             self._worker.join()
             self._worker = None
         self.check()
@@ -86,7 +89,7 @@ class StreamedRun:
     def _work(self) -> None:
         progress = self._ctx.progress
         ctx = dataclasses.replace(self._ctx, progress=None if progress is None else progress.beside())
-        while (load_id := self._sealed.get()) is not None:
+        while (load_id := self._to_load.get()) is not None:
             if self._error is not None:
                 continue  # the run stops: what is left is undone
             try:
@@ -118,36 +121,33 @@ def streamed_run(ctx: PipelineContext, info: LoadInfo) -> Iterator[StreamedRun |
         raise
 
 
-def undo_unfinished_run(ctx: PipelineContext) -> list[str]:
+def undo_unfinished_run(ctx: PipelineContext) -> None:
     """Undo the streamed run an earlier run left unfinished, as the working dir's record lists it, if there
-    is one: delete what its parts loaded, remove its parts still on disk, then the record; returns the
-    parts' load ids."""
+    is one: delete what its parts loaded, remove its parts still on disk, then the record."""
     path = ctx.working_dir / RECORD_FILE
     if not path.exists():
-        return []
-    parts = list(read_json(path)["parts"])
+        return
     with ctx.client() as client:
-        _undo(ctx, client, parts)
+        _undo(ctx, cast(DeletesLoads, client), list(read_json(path)["parts"]))
     path.unlink()
-    return parts
 
 
-def undo_unrecorded_parts(ctx: PipelineContext, client: DestinationClient) -> list[str]:
+def undo_unrecorded_parts(ctx: PipelineContext, client: DestinationClient) -> None:
     """Undo the parts ``client``'s destination records as unfinished (``_dl_loads`` status 1) that no package
     of the working dir completes: a streamed run that stopped half way in a working dir that is gone (a
     fresh one now, as on a CI runner). Called where every run reads the destination's state, before it."""
     if not ctx.destination.capabilities.deletes_loads:
-        return []
+        return
+    deleting = cast(DeletesLoads, client)
     completing = {part for stage, load_id in _packages(ctx)
                   for part in read_manifest(ctx.packages.path(stage, load_id)).completes}
-    parts = [part for part in client.unfinished_parts() if part not in completing]  # type: ignore[attr-defined]
+    parts = [part for part in deleting.unfinished_parts() if part not in completing]
     if parts:
-        _undo(ctx, client, parts)
-    return parts
+        _undo(ctx, deleting, parts)
 
 
-def _undo(ctx: PipelineContext, client: DestinationClient, parts: list[str]) -> None:
-    client.delete_loads(parts)  # type: ignore[attr-defined]  # Capabilities.deletes_loads
+def _undo(ctx: PipelineContext, client: DeletesLoads, parts: list[str]) -> None:
+    client.delete_loads(parts)
     crash_point("stream.after_delete")
     for stage, load_id in _packages(ctx):
         if load_id in parts:

@@ -32,14 +32,14 @@ import json
 import shutil
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import dataload
 from dataload.exceptions import TransientLoadError
 from dataload.extract.limits import BufferLimits
 from dataload.facade import Pipeline
 from dataload.load.step import RetryPolicy
-from dataload.protocol import LoadPackage
+from dataload.protocol import DeletesLoads, LoadPackage
 from dataload.schema.naming import normalize_identifier, shorten
 
 MakePipeline = Callable[..., Pipeline]
@@ -439,7 +439,7 @@ def check_delete_loads(make_pipeline: MakePipeline) -> None:
     client = pipe.destination.client(dataset_name=pipe.dataset_name, pipeline_name=pipe.pipeline_name,
                                      local_dir=pipe.working_dir)
     try:
-        client.delete_loads([loads[0], loads[2], "never-loaded"])  # type: ignore[attr-defined]
+        cast(DeletesLoads, client).delete_loads([loads[0], loads[2], "never-loaded"])
     finally:
         client.close()
     _expect([r["id"] for r in _rows(pipe, "undone")], [10, 11, 12], "root rows left")
