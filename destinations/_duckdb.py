@@ -253,11 +253,9 @@ class DuckDBClient:
         self._apply_schema(package)
 
     def _load_stepwise(self, package: LoadPackage) -> bool:
-        def prepare() -> None:
+        def prepare() -> None:  # rows an earlier attempt of this package left go first
             self._prepare(package)
-            for table in {f.table for f in package.files}:
-                self.connection.execute(f"DELETE FROM {qualified(self.dataset, table)} WHERE {quote(LOAD_ID)} = ?",
-                                        [package.load_id])
+            self.records.delete_loads([package.load_id], self.existing_columns())
 
         if not self._transaction(package, prepare, final=False):
             return False
