@@ -139,9 +139,12 @@ def undo_unrecorded_parts(ctx: PipelineContext, client: DestinationClient) -> No
     if not ctx.destination.capabilities.deletes_loads:
         return
     deleting = cast(DeletesLoads, client)
+    unfinished = deleting.unfinished_parts()
+    if not unfinished:  # the usual case: no package manifest is read
+        return
     completing = {part for stage, load_id in _packages(ctx)
                   for part in read_manifest(ctx.packages.path(stage, load_id)).completes}
-    parts = [part for part in deleting.unfinished_parts() if part not in completing]
+    parts = [part for part in unfinished if part not in completing]
     if parts:
         _undo(ctx, deleting, parts)
 

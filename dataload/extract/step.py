@@ -122,9 +122,11 @@ class _Extraction:
         return self.result
 
     def _seal_part_if_due(self) -> None:
-        """Hand what was extracted so far to ``parts`` as a part of its own, once it is due (see
-        :class:`BufferLimits`) and only while every table written so far appends: a table that merges or
-        replaces must land in one package, so once one is written the rest of the run is one package."""
+        """Hand what was extracted so far to ``parts`` as a part of its own (after checking the parts
+        handed over so far), once it is due (see :class:`BufferLimits`) and only while every table the
+        run has named appends: a table that merges or replaces must land in one package, so once one is
+        named (a resource's own table before extraction begins, a routed one at its first row) the rest
+        of the run is one package."""
         if self.parts is None:
             return
         self.parts.check()
